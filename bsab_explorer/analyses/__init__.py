@@ -1,0 +1,1 @@
+"""Statistics and summaries on Polars frames: no streamlit, no charts."""

@@ -1,0 +1,72 @@
+"""The loaded, validated data as one immutable value, with its fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import polars as pl
+
+from bsab_explorer.schema import TABLES, Kind
+
+_POLARS_TYPES: dict[Kind, type[pl.DataType]] = {
+    Kind.STRING: pl.String,
+    Kind.CODE: pl.String,
+    Kind.INT: pl.Int64,
+    Kind.NUMBER: pl.Float64,
+    Kind.BOOL: pl.Boolean,
+}
+
+
+def polars_type(kind: Kind) -> type[pl.DataType]:
+    """The Polars dtype a contract column of this kind is loaded as."""
+    return _POLARS_TYPES[kind]
+
+
+def empty_table(name: str) -> pl.DataFrame:
+    """An empty frame with the full contract schema of table `name`."""
+    table = TABLES[name]
+    return pl.DataFrame(schema={c.name: polars_type(c.kind) for c in table.columns})
+
+
+def fingerprint_tables(tables: Mapping[str, pl.DataFrame]) -> str:
+    """sha256 over the tables' canonical CSV text, in table-name order (order of rows kept)."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        frame = tables[name]
+        digest.update(f"\x00table:{name}\x00".encode())
+        digest.update(frame.select(sorted(frame.columns)).write_csv().encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Normalised contract tables (typed as `polars_type`), plus where they came from."""
+
+    name: str
+    tables: Mapping[str, pl.DataFrame]
+    source: str = ""
+    reconstructed: bool = False
+    fingerprint: str = field(default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", fingerprint_tables(self.tables))
+
+    def table(self, name: str) -> pl.DataFrame:
+        """Table `name`, or an empty frame with the contract schema when it was not loaded."""
+        frame = self.tables.get(name)
+        return frame if frame is not None else empty_table(name)
+
+    def has(self, name: str) -> bool:
+        """Whether table `name` was loaded with at least one row."""
+        frame = self.tables.get(name)
+        return frame is not None and frame.height > 0
+
+    @property
+    def short_fingerprint(self) -> str:
+        """The first 12 hex digits of the fingerprint, for labels."""
+        return self.fingerprint[:12]

@@ -1,0 +1,1 @@
+"""Deterministic generators of the bundled, reconstructed data sets."""

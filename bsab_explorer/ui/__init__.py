@@ -1,0 +1,1 @@
+"""The only streamlit-aware part of the package: state, sidebar, cache, downloads."""
