@@ -1,0 +1,286 @@
+"""The cohort filter: an immutable value with one text grammar shared by the URL and the CLI.
+
+Grammar (clauses joined by ``;``, whitespace ignored)::
+
+    column=value            equal (codes and booleans case-insensitive)
+    column=value1,value2    any of the values
+    column!=value           not equal (missing values are kept out too)
+    column>=65  column<=70  column>1  column<3     numeric comparisons
+    column=na               not recorded (any contract missing token: na, unknown, ...)
+
+Examples: ``emd=true;bsab=teclistamab;age_years>=65`` or ``iss_stage=II,III``.
+
+>>> f = CohortFilter.parse("bsab=Teclistamab; emd=yes;age_years>=65")
+>>> f.to_text()
+'age_years>=65;bsab=teclistamab;emd=true'
+>>> CohortFilter.parse(f.to_text()) == f
+True
+>>> CohortFilter.parse("").is_empty
+True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.schema import (
+    CASES,
+    EVENTS,
+    FALSE_TOKENS,
+    MISSING_TOKENS,
+    PATIENTS,
+    RESPONSES,
+    TABLES,
+    TRUE_TOKENS,
+    Column,
+    Kind,
+    Table,
+    column_label,
+)
+
+OPERATORS = ("!=", ">=", "<=", "=", ">", "<")
+_NUMERIC_OPERATORS = (">=", "<=", ">", "<")
+_CLAUSE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
+#: The canonical spelling of "not recorded" in filter text.
+MISSING_VALUE = "na"
+
+
+class FilterError(ValueError):
+    """A filter text that does not follow the grammar or names an unknown column or code."""
+
+
+def _filterable_columns() -> dict[str, Column]:
+    columns: dict[str, Column] = {}
+    for table in TABLES.values():
+        for column in table.columns:
+            columns.setdefault(column.name, column)
+    return columns
+
+
+FILTERABLE = _filterable_columns()
+
+
+def _normalise_value(column: Column, raw: str) -> str:
+    token = raw.strip()
+    low = token.lower()
+    if low in MISSING_TOKENS:
+        if not token:
+            raise FilterError(f"'{column.name}' needs a value after the operator.")
+        return MISSING_VALUE
+    if column.kind is Kind.BOOL:
+        if low in TRUE_TOKENS:
+            return "true"
+        if low in FALSE_TOKENS:
+            return "false"
+        raise FilterError(f"'{column.name}' is yes/no: use true or false, not '{token}'.")
+    if column.kind in (Kind.INT, Kind.NUMBER):
+        try:
+            number = float(token)
+        except ValueError:
+            raise FilterError(f"'{column.name}' is a number, not '{token}'.") from None
+        if not math.isfinite(number):
+            raise FilterError(f"'{column.name}' needs a finite number, not '{token}'.")
+        return format(number, "g")
+    if column.kind is Kind.CODE:
+        for code in column.codes:
+            if code.lower() == low:
+                return code
+        if column.open_codes:
+            return low
+        allowed = ", ".join(column.codes)
+        raise FilterError(f"'{token}' is not a code of '{column.name}' (use one of: {allowed}).")
+    return token
+
+
+@dataclass(frozen=True, order=True)
+class Clause:
+    """One condition of a filter: column, operator and normalised values."""
+
+    column: str
+    op: str
+    values: tuple[str, ...]
+
+    def to_text(self) -> str:
+        """The clause in filter grammar."""
+        return f"{self.column}{self.op}{','.join(self.values)}"
+
+    def describe(self) -> str:
+        """The clause in words, for captions."""
+        label = column_label(self.column)
+        shown = " or ".join("not recorded" if v == MISSING_VALUE else v for v in self.values)
+        words = {"=": "is", "!=": "is not", ">=": "≥", "<=": "≤", ">": ">", "<": "<"}[self.op]
+        return f"{label} {words} {shown}"
+
+    def expression(self, column: Column) -> pl.Expr:
+        """The Polars predicate of this clause for a column of the given contract kind."""
+        col = pl.col(self.column)
+        if self.op in _NUMERIC_OPERATORS:
+            bound = float(self.values[0])
+            compare = {">=": col >= bound, "<=": col <= bound, ">": col > bound, "<": col < bound}
+            return compare[self.op].fill_null(False)
+        wants_missing = MISSING_VALUE in self.values
+        present = [v for v in self.values if v != MISSING_VALUE]
+        typed: list[object]
+        if column.kind is Kind.BOOL:
+            typed = [v == "true" for v in present]
+        elif column.kind in (Kind.INT, Kind.NUMBER):
+            typed = [float(v) for v in present]
+            col = col.cast(pl.Float64)
+        elif column.kind is Kind.CODE and column.open_codes:
+            col = col.str.to_lowercase()
+            typed = [v.lower() for v in present]
+        else:
+            typed = list(present)
+        matches = col.is_in(typed) if typed else pl.lit(False)
+        if wants_missing:
+            matches = matches.fill_null(False) | pl.col(self.column).is_null()
+        else:
+            matches = matches.fill_null(False)
+        return ~matches if self.op == "!=" else matches
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """A conjunction of clauses; the empty filter keeps everyone. Hashable: it keys caches."""
+
+    clauses: tuple[Clause, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str | None) -> CohortFilter:
+        """Parse filter text (see the module docstring); raise FilterError with a plain message."""
+        if text is None or not text.strip():
+            return cls()
+        clauses: dict[tuple[str, str], Clause] = {}
+        for part in text.split(";"):
+            if not part.strip():
+                continue
+            match = _CLAUSE.match(part)
+            if match is None:
+                raise FilterError(
+                    f"'{part.strip()}' is not a filter clause: write column=value, "
+                    "column>=number, … (e.g. emd=true;age_years>=65)."
+                )
+            name, op, raw = match.groups()
+            name = name.lower()
+            column = FILTERABLE.get(name)
+            if column is None:
+                raise FilterError(f"'{name}' is not a column of the data contract.")
+            raw_values = raw.split(",") if raw else [""]
+            if op in _NUMERIC_OPERATORS:
+                if column.kind not in (Kind.INT, Kind.NUMBER):
+                    raise FilterError(f"'{name}' is not a number; '{op}' needs a number column.")
+                if len(raw_values) != 1:
+                    raise FilterError(f"'{name}{op}' takes one number.")
+            values = tuple(sorted({_normalise_value(column, v) for v in raw_values}))
+            clause = Clause(name, op, values)
+            clauses[(name, op)] = clause
+        return cls(tuple(sorted(clauses.values())))
+
+    @classmethod
+    def of(cls, clauses: Iterable[Clause]) -> CohortFilter:
+        """A filter from clauses, in canonical order."""
+        return cls(tuple(sorted(clauses)))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter keeps everyone."""
+        return not self.clauses
+
+    def to_text(self) -> str:
+        """The canonical filter text (clauses sorted), the inverse of `parse`."""
+        return ";".join(c.to_text() for c in self.clauses)
+
+    def describe(self) -> str:
+        """The filter in words, for captions and provenance footers."""
+        return "; ".join(c.describe() for c in self.clauses) if self.clauses else "all patients"
+
+    def slug(self) -> str:
+        """The filter for file names: safe characters only."""
+        words = {"!=": "-not-", ">=": "-ge-", "<=": "-le-", ">": "-gt-", "<": "-lt-", "=": "="}
+        parts = []
+        for clause in self.clauses:
+            text = f"{clause.column}{words[clause.op]}{'+'.join(clause.values)}"
+            parts.append(re.sub(r"[^A-Za-z0-9=.+_-]+", "-", text))
+        return "_".join(parts) or "all"
+
+    def with_clause(self, clause: Clause | None, column: str) -> CohortFilter:
+        """This filter with every clause on `column` replaced by `clause` (or removed)."""
+        kept = [c for c in self.clauses if c.column != column]
+        if clause is not None:
+            kept.append(clause)
+        return CohortFilter.of(kept)
+
+    def clauses_for(self, column: str) -> tuple[Clause, ...]:
+        """The clauses on one column."""
+        return tuple(c for c in self.clauses if c.column == column)
+
+    def unknown_columns(self, table: Table) -> tuple[str, ...]:
+        """Columns this filter names that the table does not have (they cannot apply to it)."""
+        return tuple(sorted({c.column for c in self.clauses if c.column not in table.by_name}))
+
+    def apply(self, frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+        """Rows of `frame` (a `table` frame) that satisfy every clause the table can answer."""
+        predicates = [
+            clause.expression(table.by_name[clause.column])
+            for clause in self.clauses
+            if clause.column in table.by_name and clause.column in frame.columns
+        ]
+        if not predicates:
+            return frame
+        return frame.filter(pl.all_horizontal(predicates))
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The patients (and their assessments) of a dataset that a filter keeps."""
+
+    cohort_filter: CohortFilter
+    patients: pl.DataFrame
+    responses: pl.DataFrame
+    total: int
+
+    @property
+    def n(self) -> int:
+        """Number of patients kept."""
+        return self.patients.height
+
+
+@dataclass(frozen=True)
+class CaseSeries:
+    """The cases (and their timeline events) of a dataset that a filter keeps."""
+
+    cohort_filter: CohortFilter
+    cases: pl.DataFrame
+    events: pl.DataFrame
+    total: int
+
+    @property
+    def n(self) -> int:
+        """Number of cases kept."""
+        return self.cases.height
+
+
+def select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
+    """Apply the filter to the cohort study's patients and keep their responses."""
+    patients = dataset.table(PATIENTS.name)
+    kept = cohort_filter.apply(patients, PATIENTS)
+    responses = dataset.table(RESPONSES.name)
+    if kept.height != patients.height:
+        responses = responses.filter(pl.col(PATIENTS.key).is_in(kept[PATIENTS.key].implode()))
+    return Cohort(cohort_filter, kept, responses, patients.height)
+
+
+def select_cases(dataset: Dataset, cohort_filter: CohortFilter) -> CaseSeries:
+    """Apply the filter to the case series (clauses on columns cases lack do not apply)."""
+    cases = dataset.table(CASES.name)
+    kept = cohort_filter.apply(cases, CASES)
+    events = dataset.table(EVENTS.name)
+    if kept.height != cases.height:
+        events = events.filter(pl.col(CASES.key).is_in(kept[CASES.key].implode()))
+    return CaseSeries(cohort_filter, kept, events, cases.height)
