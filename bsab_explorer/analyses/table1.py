@@ -1,0 +1,562 @@
+"""Table 1: baseline, disease, treatment and safety characteristics, overall and by a variable.
+
+Every count states its denominator when it differs from the column's N, missing values are
+counted in a "Not recorded" row (never dropped silently), and a characteristic whose column is
+absent or empty reads "not recorded" instead of failing. Optional p-values name their test:
+
+- Fisher's exact test (two-sided) for 2 x 2 tables (as R's ``fisher.test``);
+- Pearson's chi-squared test without continuity correction for larger tables (as R's
+  ``chisq.test``; an exact Fisher–Freeman–Halton test is not used because it does not scale to
+  large cohorts);
+- Wilcoxon rank-sum test for numbers in two groups (as R's ``wilcox.test``: exact when both
+  groups have fewer than 50 values and there are no ties, else normal approximation with
+  continuity correction); Kruskal–Wallis test for more than two groups.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from bsab_explorer.schema import (
+    ALKYLATING_COLUMNS,
+    BSAB_CODES,
+    CYTOGENETIC_COLUMNS,
+    EMD_SITE_COLUMNS,
+    PATIENTS,
+    column_label,
+)
+
+#: Label of the group of patients whose split variable is missing.
+NOT_RECORDED = "Not recorded"
+#: Label of the all-patients column.
+OVERALL = "All patients"
+#: A split variable may have at most this many groups (besides "Not recorded").
+MAX_GROUPS = 12
+
+FISHER = "Fisher's exact test"
+CHI_SQUARED = "Pearson's chi-squared test"
+WILCOXON = "Wilcoxon rank-sum test"
+KRUSKAL = "Kruskal–Wallis test"
+
+_GROUP = "__group"
+_VALUE_LABELS = {"sex": {"F": "Female", "M": "Male"}}
+_CYTOGENETIC_ORDER = ("del17p", "gain_1q21", "t_4_14", "t_14_16", "del_1p32", "amp_1q21")
+_OTHER_AGENTS = (
+    "chemo_anthracycline",
+    "chemo_etoposide",
+    "chemo_vincristine",
+    "chemo_cisplatin",
+    "chemo_other",
+)
+_SAFETY_FLAGS = (
+    "tocilizumab",
+    "crs_dexamethasone",
+    "anakinra",
+    "infection_grade3plus",
+    "cytopenia_grade3plus",
+)
+_SUPPORTIVE = (
+    "ig_supplementation",
+    "pjp_prophylaxis",
+    "antibacterial_prophylaxis",
+    "antiviral_prophylaxis",
+)
+_GRADES = (1, 2, 3, 4)
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+def _value_label(column: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    text = str(value)
+    return _VALUE_LABELS.get(column, {}).get(text, text)
+
+
+def cohort_groups(patients: pl.DataFrame, by: str) -> tuple[pl.Expr, tuple[str, ...]]:
+    """An expression labelling each patient's group of `by`, and the group labels in order.
+
+    Booleans read "Yes"/"No" (yes first), codes follow the contract order, other values sort;
+    patients with `by` missing form the group "Not recorded" (last, only when present).
+    """
+    if by not in patients.columns:
+        raise KeyError(f"column {by!r} is not in the patients table")
+    values = patients.get_column(by).drop_nulls().unique()
+    dtype = patients.schema[by]
+    if dtype == pl.Boolean:
+        ordered: list[object] = [v for v in (True, False) if v in values.to_list()]
+    else:
+        present = values.sort().to_list()
+        codes = PATIENTS.column(by).codes if by in PATIENTS.by_name else ()
+        ordered = [c for c in codes if c in present] + [v for v in present if v not in codes]
+    if len(ordered) > MAX_GROUPS:
+        raise ValueError(
+            f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
+            f"{MAX_GROUPS} groups"
+        )
+    labels = [_value_label(by, v) for v in ordered]
+    expr: pl.Expr = pl.lit(NOT_RECORDED, dtype=pl.String)
+    for value, label in zip(reversed(ordered), reversed(labels), strict=True):
+        expr = pl.when(pl.col(by) == pl.lit(value, dtype=dtype)).then(pl.lit(label)).otherwise(expr)
+    if patients.get_column(by).null_count() > 0:
+        labels.append(NOT_RECORDED)
+    return expr.alias(_GROUP), tuple(labels)
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+def format_percent(numerator: int, denominator: int) -> str:
+    """A percentage as printed in the table: one decimal below 10 %, whole above (half up)."""
+    pct = 100.0 * numerator / denominator
+    if 0 < pct < 10:
+        return f"{math.floor(pct * 10 + 0.5) / 10:.1f}"
+    return f"{math.floor(pct + 0.5):.0f}"
+
+
+def format_number(value: float) -> str:
+    """A number without trailing zeros (whole numbers stay whole, else one decimal)."""
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def format_count(numerator: int, denominator: int, column_n: int, subset: bool = False) -> str:
+    """``n (%)``, or ``n/d (%)`` when the denominator differs from the column's N.
+
+    An empty denominator reads "not recorded", or "–" for a share of a subset (e.g. CRS grades
+    in a group without CRS).
+    """
+    if denominator == 0:
+        return "–" if subset else "not recorded"
+    pct = format_percent(numerator, denominator)
+    if denominator == column_n:
+        return f"{numerator} ({pct} %)"
+    return f"{numerator}/{denominator} ({pct} %)"
+
+
+# --- row specifications ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Section:
+    title: str
+
+
+@dataclass(frozen=True)
+class _Count:
+    """Patients meeting `condition` among those with it recorded (and within `among`)."""
+
+    label: str
+    condition: pl.Expr | None  # None: the needed column is absent or empty
+    indent: int = 0
+    among: pl.Expr | None = None
+    among_label: str = ""
+    test: bool = True
+
+
+@dataclass(frozen=True)
+class _Summary:
+    label: str
+    column: str
+    available: bool
+    indent: int = 0
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """A categorical variable: a header row, one row a level, a test over all buckets."""
+
+    label: str
+    bucket: pl.Expr | None  # the level of each patient (null: not recorded)
+    levels: tuple[tuple[str, str], ...]  # (bucket value, row label) shown
+    indent: int = 0
+
+
+@dataclass(frozen=True)
+class _Heading:
+    """A heading row inside a section (e.g. the list of localisations that follows)."""
+
+    label: str
+    indent: int = 0
+
+
+_Spec = _Section | _Heading | _Count | _Summary | _Levels
+
+
+def _available(patients: pl.DataFrame, column: str) -> bool:
+    return column in patients.columns and patients.get_column(column).null_count() < patients.height
+
+
+def _flag(patients: pl.DataFrame, column: str, indent: int = 0, label: str = "") -> _Count:
+    condition = pl.col(column).cast(pl.Boolean) if _available(patients, column) else None
+    return _Count(label or column_label(column), condition, indent)
+
+
+def _equals(patients: pl.DataFrame, column: str, value: str, label: str) -> _Count:
+    condition = (pl.col(column) == value) if _available(patients, column) else None
+    return _Count(label, condition)
+
+
+def _binned(patients: pl.DataFrame, column: str, label: str, top: int = 3) -> _Levels:
+    """Counts 1, 2, ..., >= top of an integer column (other values only enter the test)."""
+    shown = (*((str(k), str(k)) for k in range(1, top)), (f">={top}", f"≥ {top}"))
+    if not _available(patients, column):
+        return _Levels(label, None, shown)
+    value = pl.col(column)
+    bucket = pl.when(value >= top).then(pl.lit(f">={top}")).otherwise(value.cast(pl.String))
+    return _Levels(label, bucket, shown)
+
+
+def _graded(patients: pl.DataFrame, column: str, name: str) -> list[_Spec]:
+    """Any grade (>= 1), then each grade as a share of those with any grade."""
+    if not _available(patients, column):
+        return [_Count(f"{name} (any grade)", None)]
+    grade = pl.col(column)
+    any_grade = (grade >= 1).fill_null(False)
+    rows: list[_Spec] = [_Count(f"{name} (any grade)", grade >= 1)]
+    rows += [
+        _Count(f"Grade {g}", grade == g, 1, any_grade, f"of those with {name}", test=False)
+        for g in _GRADES
+    ]
+    return rows
+
+
+def _code_levels(patients: pl.DataFrame, column: str) -> _Levels | _Count:
+    label = column_label(column)
+    if not _available(patients, column):
+        return _Count(label, None)
+    present = patients.get_column(column).drop_nulls().unique().sort().to_list()
+    ordered = [c for c in BSAB_CODES if c in present] + [v for v in present if v not in BSAB_CODES]
+    return _Levels(label, pl.col(column), tuple((v, v.capitalize()) for v in ordered))
+
+
+def _alkylating(patients: pl.DataFrame) -> _Count:
+    present = [c for c in ALKYLATING_COLUMNS if _available(patients, c)]
+    label = "Alkylating agent (any)"
+    if not present:
+        return _Count(label, None)
+    # Kleene logic: any true agent -> true; all recorded false -> false; otherwise unknown.
+    return _Count(label, pl.any_horizontal(*(pl.col(c) for c in present)))
+
+
+def _specs(patients: pl.DataFrame) -> list[_Spec]:
+    """The rows of Table 1, in the paper's order."""
+    ps = patients
+    cytogenetics = [_flag(ps, c, 1) for c in _CYTOGENETIC_ORDER if c in CYTOGENETIC_COLUMNS]
+    return [
+        _Section("Baseline characteristics"),
+        _Summary(column_label("age_years"), "age_years", _available(ps, "age_years")),
+        _equals(ps, "sex", "F", "Female"),
+        _Summary(column_label("prior_lines"), "prior_lines", _available(ps, "prior_lines")),
+        _flag(ps, "triple_class_refractory"),
+        _equals(ps, "iss_stage", "III", f"{column_label('iss_stage')} III"),
+        _Section("Disease characteristics"),
+        _flag(ps, "hrca"),
+        *cytogenetics,
+        _flag(ps, "emd"),
+        _binned(ps, "emd_sites", column_label("emd_sites")),
+        _Heading("Extramedullary localisation"),
+        *(_flag(ps, c, 1) for c in EMD_SITE_COLUMNS),
+        _flag(ps, "pmd"),
+        _flag(ps, "high_pc_infiltration"),
+        _flag(ps, "acute_kidney_failure"),
+        _flag(ps, "hypercalcemia"),
+        _Section("Debulking chemotherapy and bispecific antibody"),
+        _binned(ps, "chemo_cycles", column_label("chemo_cycles")),
+        _alkylating(ps),
+        *(_flag(ps, c, 1) for c in ALKYLATING_COLUMNS),
+        *(_flag(ps, c) for c in _OTHER_AGENTS),
+        _code_levels(ps, "bsab"),
+        _Summary(
+            column_label("days_chemo_to_bsab"),
+            "days_chemo_to_bsab",
+            _available(ps, "days_chemo_to_bsab"),
+        ),
+        _Section("Safety"),
+        *_graded(ps, "crs_grade", "CRS"),
+        *_graded(ps, "icans_grade", "ICANS"),
+        *(_flag(ps, c) for c in _SAFETY_FLAGS),
+        _Section("Supportive care"),
+        *(_flag(ps, c) for c in _SUPPORTIVE),
+    ]
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table1Column:
+    """One data column of Table 1: a group (or all patients) and its number of patients."""
+
+    label: str
+    n: int
+
+    @property
+    def header(self) -> str:
+        """The column header, e.g. ``All patients (N = 44)``."""
+        return f"{self.label} (N = {self.n})"
+
+
+@dataclass(frozen=True)
+class Table1:
+    """Table 1 as display strings: one row a characteristic, one column a group.
+
+    `frame` has the columns ``section``, ``characteristic``, ``indent`` (0 = header row,
+    1 = item, 2 = sub-item), one column per entry of `columns` (named by its header) and, with
+    p-values, ``p_value`` (float, null when not computed) and ``test``.
+    """
+
+    frame: pl.DataFrame
+    columns: tuple[Table1Column, ...]
+    by: str | None = None
+    p_values: bool = False
+
+    @property
+    def by_label(self) -> str | None:
+        """Readable name of the split variable."""
+        return column_label(self.by) if self.by else None
+
+    def cell(self, characteristic: str, column: str, section: str | None = None) -> str:
+        """The text of one cell, by characteristic label and column label (for tests, exports)."""
+        header = next(c.header for c in self.columns if c.label == column)
+        rows = self.frame.filter(pl.col("characteristic") == characteristic)
+        if section is not None:
+            rows = rows.filter(pl.col("section") == section)
+        if rows.height != 1:
+            raise KeyError(f"{characteristic!r} matches {rows.height} rows")
+        return str(rows.get_column(header)[0])
+
+
+@dataclass
+class _Builder:
+    """Accumulates aggregate expressions (one pass over the patients) and row templates."""
+
+    exprs: list[pl.Expr]
+
+    def add(self, expr: pl.Expr) -> str:
+        name = f"a{len(self.exprs)}"
+        self.exprs.append(expr.alias(name))
+        return name
+
+
+def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool = False) -> Table1:
+    """Table 1 of the cohort (all patients, plus one column per group of `by` when given)."""
+    if by is not None:
+        group_expr, group_labels = cohort_groups(patients, by)
+        frame = patients.with_columns(group_expr)
+    else:
+        group_labels = ()
+        frame = patients.with_columns(pl.lit(OVERALL).alias(_GROUP))
+    specs = _specs(patients)
+    builder = _Builder([])
+    plans: list[tuple[_Spec, dict[str, str]]] = []
+    for spec in specs:
+        plans.append((spec, _plan(spec, builder)))
+    size = builder.add(pl.len())
+    overall = frame.select(builder.exprs)
+    grouped = frame.group_by(_GROUP).agg(builder.exprs) if by is not None else None
+    stats_by_column: list[dict[str, object]] = [overall.row(0, named=True)]
+    for label in group_labels:
+        assert grouped is not None
+        match = grouped.filter(pl.col(_GROUP) == label)
+        stats_by_column.append(match.row(0, named=True))
+    columns = tuple(
+        Table1Column(label, int(str(s[size])))
+        for label, s in zip((OVERALL, *group_labels), stats_by_column, strict=True)
+    )
+    tested = [label for label in group_labels if label != NOT_RECORDED]
+    rows: list[dict[str, object]] = []
+    section = ""
+    for spec, names in plans:
+        if isinstance(spec, _Section):
+            section = spec.title
+            rows.append(_row(section, spec.title, 0, [""] * len(columns), columns))
+            continue
+        for label, indent, cells, key in _render(spec, names, stats_by_column, columns):
+            row = _row(section, label, indent, cells, columns)
+            if p_values:
+                p, test = (None, None)
+                if key and len(tested) >= 2:
+                    p, test = _test(spec, frame, tested)
+                row["p_value"], row["test"] = p, test
+            rows.append(row)
+    schema: dict[str, type[pl.DataType]] = {
+        "section": pl.String,
+        "characteristic": pl.String,
+        "indent": pl.Int64,
+    }
+    schema |= {c.header: pl.String for c in columns}
+    if p_values:
+        schema |= {"p_value": pl.Float64, "test": pl.String}
+    if p_values:
+        for row in rows:
+            row.setdefault("p_value", None)
+            row.setdefault("test", None)
+    table = pl.DataFrame(rows, schema=schema)
+    return Table1(table, columns, by, p_values)
+
+
+def _row(
+    section: str, label: str, indent: int, cells: Sequence[str], columns: Sequence[Table1Column]
+) -> dict[str, object]:
+    row: dict[str, object] = {"section": section, "characteristic": label, "indent": indent}
+    row |= {c.header: cell for c, cell in zip(columns, cells, strict=True)}
+    return row
+
+
+def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
+    """Register the aggregates a row needs; returns their names."""
+    if isinstance(spec, _Count) and spec.condition is not None:
+        among = spec.among if spec.among is not None else pl.lit(True)
+        return {
+            "n": builder.add((spec.condition & among).sum()),
+            "d": builder.add((spec.condition.is_not_null() & among).sum()),
+            "miss": builder.add((spec.condition.is_null() & among).sum()),
+        }
+    if isinstance(spec, _Summary) and spec.available:
+        value = pl.col(spec.column)
+        return {
+            "median": builder.add(value.median()),
+            "min": builder.add(value.min()),
+            "max": builder.add(value.max()),
+            "miss": builder.add(value.null_count()),
+        }
+    if isinstance(spec, _Levels) and spec.bucket is not None:
+        names = {f"level:{key}": builder.add((spec.bucket == key).sum()) for key, _ in spec.levels}
+        names["d"] = builder.add(spec.bucket.is_not_null().sum())
+        names["miss"] = builder.add(spec.bucket.is_null().sum())
+        return names
+    return {}
+
+
+def _render(
+    spec: _Spec,
+    names: dict[str, str],
+    stats_by_column: list[dict[str, object]],
+    columns: tuple[Table1Column, ...],
+) -> list[tuple[str, int, list[str], bool]]:
+    """Display rows of one spec: (label, indent, cells, whether the row carries the test)."""
+    assert not isinstance(spec, _Section)
+    indent = spec.indent + 1
+    blank = ["" for _ in columns]
+    if isinstance(spec, _Heading):
+        return [(spec.label, indent, blank, False)]
+    if not names:
+        return [(spec.label, indent, ["not recorded" for _ in columns], False)]
+
+    def value(stats: dict[str, object], key: str) -> int:
+        return int(str(stats[names[key]] or 0))
+
+    out: list[tuple[str, int, list[str], bool]] = []
+    misses = [value(s, "miss") for s in stats_by_column]
+    if isinstance(spec, _Count):
+        cells = [
+            format_count(value(s, "n"), value(s, "d"), col.n, spec.among is not None)
+            for s, col in zip(stats_by_column, columns, strict=True)
+        ]
+        out.append((spec.label, indent, cells, spec.test))
+    elif isinstance(spec, _Summary):
+        cells = []
+        for s in stats_by_column:
+            median = s[names["median"]]
+            if median is None:
+                cells.append("not recorded")
+                continue
+            lo, hi = float(str(s[names["min"]])), float(str(s[names["max"]]))
+            cells.append(
+                f"{format_number(float(str(median)))} ({format_number(lo)}–{format_number(hi)})"
+            )
+        out.append((f"{spec.label}, median (min–max)", indent, cells, True))
+    else:
+        out.append((spec.label, indent, blank, True))
+        for key, label in spec.levels:
+            cells = [
+                format_count(value(s, f"level:{key}"), value(s, "d"), col.n)
+                for s, col in zip(stats_by_column, columns, strict=True)
+            ]
+            out.append((label, indent + 1, cells, False))
+    if any(misses):
+        sub = indent + 1
+        out.append((NOT_RECORDED, sub, [str(m) for m in misses], False))
+    return out
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+
+def _test(spec: _Spec, frame: pl.DataFrame, groups: list[str]) -> tuple[float | None, str | None]:
+    """p-value and test name of one characteristic across the recorded groups."""
+    if isinstance(spec, _Count) and spec.condition is not None:
+        outcome = frame.select(pl.col(_GROUP), spec.condition.alias("y")).drop_nulls()
+        counts = outcome.group_by(_GROUP).agg(
+            pl.col("y").sum().alias("yes"), (~pl.col("y")).sum().alias("no")
+        )
+        table = _contingency(counts, groups, ["yes", "no"])
+        return _categorical_test(table)
+    if isinstance(spec, _Levels) and spec.bucket is not None:
+        levels = frame.select(pl.col(_GROUP), spec.bucket.alias("y")).drop_nulls()
+        counts = levels.group_by(_GROUP, "y").len().pivot(on="y", index=_GROUP, values="len")
+        keys = sorted(c for c in counts.columns if c != _GROUP)
+        table = _contingency(counts.fill_null(0), groups, keys)
+        return _categorical_test(table)
+    if isinstance(spec, _Summary) and spec.available:
+        values = frame.select(pl.col(_GROUP), pl.col(spec.column).cast(pl.Float64)).drop_nulls()
+        samples = [
+            values.filter(pl.col(_GROUP) == g).get_column(spec.column).to_numpy() for g in groups
+        ]
+        return _numeric_test([s for s in samples if s.size > 0])
+    return None, None
+
+
+def _contingency(counts: pl.DataFrame, groups: list[str], keys: list[str]) -> np.ndarray:
+    """Groups x outcome counts, rows in group order (absent groups get zeros)."""
+    table = np.zeros((len(groups), len(keys)), dtype=np.int64)
+    for i, group in enumerate(groups):
+        match = counts.filter(pl.col(_GROUP) == group)
+        if match.height:
+            table[i] = [int(match.get_column(k)[0] or 0) for k in keys]
+    return table
+
+
+def _categorical_test(table: np.ndarray) -> tuple[float | None, str | None]:
+    """Fisher's exact test for 2 x 2, Pearson's chi-squared otherwise (empty margins dropped)."""
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if table.shape[0] < 2:
+        return None, None
+    if table.shape[1] < 2:
+        # The outcome does not vary among the recorded groups: nothing to test.
+        return 1.0, FISHER if table.shape[0] == 2 else CHI_SQUARED
+    if table.shape == (2, 2):
+        return float(stats.fisher_exact(table).pvalue), FISHER
+    result = stats.chi2_contingency(table, correction=False)
+    return float(result.pvalue), CHI_SQUARED
+
+
+def _numeric_test(samples: list[np.ndarray]) -> tuple[float | None, str | None]:
+    """Wilcoxon rank-sum (R's defaults) for two groups, Kruskal–Wallis for more."""
+    if len(samples) < 2:
+        return None, None
+    pooled = np.concatenate(samples)
+    if np.all(pooled == pooled[0]):
+        return 1.0, WILCOXON if len(samples) == 2 else KRUSKAL
+    if len(samples) == 2:
+        x, y = samples
+        ties = np.unique(pooled).size < pooled.size
+        exact = x.size < 50 and y.size < 50 and not ties
+        result = stats.mannwhitneyu(
+            x,
+            y,
+            alternative="two-sided",
+            use_continuity=True,
+            method="exact" if exact else "asymptotic",
+        )
+        return float(result.pvalue), WILCOXON
+    return float(stats.kruskal(*samples).pvalue), KRUSKAL
