@@ -1,0 +1,185 @@
+"""Response conversion (Fig. 1B): transitions between timepoints and the paper's statements.
+
+Patients are named by pseudonym (``patient_id``) only. A patient without an assessment at a
+timepoint is in the category "Not assessed" there, so every timepoint accounts for everyone.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from bsab_explorer.analyses.response import (
+    CATEGORY_ORDER,
+    NOT_ASSESSED,
+    POST_DEBULKING,
+    assessments,
+    best_responses,
+)
+from bsab_explorer.analyses.table1 import format_percent
+from bsab_explorer.schema import (
+    BEST_TIMEPOINT,
+    ORR_CODES,
+    timepoint_order,
+)
+
+_PATIENT = "patient_id"
+
+
+def _category_rank(column: str) -> pl.Expr:
+    return pl.col(column).replace_strict(
+        list(CATEGORY_ORDER), list(range(len(CATEGORY_ORDER))), return_dtype=pl.Int64
+    )
+
+
+def _responses_at(
+    timepoint: str, patients: pl.DataFrame | None, responses: pl.DataFrame
+) -> pl.DataFrame:
+    """``patient_id``, ``response`` at one timepoint ("best": best response to the bispecific)."""
+    if timepoint == BEST_TIMEPOINT:
+        return best_responses(patients, responses)
+    return (
+        assessments(responses).filter(pl.col("timepoint") == timepoint).select(_PATIENT, "response")
+    )
+
+
+def _universe(patients: pl.DataFrame | None, responses: pl.DataFrame) -> pl.DataFrame:
+    if patients is not None:
+        return patients.select(_PATIENT).unique()
+    return responses.select(_PATIENT).unique()
+
+
+def transition_table(
+    responses: pl.DataFrame,
+    from_tp: str,
+    to_tp: str,
+    patients: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Patients by response at `from_tp` and at `to_tp`: ``from``, ``to``, ``n``, ``patient_ids``.
+
+    The patients counted are those of `patients` when given (all treated), else every patient
+    with an assessment; "Not assessed" stands for no assessment at that timepoint. Rows follow
+    the clinical order of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms.
+    """
+    universe = _universe(patients, responses)
+    if patients is not None:
+        responses = responses.join(universe, on=_PATIENT, how="semi")
+    start = _responses_at(from_tp, patients, responses).rename({"response": "from"})
+    end = _responses_at(to_tp, patients, responses).rename({"response": "to"})
+    return (
+        universe.join(start, on=_PATIENT, how="left")
+        .join(end, on=_PATIENT, how="left")
+        .with_columns(pl.col("from", "to").fill_null(NOT_ASSESSED))
+        .group_by("from", "to")
+        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).sort().alias("patient_ids"))
+        .sort(_category_rank("from"), _category_rank("to"))
+    )
+
+
+def observed_timepoints(responses: pl.DataFrame) -> list[str]:
+    """Timepoints with at least one assessment, in clinical order."""
+    present = assessments(responses).get_column("timepoint").unique().to_list()
+    return sorted(present, key=timepoint_order)
+
+
+def alluvial_flows(
+    patients: pl.DataFrame,
+    responses: pl.DataFrame,
+    timepoints: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Flows of patients between consecutive timepoints (default: every observed timepoint).
+
+    Columns: ``step`` (0 for the first pair), ``from_timepoint``, ``to_timepoint``, ``from``,
+    ``to``, ``n``, ``patient_ids``. Every step accounts for all patients of `patients`.
+    """
+    chosen = list(timepoints) if timepoints is not None else observed_timepoints(responses)
+    schema = pl.Schema(
+        [
+            ("step", pl.Int64()),
+            ("from_timepoint", pl.String()),
+            ("to_timepoint", pl.String()),
+            ("from", pl.String()),
+            ("to", pl.String()),
+            ("n", pl.Int64()),
+            ("patient_ids", pl.List(pl.String())),
+        ]
+    )
+    frames = [
+        transition_table(responses, start, end, patients).select(
+            pl.lit(step, dtype=pl.Int64).alias("step"),
+            pl.lit(start).alias("from_timepoint"),
+            pl.lit(end).alias("to_timepoint"),
+            "from",
+            "to",
+            "n",
+            "patient_ids",
+        )
+        for step, (start, end) in enumerate(itertools.pairwise(chosen))
+    ]
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).cast(schema)
+
+
+@dataclass(frozen=True)
+class ConversionStatement:
+    """How patients in one post-debulking response group fared on the bispecific (best ≥ PR)."""
+
+    group: str
+    codes: tuple[str, ...]
+    n: int
+    responders: int
+    not_assessed: int
+    text: str
+
+    @property
+    def percent(self) -> float:
+        """Responders as a percentage of the group."""
+        return 100.0 * self.responders / self.n if self.n else float("nan")
+
+
+#: Post-debulking response groups of the statements, in clinical order.
+STATEMENT_GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("sCR, CR or VGPR", ("sCR", "CR", "VGPR"), "in sCR, CR or VGPR after debulking"),
+    ("PR", ("PR",), "in PR after debulking"),
+    ("MR or SD", ("MR", "SD"), "with minimal response or stable disease after debulking"),
+    ("PD", ("PD",), "with progression after debulking chemotherapy"),
+    ("NE", ("NE",), "not evaluable after debulking"),
+    (NOT_ASSESSED, (NOT_ASSESSED,), "not assessed after debulking"),
+)
+
+
+def conversion_statements(
+    patients: pl.DataFrame, responses: pl.DataFrame
+) -> list[ConversionStatement]:
+    """The paper's statements, live: best response to the bispecific by post-debulking response.
+
+    Each statement covers the patients of one post-debulking group (groups without patients are
+    left out); patients never assessed on the bispecific count in the group, not as responders,
+    and the statement says how many there were.
+    """
+    table = transition_table(responses, POST_DEBULKING, BEST_TIMEPOINT, patients)
+    summary = table.group_by("from").agg(
+        pl.col("n").sum().alias("n"),
+        pl.col("n").filter(pl.col("to").is_in(list(ORR_CODES))).sum().alias("responders"),
+        pl.col("n").filter(pl.col("to") == NOT_ASSESSED).sum().alias("not_assessed"),
+    )
+    statements = []
+    for name, codes, phrase in STATEMENT_GROUPS:
+        rows = summary.filter(pl.col("from").is_in(list(codes)))
+        n = int(rows.get_column("n").sum())
+        if n == 0:
+            continue
+        responders = int(rows.get_column("responders").sum())
+        missing = int(rows.get_column("not_assessed").sum())
+        text = (
+            f"Among patients {phrase} (n = {n}), {responders} "
+            f"({format_percent(responders, n)} %) responded to the bispecific (best response ≥ PR)"
+        )
+        if missing:
+            text += f"; {missing} had no assessment on the bispecific"
+        statements.append(ConversionStatement(name, codes, n, responders, missing, text + "."))
+    return statements

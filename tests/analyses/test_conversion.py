@@ -1,0 +1,95 @@
+"""Response conversion on the constructed cohort (see conftest.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from bsab_explorer.analyses.conversion import (
+    alluvial_flows,
+    conversion_statements,
+    observed_timepoints,
+    transition_table,
+)
+from bsab_explorer.analyses.response import NOT_ASSESSED
+
+
+def _cell(table: pl.DataFrame, start: str, end: str) -> tuple[int, list[str]]:
+    row = table.filter((pl.col("from") == start) & (pl.col("to") == end)).row(0, named=True)
+    return row["n"], row["patient_ids"]
+
+
+def test_transition_table_counts_and_pseudonyms(
+    patients: pl.DataFrame, responses: pl.DataFrame
+) -> None:
+    table = transition_table(responses, "post_debulking", "C1", patients=patients)
+    assert table.columns == ["from", "to", "n", "patient_ids"]
+    assert table.get_column("n").sum() == 10
+    assert _cell(table, "PD", "PR") == (2, ["P04", "P07"])
+    assert _cell(table, NOT_ASSESSED, "CR") == (1, ["P09"])
+    assert _cell(table, NOT_ASSESSED, NOT_ASSESSED) == (1, ["P10"])
+    # Clinical order: best "from" first, "Not assessed" last.
+    assert table.get_column("from").to_list() == [
+        "CR", "VGPR", "PR", "SD", "PD", "PD", "NE", NOT_ASSESSED, NOT_ASSESSED,
+    ]  # fmt: skip
+
+
+def test_transition_without_patients_counts_assessed_patients(responses: pl.DataFrame) -> None:
+    table = transition_table(responses, "C1", "C3")
+    # P10 has no assessment anywhere, so only nine patients.
+    assert table.get_column("n").sum() == 9
+    assert _cell(table, "VGPR", "PD") == (1, ["P03"])
+    assert _cell(table, "CR", NOT_ASSESSED) == (1, ["P09"])
+
+
+def test_transition_to_best(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
+    table = transition_table(responses, "post_debulking", "best", patients=patients)
+    assert _cell(table, "PD", "VGPR") == (1, ["P04"])
+    assert _cell(table, "PD", "CR") == (1, ["P07"])
+    assert _cell(table, "SD", "PD") == (1, ["P06"])
+
+
+def test_alluvial_flows_cover_every_patient_at_every_step(
+    patients: pl.DataFrame, responses: pl.DataFrame
+) -> None:
+    assert observed_timepoints(responses) == ["post_debulking", "C1", "C3"]
+    flows = alluvial_flows(patients, responses)
+    assert flows.group_by("step").agg(pl.col("n").sum()).sort("step").rows() == [(0, 10), (1, 10)]
+    step1 = flows.filter(pl.col("step") == 1)
+    assert set(step1.get_column("from_timepoint").to_list()) == {"C1"}
+    assert _cell(step1, "SD", NOT_ASSESSED) == (1, ["P05"])
+    chosen = alluvial_flows(patients, responses, timepoints=["post_debulking", "C3"])
+    assert _cell(chosen, "PD", "VGPR") == (1, ["P04"])
+    assert alluvial_flows(patients, responses, timepoints=["C1"]).height == 0
+
+
+def test_conversion_statements(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
+    statements = conversion_statements(patients, responses)
+    assert [(s.group, s.n, s.responders, s.not_assessed) for s in statements] == [
+        ("sCR, CR or VGPR", 2, 2, 0),
+        ("PR", 1, 1, 0),
+        ("MR or SD", 1, 0, 0),
+        ("PD", 3, 2, 0),
+        ("NE", 1, 0, 0),
+        (NOT_ASSESSED, 2, 1, 1),
+    ]
+    assert statements[0].text == (
+        "Among patients in sCR, CR or VGPR after debulking (n = 2), 2 (100 %) responded to "
+        "the bispecific (best response ≥ PR)."
+    )
+    assert statements[3].text == (
+        "Among patients with progression after debulking chemotherapy (n = 3), 2 (67 %) "
+        "responded to the bispecific (best response ≥ PR)."
+    )
+    assert statements[3].percent == 200 / 3
+    assert statements[5].text.endswith("; 1 had no assessment on the bispecific.")
+
+
+def test_statements_follow_the_filtered_cohort(
+    patients: pl.DataFrame, responses: pl.DataFrame
+) -> None:
+    no_emd = patients.filter(pl.col("emd") == False)  # noqa: E712
+    statements = conversion_statements(no_emd, responses)
+    # P05, P07 progressed after debulking; P07 then reached CR.
+    pd = next(s for s in statements if s.group == "PD")
+    assert (pd.n, pd.responders) == (2, 1)
+    assert conversion_statements(patients.clear(), responses) == []
