@@ -1,0 +1,933 @@
+"""Kaplan–Meier curves, medians, landmarks, log-rank and Cox models for PFS and OS.
+
+Every number equals R's `survival` package (3.5): `survfit` (Greenwood variance, conf.type
+`log`, `log-log`, `plain`), `print.survfit` medians, `summary.survfit(times = )`, `survdiff` and
+`coxph(ties = "efron")`. The R script and the values it printed are in tests/reference/survival/.
+
+Conventions, as in R:
+- Times that differ by less than R's tolerance are merged first (`aeqSurv`, R's `timefix`).
+- Rows without a time or an event status are excluded and counted; rows whose grouping value is
+  not recorded are excluded from the grouped analysis and counted (R's `na.omit`), never shown
+  as a group of their own.
+- The median and its CI bounds follow `print.survfit`: the first time the curve (or its lower /
+  upper CI curve) falls to 50 % or below, or the midpoint to the next drop when the curve sits
+  exactly at 50 %. `None` when the curve never gets there ("not reached").
+- Groups are ordered as the column's levels: No before Yes, numbers ascending, contract codes in
+  contract order (others alphabetically after them). The first level is the Cox reference unless
+  another is named.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import stats
+
+from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: A group smaller than this gets a warning next to any p-value.
+SMALL_GROUP_SIZE = 10
+#: Landmark times (months) reported with every summary.
+LANDMARK_MONTHS: tuple[float, ...] = (6.0, 12.0, 24.0)
+#: Label of the single curve when no grouping column is chosen.
+OVERALL_GROUP = "All patients"
+#: Labels of a boolean grouping column's levels.
+BOOL_LABELS = {False: "No", True: "Yes"}
+#: R's default tolerance (sqrt of machine epsilon) for ties and for "exactly 50 %".
+R_TOLERANCE = math.sqrt(np.finfo(np.float64).eps)
+#: coxph.control() defaults.
+COX_EPS = 1e-9
+COX_MAX_ITER = 20
+
+
+class Endpoint(StrEnum):
+    """A time-to-event endpoint of the patients table."""
+
+    PFS = "pfs"
+    OS = "os"
+
+    @property
+    def time_column(self) -> str:
+        """Column holding the time to event or censoring, in days."""
+        return f"{self.value}_days"
+
+    @property
+    def event_column(self) -> str:
+        """Column holding whether the event was observed."""
+        return f"{self.value}_event"
+
+    @property
+    def label(self) -> str:
+        """Readable name of the endpoint."""
+        return {"pfs": "Progression-free survival", "os": "Overall survival"}[self.value]
+
+
+class CIMethod(StrEnum):
+    """Pointwise confidence interval transformation, as R's `survfit(conf.type = )`."""
+
+    LOG = "log"
+    LOG_LOG = "log-log"
+    PLAIN = "plain"
+
+    @property
+    def label(self) -> str:
+        """How the method is named on figures and tables."""
+        return {
+            "log": "log transformation (R default)",
+            "log-log": "log-log transformation",
+            "plain": "plain (linear), clipped to 0–100 %",
+        }[self.value]
+
+
+def _months(days: float | None) -> float | None:
+    return None if days is None else days / DAYS_PER_MONTH
+
+
+def _optional(value: float) -> float | None:
+    """NaN (R's NA/NaN) as None."""
+    return None if math.isnan(value) else float(value)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MedianEstimate:
+    """Median survival time and its CI in days; None when not reached / not estimable."""
+
+    days: float | None
+    lower_days: float | None
+    upper_days: float | None
+
+    @property
+    def months(self) -> float | None:
+        """The median in months."""
+        return _months(self.days)
+
+    @property
+    def lower_months(self) -> float | None:
+        """Lower CI bound in months."""
+        return _months(self.lower_days)
+
+    @property
+    def upper_months(self) -> float | None:
+        """Upper CI bound in months."""
+        return _months(self.upper_days)
+
+    def text(self, digits: int = 1) -> str:
+        """'10.2 (6.9–NR)' in months; NR: not reached, NE: lower bound not estimable."""
+
+        def fmt(value: float | None, missing: str) -> str:
+            return missing if value is None else f"{value:.{digits}f}"
+
+        return (
+            f"{fmt(self.months, 'NR')} "
+            f"({fmt(self.lower_months, 'NE')}–{fmt(self.upper_months, 'NR')})"
+        )
+
+
+@dataclass(frozen=True)
+class SurvivalAt:
+    """The curve at one time, as `summary.survfit(times = )`; None beyond the last follow-up."""
+
+    days: float
+    n_risk: int | None
+    surv: float | None
+    std_err: float | None
+    lower: float | None
+    upper: float | None
+
+    @property
+    def months(self) -> float:
+        """The time in months."""
+        return self.days / DAYS_PER_MONTH
+
+
+@dataclass(frozen=True, eq=False)
+class KaplanMeierCurve:
+    """One group's Kaplan–Meier estimate: a row per distinct time, as R's `survfit` object.
+
+    `table` columns: time (days), n_risk, n_event, n_censor, surv, std_err (Greenwood, of the
+    cumulative hazard as R's `std.err`; inf once the curve reaches 0), lower, upper (null where
+    R gives NA/NaN).
+    """
+
+    group: str
+    n: int
+    events: int
+    ci_method: CIMethod
+    conf_level: float
+    table: pl.DataFrame
+
+    def median(self) -> MedianEstimate:
+        """Median and CI as `print.survfit` reports them."""
+        time = self.table["time"].to_numpy()
+        return MedianEstimate(
+            days=_median_time(self.table["surv"].to_numpy(), time),
+            lower_days=_median_time(self.table["lower"].to_numpy(), time),
+            upper_days=_median_time(self.table["upper"].to_numpy(), time),
+        )
+
+    def survival_at(self, days: Sequence[float]) -> tuple[SurvivalAt, ...]:
+        """The curve at each time in `days` (in that order), as `summary.survfit(times = )`."""
+        return _survival_at(self.table, days)
+
+    def at_risk(self, days: Sequence[float]) -> pl.DataFrame:
+        """Number at risk (time ≥ t), cumulative events and censored (time ≤ t) at each time."""
+        time = self.table["time"].to_numpy()
+        n_event = self.table["n_event"].to_numpy()
+        n_censor = self.table["n_censor"].to_numpy()
+        query = np.asarray(days, dtype=np.float64)
+        first_at_or_after = np.searchsorted(time, query, side="left")
+        last_at_or_before = np.searchsorted(time, query, side="right")
+        n_risk = self.n - _prefix(n_event + n_censor, first_at_or_after)
+        return pl.DataFrame(
+            {
+                "time": query,
+                "n_risk": n_risk.astype(np.int64),
+                "cum_events": _prefix(n_event, last_at_or_before).astype(np.int64),
+                "cum_censored": _prefix(n_censor, last_at_or_before).astype(np.int64),
+            }
+        )
+
+
+def _prefix(values: npt.NDArray[Any], stop: IntArray) -> IntArray:
+    """Sum of values[:stop] for each stop."""
+    cumulative = np.concatenate(([0], np.cumsum(values)))
+    return cumulative[stop].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ChiSquareTest:
+    """A chi-square statistic with its degrees of freedom and p-value."""
+
+    chi2: float
+    df: int
+    p_value: float
+
+
+@dataclass(frozen=True)
+class LogRankTest:
+    """Log-rank test as R's `survdiff` (rho = 0), with observed and expected events per group."""
+
+    groups: tuple[str, ...]
+    observed: tuple[float, ...]
+    expected: tuple[float, ...]
+    chi2: float
+    df: int
+    p_value: float
+
+
+@dataclass(frozen=True)
+class HazardRatio:
+    """One group against the reference in a Cox model (Wald CI and p-value, as `coxph`)."""
+
+    group: str
+    reference: str
+    coef: float
+    se: float
+    hazard_ratio: float
+    lower: float
+    upper: float
+    z: float
+    p_value: float
+    #: R's "Loglik converged before variable ...; coefficient may be infinite".
+    may_be_infinite: bool
+
+
+@dataclass(frozen=True)
+class CoxModel:
+    """Cox proportional hazards on group indicators, Efron ties, as R's `coxph`."""
+
+    reference: str
+    ratios: tuple[HazardRatio, ...]
+    wald: ChiSquareTest
+    score: ChiSquareTest
+    likelihood_ratio: ChiSquareTest
+    #: Log partial likelihood at beta = 0 and at the estimate.
+    loglik: tuple[float, float]
+    iterations: int
+    converged: bool
+
+
+@dataclass(frozen=True, eq=False)
+class GroupSurvival:
+    """One group's curve, median and landmark survival."""
+
+    label: str
+    curve: KaplanMeierCurve
+    median: MedianEstimate
+    landmarks: tuple[SurvivalAt, ...]
+
+    @property
+    def n(self) -> int:
+        """Patients in the group (with a time and a status)."""
+        return self.curve.n
+
+    @property
+    def events(self) -> int:
+        """Observed events in the group."""
+        return self.curve.events
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalSummary:
+    """Everything the survival page, CLI, report and audit show for one endpoint and grouping."""
+
+    endpoint: Endpoint
+    by: str | None
+    ci_method: CIMethod
+    conf_level: float
+    landmark_months: tuple[float, ...]
+    groups: tuple[GroupSurvival, ...]
+    logrank: LogRankTest | None
+    cox: CoxModel | None
+    #: Rows excluded because the endpoint's time or status was not recorded.
+    excluded_missing_outcome: int
+    #: Rows excluded because the grouping value was not recorded.
+    excluded_missing_group: int
+
+    @property
+    def by_label(self) -> str:
+        """Readable name of the grouping (or 'All patients')."""
+        return OVERALL_GROUP if self.by is None else column_label(self.by)
+
+    @property
+    def small_groups(self) -> tuple[str, ...]:
+        """Groups with fewer than SMALL_GROUP_SIZE patients."""
+        return tuple(g.label for g in self.groups if g.n < SMALL_GROUP_SIZE)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Cautions to show next to any p-value or hazard ratio (empty when none apply)."""
+        out: list[str] = []
+        if self.small_groups and len(self.groups) > 1:
+            sizes = ", ".join(
+                f"{g.label} (n = {g.n})" for g in self.groups if g.n < SMALL_GROUP_SIZE
+            )
+            out.append(
+                f"Fewer than {SMALL_GROUP_SIZE} patients in {sizes}: "
+                "tests and hazard ratios are unreliable."
+            )
+        if self.cox is not None:
+            infinite = [r.group for r in self.cox.ratios if r.may_be_infinite]
+            if infinite:
+                out.append(
+                    f"Hazard ratio for {', '.join(infinite)} may be infinite "
+                    "(a group with no events, or all events in one group)."
+                )
+            if not self.cox.converged:
+                out.append("The Cox model did not converge.")
+        return tuple(out)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What was left out, in words (empty when nothing was)."""
+        out: list[str] = []
+        if self.excluded_missing_outcome:
+            out.append(
+                f"{self.excluded_missing_outcome} patient(s) without a recorded "
+                f"{self.endpoint.value.upper()} time or status excluded."
+            )
+        if self.excluded_missing_group:
+            out.append(
+                f"{self.excluded_missing_group} patient(s) with {self.by_label} not recorded "
+                "excluded from the comparison."
+            )
+        return tuple(out)
+
+    def medians_frame(self) -> pl.DataFrame:
+        """group, n, events, median_months, ci_lower_months, ci_upper_months (null: NR/NE)."""
+        return pl.DataFrame(
+            {
+                "group": [g.label for g in self.groups],
+                "n": [g.n for g in self.groups],
+                "events": [g.events for g in self.groups],
+                "median_months": [g.median.months for g in self.groups],
+                "ci_lower_months": [g.median.lower_months for g in self.groups],
+                "ci_upper_months": [g.median.upper_months for g in self.groups],
+            },
+            schema={
+                "group": pl.String,
+                "n": pl.Int64,
+                "events": pl.Int64,
+                "median_months": pl.Float64,
+                "ci_lower_months": pl.Float64,
+                "ci_upper_months": pl.Float64,
+            },
+        )
+
+    def landmarks_frame(self) -> pl.DataFrame:
+        """group, months, n_risk, surv, ci_lower, ci_upper per group and landmark."""
+        rows = [
+            (g.label, lm.months, lm.n_risk, lm.surv, lm.std_err, lm.lower, lm.upper)
+            for g in self.groups
+            for lm in g.landmarks
+        ]
+        names = ("group", "months", "n_risk", "surv", "std_err", "ci_lower", "ci_upper")
+        types = (pl.String, pl.Float64, pl.Int64, pl.Float64, pl.Float64, pl.Float64, pl.Float64)
+        return pl.DataFrame(
+            {n: [r[i] for r in rows] for i, n in enumerate(names)},
+            schema=dict(zip(names, types, strict=True)),
+        )
+
+    def curves_frame(self) -> pl.DataFrame:
+        """All curves stacked: group, time (days), time_months and the survfit columns."""
+        frames = [
+            g.curve.table.with_columns(
+                pl.lit(g.label).alias("group"),
+                (pl.col("time") / DAYS_PER_MONTH).alias("time_months"),
+            )
+            for g in self.groups
+        ]
+        if not frames:
+            return (
+                _empty_curve_table()
+                .with_columns(
+                    pl.lit(None, pl.String).alias("group"),
+                    pl.lit(None, pl.Float64).alias("time_months"),
+                )
+                .select("group", "time", "time_months", *_CURVE_SCHEMA.keys() - {"time"})
+            )
+        stacked = pl.concat(frames)
+        return stacked.select(
+            "group", "time", "time_months", *[c for c in _CURVE_SCHEMA if c != "time"]
+        )
+
+    def logrank_frame(self) -> pl.DataFrame:
+        """chi2, df, p_value (one row; no row when there are fewer than two groups)."""
+        schema = {"chi2": pl.Float64, "df": pl.Int64, "p_value": pl.Float64}
+        if self.logrank is None:
+            return pl.DataFrame(schema=schema)
+        lr = self.logrank
+        return pl.DataFrame(
+            {"chi2": [lr.chi2], "df": [lr.df], "p_value": [lr.p_value]}, schema=schema
+        )
+
+    def cox_frame(self) -> pl.DataFrame:
+        """group, reference, hazard_ratio, ci_lower, ci_upper, p_value (Wald) per group."""
+        ratios = self.cox.ratios if self.cox is not None else ()
+        return pl.DataFrame(
+            {
+                "group": [r.group for r in ratios],
+                "reference": [r.reference for r in ratios],
+                "coef": [r.coef for r in ratios],
+                "se": [r.se for r in ratios],
+                "hazard_ratio": [r.hazard_ratio for r in ratios],
+                "ci_lower": [r.lower for r in ratios],
+                "ci_upper": [r.upper for r in ratios],
+                "p_value": [r.p_value for r in ratios],
+            },
+            schema={
+                "group": pl.String,
+                "reference": pl.String,
+                "coef": pl.Float64,
+                "se": pl.Float64,
+                "hazard_ratio": pl.Float64,
+                "ci_lower": pl.Float64,
+                "ci_upper": pl.Float64,
+                "p_value": pl.Float64,
+            },
+        )
+
+
+# --- Kaplan–Meier --------------------------------------------------------------------------------
+
+_CURVE_SCHEMA: dict[str, type[pl.DataType]] = {
+    "time": pl.Float64,
+    "n_risk": pl.Int64,
+    "n_event": pl.Int64,
+    "n_censor": pl.Int64,
+    "surv": pl.Float64,
+    "std_err": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
+}
+
+
+def _empty_curve_table() -> pl.DataFrame:
+    return pl.DataFrame(schema=_CURVE_SCHEMA)
+
+
+def _distinct_counts(sorted_values: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Distinct values of a sorted array and how often each occurs (faster than np.unique)."""
+    if len(sorted_values) == 0:
+        return sorted_values, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    counts = np.diff(np.append(starts, len(sorted_values)))
+    return sorted_values[starts], counts.astype(np.int64)
+
+
+def _confidence_limits(
+    surv: FloatArray, std_err: FloatArray, ci: CIMethod, conf_level: float
+) -> tuple[FloatArray, FloatArray]:
+    """R's survfit_confint (logse = TRUE, usual lower limit); NaN where R gives NA or NaN."""
+    z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if ci is CIMethod.PLAIN:
+            half = std_err * surv * z
+            return np.maximum(surv - half, 0.0), np.minimum(surv + half, 1.0)
+        if ci is CIMethod.LOG:
+            xx = np.where(surv == 0, np.nan, surv)
+            half = z * std_err
+            return np.exp(np.log(xx) - half), np.minimum(np.exp(np.log(xx) + half), 1.0)
+        xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+        half = z * std_err / np.log(xx)
+        loglog = np.log(-np.log(xx))
+        return np.exp(-np.exp(loglog - half)), np.exp(-np.exp(loglog + half))
+
+
+def align_tied_times(time: FloatArray) -> FloatArray:
+    """Merge times closer than R's tolerance onto one value, as R's `aeqSurv` (timefix)."""
+    finite = time[np.isfinite(time)]
+    if len(finite) < 2:
+        return time
+    distinct, _ = _distinct_counts(np.sort(finite))
+    if len(distinct) < 2:
+        return time
+    gaps = np.diff(distinct)
+    tied = (gaps <= R_TOLERANCE) | (gaps / np.mean(np.abs(distinct)) <= R_TOLERANCE)
+    if not tied.any():
+        return time
+    cuts = distinct[np.concatenate(([True], ~tied))]
+    return cuts[np.searchsorted(cuts, time, side="right") - 1]
+
+
+def estimate_kaplan_meier(
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    *,
+    ci: CIMethod | str = CIMethod.LOG,
+    conf_level: float = 0.95,
+    group: str = OVERALL_GROUP,
+    timefix: bool = True,
+) -> KaplanMeierCurve:
+    """Kaplan–Meier estimate, Greenwood variance and CI, as R's `survfit` (no missing values)."""
+    method = CIMethod(ci)
+    t = np.asarray(time, dtype=np.float64)
+    e = np.asarray(event, dtype=np.bool_)
+    if t.shape != e.shape:
+        raise ValueError("time and event must have the same length")
+    if np.isnan(t).any():
+        raise ValueError("time has missing values; exclude them first")
+    if timefix:
+        t = align_tied_times(t)
+    n = len(t)
+    if n == 0:
+        return KaplanMeierCurve(group, 0, 0, method, conf_level, _empty_curve_table())
+    times, at_time = _distinct_counts(np.sort(t))
+    event_times, events_at = _distinct_counts(np.sort(t[e]))
+    n_event = np.zeros(len(times), dtype=np.int64)
+    n_event[np.searchsorted(times, event_times)] = events_at
+    n_risk = n - np.concatenate(([0], np.cumsum(at_time)[:-1]))
+    n_censor = at_time - n_event
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod((n_risk - n_event) / n_risk)
+        # Greenwood; the term is infinite when everyone at risk dies (R reports std.err = Inf).
+        std_err = np.sqrt(np.cumsum(n_event / (n_risk * (n_risk - n_event).astype(np.float64))))
+    lower, upper = _confidence_limits(surv, std_err, method, conf_level)
+    table = pl.DataFrame(
+        {
+            "time": times,
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "n_censor": n_censor,
+            "surv": surv,
+            "std_err": std_err,
+            "lower": lower,
+            "upper": upper,
+        },
+        schema=_CURVE_SCHEMA,
+    ).with_columns(pl.col("lower", "upper").fill_nan(None))
+    return KaplanMeierCurve(group, n, int(e.sum()), method, conf_level, table)
+
+
+def _median_time(curve: FloatArray, time: FloatArray) -> float | None:
+    """First time the curve is ≤ 50 %, midpoint rule at exactly 50 % (R's survmean `minmin`)."""
+    keep = ~np.isnan(curve) & (curve < 0.5 + R_TOLERANCE)
+    if not keep.any():
+        return None
+    x = time[keep]
+    y = curve[keep]
+    if abs(y[0] - 0.5) < R_TOLERANCE:
+        below = np.flatnonzero(y < y[0])
+        if len(below):
+            return float((x[0] + x[below[0]]) / 2)
+    return float(x[0])
+
+
+def _survival_at(table: pl.DataFrame, days: Sequence[float]) -> tuple[SurvivalAt, ...]:
+    """R's summary.survfit(times = ) on the curve with its time-0 row (survfit0), extend = FALSE."""
+    query = [float(d) for d in days]
+    if table.height == 0:
+        return tuple(SurvivalAt(d, None, None, None, None, None) for d in query)
+    time = table["time"].to_numpy()
+    n_risk = table["n_risk"].to_numpy()
+    surv = table["surv"].to_numpy()
+    std_err = table["std_err"].to_numpy()
+    lower = table["lower"].to_numpy()
+    upper = table["upper"].to_numpy()
+    start = min(0.0, float(time[0]))
+    if time[0] != start:
+        time = np.concatenate(([start], time))
+        n_risk = np.concatenate(([n_risk[0]], n_risk))
+        surv = np.concatenate(([1.0], surv))
+        std_err = np.concatenate(([0.0], std_err))
+        lower = np.concatenate(([1.0], lower))
+        upper = np.concatenate(([1.0], upper))
+    out: list[SurvivalAt] = []
+    for d in query:
+        if not math.isfinite(d) or d > time[-1]:
+            out.append(SurvivalAt(d, None, None, None, None, None))
+            continue
+        row = max(int(np.searchsorted(time, d, side="right")) - 1, 0)
+        risk_row = int(np.searchsorted(time, d, side="left"))
+        with np.errstate(invalid="ignore"):
+            se_surv = float(std_err[row] * surv[row])
+        out.append(
+            SurvivalAt(
+                days=d,
+                n_risk=int(n_risk[risk_row]) if risk_row < len(time) else 0,
+                surv=float(surv[row]),
+                std_err=_optional(se_surv),
+                lower=_optional(float(lower[row])),
+                upper=_optional(float(upper[row])),
+            )
+        )
+    return tuple(out)
+
+
+# --- comparisons ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RiskSets:
+    """Per group and distinct event time: number at risk and number of events."""
+
+    n_risk: FloatArray  # (groups, event times)
+    n_event: FloatArray
+
+
+def _risk_sets(time: FloatArray, event: BoolArray, group: IntArray, n_groups: int) -> _RiskSets:
+    event_times, _ = _distinct_counts(np.sort(time[event]))
+    n_risk = np.zeros((n_groups, len(event_times)))
+    n_event = np.zeros((n_groups, len(event_times)))
+    for g in range(n_groups):
+        in_group = group == g
+        all_sorted = np.sort(time[in_group])
+        event_sorted = np.sort(time[in_group & event])
+        n_risk[g] = len(all_sorted) - np.searchsorted(all_sorted, event_times, side="left")
+        n_event[g] = np.searchsorted(event_sorted, event_times, side="right") - np.searchsorted(
+            event_sorted, event_times, side="left"
+        )
+    return _RiskSets(n_risk, n_event)
+
+
+def _checked_inputs(
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    group: npt.ArrayLike,
+    labels: Sequence[str],
+    timefix: bool,
+) -> tuple[FloatArray, BoolArray, IntArray]:
+    t = np.asarray(time, dtype=np.float64)
+    e = np.asarray(event, dtype=np.bool_)
+    g = np.asarray(group, dtype=np.int64)
+    if not (t.shape == e.shape == g.shape):
+        raise ValueError("time, event and group must have the same length")
+    if len(g) and (g.min() < 0 or g.max() >= len(labels)):
+        raise ValueError("group codes must index labels")
+    if np.isnan(t).any():
+        raise ValueError("time has missing values; exclude them first")
+    return (align_tied_times(t) if timefix else t), e, g
+
+
+def compute_logrank(
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    group: npt.ArrayLike,
+    labels: Sequence[str],
+    *,
+    timefix: bool = True,
+) -> LogRankTest | None:
+    """Log-rank test over groups coded 0..len(labels)-1, as R's `survdiff`; None if < 2 usable."""
+    t, e, g = _checked_inputs(time, event, group, labels, timefix)
+    sets = _risk_sets(t, e, g, len(labels))
+    total_risk = sets.n_risk.sum(axis=0)
+    total_event = sets.n_event.sum(axis=0)
+    share = sets.n_risk / total_risk
+    expected = (share * total_event).sum(axis=1)
+    observed = sets.n_event.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(
+            total_risk > 1, total_event * (total_risk - total_event) / (total_risk - 1), 0.0
+        )
+    # Hypergeometric covariance: V_gh = sum w * p_g * (delta_gh - p_h).
+    variance = np.einsum("t,gt->g", weight, share)[:, None] * np.eye(len(labels)) - np.einsum(
+        "t,gt,ht->gh", weight, share, share
+    )
+    usable = np.flatnonzero(expected > 0)
+    df = len(usable) - 1
+    if df < 1:
+        return None
+    kept = usable[1:]
+    diff = (observed - expected)[kept]
+    chi2 = float(diff @ np.linalg.solve(variance[np.ix_(kept, kept)], diff))
+    return LogRankTest(
+        groups=tuple(labels),
+        observed=tuple(float(o) for o in observed),
+        expected=tuple(float(x) for x in expected),
+        chi2=chi2,
+        df=df,
+        p_value=float(stats.chi2.sf(chi2, df)),
+    )
+
+
+def _efron(
+    beta: FloatArray,
+    n_risk: FloatArray,
+    n_event: FloatArray,
+    deaths: FloatArray,
+    fraction: FloatArray,
+) -> tuple[float, FloatArray, FloatArray]:
+    """Log partial likelihood, score and information for group indicators (Efron ties).
+
+    n_risk/n_event are expanded to one column per death (a time with m deaths gives m columns,
+    the k-th with `fraction` k/m of the tied deaths removed from the risk set). Row 0 is the
+    reference group (its coefficient is fixed at 0).
+    """
+    weight = np.exp(np.concatenate(([0.0], beta)))[:, None]
+    part = weight * (n_risk - fraction * n_event)  # (groups, deaths)
+    denom = part.sum(axis=0)
+    mean = part[1:] / denom  # (coefs, deaths)
+    loglik = float(beta @ deaths[1:] - np.log(denom).sum())
+    score = deaths[1:] - mean.sum(axis=1)
+    information = np.diag(mean.sum(axis=1)) - mean @ mean.T
+    return loglik, score, information
+
+
+def fit_cox(
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    group: npt.ArrayLike,
+    labels: Sequence[str],
+    *,
+    reference: str | None = None,
+    conf_level: float = 0.95,
+    timefix: bool = True,
+) -> CoxModel | None:
+    """Cox model on indicators of each group against `reference`, as R's `coxph` (Efron ties).
+
+    Follows coxfit6: Newton–Raphson from 0, step-halving, stop when the relative change of the
+    log likelihood is ≤ 1e-9 (at most 20 iterations). None when fewer than two groups have
+    patients or there is no event.
+    """
+    t, e, g = _checked_inputs(time, event, group, labels, timefix)
+    present = [k for k in range(len(labels)) if (g == k).any()]
+    if not present:
+        return None
+    ref = labels[present[0]] if reference is None else reference
+    if ref not in labels:
+        raise ValueError(f"reference group {ref!r} is not one of {list(labels)}")
+    ref_code = list(labels).index(ref)
+    if ref_code not in present or len(present) < 2 or not e.any():
+        return None
+    order = [ref_code, *[k for k in present if k != ref_code]]
+    sets = _risk_sets(t, e, g, len(labels))
+    n_risk = sets.n_risk[order]
+    n_event = sets.n_event[order]
+    # A group nobody of which is at risk at any event time has no estimable coefficient.
+    estimable = [0, *[i for i in range(1, len(order)) if n_risk[i].sum() > 0]]
+    if len(estimable) < 2:
+        return None
+    n_risk = n_risk[estimable]
+    n_event = n_event[estimable]
+    coded = [labels[order[i]] for i in estimable]
+    deaths_at = n_event.sum(axis=0).astype(np.int64)
+    column = np.repeat(np.arange(len(deaths_at)), deaths_at)
+    first = np.repeat(np.cumsum(deaths_at) - deaths_at, deaths_at)
+    fraction = (np.arange(len(column)) - first) / deaths_at[column]
+    expanded_risk = n_risk[:, column]
+    expanded_event = n_event[:, column]
+    deaths = n_event.sum(axis=1)
+
+    def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        return _efron(beta, expanded_risk, expanded_event, deaths, fraction)
+
+    p = len(coded) - 1
+    beta = np.zeros(p)
+    loglik0, score0, info0 = evaluate(beta)
+    step = np.linalg.solve(info0, score0)
+    score_test = float(score0 @ step)
+    best = loglik0
+    new_beta = beta + step
+    halving = 0
+    converged = False
+    iterations = 0
+    for iterations in range(1, COX_MAX_ITER + 1):  # noqa: B007 (the count is reported)
+        new_loglik, score, info = evaluate(new_beta)
+        finite = math.isfinite(new_loglik) and np.isfinite(score).all() and np.isfinite(info).all()
+        if finite and abs(1 - best / new_loglik) <= COX_EPS:
+            beta, best, converged = new_beta, new_loglik, True
+            break
+        if not finite or new_loglik < best:
+            halving += 1
+            new_beta = (new_beta + halving * beta) / (halving + 1.0)
+        else:
+            halving = 0
+            best = new_loglik
+            beta = new_beta
+            new_beta = new_beta + np.linalg.solve(info, score)
+    if not converged:
+        best, score, info = evaluate(beta)
+    variance = np.linalg.inv(info)
+    se = np.sqrt(np.diag(variance))
+    z_crit = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    # coxph.fit's check for coefficients drifting to infinity (toler.inf = sqrt(eps)).
+    drift = np.abs(score @ variance)
+    infinite = ~np.isfinite(score) | (
+        (drift > COX_EPS) & (drift > math.sqrt(COX_EPS) * np.abs(beta))
+    )
+    with np.errstate(over="ignore"):
+        hazard_ratio = np.exp(beta)
+        lower = np.exp(beta - z_crit * se)
+        upper = np.exp(beta + z_crit * se)
+    z = beta / se
+    ratios = tuple(
+        HazardRatio(
+            group=coded[i + 1],
+            reference=ref,
+            coef=float(beta[i]),
+            se=float(se[i]),
+            hazard_ratio=float(hazard_ratio[i]),
+            lower=float(lower[i]),
+            upper=float(upper[i]),
+            z=float(z[i]),
+            p_value=float(2 * stats.norm.sf(abs(z[i]))),
+            may_be_infinite=bool(infinite[i]) and converged,
+        )
+        for i in range(p)
+    )
+    wald = float(beta @ np.linalg.solve(variance, beta))
+    lr = 2 * (best - loglik0)
+    return CoxModel(
+        reference=ref,
+        ratios=ratios,
+        wald=ChiSquareTest(wald, p, float(stats.chi2.sf(wald, p))),
+        score=ChiSquareTest(score_test, p, float(stats.chi2.sf(score_test, p))),
+        likelihood_ratio=ChiSquareTest(lr, p, float(stats.chi2.sf(lr, p))),
+        loglik=(loglik0, best),
+        iterations=iterations,
+        converged=converged,
+    )
+
+
+# --- the one entry point for pages, CLI, report and audit ----------------------------------------
+
+
+def required_columns(endpoint: Endpoint | str, by: str | None = None) -> tuple[str, ...]:
+    """Columns of the patients table a survival summary needs."""
+    ep = Endpoint(endpoint)
+    return (ep.time_column, ep.event_column, *(() if by is None else (by,)))
+
+
+def _group_levels(values: pl.Series, by: str) -> tuple[list[Any], list[str]]:
+    """Distinct non-null values of a grouping column in level order, and their labels."""
+    present = values.drop_nulls().unique().to_list()
+    if values.dtype == pl.Boolean:
+        ordered = sorted(present)
+        return ordered, [BOOL_LABELS[bool(v)] for v in ordered]
+    if values.dtype.is_numeric():
+        ordered = sorted(present)
+        return ordered, [f"{v:g}" if isinstance(v, float) else str(v) for v in ordered]
+    column = TABLES["patients"].by_name.get(by)
+    codes = column.codes if column is not None else ()
+    rank = {code: i for i, code in enumerate(codes)}
+    ordered = sorted((str(v) for v in present), key=lambda v: (rank.get(v, len(rank)), v))
+    return ordered, ordered
+
+
+def summarise_survival(
+    patients: pl.DataFrame,
+    endpoint: Endpoint | str = Endpoint.PFS,
+    by: str | None = None,
+    ci: CIMethod | str = CIMethod.LOG,
+    *,
+    reference: str | None = None,
+    conf_level: float = 0.95,
+    landmark_months: Sequence[float] = LANDMARK_MONTHS,
+) -> SurvivalSummary:
+    """Curves, medians, landmarks, log-rank and Cox for `endpoint`, overall or by column `by`."""
+    ep = Endpoint(endpoint)
+    method = CIMethod(ci)
+    missing = [c for c in required_columns(ep, by) if c not in patients.columns]
+    if missing:
+        raise ValueError(f"survival needs column(s) {', '.join(missing)}")
+    frame = patients.select(
+        pl.col(ep.time_column).cast(pl.Float64).fill_nan(None).alias("time"),
+        pl.col(ep.event_column).cast(pl.Boolean).alias("event"),
+        *(() if by is None else (pl.col(by).alias("group"),)),
+    )
+    with_outcome = frame.drop_nulls(["time", "event"])
+    excluded_outcome = frame.height - with_outcome.height
+    if by is None:
+        grouped = with_outcome
+        levels: list[Any] = [None]
+        labels = [OVERALL_GROUP]
+        codes = np.zeros(grouped.height, dtype=np.int64)
+    else:
+        grouped = with_outcome.drop_nulls("group")
+        if grouped["group"].dtype in (pl.Categorical, pl.Enum):
+            grouped = grouped.with_columns(pl.col("group").cast(pl.String))
+        levels, labels = _group_levels(grouped["group"], by)
+        lookup = pl.DataFrame(
+            {"group": pl.Series(levels, dtype=grouped["group"].dtype), "code": range(len(levels))},
+            schema_overrides={"code": pl.Int64},
+        )
+        codes = grouped.select(pl.col("group").replace_strict(lookup["group"], lookup["code"]))[
+            "group"
+        ].to_numpy()
+        if grouped.height == 0:
+            codes = np.zeros(0, dtype=np.int64)
+    excluded_group = with_outcome.height - grouped.height
+    time = align_tied_times(grouped["time"].to_numpy().astype(np.float64))
+    event = grouped["event"].to_numpy().astype(np.bool_)
+    landmark_days = [m * DAYS_PER_MONTH for m in landmark_months]
+    groups: list[GroupSurvival] = []
+    for k, label in enumerate(labels):
+        mask = codes == k
+        if not mask.any():
+            continue
+        curve = estimate_kaplan_meier(
+            time[mask], event[mask], ci=method, conf_level=conf_level, group=label, timefix=False
+        )
+        groups.append(GroupSurvival(label, curve, curve.median(), curve.survival_at(landmark_days)))
+    logrank = cox = None
+    if len(groups) > 1:
+        logrank = compute_logrank(time, event, codes, labels, timefix=False)
+        cox = fit_cox(
+            time, event, codes, labels, reference=reference, conf_level=conf_level, timefix=False
+        )
+    return SurvivalSummary(
+        endpoint=ep,
+        by=by,
+        ci_method=method,
+        conf_level=conf_level,
+        landmark_months=tuple(float(m) for m in landmark_months),
+        groups=tuple(groups),
+        logrank=logrank,
+        cox=cox,
+        excluded_missing_outcome=excluded_outcome,
+        excluded_missing_group=excluded_group,
+    )
