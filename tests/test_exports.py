@@ -1,0 +1,382 @@
+"""Exports: provenance, file names, injection-safe CSV, PNG/SVG with footer, reproduce commands."""
+
+from __future__ import annotations
+
+import doctest
+import shlex
+import struct
+import zlib
+from datetime import UTC, datetime
+
+import altair as alt
+import polars as pl
+import pytest
+
+import bsab_explorer.exports.naming
+import bsab_explorer.exports.provenance
+import bsab_explorer.exports.reproduce
+import bsab_explorer.exports.request
+from bsab_explorer import __version__
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import (
+    ExportRequest,
+    Provenance,
+    chart_data_frame,
+    chart_to_png,
+    chart_to_svg,
+    command_arguments,
+    export_name,
+    neutralise_text,
+    provenance_lines,
+    read_table_csv,
+    reproduce_command,
+    reproduce_python,
+    table_to_csv,
+)
+from bsab_explorer.exports.figures import EXPORT_FONT, chart_spec, wrap_lines
+from bsab_explorer.filters import CohortFilter
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE
+
+FIXED = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def fixed_clock() -> datetime:
+    return FIXED
+
+
+@pytest.fixture
+def provenance() -> Provenance:
+    return Provenance(
+        dataset_name="Bundled (reconstructed)",
+        fingerprint="0123456789abcdef" * 4,
+        reconstructed=True,
+        filter_text="bsab=teclistamab;emd=true",
+        filter_description=(
+            "Bispecific antibody is teclistamab; Extramedullary disease (EMD) is true"
+        ),
+        n=17,
+        total=44,
+        app_version="9.9.9",
+        created=FIXED,
+        ci_method="log",
+    )
+
+
+@pytest.fixture
+def chart() -> alt.Chart:
+    frame = pl.DataFrame({"month": [0.0, 3.0, 6.0, 9.0], "survival": [1.0, 0.8, 0.55, 0.4]})
+    return alt.Chart(frame).mark_line().encode(x="month", y="survival").properties(width=300)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        bsab_explorer.exports.naming,
+        bsab_explorer.exports.provenance,
+        bsab_explorer.exports.reproduce,
+        bsab_explorer.exports.request,
+    ],
+)
+def test_docstring_examples_hold(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+# --- provenance ---------------------------------------------------------------------------------
+
+
+def test_provenance_lines_say_data_filter_n_ci_version_and_date(provenance: Provenance) -> None:
+    assert provenance_lines(provenance) == (
+        "Data: Bundled (reconstructed) · sha256 " + "0123456789abcdef" * 4,
+        RECONSTRUCTED_NOTICE,
+        "Filter: bsab=teclistamab;emd=true (Bispecific antibody is teclistamab; "
+        "Extramedullary disease (EMD) is true) · N = 17 of 44 patients",
+        "95 % CI: log transformation (R survival default)",
+        "bsab-explorer 9.9.9 · created 2026-03-04 05:06 UTC",
+    )
+
+
+def test_provenance_without_date_ends_with_the_version(provenance: Provenance) -> None:
+    assert provenance.lines(with_date=False)[-1] == "bsab-explorer 9.9.9"
+
+
+def test_provenance_of_a_dataset_takes_fingerprint_filter_and_clock() -> None:
+    patients = pl.DataFrame({"patient_id": ["P1", "P2"], "emd": [True, False]})
+    dataset = Dataset("uploaded study", {"patients": patients})
+    made = Provenance.of(
+        dataset, CohortFilter.parse("emd=yes"), n=1, total=2, clock=fixed_clock, unit="patients"
+    )
+    assert made.fingerprint == dataset.fingerprint
+    assert len(made.fingerprint) == 64
+    assert made.app_version == __version__
+    lines = made.lines()
+    assert RECONSTRUCTED_NOTICE not in lines  # uploaded data are not reconstructed
+    assert "Filter: emd=true (Extramedullary disease (EMD) is true) · N = 1 of 2 patients" in lines
+    assert not any(line.startswith("95 % CI") for line in lines)
+    assert lines[-1].endswith("created 2026-03-04 05:06 UTC")
+
+
+def test_provenance_of_everyone_says_so() -> None:
+    dataset = Dataset("cases", {"cases": pl.DataFrame({"case_id": ["RC1"]})}, reconstructed=True)
+    made = Provenance.of(dataset, CohortFilter(), 1, 1, unit="cases", clock=fixed_clock)
+    assert made.filter_line == "Filter: none (all cases) · N = 1 of 1 cases"
+    assert made.with_details(("Case", "RC1")).lines()[3] == "Case: RC1"
+
+
+# --- file names ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        (("km", "pfs"), {"by": "emd", "ext": "png"}, "km-pfs_by-emd.png"),
+        (("table1",), {"ext": "csv"}, "table1.csv"),
+        (("response",), {"extra": ("denominator-all",)}, "response_denominator-all.png"),
+        (("km", "os"), {"filter": "age_years>=65"}, "km-os_filter-age_years-ge-65.png"),
+        (("km", "os"), {"filter": "iss_stage=II,III"}, "km-os_filter-iss_stage=II+III.png"),
+        (("km", "os"), {"filter": "bsab=../etc/passwd x"}, "km-os_filter-bsab=..-etc-passwd-x.png"),
+        (("time line", "R/C 2"), {"ext": "s v/g"}, "time-line-R-C-2.s-v-g"),
+    ],
+)
+def test_export_names_are_safe_and_say_what_and_for_whom(
+    args: tuple[str, ...], kwargs: dict[str, object], expected: str
+) -> None:
+    text = kwargs.pop("filter", None)
+    cohort_filter = CohortFilter.parse(text) if isinstance(text, str) else None
+    name = export_name(*args, cohort_filter=cohort_filter, **kwargs)  # type: ignore[arg-type]
+    assert name == expected
+    assert "/" not in name
+    assert " " not in name
+
+
+def test_export_names_of_long_filters_are_cut_but_stay_distinct() -> None:
+    long_a = CohortFilter.parse("bsab=" + "a" * 200)
+    long_b = CohortFilter.parse("bsab=" + "a" * 199 + "b")
+    name_a = export_name("km", "pfs", cohort_filter=long_a)
+    name_b = export_name("km", "pfs", cohort_filter=long_b)
+    assert len(name_a) <= 124
+    assert name_a != name_b
+    assert name_a == export_name("km", "pfs", cohort_filter=long_a)  # deterministic
+
+
+def test_request_file_name_follows_endpoint_case_options_and_ci() -> None:
+    request = ExportRequest(
+        "figure", "km", CohortFilter.parse("bsab=teclistamab"), by="emd", endpoint="pfs"
+    )
+    assert request.file_name() == "km-pfs_by-emd_filter-bsab=teclistamab.png"
+    assert request.file_name("svg") == "km-pfs_by-emd_filter-bsab=teclistamab.svg"
+    plain = ExportRequest("table", "survival-medians", endpoint="os", ci="plain")
+    assert plain.file_name() == "survival-medians-os_ci-plain.csv"
+    assert ExportRequest("figure", "timeline", case="RC2").file_name() == "timeline-RC2.png"
+    options = ExportRequest("figure", "response", options=(("denominator", "all_treated"),))
+    assert options.file_name() == "response_denominator-all_treated.png"
+    assert options.option("denominator") == "all_treated"
+    assert options.option("missing", "x") == "x"
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tleading tab", "'\tleading tab"),
+        ("\rleading return", "'\rleading return"),
+        ("'quoted", "''quoted"),
+        ("-2", "-2"),
+        ("+3.5", "+3.5"),
+        ("-1e-3", "-1e-3"),
+        ("D001", "D001"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_text_cells_are_neutralised_against_formulas(cell: str, written: str) -> None:
+    assert neutralise_text(cell) == written
+
+
+def _data_lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8")
+    return [line for line in text.lstrip("\ufeff").split("\n") if line and line[0] != "#"]
+
+
+def test_csv_neutralises_text_cells_and_keeps_numbers_numeric() -> None:
+    frame = pl.DataFrame(
+        {
+            "patient_id": ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "D005"],
+            "change": [-2, -1, 0, 1, 2],
+            "ratio": [-0.5, 1.25, None, 2.0, -3.0],
+        }
+    )
+    data = table_to_csv(frame)
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark, for spreadsheets
+    assert _data_lines(data) == [
+        '"patient_id","change","ratio"',
+        '"\'=1+1",-2,-0.5',
+        '"\'+cmd",-1,1.25',
+        '"\'-2+3",0,',
+        '"\'@SUM(A1)",1,2.0',
+        '"D005",2,-3.0',
+    ]
+    raw = pl.read_csv(data, comment_prefix="#")
+    assert raw["change"].to_list() == [-2, -1, 0, 1, 2]
+    assert raw.schema["change"] == pl.Int64
+    assert raw["patient_id"][0] == "'=1+1"
+
+
+def test_csv_neutralises_column_names_from_data() -> None:
+    frame = pl.DataFrame({"=HYPERLINK(1) (n=3)": ["x"], "All patients (n=44)": ["y"]})
+    assert _data_lines(table_to_csv(frame))[0] == '"\'=HYPERLINK(1) (n=3)","All patients (n=44)"'
+    assert read_table_csv(table_to_csv(frame)).equals(frame)
+
+
+def test_csv_round_trips_with_polars_comment_prefix(provenance: Provenance) -> None:
+    frame = pl.DataFrame(
+        {
+            "group": ["EMD", "No EMD", "=cmd", "'quoted", "#hash", 'a, b "c"', None],
+            "n": [22, 22, 1, 2, 3, 4, 5],
+            "median_months": [9.3, None, -1.5, 0.0, 1.0, 2.0, 3.0],
+            "reached": [True, False, None, True, True, False, True],
+            "label": ["≥VGPR – 95 %", "", "x\ny", "-2", "+", "@", "\t"],
+        }
+    )
+    data = table_to_csv(frame, provenance)
+    back = read_table_csv(data, schema=frame.schema)
+    assert back.equals(frame)
+    assert read_table_csv(data).equals(frame)
+
+
+def test_csv_footer_is_the_provenance_as_comments(provenance: Provenance) -> None:
+    data = table_to_csv(pl.DataFrame({"x": [1]}), provenance).decode("utf-8")
+    comments = [line for line in data.split("\n") if line.startswith("# ")]
+    assert comments == [f"# {line}" for line in provenance.lines()]
+    assert (
+        data.rstrip("\n").split("\n")[-1] == "# bsab-explorer 9.9.9 · created 2026-03-04 05:06 UTC"
+    )
+
+
+def test_csv_footer_pieces_cannot_become_formulas(provenance: Provenance) -> None:
+    hostile = Provenance(**{**provenance.__dict__, "filter_text": 'bsab=a,=HYPERLINK("x"),@y'})
+    data = table_to_csv(pl.DataFrame({"x": [1]}), hostile).decode("utf-8")
+    line = next(line for line in data.split("\n") if line.startswith("# Filter:"))
+    assert line.startswith("# Filter: bsab=a,'=HYPERLINK('x'),'@y (")
+    assert '"' not in line
+
+
+def test_csv_writes_list_and_categorical_columns_as_text() -> None:
+    frame = pl.DataFrame(
+        {"ids": [["D1", "D2"], ["=x"]], "cat": pl.Series(["a", "-b"], dtype=pl.Categorical)}
+    )
+    assert _data_lines(table_to_csv(frame))[1:] == ['"D1; D2","a"', '"\'=x","\'-b"']
+
+
+# --- PNG and SVG --------------------------------------------------------------------------------
+
+
+def _png_size_and_dpi(png: bytes) -> tuple[int, int, float]:
+    assert png[:8] == PNG_SIGNATURE
+    width, height = struct.unpack(">II", png[16:24])
+    at = png.index(b"pHYs")
+    x_per_metre, y_per_metre, unit = struct.unpack(">IIB", png[at + 4 : at + 13])
+    assert unit == 1  # metres
+    assert x_per_metre == y_per_metre
+    crc = struct.unpack(">I", png[at + 13 : at + 17])[0]
+    assert crc == zlib.crc32(png[at : at + 13])
+    return width, height, x_per_metre * 0.0254
+
+
+def test_print_png_is_300_dpi_and_screen_png_144_dpi(
+    chart: alt.Chart, provenance: Provenance
+) -> None:
+    svg = chart_to_svg(chart, provenance)
+    width_attr = float(svg.split('width="', 1)[1].split('"', 1)[0])
+    height_attr = float(svg.split('height="', 1)[1].split('"', 1)[0])
+    screen_w, screen_h, screen_dpi = _png_size_and_dpi(chart_to_png(chart, provenance, "screen"))
+    print_w, print_h, print_dpi = _png_size_and_dpi(chart_to_png(chart, provenance, "print"))
+    assert round(screen_dpi) == 144
+    assert round(print_dpi) == 300
+    assert screen_w == pytest.approx(width_attr * 2, abs=1)
+    assert screen_h == pytest.approx(height_attr * 2, abs=1)
+    assert print_w == pytest.approx(width_attr * 300 / 72, abs=1)
+    assert print_h == pytest.approx(height_attr * 300 / 72, abs=1)
+
+
+def test_png_rejects_an_unknown_size(chart: alt.Chart) -> None:
+    with pytest.raises(ValueError, match="size must be one of"):
+        chart_to_png(chart, None, "poster")  # type: ignore[arg-type]
+
+
+def test_svg_footer_carries_every_provenance_line_escaped(
+    chart: alt.Chart, provenance: Provenance
+) -> None:
+    hostile = Provenance(**{**provenance.__dict__, "dataset_name": "<script>x</script> & co"})
+    svg = chart_to_svg(chart, hostile)
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; co" in svg
+    assert "<script>" not in svg
+    assert RECONSTRUCTED_NOTICE in svg
+    assert "created 2026-03-04 05:06 UTC" in svg
+    assert f'font-family="{EXPORT_FONT}"' in svg
+    assert "created" not in chart_to_svg(chart, hostile, with_date=False)
+    assert "sha256" not in chart_to_svg(chart)
+
+
+def test_export_spec_sets_the_bundled_font_on_white(chart: alt.Chart) -> None:
+    spec = chart_spec(chart.configure(font="Helvetica"))
+    assert spec["config"]["font"] == EXPORT_FONT
+    assert spec["config"]["background"] == "white"
+
+
+def test_footer_lines_wrap_to_the_width() -> None:
+    lines = wrap_lines(["word " * 60], width=300, font_size=10)
+    assert len(lines) > 1
+    assert all(len(line) <= 300 / (10 * 0.56) for line in lines)
+
+
+def test_chart_data_frame_is_the_data_behind_the_chart(chart: alt.Chart) -> None:
+    frame = chart_data_frame(chart)
+    assert frame.columns == ["month", "survival"]
+    assert frame["survival"].to_list() == [1.0, 0.8, 0.55, 0.4]
+
+
+# --- reproduce ----------------------------------------------------------------------------------
+
+
+def test_reproduce_command_quotes_the_filter_for_the_shell() -> None:
+    request = ExportRequest(
+        "figure",
+        "km",
+        CohortFilter.parse("emd=true;age_years>=65"),
+        by="emd",
+        endpoint="pfs",
+        ci="log",
+    )
+    command = reproduce_command(request, out="my km.png", data="/data/study one", dpi=300)
+    assert command == (
+        "bsab-explorer figure km --endpoint pfs --by emd --filter 'age_years>=65;emd=true' "
+        "--ci log --dpi 300 --out 'my km.png' --data '/data/study one'"
+    )
+    assert shlex.split(command)[1:] == command_arguments(
+        request, out="my km.png", data="/data/study one", dpi=300
+    )
+
+
+def test_reproduce_python_is_runnable_code_for_the_same_request() -> None:
+    request = ExportRequest(
+        "table", "survival-medians", CohortFilter.parse("emd=true"), by="hrca", endpoint="os"
+    )
+    code = reproduce_python(request, data="/data/x")
+    compile(code, "<reproduce>", "exec")
+    assert "dataset = load_dataset('/data/x').dataset" in code
+    assert (
+        "request = ExportRequest('table', 'survival-medians', CohortFilter.parse('emd=true'), "
+        "by='hrca', endpoint='os')"
+    ) in code
+    assert code.endswith(
+        "write_export(dataset, request, 'survival-medians-os_by-hrca_filter-emd=true.csv')"
+    )
