@@ -29,7 +29,6 @@ PREMEDICATION = "paracetamol;cetirizine;dexamethasone"
 TREATMENT_DOSE = "treatment dose"
 
 # Short controlled texts used in `detail`.
-WORKUP_DETAIL = "infectious work-up negative"
 TOCILIZUMAB_DETAIL = "tocilizumab 8 mg/kg"
 
 
@@ -140,7 +139,7 @@ def _case_1() -> _Timeline:
     t.add(onset, "crs", "intense CRS during maintenance", grade=3, end_day=onset + 3)
     t.add(onset, "tocilizumab", TOCILIZUMAB_DETAIL)
     t.add(onset, "corticosteroid", "dexamethasone", end_day=onset + 5)
-    t.add(onset, "workup_negative", "infectious work-up negative; CRP and ESR raised")
+    t.add(onset, "workup_negative", "work-up negative; CRP and ESR raised")
     t.add(onset, "treatment_hold", "grade 3 CRS", end_day=grade3_dose + 28)
     t.doses(d for d in biweekly if not grade3_dose < d < grade3_dose + 28)
     # January 2025 = 18 months after July 2023; March 2025 = 20 months.
@@ -282,7 +281,7 @@ def _case_5() -> _Timeline:
     t.add(
         six_months,
         "infection",
-        "Salmonella enteritidis enteritis",
+        "Salmonella enteritidis",
         grade=3,
         end_day=six_months + 10,
     )
