@@ -1,0 +1,252 @@
+"""The identifier guard: column names and cell values that could identify a person.
+
+The contract forbids direct identifiers (names, record numbers, dates, contact details) and
+calendar dates of any kind. This module looks at the raw text of a file, before anything is
+parsed, stored or displayed, and turns every suspicious column or value into a `Problem`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from bsab_explorer.data.validation import ROW, TIME_COLUMNS, Problem, Rule
+from bsab_explorer.schema import TABLES, Kind
+
+#: Whole words in a column name that suggest an identifier (the name is split on non-letters).
+_IDENTIFIER_WORDS = frozenset(
+    {
+        "name",
+        "names",
+        "firstname",
+        "lastname",
+        "surname",
+        "forename",
+        "fullname",
+        "initials",
+        "initial",
+        "mrn",
+        "dob",
+        "birth",
+        "birthday",
+        "birthdate",
+        "address",
+        "street",
+        "city",
+        "zip",
+        "zipcode",
+        "postal",
+        "postcode",
+        "phone",
+        "telephone",
+        "tel",
+        "mobile",
+        "fax",
+        "email",
+        "mail",
+        "ip",
+        "url",
+        "website",
+        "insurance",
+        "ssn",
+        "nhs",
+        "notes",
+        "note",
+        "comment",
+        "comments",
+        "remarks",
+        "freetext",
+        "date",
+    }
+)
+#: Fragments that suggest an identifier wherever they occur in a column name.
+_IDENTIFIER_FRAGMENTS = (
+    "birth",
+    "record_number",
+    "recordnumber",
+    "record_no",
+    "medical_record",
+    "e_mail",
+    "free_text",
+    "firstname",
+    "lastname",
+    "surname",
+    "initials",
+    "address",
+    "phone",
+    "insurance",
+    "postcode",
+    "zipcode",
+)
+
+
+def identifier_column_reason(name: str) -> str | None:
+    """Why column `name` looks like an identifier (None when it does not)."""
+    lowered = name.strip().lower()
+    flat = re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
+    words = set(flat.split("_"))
+    hits = sorted(words & _IDENTIFIER_WORDS)
+    if hits:
+        return hits[0]
+    for fragment in _IDENTIFIER_FRAGMENTS:
+        if fragment in flat:
+            return fragment
+    return None
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    rule: str
+    regex: str
+    what: str
+
+
+_DATE_WORDS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+#: Patterns searched in every contract column's raw text (dates are forbidden everywhere).
+_DATE_PATTERNS = (
+    _Pattern(
+        Rule.CALENDAR_DATE,
+        r"\b(19|20)\d\d[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])\b",
+        "a calendar date",
+    ),
+    _Pattern(Rule.CALENDAR_DATE, r"\b\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})\b", "a calendar date"),
+    _Pattern(
+        Rule.CALENDAR_DATE,
+        rf"(?i)\b\d{{1,2}}[ -]{_DATE_WORDS}[ ,-]*(\d{{4}}|\d{{2}})\b",
+        "a calendar date",
+    ),
+    _Pattern(Rule.CALENDAR_DATE, rf"(?i)\b{_DATE_WORDS} \d{{1,2}},? \d{{4}}\b", "a calendar date"),
+)
+#: Patterns searched in text columns (ids, codes, free-ish text), most specific first.
+_TEXT_PATTERNS = (
+    _Pattern(Rule.EMAIL, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", "an e-mail address"),
+    _Pattern(Rule.URL, r"(?i)\b(https?://|ftp://|www\.)\S+", "a web address (URL)"),
+    _Pattern(Rule.IP_ADDRESS, r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "an IP address"),
+    _Pattern(Rule.SSN, r"\b\d{3}-\d{2}-\d{4}\b", "a social security number"),
+    _Pattern(
+        Rule.PHONE,
+        r"(\+\d[\d ().-]{6,}\d"
+        r"|\(\d{2,4}\)[ .-]?\d[\d .-]{4,}\d"
+        r"|\b\d{2,4}[ .-]\d{2,4}[ .-]\d{2,4}([ .-]\d{2,4})*\b)",
+        "a phone number",
+    ),
+    _Pattern(Rule.MRN_LIKE, r"^\d{6,10}$", "a medical record number (6 to 10 digits)"),
+    _Pattern(Rule.ZIP_CODE, r"^\d{5}(-\d{4})?$", "a ZIP code"),
+    _Pattern(Rule.FORMULA, r"^[=@]|^[+-][^0-9.\s]|^[\t\r]", "a spreadsheet formula"),
+    _Pattern(
+        Rule.HTML,
+        r"<[A-Za-z!/][^<>]*>|(?i:<(script|img|iframe|svg|a|style|object)\b)",
+        "HTML markup",
+    ),
+)
+
+#: Excel stores dates as days since 1899-12-30: 1950-01-01 is 18264 and 2100-01-01 is 73051.
+#: No follow-up in a study lasts 50 years, so a day count in that band is almost surely a date.
+_EXCEL_SERIAL_MIN = 18_000
+_EXCEL_SERIAL_MAX = 80_000
+
+
+def _advice(rule: str) -> str:
+    if rule == Rule.CALENDAR_DATE:
+        return (
+            "The contract allows no calendar dates: give the time as days since the study "
+            "origin instead."
+        )
+    if rule == Rule.FORMULA:
+        return (
+            "Cells starting with =, +, - or @ are run as formulas by spreadsheets. Remove the "
+            "leading sign or type the value as plain text."
+        )
+    if rule == Rule.HTML:
+        return "Cells must hold plain values, not markup. Remove the tags."
+    return (
+        "It could identify a person, and nothing identifying may be uploaded. Replace it by a "
+        "pseudonym or remove it."
+    )
+
+
+def check_column_names(table: str, file: str, columns: list[str]) -> list[Problem]:
+    """Columns outside the contract whose names suggest identifiers."""
+    known = set(TABLES[table].column_names)
+    problems = []
+    for name in columns:
+        if name in known or name == ROW:
+            continue
+        reason = identifier_column_reason(name)
+        if reason is not None:
+            problems.append(
+                Problem(
+                    table,
+                    file,
+                    None,
+                    name,
+                    None,
+                    Rule.IDENTIFIER_COLUMN,
+                    f"Column '{name}' looks like it holds identifying data ('{reason}'). "
+                    "Identifying columns are not accepted: delete the column from the file "
+                    "and upload again.",
+                )
+            )
+    return problems
+
+
+def _matching(frame: pl.DataFrame, column: str, pattern: _Pattern) -> pl.DataFrame:
+    matches = pl.col(column).str.strip_chars().str.contains(pattern.regex)
+    return frame.filter(pl.col(column).is_not_null() & matches).select(ROW, column)
+
+
+def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
+    """Cells of contract columns that look like dates, contact details or record numbers."""
+    contract = TABLES[table]
+    problems: list[Problem] = []
+    seen: set[tuple[int, str]] = set()
+
+    def add(row: int, column: str, value: str, rule: str, what: str) -> None:
+        if (row, column) in seen:
+            return
+        seen.add((row, column))
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        problems.append(
+            Problem(
+                table,
+                file,
+                row,
+                column,
+                shown,
+                rule,
+                f"The value looks like {what}. {_advice(rule)}",
+            )
+        )
+
+    for column in contract.columns:
+        if column.name not in frame.columns:
+            continue
+        is_text = column.kind in (Kind.STRING, Kind.CODE)
+        patterns = _DATE_PATTERNS + (_TEXT_PATTERNS if is_text else ())
+        for pattern in patterns:
+            hits = _matching(frame, column.name, pattern)
+            for row, value in hits.iter_rows():
+                add(row, column.name, value, pattern.rule, pattern.what)
+        if column.name in TIME_COLUMNS:
+            numbers = frame.select(
+                ROW,
+                pl.col(column.name),
+                pl.col(column.name)
+                .str.strip_chars()
+                .str.replace(",", ".", literal=True)
+                .cast(pl.Float64, strict=False)
+                .alias("__n"),
+            ).filter(pl.col("__n").is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX))
+            for row, value, _ in numbers.iter_rows():
+                add(
+                    row,
+                    column.name,
+                    value,
+                    Rule.EXCEL_DATE,
+                    "an Excel date serial number (days since 1900), not a number of days "
+                    "since the study origin",
+                )
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return problems

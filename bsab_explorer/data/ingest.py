@@ -1,0 +1,498 @@
+"""Reading one table file as text: CSV (any common encoding and delimiter), XLSX, Parquet.
+
+Nothing here guesses types: every cell comes out as a string (or null for an empty cell), so
+leading zeros survive and a stray word after row 100 cannot change a column's type. The file
+itself is checked first (size, disguised archives, NUL bytes, zip bombs, hidden sheets,
+formulas); every finding becomes a `Problem` or a notice, never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from bsab_explorer.data.validation import ROW, Problem, Rule
+
+#: Largest file accepted (bytes). Large enough for a multi-center cohort, small enough to refuse
+#: a mistaken upload of an unrelated export.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+#: Largest total uncompressed size of an XLSX (a zip) and largest compression ratio.
+MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+TABLE_SUFFIXES = (*CSV_SUFFIXES, ".parquet", ".xlsx")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_PARQUET_MAGIC = b"PAR1"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls and other OLE compound files
+_DELIMITERS = (",", ";", "\t")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One table as read from a file: every cell text (or null), plus the file row (`ROW`)."""
+
+    table: str
+    file: str
+    frame: pl.DataFrame
+    #: Whether numbers may use a decimal comma (semicolon- or tab-delimited text).
+    decimal_comma: bool = False
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """A file read as text, or the problems that prevented it, plus notices."""
+
+    raw: RawTable | None
+    problems: tuple[Problem, ...] = ()
+    notices: tuple[str, ...] = ()
+
+
+def _fail(table: str, file: str, rule: str, message: str, row: int | None = None) -> ReadResult:
+    return ReadResult(None, (Problem(table, file, row, None, None, rule, message),))
+
+
+def read_table_file(path: Path | str, table: str, *, max_bytes: int = MAX_FILE_BYTES) -> ReadResult:
+    """Read the file at `path` as contract table `table` (text only; never raises)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return too_large(table, path.name, size, max_bytes)
+        data = path.read_bytes()
+    except OSError as error:
+        return _fail(
+            table, path.name, Rule.UNREADABLE, f"The file could not be opened ({error.strerror})."
+        )
+    return read_table_bytes(data, path.name, table, max_bytes=max_bytes)
+
+
+def too_large(table: str, file: str, size: int, max_bytes: int) -> ReadResult:
+    """The refusal of a file above the size limit."""
+    return _fail(
+        table,
+        file,
+        Rule.FILE_TOO_LARGE,
+        f"The file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Split it by "
+        "center or remove columns outside the contract.",
+    )
+
+
+def read_table_bytes(
+    data: bytes, file_name: str, table: str, *, max_bytes: int = MAX_FILE_BYTES
+) -> ReadResult:
+    """Read uploaded bytes named `file_name` as contract table `table` (never raises)."""
+    if len(data) > max_bytes:
+        return too_large(table, file_name, len(data), max_bytes)
+    if not data:
+        return _fail(
+            table,
+            file_name,
+            Rule.FILE_EMPTY,
+            "The file is empty. Export the table again with a header row and one row per record.",
+        )
+    suffix = Path(file_name).suffix.lower()
+    try:
+        if data.startswith(_OLE_MAGIC):
+            return _fail(
+                table,
+                file_name,
+                Rule.WRONG_FORMAT,
+                "This is an old-style Excel (.xls) or other binary office file. Save it as "
+                ".xlsx or as CSV and upload that.",
+            )
+        if data.startswith(_ZIP_MAGIC):
+            if suffix != ".xlsx":
+                return _fail(
+                    table,
+                    file_name,
+                    Rule.WRONG_FORMAT,
+                    f"This '{suffix or 'unnamed'}' file is really a zip archive or an Excel "
+                    "workbook, not text. Upload the workbook as .xlsx, or save it as CSV.",
+                )
+            return _read_xlsx(data, file_name, table)
+        if suffix == ".xlsx":
+            return _fail(
+                table,
+                file_name,
+                Rule.WRONG_FORMAT,
+                "This file is named .xlsx but is not an Excel workbook. Save it again from "
+                "Excel as .xlsx, or as CSV.",
+            )
+        if data.startswith(_PARQUET_MAGIC) or suffix == ".parquet":
+            if not (data.startswith(_PARQUET_MAGIC) and data.endswith(_PARQUET_MAGIC)):
+                return _fail(
+                    table,
+                    file_name,
+                    Rule.WRONG_FORMAT,
+                    "This file is not a complete Parquet file (named .parquet but its content "
+                    "does not match, or the other way round). Export it again.",
+                )
+            return _read_parquet(data, file_name, table)
+        return _read_csv(data, file_name, table)
+    except Exception as error:  # a user's file must never produce a traceback
+        return _fail(
+            table,
+            file_name,
+            Rule.UNREADABLE,
+            f"The file could not be read ({type(error).__name__}). Export it again as CSV "
+            "(UTF-8, comma-separated) and retry.",
+        )
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> tuple[str | None, str, int | None]:
+    """(text, encoding description, row of the first NUL byte if the text is not UTF-16)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM", None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "UTF-16", None
+    sample = data[:4096]
+    nuls = sample.count(0)
+    if nuls and nuls >= len(sample) // 4:
+        # UTF-16 without a byte-order mark: NULs sit on every other byte of ASCII text.
+        even = sample[0::2].count(0)
+        odd = sample[1::2].count(0)
+        encoding = "utf-16-le" if odd > even else "utf-16-be"
+        try:
+            return data.decode(encoding), "UTF-16 (no byte-order mark)", None
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        return None, "", data[: data.index(b"\x00")].count(b"\n") + 1
+    try:
+        return data.decode("utf-8"), "UTF-8", None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Latin-1 (Windows-1252)", None
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1 (ISO 8859-1)", None
+
+
+def _sniff_delimiter(text: str, suffix: str) -> str:
+    """The delimiter used in the header line (outside quotes); comma when in doubt."""
+    if suffix == ".tsv":
+        return "\t"
+    header = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif char in "\r\n" and not quoted:
+            break
+        elif not quoted:
+            header.append(char)
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
+    text, encoding, nul_row = _decode(data)
+    if text is None:
+        return _fail(
+            table,
+            file_name,
+            Rule.NUL_BYTES,
+            "The file contains NUL bytes (binary content), so it is not a text CSV. Export the "
+            "table again as CSV.",
+            row=nul_row,
+        )
+    if "\x00" in text:
+        row = text[: text.index("\x00")].count("\n") + 1
+        return _fail(
+            table,
+            file_name,
+            Rule.NUL_BYTES,
+            "The file contains NUL characters. Export the table again as CSV.",
+            row=row,
+        )
+    notices = []
+    if encoding != "UTF-8":
+        notices.append(f"{file_name}: read as {encoding} text.")
+    delimiter = _sniff_delimiter(text, Path(file_name).suffix.lower())
+    if delimiter != ",":
+        notices.append(f"{file_name}: columns are separated by {_DELIMITER_NAMES[delimiter]}s.")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[list[str]] = []
+    try:
+        records.extend(reader)
+    except csv.Error as error:
+        return _fail(
+            table,
+            file_name,
+            Rule.UNREADABLE,
+            f"The file is not valid CSV near row {len(records) + 1} ({error}). Check for an "
+            "unclosed quote, then export again.",
+            row=len(records) + 1,
+        )
+    # Trailing empty lines are common in exports; they are not rows.
+    while records and not any(cell.strip() for cell in records[-1]):
+        records.pop()
+    if not records:
+        return _fail(
+            table,
+            file_name,
+            Rule.FILE_EMPTY,
+            "The file has no content (only empty lines). Export the table again with a header row.",
+        )
+    header = [h.replace("\ufeff", "") for h in records[0]]
+    problems: list[Problem] = []
+    width = len(header)
+    rows: list[int] = []
+    kept: list[list[str]] = []
+    for index, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != width:
+            problems.append(
+                Problem(
+                    table,
+                    file_name,
+                    index,
+                    None,
+                    None,
+                    Rule.RAGGED_ROW,
+                    f"This row has {len(record)} values but the header has {width} columns. "
+                    "Check for a missing or extra separator, or an unquoted "
+                    f"{_DELIMITER_NAMES[delimiter]} inside a value.",
+                )
+            )
+            continue
+        rows.append(index)
+        kept.append(record)
+    if len(records) == 1:
+        problems.append(
+            Problem(
+                table,
+                file_name,
+                None,
+                None,
+                None,
+                Rule.HEADER_ONLY,
+                "The file has a header row but no data rows. Export the table again with its rows.",
+            )
+        )
+    columns = list(zip(*kept, strict=True)) if kept else [() for _ in header]
+    frame = _text_frame(header, [list(c) for c in columns], rows)
+    raw = RawTable(table, file_name, frame, decimal_comma=delimiter != ",")
+    return ReadResult(raw, tuple(problems), tuple(notices))
+
+
+def _text_frame(
+    header: list[str], columns: list[list[str | None]], rows: list[int]
+) -> pl.DataFrame:
+    """A frame of text columns (duplicate header names kept apart with a suffix for now)."""
+    data: dict[str, pl.Series] = {}
+    for position, name in enumerate(header):
+        key = name
+        suffix = 1
+        while key in data or key == ROW:
+            suffix += 1
+            key = f"{name}\x00{suffix}"
+        data[key] = pl.Series(key, columns[position], dtype=pl.String)
+    data[ROW] = pl.Series(ROW, rows, dtype=pl.Int64)
+    return pl.DataFrame(data)
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+
+
+def _xlsx_cell_text(value: object) -> str | None:
+    """A cell as the text a user sees (dates become ISO text, so the identifier guard sees them)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(data: bytes, file_name: str, table: str) -> ReadResult:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except zipfile.BadZipFile:
+        return _fail(
+            table,
+            file_name,
+            Rule.WRONG_FORMAT,
+            "The workbook is damaged (not a valid .xlsx). Save it again from Excel.",
+        )
+    unpacked = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if unpacked > MAX_UNCOMPRESSED_BYTES or unpacked / packed > MAX_COMPRESSION_RATIO:
+        return _fail(
+            table,
+            file_name,
+            Rule.ZIP_BOMB,
+            f"The workbook would unpack to {unpacked / 1e6:.0f} MB ({unpacked / packed:.0f} "
+            "times its size), which looks like a zip bomb, so it was not opened. Save the "
+            "table as CSV instead.",
+        )
+    import openpyxl  # deferred: only workbook uploads need it
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        hidden = [ws.title for ws in workbook.worksheets if ws.sheet_state != "visible"]
+        if hidden:
+            return _fail(
+                table,
+                file_name,
+                Rule.XLSX_HIDDEN_SHEET,
+                f"The workbook has hidden sheets ({', '.join(hidden)}). Hidden sheets can "
+                "carry data nobody checked: delete them (or save the table alone as CSV).",
+            )
+        sheets = workbook.worksheets
+        named = [ws for ws in sheets if ws.title.strip().lower() == table]
+        if named:
+            sheet = named[0]
+        elif len(sheets) == 1:
+            sheet = sheets[0]
+        else:
+            names = ", ".join(ws.title for ws in sheets)
+            return _fail(
+                table,
+                file_name,
+                Rule.XLSX_SHEETS,
+                f"The workbook has several sheets ({names}) and none is named '{table}'. Keep "
+                f"one sheet per table, or name the sheet '{table}'.",
+            )
+        problems: list[Problem] = []
+        records: list[tuple[int, list[str | None]]] = []
+        for row in sheet.iter_rows():
+            cells = list(row)
+            if not cells:
+                continue
+            row_number = getattr(cells[0], "row", None) or len(records) + 1
+            texts = []
+            for cell in cells:
+                if getattr(cell, "data_type", None) == "f":
+                    problems.append(
+                        Problem(
+                            table,
+                            file_name,
+                            row_number,
+                            None,
+                            str(cell.value)[:80],
+                            Rule.XLSX_FORMULA,
+                            f"Cell {cell.coordinate} holds a formula. Replace formulas by "  # noqa: S608
+                            "their values (Paste special, Values) before uploading.",
+                        )
+                    )
+                texts.append(_xlsx_cell_text(cell.value))
+            records.append((row_number, texts))
+    finally:
+        workbook.close()
+    records = [(r, t) for r, t in records if any(x is not None and str(x).strip() for x in t)]
+    if not records:
+        return _fail(table, file_name, Rule.FILE_EMPTY, f"The sheet '{sheet.title}' is empty.")
+    header_row, header_cells = records[0]
+    width = max(i + 1 for i, h in enumerate(header_cells) if h is not None and h.strip())
+    header = [(h or "").strip() for h in header_cells[:width]]
+    body = [(r, (t + [None] * width)[:width]) for r, t in records[1:]]
+    for r, t in records[1:]:
+        extra = [x for x in t[width:] if x is not None and str(x).strip()]
+        if extra:
+            problems.append(
+                Problem(
+                    table,
+                    file_name,
+                    r,
+                    None,
+                    str(extra[0]),
+                    Rule.RAGGED_ROW,
+                    f"This row has values to the right of the last named column ({width}). "
+                    "Give those columns a header or delete them.",
+                )
+            )
+    if not body:
+        problems.append(
+            Problem(
+                table,
+                file_name,
+                None,
+                None,
+                None,
+                Rule.HEADER_ONLY,
+                "The sheet has a header row but no data rows. Export the table again with its "
+                "rows.",
+            )
+        )
+    columns = [[t[i] for _, t in body] for i in range(width)]
+    frame = _text_frame(header, columns, [r - header_row + 1 for r, _ in body])
+    return ReadResult(RawTable(table, file_name, frame), tuple(problems))
+
+
+# --- Parquet ------------------------------------------------------------------------------------
+
+
+def _read_parquet(data: bytes, file_name: str, table: str) -> ReadResult:
+    frame = pl.read_parquet(io.BytesIO(data))
+    return text_table_from_frame(frame, table, file_name, first_row=1)
+
+
+def text_table_from_frame(
+    frame: pl.DataFrame, table: str, file_name: str, *, first_row: int = 1
+) -> ReadResult:
+    """A typed frame (Parquet, DuckDB) turned into text, so one parser handles every source."""
+    problems: list[Problem] = []
+    columns: dict[str, pl.Series] = {}
+    for name in frame.columns:
+        series = frame.get_column(name)
+        dtype = series.dtype
+        if dtype == pl.Boolean:
+            text = series.cast(pl.String).str.to_lowercase()
+        elif dtype.is_float():
+            text = pl.Series(
+                name, [None if v is None else _xlsx_cell_text(v) for v in series], pl.String
+            )
+        elif dtype.is_temporal():
+            text = series.cast(pl.String)
+        elif dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
+            problems.append(
+                Problem(
+                    table,
+                    file_name,
+                    None,
+                    name,
+                    None,
+                    Rule.WRONG_FORMAT,
+                    f"Column {name} holds {dtype} values, not plain values. Store one plain "
+                    "value per cell.",
+                )
+            )
+            continue
+        else:
+            text = series.cast(pl.String)
+        columns[name] = text.alias(name)
+    height = frame.height
+    columns[ROW] = pl.Series(ROW, range(first_row, first_row + height), dtype=pl.Int64)
+    out = pl.DataFrame(columns)
+    if height == 0:
+        problems.append(
+            Problem(
+                table,
+                file_name,
+                None,
+                None,
+                None,
+                Rule.HEADER_ONLY,
+                "The table has columns but no rows. Export the table again with its rows.",
+            )
+        )
+    return ReadResult(RawTable(table, file_name, out), tuple(problems))

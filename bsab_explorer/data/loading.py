@@ -1,0 +1,327 @@
+"""Loading contract tables from a folder or a DuckDB file into one validated `Dataset`.
+
+`load_dataset` never raises at a user: whatever is wrong becomes a `Problem` in the report,
+and whatever is usable still loads (invalid cells as null, rows without a usable id left out,
+each said in the report). A study whose tables are absent is simply absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from bsab_explorer.data.ingest import (
+    TABLE_SUFFIXES,
+    ReadResult,
+    read_table_file,
+    text_table_from_frame,
+)
+from bsab_explorer.data.normalise import clear_cells, normalise_table
+from bsab_explorer.data.validation import (
+    ROW,
+    ParsedTable,
+    Problem,
+    Rule,
+    ValidationReport,
+    check_references,
+    check_table,
+)
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDIES, TABLES
+
+#: The bundled, reconstructed data (top-level `data/` folder of the repository).
+BUNDLED_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+BUNDLED_NAME = "Bundled (reconstructed)"
+#: Tables in load order: parents before children.
+TABLE_ORDER = tuple(name for tables in STUDIES.values() for name in tables)
+
+_DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The loaded data (None only when nothing usable was loaded) and the full report."""
+
+    dataset: Dataset | None
+    report: ValidationReport
+
+
+def load_dataset(path: Path | str | None = None, *, cap_ages: bool = False) -> LoadResult:
+    """Load a folder of contract tables or a DuckDB file (None = the bundled data)."""
+    try:
+        if path is None or Path(path).resolve() == BUNDLED_DATA_DIR:
+            result = load_folder(BUNDLED_DATA_DIR, name=BUNDLED_NAME, reconstructed=True)
+            if result.dataset is not None:
+                notice = f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}"
+                return LoadResult(
+                    result.dataset, result.report.merged(ValidationReport((), (notice,)))
+                )
+            return result
+        path = Path(path)
+        if path.is_dir():
+            return load_folder(path, cap_ages=cap_ages)
+        if is_duckdb_file(path):
+            return load_duckdb(path)
+        if path.is_file() and path.stem.lower() in TABLES:
+            return load_files(
+                {path.stem.lower(): path}, name=path.name, source=str(path), cap_ages=cap_ages
+            )
+        return _nothing(
+            str(path),
+            Rule.NO_TABLES,
+            f"'{path}' is neither a folder of contract tables, a DuckDB file, nor a file named "
+            "after a contract table (patients, responses, cases, events).",
+        )
+    except Exception as error:  # a user's data must never produce a traceback
+        return _nothing(
+            str(path),
+            Rule.UNREADABLE,
+            f"The data could not be read ({type(error).__name__}: {error}).",
+        )
+
+
+def _nothing(where: str, rule: str, message: str) -> LoadResult:
+    problem = Problem("", where, None, None, None, rule, message)
+    return LoadResult(None, ValidationReport((problem,)))
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether `path` is a DuckDB database file (by its header, or its suffix when empty)."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    return head[8:12] == b"DUCK" or (not head and path.suffix.lower() in _DUCKDB_SUFFIXES)
+
+
+def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
+    """Files named after contract tables in `folder` and its immediate subfolders."""
+    candidates: dict[str, list[Path]] = {}
+    places = [
+        folder,
+        *sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+    ]
+    for place in places:
+        for file in sorted(place.iterdir()):
+            stem = file.stem.lower()
+            if file.is_file() and stem in TABLES and file.suffix.lower() in TABLE_SUFFIXES:
+                candidates.setdefault(stem, []).append(file)
+    found: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for table, files in candidates.items():
+        if len(files) > 1:
+            names = ", ".join(str(f.relative_to(folder)) for f in files)
+            problems.append(
+                Problem(
+                    table,
+                    str(files[0].relative_to(folder)),
+                    None,
+                    None,
+                    None,
+                    Rule.AMBIGUOUS_FILES,
+                    f"There are {len(files)} files for the {table} table ({names}). Keep one; "
+                    f"the first ({files[0].name}) was used.",
+                )
+            )
+        found[table] = files[0]
+    return found, problems
+
+
+def load_folder(
+    folder: Path, *, name: str | None = None, reconstructed: bool = False, cap_ages: bool = False
+) -> LoadResult:
+    """Load every contract table found in `folder` (and its immediate subfolders)."""
+    if not folder.is_dir():
+        return _nothing(str(folder), Rule.NO_TABLES, f"The folder '{folder}' does not exist.")
+    files, problems = find_table_files(folder)
+    if not files:
+        expected = ", ".join(f"{t}.csv" for t in TABLE_ORDER)
+        return _nothing(
+            str(folder),
+            Rule.NO_TABLES,
+            f"No contract tables were found in '{folder}'. Expected files named after the "
+            f"tables ({expected}; or .parquet / .xlsx).",
+        )
+    result = load_files(
+        files,
+        name=name or folder.name,
+        source=str(folder),
+        reconstructed=reconstructed,
+        cap_ages=cap_ages,
+        file_label=lambda p: str(p.relative_to(folder)),
+    )
+    return LoadResult(result.dataset, ValidationReport(tuple(problems)).merged(result.report))
+
+
+def load_files(
+    files: Mapping[str, Path],
+    *,
+    name: str,
+    source: str,
+    reconstructed: bool = False,
+    cap_ages: bool = False,
+    file_label: Callable[[Path], str] | None = None,
+) -> LoadResult:
+    """Load the given table files (table name -> path) as one dataset."""
+    reads: dict[str, ReadResult] = {}
+    for table in TABLE_ORDER:
+        if table in files:
+            read = read_table_file(files[table], table)
+            if file_label is not None:
+                label = file_label(files[table])
+                read = ReadResult(
+                    replace(read.raw, file=label) if read.raw is not None else None,
+                    tuple(replace(p, file=label) for p in read.problems),
+                    read.notices,
+                )
+            reads[table] = read
+    return assemble(reads, name=name, source=source, reconstructed=reconstructed, cap_ages=cap_ages)
+
+
+def load_duckdb(path: Path) -> LoadResult:
+    """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches)."""
+    import duckdb  # deferred: folder loading should not pay for it
+
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        return _nothing(
+            path.name,
+            Rule.UNREADABLE,
+            f"The DuckDB file could not be opened ({error}). If the app is running on this "
+            "file, stop it or use its upload page instead.",
+        )
+    try:
+        names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        if "store_batches" in names:
+            connection.close()
+            from bsab_explorer.data.store import open_store  # the store builds on this module
+
+            return open_store(path, seed=False).load_dataset("both")
+        reads: dict[str, ReadResult] = {}
+        for table in TABLE_ORDER:
+            if table in names:
+                frame = connection.table(table).pl()
+                reads[table] = text_table_from_frame(frame, table, f"{path.name}:{table}")
+    finally:
+        connection.close()
+    if not reads:
+        return _nothing(
+            path.name,
+            Rule.NO_TABLES,
+            "The DuckDB file has no tables named after the contract (patients, responses, "
+            "cases, events).",
+        )
+    return assemble(reads, name=path.name, source=str(path))
+
+
+def parse_reads(
+    reads: Mapping[str, ReadResult], *, cap_ages: bool = False
+) -> tuple[dict[str, ParsedTable], list[Problem], list[str]]:
+    """Normalise and check each read table on its own (no cross-table rules yet)."""
+    parsed: dict[str, ParsedTable] = {}
+    problems: list[Problem] = []
+    notices: list[str] = []
+    for table, read in reads.items():
+        problems += read.problems
+        notices += read.notices
+        if read.raw is None:
+            continue
+        result = normalise_table(read.raw, cap_ages=cap_ages)
+        problems += result.problems
+        notices += result.notices
+        if result.parsed is None:
+            continue
+        problems += check_table(result.parsed)
+        notices += _all_null_notices(result.parsed)
+        parsed[table] = result.parsed
+    return parsed, problems, notices
+
+
+def _all_null_notices(parsed: ParsedTable) -> list[str]:
+    if parsed.frame.height == 0:
+        return []
+    empty = [
+        c
+        for c in sorted(parsed.present)
+        if parsed.frame.get_column(c).null_count() == parsed.frame.height
+    ]
+    if not empty:
+        return []
+    return [
+        f"{parsed.file}: column(s) with no recorded value: {', '.join(empty)}. Analyses that "
+        "need them will say so."
+    ]
+
+
+def assemble(
+    reads: Mapping[str, ReadResult],
+    *,
+    name: str,
+    source: str,
+    reconstructed: bool = False,
+    cap_ages: bool = False,
+) -> LoadResult:
+    """Parse, check (single- and cross-table) and clean read tables into one dataset."""
+    parsed, problems, notices = parse_reads(reads, cap_ages=cap_ages)
+    for child, (parent, key) in _relations():
+        if child in parsed:
+            if parent in parsed:
+                problems += check_references(parsed[child], parsed[parent].frame.get_column(key))
+            else:
+                notices.append(
+                    f"{parsed[child].file}: not checked against {parent} ({parent} was not loaded)."
+                )
+    tables, dropped = clean_tables(parsed, problems)
+    notices += dropped
+    dataset = None
+    if tables:
+        dataset = Dataset(name=name, tables=tables, source=source, reconstructed=reconstructed)
+    return LoadResult(dataset, ValidationReport(tuple(problems), tuple(notices)))
+
+
+def _relations() -> list[tuple[str, tuple[str, str]]]:
+    return [(t.name, t.parent) for t in TABLES.values() if t.parent is not None]
+
+
+def clean_tables(
+    parsed: Mapping[str, ParsedTable], problems: list[Problem]
+) -> tuple[dict[str, pl.DataFrame], list[str]]:
+    """Usable frames: rejected cells null; rows without id, duplicates, orphans left out."""
+    tables: dict[str, pl.DataFrame] = {}
+    notices: list[str] = []
+    by_table: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_table.setdefault(problem.table, []).append(problem)
+    for table in TABLE_ORDER:
+        if table not in parsed:
+            continue
+        item = parsed[table]
+        contract = TABLES[table]
+        frame = clear_cells(item.frame, by_table.get(table, []))
+        before = frame.height
+        frame = frame.filter(pl.col(contract.key).is_not_null())
+        if contract.parent is None:
+            frame = frame.unique(subset=[contract.key], keep="first", maintain_order=True)
+        else:
+            parent, key = contract.parent
+            if parent in tables:
+                frame = frame.filter(pl.col(key).is_in(tables[parent].get_column(key).implode()))
+            if table == "responses":
+                first = pl.struct(key, "timepoint").is_first_distinct()
+                frame = frame.filter(pl.col("timepoint").is_null() | first)
+        if frame.height < before:
+            notices.append(
+                f"{item.file}: {before - frame.height} row(s) with a missing, duplicate or "
+                "unknown id were left out (see the problems above)."
+            )
+        tables[table] = frame.drop(ROW)
+    return tables, notices
+
+
+def validate_path(path: Path | str | None = None) -> ValidationReport:
+    """The validation report of a folder, a table file or a DuckDB file (None = bundled)."""
+    return load_dataset(path).report

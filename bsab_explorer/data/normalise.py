@@ -1,0 +1,271 @@
+"""From text to contract types: header names, codes, booleans, missing tokens, numbers.
+
+The rules are the contract's, applied exactly: codes are case-insensitive and come out in the
+contract's spelling; booleans accept true/false, 1/0, yes/no, y/n in any case; the missing tokens
+(empty, NA, N/A, `.`, unknown) mean "not recorded" and become null, never false. A value that
+cannot be parsed becomes null and a `Problem` that says what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from bsab_explorer.data.identifiers import check_column_names, check_values
+from bsab_explorer.data.ingest import RawTable
+from bsab_explorer.data.validation import ROW, ParsedTable, Problem, Rule, cells_to_clear
+from bsab_explorer.dataset import polars_type
+from bsab_explorer.schema import (
+    AGE_CAP,
+    FALSE_TOKENS,
+    MISSING_TOKENS,
+    TABLES,
+    TIMEPOINT_CODES,
+    TRUE_TOKENS,
+    Column,
+    Kind,
+)
+
+_INT = r"^[+-]?\d{1,18}(\.0*)?$"
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+
+
+@dataclass(frozen=True)
+class NormaliseResult:
+    """A parsed table (None when it has no usable id column), its problems and notices."""
+
+    parsed: ParsedTable | None
+    problems: tuple[Problem, ...] = ()
+    notices: tuple[str, ...] = ()
+
+
+def header_key(name: str) -> str:
+    """A header as the contract spells columns: trimmed, lower case, words joined by `_`."""
+    base = name.split("\x00", 1)[0].replace("\ufeff", "")
+    return re.sub(r"[\s\-]+", "_", base.strip().lower())
+
+
+def _text(column: str) -> pl.Expr:
+    """The cell as trimmed text, with the missing tokens as null."""
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text.str.to_lowercase().is_in(sorted(MISSING_TOKENS))).then(None).otherwise(text)
+
+
+def _parse_expr(column: Column, decimal_comma: bool) -> pl.Expr:
+    """The typed value of `column` (null when missing or unparsable)."""
+    text = _text(column.name)
+    lower = text.str.to_lowercase()
+    if column.kind == Kind.BOOL:
+        return (
+            pl.when(lower.is_in(sorted(TRUE_TOKENS)))
+            .then(True)
+            .when(lower.is_in(sorted(FALSE_TOKENS)))
+            .then(False)
+            .otherwise(None)
+        )
+    if column.kind == Kind.INT:
+        return (
+            pl.when(text.str.contains(_INT))
+            .then(text.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
+            .otherwise(None)
+        )
+    if column.kind == Kind.NUMBER:
+        number = text
+        if decimal_comma:
+            number = (
+                pl.when(text.str.contains(_DECIMAL_COMMA))
+                .then(text.str.replace(",", ".", literal=True))
+                .otherwise(text)
+            )
+        value = pl.when(number.str.contains(_NUMBER)).then(number.cast(pl.Float64, strict=False))
+        return pl.when(value.is_finite()).then(value).otherwise(None)
+    if column.kind == Kind.CODE:
+        if column.name == "timepoint":
+            return (
+                pl.when(lower == "post_debulking")
+                .then(pl.lit("post_debulking"))
+                .when(lower.str.contains(r"^c[1-9][0-9]*$"))
+                .then(text.str.to_uppercase())
+                .otherwise(None)
+            )
+        mapping = {code.lower(): code for code in column.codes}
+        known = lower.replace_strict(mapping, default=None, return_dtype=pl.String)
+        return pl.coalesce(known, text) if column.open_codes else known
+    return text
+
+
+def _parse_problem(raw: RawTable, column: Column, row: int, value: str) -> Problem:
+    """A problem explaining what `column` expected instead of `value`."""
+    label = f"{column.name} ({column.label})"
+    if column.kind == Kind.BOOL:
+        rule = Rule.NOT_BOOLEAN
+        message = (
+            f"'{value}' is not a yes/no value for {label}. Use true/false, yes/no, y/n or 1/0; "
+            "leave it empty (or NA) when not recorded."
+        )
+    elif column.kind == Kind.INT:
+        rule = Rule.NOT_INTEGER
+        message = f"'{value}' is not a whole number; {label} takes whole numbers such as 3."
+    elif column.kind == Kind.NUMBER:
+        rule = Rule.NOT_NUMBER
+        stripped = value.strip()
+        if re.fullmatch(_DECIMAL_COMMA, stripped) and not raw.decimal_comma:
+            message = (
+                f"'{value}' uses a decimal comma, which is only read in semicolon-separated "
+                f"files. Write it with a decimal point ({stripped.replace(',', '.')})."
+            )
+        elif stripped.lower().lstrip("+-") in {"inf", "infinity", "nan"} or re.fullmatch(
+            _NUMBER, stripped
+        ):
+            message = (
+                f"'{value}' is not a finite number; {label} needs a real number of days. "
+                "Correct it or leave it empty if unknown."
+            )
+        else:
+            message = f"'{value}' is not a number; {label} takes numbers such as 12.5."
+    else:
+        rule = Rule.UNKNOWN_CODE
+        if column.name == "timepoint":
+            allowed = f"{', '.join(TIMEPOINT_CODES)} (or another cycle C<n>)"
+        else:
+            allowed = ", ".join(column.codes)
+        message = f"'{value}' is not a known code for {label}. Use one of: {allowed}."
+    return Problem(raw.table, raw.file, row, column.name, value, rule, message)
+
+
+def _rename_columns(raw: RawTable) -> tuple[pl.DataFrame, list[Problem], list[str]]:
+    """Contract names for the header, dropping (with a notice or a problem) everything else."""
+    table = TABLES[raw.table]
+    problems: list[Problem] = []
+    notices: list[str] = []
+    keep: dict[str, str] = {}
+    dropped: list[str] = []
+    renamed: list[str] = []
+    seen: set[str] = set()
+    frame = raw.frame
+    for original in frame.columns:
+        if original == ROW:
+            continue
+        key = header_key(original)
+        shown = original.split("\x00", 1)[0]
+        if not key:
+            if frame.get_column(original).str.strip_chars().is_in(["", None]).all():
+                notices.append(f"{raw.file}: an empty column without a header was ignored.")
+            else:
+                position = frame.columns.index(original) + 1
+                problems.append(
+                    Problem(
+                        raw.table,
+                        raw.file,
+                        None,
+                        None,
+                        None,
+                        Rule.UNNAMED_COLUMN,
+                        f"Column {position} has values but no header. Give it a contract "
+                        "column name or delete it.",
+                    )
+                )
+            continue
+        if key in seen:
+            problems.append(
+                Problem(
+                    raw.table,
+                    raw.file,
+                    None,
+                    key,
+                    None,
+                    Rule.DUPLICATE_COLUMN,
+                    f"The column '{shown}' appears twice in the header. Keep one of them.",
+                )
+            )
+            continue
+        seen.add(key)
+        if key in table.by_name:
+            keep[original] = key
+            if shown != key:
+                renamed.append(f"'{shown}' as {key}")
+        else:
+            dropped.append(shown)
+    problems += check_column_names(raw.table, raw.file, dropped)
+    identifying = {p.column for p in problems if p.rule == Rule.IDENTIFIER_COLUMN}
+    unknown = [d for d in dropped if d not in identifying]
+    if unknown:
+        notices.append(
+            f"{raw.file}: columns outside the contract were not kept: {', '.join(unknown)}."
+        )
+    if renamed:
+        notices.append(f"{raw.file}: read column {', '.join(renamed)}.")
+    return frame.select(ROW, *(pl.col(o).alias(k) for o, k in keep.items())), problems, notices
+
+
+def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult:
+    """Parse a text table into contract types; unparsable cells become null plus a problem."""
+    table = TABLES[raw.table]
+    frame, problems, notices = _rename_columns(raw)
+    present = [c for c in table.columns if c.name in frame.columns]
+    missing_required = [c for c in table.columns if c.required and c.name not in frame.columns]
+    for column in missing_required:
+        problems.append(
+            Problem(
+                raw.table,
+                raw.file,
+                None,
+                column.name,
+                None,
+                Rule.MISSING_ID_COLUMN if column.name.endswith("_id") else Rule.MISSING_REQUIRED,
+                f"The file has no {column.name} column, which every {raw.table} table needs. "
+                f"Add it (or check the header spelling: expected '{column.name}').",
+            )
+        )
+    if any(c.name == table.key for c in missing_required):
+        return NormaliseResult(None, tuple(problems), tuple(notices))
+    absent = [c.name for c in table.columns if c.name not in frame.columns]
+    if absent:
+        notices.append(
+            f"{raw.file}: {len(absent)} optional column(s) not in the file: {', '.join(absent)}. "
+            "Analyses that need them will say so."
+        )
+    problems += check_values(raw.table, raw.file, frame)
+
+    typed = frame.with_columns(
+        _parse_expr(c, raw.decimal_comma).alias(f"__typed_{c.name}") for c in present
+    )
+    for column in present:
+        bad = typed.filter(
+            _text(column.name).is_not_null() & pl.col(f"__typed_{column.name}").is_null()
+        ).select(ROW, column.name)
+        problems.extend(_parse_problem(raw, column, r, v) for r, v in bad.iter_rows())
+    typed = typed.select(
+        ROW,
+        *(pl.col(f"__typed_{c.name}").cast(polars_type(c.kind)).alias(c.name) for c in present),
+    )
+    if cap_ages and "age_years" in typed.columns:
+        capped = typed.filter(pl.col("age_years") > AGE_CAP).height
+        if capped:
+            typed = typed.with_columns(
+                pl.when(pl.col("age_years") > AGE_CAP)
+                .then(AGE_CAP)
+                .otherwise(pl.col("age_years"))
+                .alias("age_years")
+            )
+            notices.append(f"{raw.file}: {capped} age(s) over {AGE_CAP} were coded as {AGE_CAP}.")
+    full = typed.with_columns(
+        pl.lit(None, polars_type(c.kind)).alias(c.name)
+        for c in table.columns
+        if c.name not in typed.columns
+    ).select(ROW, *table.column_names)
+    parsed = ParsedTable(raw.table, raw.file, full, frozenset(c.name for c in present))
+    return NormaliseResult(parsed, tuple(problems), tuple(notices))
+
+
+def clear_cells(frame: pl.DataFrame, problems: list[Problem]) -> pl.DataFrame:
+    """Null every cell a problem rejected, so no invalid or identifying value is ever used."""
+    cells = cells_to_clear(problems)
+    return frame.with_columns(
+        pl.when(pl.col(ROW).is_in(sorted(rows))).then(None).otherwise(pl.col(name)).alias(name)
+        for name, rows in cells.items()
+        if name in frame.columns
+    )

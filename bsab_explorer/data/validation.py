@@ -1,0 +1,535 @@
+"""The validation report, and the contract's rules on parsed tables (pandera and cross-table).
+
+A `Problem` is written for the person who exported the data: which file, which spreadsheet row,
+which column and value, and what to do about it. Loading collects every problem instead of
+stopping at the first one, so a center can fix its export in one pass.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from bsab_explorer.schema import AGE_CAP, GRADED_EVENTS, RESPONSE_CODES, TABLES, Kind
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
+#: Bumped whenever a rule changes what is accepted; stored with every batch.
+VALIDATOR_VERSION = "contract-1/rules-1"
+
+#: Internal column holding the file row number a user sees in a spreadsheet (header = row 1).
+ROW = "__row"
+
+#: Columns counted in days since an origin: a negative value is a different mistake from an
+#: out-of-range grade, so it gets its own rule and wording.
+TIME_COLUMNS = frozenset({"pfs_days", "os_days", "day", "end_day", "days_chemo_to_bsab"})
+
+
+class Rule:
+    """Short codes naming each rule, for filtering a report and for tests."""
+
+    FILE_EMPTY = "file_empty"
+    FILE_TOO_LARGE = "file_too_large"
+    HEADER_ONLY = "header_only"
+    WRONG_FORMAT = "wrong_format"
+    UNREADABLE = "unreadable"
+    NUL_BYTES = "nul_bytes"
+    ZIP_BOMB = "zip_bomb"
+    XLSX_HIDDEN_SHEET = "xlsx_hidden_sheet"
+    XLSX_FORMULA = "xlsx_formula"
+    XLSX_SHEETS = "xlsx_sheets"
+    RAGGED_ROW = "ragged_row"
+    DUPLICATE_COLUMN = "duplicate_column"
+    UNNAMED_COLUMN = "unnamed_column"
+    MISSING_ID_COLUMN = "missing_id_column"
+    IDENTIFIER_COLUMN = "identifier_column"
+    NO_TABLES = "no_tables"
+    AMBIGUOUS_FILES = "ambiguous_files"
+    NOT_BOOLEAN = "not_boolean"
+    NOT_INTEGER = "not_integer"
+    NOT_NUMBER = "not_number"
+    UNKNOWN_CODE = "unknown_code"
+    OUT_OF_RANGE = "out_of_range"
+    NEGATIVE_TIME = "negative_time"
+    AGE_OVER_90 = "age_over_90"
+    MISSING_ID = "missing_id"
+    MISSING_REQUIRED = "missing_required"
+    DUPLICATE_ID = "duplicate_id"
+    DUPLICATE_ASSESSMENT = "duplicate_assessment"
+    OS_BEFORE_PFS = "os_before_pfs"
+    DEATH_CAUSE_WITHOUT_DEATH = "death_cause_without_death"
+    DEATH_WITHOUT_PFS_EVENT = "death_without_pfs_event"
+    UNKNOWN_PATIENT = "unknown_patient"
+    UNKNOWN_CASE = "unknown_case"
+    GRADE_REQUIRED = "grade_required"
+    END_BEFORE_START = "end_before_start"
+    CALENDAR_DATE = "calendar_date"
+    EXCEL_DATE = "excel_date"
+    EMAIL = "email"
+    PHONE = "phone"
+    URL = "url"
+    IP_ADDRESS = "ip_address"
+    SSN = "ssn"
+    ZIP_CODE = "zip_code"
+    MRN_LIKE = "mrn_like"
+    FORMULA = "formula"
+    HTML = "html"
+    BAD_CENTER = "bad_center"
+    CENTER_MISMATCH = "center_mismatch"
+    ALREADY_STORED = "already_stored"
+    DUPLICATE_IN_STORE = "duplicate_in_store"
+    STORE_UNAVAILABLE = "store_unavailable"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the data, located as precisely as possible and explained."""
+
+    table: str
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    message: str
+
+    def to_text(self) -> str:
+        """One line: where, what, and what to do."""
+        where = [self.file or self.table]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.message} [{self.rule}]"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem found, plus notices about what was done with the input (nothing hidden)."""
+
+    problems: tuple[Problem, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem (notices do not make data invalid)."""
+        return not self.problems
+
+    def merged(self, other: ValidationReport) -> ValidationReport:
+        """This report followed by `other`."""
+        return ValidationReport(self.problems + other.problems, self.notices + other.notices)
+
+    def rules(self) -> frozenset[str]:
+        """The rule codes that were broken."""
+        return frozenset(p.rule for p in self.problems)
+
+    def to_text(self) -> str:
+        """The report as plain lines a clinician can read and act on."""
+        lines: list[str] = []
+        if self.problems:
+            n = len(self.problems)
+            lines.append(f"{n} problem{'s' if n != 1 else ''} found:")
+            lines.extend(f"  - {p.to_text()}" for p in self.problems)
+        else:
+            lines.append("No problems found.")
+        if self.notices:
+            lines.append("Notes:")
+            lines.extend(f"  - {n}" for n in self.notices)
+        return "\n".join(lines)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The problems as a table (table, file, row, column, value, rule, message)."""
+        return pl.DataFrame(
+            {
+                "table": [p.table for p in self.problems],
+                "file": [p.file for p in self.problems],
+                "row": [p.row for p in self.problems],
+                "column": [p.column for p in self.problems],
+                "value": [p.value for p in self.problems],
+                "rule": [p.rule for p in self.problems],
+                "message": [p.message for p in self.problems],
+            },
+            schema={
+                "table": pl.String,
+                "file": pl.String,
+                "row": pl.Int64,
+                "column": pl.String,
+                "value": pl.String,
+                "rule": pl.String,
+                "message": pl.String,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """One contract table after parsing: typed contract columns plus the file row (`ROW`)."""
+
+    table: str
+    file: str
+    frame: pl.DataFrame
+    #: Contract columns the file actually had (the others were added as all-null).
+    present: frozenset[str] = field(default_factory=frozenset)
+
+    def problem(
+        self, row: int | None, column: str | None, value: object, rule: str, message: str
+    ) -> Problem:
+        """A problem located in this table."""
+        text = None if value is None else str(value)
+        return Problem(self.table, self.file, row, column, text, rule, message)
+
+
+def format_value(value: object) -> str:
+    """A value as a user typed it (whole floats without `.0`)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- column rules (pandera) ---------------------------------------------------------------------
+
+
+def _pandera_schema(table: str, present: Iterable[str]) -> pa.DataFrameSchema:
+    """Range rules of the contract as a pandera schema over the parsed (typed) frame."""
+    import pandera.polars as pa  # deferred: pandera pulls in pandas, seconds of start-up
+
+    columns: dict[str, pa.Column] = {}
+    for column in TABLES[table].columns:
+        if column.name not in present or column.kind not in (Kind.INT, Kind.NUMBER):
+            continue
+        checks = []
+        if column.minimum is not None:
+            checks.append(pa.Check.ge(column.minimum))
+        # Ages above the cap are an identifier problem with their own rule (see check_ages).
+        if column.maximum is not None and column.name != "age_years":
+            checks.append(pa.Check.le(column.maximum))
+        if checks:
+            columns[column.name] = pa.Column(checks=checks, nullable=True)
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _range_message(name: str, value: object, bound: str) -> tuple[str, str]:
+    """(rule, message) for a value outside the contract's range."""
+    column = TABLES_COLUMN[name]
+    shown = format_value(value)
+    if name in TIME_COLUMNS and bound == "min":
+        return (
+            Rule.NEGATIVE_TIME,
+            f"{column.label} is {shown}: times are days since the origin and cannot be "
+            "negative. Correct the value or leave it empty if unknown.",
+        )
+    low = format_value(column.minimum) if column.minimum is not None else None
+    high = format_value(column.maximum) if column.maximum is not None else None
+    if low is not None and high is not None:
+        allowed = f"from {low} to {high}"
+    elif low is not None:
+        allowed = f"{low} or more"
+    else:
+        allowed = f"{high} or less"
+    return (
+        Rule.OUT_OF_RANGE,
+        f"{column.label} is {shown}, outside the allowed range ({allowed}). Correct the value "
+        "or leave it empty if unknown.",
+    )
+
+
+TABLES_COLUMN = {c.name: c for t in TABLES.values() for c in t.columns}
+
+
+def check_ranges(parsed: ParsedTable) -> list[Problem]:
+    """Values outside the contract's ranges (pandera column checks)."""
+    if (
+        not any(TABLES_COLUMN[c].kind in (Kind.INT, Kind.NUMBER) for c in parsed.present)
+        or parsed.frame.height == 0
+    ):
+        return []
+    import pandera.errors
+
+    schema = _pandera_schema(parsed.table, parsed.present)
+    if not schema.columns:
+        return []
+    frame = parsed.frame
+    try:
+        with warnings.catch_warnings():
+            # pandera warns about its own optional dependencies; not the user's business.
+            warnings.simplefilter("ignore")
+            schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
+        return []
+    problems = []
+    rows = frame.get_column(ROW)
+    for case in cases.iter_rows(named=True):
+        name = case["column"]
+        index = case["index"]
+        if name not in frame.columns or index is None:
+            continue
+        value = frame.get_column(name)[index]
+        bound = "min" if str(case["check"]).startswith("greater") else "max"
+        rule, message = _range_message(name, value, bound)
+        problems.append(parsed.problem(int(rows[index]), name, format_value(value), rule, message))
+    return problems
+
+
+def check_ages(parsed: ParsedTable) -> list[Problem]:
+    """Ages above 90 identify people: they must be coded as 90 (shown as "90+")."""
+    if "age_years" not in parsed.present:
+        return []
+    over = parsed.frame.filter(pl.col("age_years") > AGE_CAP)
+    return [
+        parsed.problem(
+            row,
+            "age_years",
+            age,
+            Rule.AGE_OVER_90,
+            f"Age {age} is over {AGE_CAP}: ages over {AGE_CAP} can identify a person and must "
+            f"be coded as {AGE_CAP} (shown as {AGE_CAP}+). Change it to {AGE_CAP}, or accept "
+            f"the offer to code all ages over {AGE_CAP} as {AGE_CAP}.",
+        )
+        for row, age in over.select(ROW, "age_years").iter_rows()
+    ]
+
+
+# --- row rules --------------------------------------------------------------------------------
+
+
+def check_required(parsed: ParsedTable) -> list[Problem]:
+    """Rows without their id (or without another required value)."""
+    problems: list[Problem] = []
+    table = TABLES[parsed.table]
+    for column in table.columns:
+        if not column.required or column.name not in parsed.present:
+            continue
+        rows = parsed.frame.filter(pl.col(column.name).is_null()).get_column(ROW)
+        if column.name.endswith("_id"):
+            rule = Rule.MISSING_ID
+            message = (
+                f"{column.name} is empty: every row needs a {column.label.lower()} id. Fill it "
+                "in or remove the row."
+            )
+        else:
+            rule = Rule.MISSING_REQUIRED
+            message = f"{column.name} is empty but required. Fill it in or remove the row."
+        problems.extend(parsed.problem(r, column.name, None, rule, message) for r in rows)
+    return problems
+
+
+def check_unique(parsed: ParsedTable) -> list[Problem]:
+    """Ids that must be unique but appear on more than one row."""
+    problems: list[Problem] = []
+    for column in TABLES[parsed.table].columns:
+        if not column.unique or column.name not in parsed.present:
+            continue
+        frame = parsed.frame.select(ROW, column.name).filter(pl.col(column.name).is_not_null())
+        first = frame.group_by(column.name).agg(pl.col(ROW).min().alias("__first"))
+        dupes = frame.join(first, on=column.name).filter(pl.col(ROW) != pl.col("__first")).sort(ROW)
+        for row, value, first_row in dupes.select(ROW, column.name, "__first").iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    column.name,
+                    value,
+                    Rule.DUPLICATE_ID,
+                    f"{column.name} '{value}' appears more than once (first on row "
+                    f"{first_row}). Each {parsed.table[:-1]} needs exactly one row: remove or "
+                    "merge the duplicate.",
+                )
+            )
+    return problems
+
+
+def check_patient_rules(parsed: ParsedTable) -> list[Problem]:
+    """Survival consistency: OS >= PFS, a cause of death needs a death, death ends PFS."""
+    frame = parsed.frame
+    present = parsed.present
+    problems: list[Problem] = []
+    if {"os_days", "pfs_days"} <= present:
+        bad = frame.filter(pl.col("os_days") < pl.col("pfs_days"))
+        for row, os_days, pfs_days in bad.select(ROW, "os_days", "pfs_days").iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    "os_days",
+                    format_value(os_days),
+                    Rule.OS_BEFORE_PFS,
+                    f"os_days ({format_value(os_days)}) is shorter than pfs_days "
+                    f"({format_value(pfs_days)}): overall survival cannot end before "
+                    "progression-free survival. Check both values.",
+                )
+            )
+    if "death_cause" in present:
+        died = pl.col("os_event") if "os_event" in present else pl.lit(None, pl.Boolean)
+        bad = frame.filter(pl.col("death_cause").is_not_null() & ~died.fill_null(False))
+        for row, cause in bad.select(ROW, "death_cause").iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    "death_cause",
+                    cause,
+                    Rule.DEATH_CAUSE_WITHOUT_DEATH,
+                    f"death_cause is '{cause}' but os_event is not true: a cause of death "
+                    "needs a recorded death. Set os_event to true, or clear death_cause if "
+                    "the patient is alive.",
+                )
+            )
+    if {"os_event", "pfs_event"} <= present:
+        bad = frame.filter(pl.col("os_event") & (pl.col("pfs_event") == False))  # noqa: E712
+        for row in bad.get_column(ROW):
+            problems.append(
+                parsed.problem(
+                    row,
+                    "pfs_event",
+                    "false",
+                    Rule.DEATH_WITHOUT_PFS_EVENT,
+                    "os_event is true but pfs_event is false: death ends progression-free "
+                    "survival, so pfs_event must be true when os_event is true. Correct one "
+                    "of them.",
+                )
+            )
+    return problems
+
+
+def check_response_rules(parsed: ParsedTable) -> list[Problem]:
+    """Each patient is assessed at most once per timepoint."""
+    if "timepoint" not in parsed.present:
+        return []
+    keys = ["patient_id", "timepoint"]
+    frame = parsed.frame.select(ROW, *keys).drop_nulls(keys)
+    first = frame.group_by(keys).agg(pl.col(ROW).min().alias("__first"))
+    dupes = frame.join(first, on=keys).filter(pl.col(ROW) != pl.col("__first")).sort(ROW)
+    return [
+        parsed.problem(
+            row,
+            "timepoint",
+            timepoint,
+            Rule.DUPLICATE_ASSESSMENT,
+            f"patient '{patient}' has two assessments at timepoint {timepoint} (first on row "
+            f"{first_row}). Keep one row per patient and timepoint.",
+        )
+        for row, patient, timepoint, first_row in dupes.select(ROW, *keys, "__first").iter_rows()
+    ]
+
+
+def check_event_rules(parsed: ParsedTable) -> list[Problem]:
+    """Graded events need a grade; a course cannot end before it starts; response details."""
+    frame = parsed.frame
+    present = parsed.present
+    problems: list[Problem] = []
+    if "event" in present:
+        grade = pl.col("grade") if "grade" in present else pl.lit(None, pl.Int64)
+        bad = frame.filter(pl.col("event").is_in(GRADED_EVENTS) & grade.is_null())
+        for row, event in bad.select(ROW, "event").iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    "grade",
+                    None,
+                    Rule.GRADE_REQUIRED,
+                    f"A '{event}' event needs a grade (1 to 5), but grade is empty. Add the "
+                    "grade (ASTCT for CRS/ICANS, CTCAE otherwise).",
+                )
+            )
+    if {"day", "end_day"} <= present:
+        bad = frame.filter(pl.col("end_day") < pl.col("day"))
+        for row, day, end in bad.select(ROW, "day", "end_day").iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    "end_day",
+                    format_value(end),
+                    Rule.END_BEFORE_START,
+                    f"end_day ({format_value(end)}) is before day ({format_value(day)}): an "
+                    "event cannot end before it starts. Check both values.",
+                )
+            )
+    if {"event", "detail"} <= present:
+        known = {c.lower() for c in RESPONSE_CODES}
+        bad = frame.filter(
+            (pl.col("event") == "response")
+            & pl.col("detail").is_not_null()
+            & ~pl.col("detail").str.to_lowercase().is_in(known)
+        )
+        for row, detail in bad.select(ROW, "detail").iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    "detail",
+                    detail,
+                    Rule.UNKNOWN_CODE,
+                    f"A 'response' event needs an IMWG code as detail, not '{detail}'. Use "
+                    f"one of: {', '.join(RESPONSE_CODES)}.",
+                )
+            )
+    return problems
+
+
+def check_table(parsed: ParsedTable) -> list[Problem]:
+    """Every single-table rule of the contract for one parsed table."""
+    problems = check_required(parsed) + check_unique(parsed) + check_ranges(parsed)
+    problems += check_ages(parsed)
+    if parsed.table == "patients":
+        problems += check_patient_rules(parsed)
+    elif parsed.table == "responses":
+        problems += check_response_rules(parsed)
+    elif parsed.table == "events":
+        problems += check_event_rules(parsed)
+    return problems
+
+
+def check_references(
+    child: ParsedTable, parent_ids: pl.Series | None, parent_label: str = ""
+) -> list[Problem]:
+    """Rows of a child table (responses, events) whose parent id does not exist."""
+    parent = TABLES[child.table].parent
+    if parent is None or parent_ids is None:
+        return []
+    parent_table, key = parent
+    frame = child.frame.filter(pl.col(key).is_not_null() & ~pl.col(key).is_in(parent_ids))
+    rule = Rule.UNKNOWN_PATIENT if parent_table == "patients" else Rule.UNKNOWN_CASE
+    where = parent_label or parent_table
+    return [
+        child.problem(
+            row,
+            key,
+            value,
+            rule,
+            f"{key} '{value}' has no row in {where}. Add the {parent_table[:-1]} to "
+            f"{parent_table} first, or correct the id.",
+        )
+        for row, value in frame.select(ROW, key).iter_rows()
+    ]
+
+
+def cells_to_clear(problems: Iterable[Problem]) -> Mapping[str, frozenset[int]]:
+    """Per column, the rows whose value broke a cell rule (so it must not be used)."""
+    cell_rules = {
+        Rule.NOT_BOOLEAN,
+        Rule.NOT_INTEGER,
+        Rule.NOT_NUMBER,
+        Rule.UNKNOWN_CODE,
+        Rule.OUT_OF_RANGE,
+        Rule.NEGATIVE_TIME,
+        Rule.AGE_OVER_90,
+        Rule.CALENDAR_DATE,
+        Rule.EXCEL_DATE,
+        Rule.EMAIL,
+        Rule.PHONE,
+        Rule.URL,
+        Rule.IP_ADDRESS,
+        Rule.SSN,
+        Rule.ZIP_CODE,
+        Rule.MRN_LIKE,
+        Rule.FORMULA,
+        Rule.HTML,
+    }
+    cells: dict[str, set[int]] = {}
+    for p in problems:
+        if p.rule in cell_rules and p.column and p.row is not None:
+            cells.setdefault(p.column, set()).add(p.row)
+    return {k: frozenset(v) for k, v in cells.items()}
