@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -469,39 +470,150 @@ def _distinct_counts(sorted_values: FloatArray) -> tuple[FloatArray, IntArray]:
     return sorted_values[starts], counts.astype(np.int64)
 
 
+def _normal_quantile(conf_level: float) -> float:
+    # statistics.NormalDist uses Wichura's AS241, as R's qnorm: the same last digit.
+    return NormalDist().inv_cdf(1 - (1 - conf_level) / 2)
+
+
 def _confidence_limits(
     surv: FloatArray, std_err: FloatArray, ci: CIMethod, conf_level: float
 ) -> tuple[FloatArray, FloatArray]:
     """R's survfit_confint (logse = TRUE, usual lower limit); NaN where R gives NA or NaN."""
-    z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    z = _normal_quantile(conf_level)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if ci is CIMethod.PLAIN:
             half = std_err * surv * z
             return np.maximum(surv - half, 0.0), np.minimum(surv + half, 1.0)
         if ci is CIMethod.LOG:
-            xx = np.where(surv == 0, np.nan, surv)
+            log_surv = np.log(np.where(surv == 0, np.nan, surv))
             half = z * std_err
-            return np.exp(np.log(xx) - half), np.minimum(np.exp(np.log(xx) + half), 1.0)
-        xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
-        half = z * std_err / np.log(xx)
-        loglog = np.log(-np.log(xx))
+            return np.exp(log_surv - half), np.minimum(np.exp(log_surv + half), 1.0)
+        log_surv = np.log(np.where((surv == 0) | (surv == 1), np.nan, surv))
+        half = z * std_err / log_surv
+        loglog = np.log(-log_surv)
         return np.exp(-np.exp(loglog - half)), np.exp(-np.exp(loglog + half))
 
 
-def align_tied_times(time: FloatArray) -> FloatArray:
-    """Merge times closer than R's tolerance onto one value, as R's `aeqSurv` (timefix)."""
-    finite = time[np.isfinite(time)]
-    if len(finite) < 2:
-        return time
-    distinct, _ = _distinct_counts(np.sort(finite))
+def _tied_cuts(distinct: FloatArray) -> IntArray | None:
+    """For sorted distinct times, the index of the merged time each maps to (R's aeqSurv).
+
+    None when no two times are closer than R's tolerance (the usual case).
+    """
     if len(distinct) < 2:
-        return time
+        return None
     gaps = np.diff(distinct)
-    tied = (gaps <= R_TOLERANCE) | (gaps / np.mean(np.abs(distinct)) <= R_TOLERANCE)
+    scale = np.mean(np.abs(distinct))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tied = (gaps <= R_TOLERANCE) | (gaps / scale <= R_TOLERANCE)
     if not tied.any():
-        return time
-    cuts = distinct[np.concatenate(([True], ~tied))]
-    return cuts[np.searchsorted(cuts, time, side="right") - 1]
+        return None
+    return np.concatenate(([0], np.cumsum(~tied)))
+
+
+def align_tied_times(time: npt.ArrayLike) -> FloatArray:
+    """Merge times closer than R's tolerance onto the first of them, as R's `aeqSurv` (timefix)."""
+    t = np.asarray(time, dtype=np.float64)
+    finite = t[np.isfinite(t)]
+    distinct, _ = _distinct_counts(np.sort(finite))
+    cut_of = _tied_cuts(distinct)
+    if cut_of is None:
+        return t
+    cuts = distinct[np.concatenate(([True], cut_of[1:] != cut_of[:-1]))]
+    return cuts[np.searchsorted(cuts, t, side="right") - 1]
+
+
+#: Whole-day times up to this bound are tabulated by direct counting instead of sorting.
+_DENSE_TIME_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class _Tabulation:
+    """Patients at each distinct time (after R's timefix), per group: everything KM,
+    log-rank and Cox need, in O(groups x distinct times) memory."""
+
+    times: FloatArray  # (m,) ascending
+    at_time: IntArray  # (groups, m): patients whose time is this time
+    events: IntArray  # (groups, m): of whom with the event
+
+    def curve_counts(self, group: int) -> tuple[FloatArray, IntArray, IntArray]:
+        """The group's distinct times, patients at each and events at each."""
+        present = self.at_time[group] > 0
+        return self.times[present], self.at_time[group, present], self.events[group, present]
+
+    def risk_sets(self) -> tuple[FloatArray, FloatArray]:
+        """Number at risk and events per group at each time with at least one event."""
+        at_risk = np.cumsum(self.at_time[:, ::-1], axis=1)[:, ::-1]
+        with_event = self.events.sum(axis=0) > 0
+        return at_risk[:, with_event].astype(np.float64), self.events[:, with_event].astype(
+            np.float64
+        )
+
+
+def _tabulate(
+    time: FloatArray, event: BoolArray, group: IntArray, n_groups: int, timefix: bool
+) -> _Tabulation:
+    """Count patients and events per (group, distinct time) without a Python loop."""
+    if len(time) == 0:
+        empty = np.zeros((n_groups, 0), dtype=np.int64)
+        return _Tabulation(np.zeros(0), empty, empty)
+    top = float(time.max())
+    if time.min() >= 0 and top < _DENSE_TIME_LIMIT and np.array_equal(time, np.floor(time)):
+        # Whole days (the usual case): direct counting; integer gaps are never "tied" for R.
+        width = int(top) + 1
+        key = group * width + time.astype(np.int64)
+        at_time = np.bincount(key, minlength=n_groups * width).reshape(n_groups, width)
+        events = np.bincount(key[event], minlength=n_groups * width).reshape(n_groups, width)
+        used = at_time.sum(axis=0) > 0
+        return _Tabulation(
+            np.flatnonzero(used).astype(np.float64), at_time[:, used], events[:, used]
+        )
+    order = np.argsort(time)
+    sorted_time = time[order]
+    starts = np.concatenate(([True], sorted_time[1:] != sorted_time[:-1]))
+    distinct = sorted_time[starts]
+    index = np.cumsum(starts) - 1
+    cut_of = _tied_cuts(distinct) if timefix else None
+    if cut_of is not None:
+        index = cut_of[index]
+        distinct = distinct[np.concatenate(([True], cut_of[1:] != cut_of[:-1]))]
+    m = len(distinct)
+    key = group[order] * m + index
+    at_time = np.bincount(key, minlength=n_groups * m).reshape(n_groups, m)
+    events = np.bincount(key[event[order]], minlength=n_groups * m).reshape(n_groups, m)
+    return _Tabulation(distinct, at_time, events)
+
+
+def _kaplan_meier(
+    times: FloatArray,
+    at_time: IntArray,
+    n_event: IntArray,
+    ci: CIMethod,
+    conf_level: float,
+    group: str,
+) -> KaplanMeierCurve:
+    n = int(at_time.sum())
+    if n == 0:
+        return KaplanMeierCurve(group, 0, 0, ci, conf_level, _empty_curve_table())
+    n_risk = n - np.concatenate(([0], np.cumsum(at_time)[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod((n_risk - n_event) / n_risk)
+        # Greenwood; the term is infinite when everyone at risk dies (R reports std.err = Inf).
+        std_err = np.sqrt(np.cumsum(n_event / (n_risk * (n_risk - n_event).astype(np.float64))))
+    lower, upper = _confidence_limits(surv, std_err, ci, conf_level)
+    table = pl.DataFrame(
+        {
+            "time": times,
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "n_censor": at_time - n_event,
+            "surv": surv,
+            "std_err": std_err,
+            "lower": lower,
+            "upper": upper,
+        },
+        schema=_CURVE_SCHEMA,
+    ).with_columns(pl.col("lower", "upper").fill_nan(None))
+    return KaplanMeierCurve(group, n, int(n_event.sum()), ci, conf_level, table)
 
 
 def estimate_kaplan_meier(
@@ -514,43 +626,9 @@ def estimate_kaplan_meier(
     timefix: bool = True,
 ) -> KaplanMeierCurve:
     """Kaplan–Meier estimate, Greenwood variance and CI, as R's `survfit` (no missing values)."""
-    method = CIMethod(ci)
-    t = np.asarray(time, dtype=np.float64)
-    e = np.asarray(event, dtype=np.bool_)
-    if t.shape != e.shape:
-        raise ValueError("time and event must have the same length")
-    if np.isnan(t).any():
-        raise ValueError("time has missing values; exclude them first")
-    if timefix:
-        t = align_tied_times(t)
-    n = len(t)
-    if n == 0:
-        return KaplanMeierCurve(group, 0, 0, method, conf_level, _empty_curve_table())
-    times, at_time = _distinct_counts(np.sort(t))
-    event_times, events_at = _distinct_counts(np.sort(t[e]))
-    n_event = np.zeros(len(times), dtype=np.int64)
-    n_event[np.searchsorted(times, event_times)] = events_at
-    n_risk = n - np.concatenate(([0], np.cumsum(at_time)[:-1]))
-    n_censor = at_time - n_event
-    with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod((n_risk - n_event) / n_risk)
-        # Greenwood; the term is infinite when everyone at risk dies (R reports std.err = Inf).
-        std_err = np.sqrt(np.cumsum(n_event / (n_risk * (n_risk - n_event).astype(np.float64))))
-    lower, upper = _confidence_limits(surv, std_err, method, conf_level)
-    table = pl.DataFrame(
-        {
-            "time": times,
-            "n_risk": n_risk,
-            "n_event": n_event,
-            "n_censor": n_censor,
-            "surv": surv,
-            "std_err": std_err,
-            "lower": lower,
-            "upper": upper,
-        },
-        schema=_CURVE_SCHEMA,
-    ).with_columns(pl.col("lower", "upper").fill_nan(None))
-    return KaplanMeierCurve(group, n, int(e.sum()), method, conf_level, table)
+    t, e, g = _checked_inputs(time, event, np.zeros(np.shape(time), dtype=np.int64), 1)
+    counts = _tabulate(t, e, g, 1, timefix)
+    return _kaplan_meier(*counts.curve_counts(0), CIMethod(ci), conf_level, group)
 
 
 def _median_time(curve: FloatArray, time: FloatArray) -> float | None:
@@ -611,46 +689,19 @@ def _survival_at(table: pl.DataFrame, days: Sequence[float]) -> tuple[SurvivalAt
 # --- comparisons ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _RiskSets:
-    """Per group and distinct event time: number at risk and number of events."""
-
-    n_risk: FloatArray  # (groups, event times)
-    n_event: FloatArray
-
-
-def _risk_sets(time: FloatArray, event: BoolArray, group: IntArray, n_groups: int) -> _RiskSets:
-    event_times, _ = _distinct_counts(np.sort(time[event]))
-    n_risk = np.zeros((n_groups, len(event_times)))
-    n_event = np.zeros((n_groups, len(event_times)))
-    for g in range(n_groups):
-        in_group = group == g
-        all_sorted = np.sort(time[in_group])
-        event_sorted = np.sort(time[in_group & event])
-        n_risk[g] = len(all_sorted) - np.searchsorted(all_sorted, event_times, side="left")
-        n_event[g] = np.searchsorted(event_sorted, event_times, side="right") - np.searchsorted(
-            event_sorted, event_times, side="left"
-        )
-    return _RiskSets(n_risk, n_event)
-
-
 def _checked_inputs(
-    time: npt.ArrayLike,
-    event: npt.ArrayLike,
-    group: npt.ArrayLike,
-    labels: Sequence[str],
-    timefix: bool,
+    time: npt.ArrayLike, event: npt.ArrayLike, group: npt.ArrayLike, n_groups: int
 ) -> tuple[FloatArray, BoolArray, IntArray]:
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event, dtype=np.bool_)
     g = np.asarray(group, dtype=np.int64)
     if not (t.shape == e.shape == g.shape):
         raise ValueError("time, event and group must have the same length")
-    if len(g) and (g.min() < 0 or g.max() >= len(labels)):
+    if len(g) and (g.min() < 0 or g.max() >= n_groups):
         raise ValueError("group codes must index labels")
-    if np.isnan(t).any():
-        raise ValueError("time has missing values; exclude them first")
-    return (align_tied_times(t) if timefix else t), e, g
+    if not np.isfinite(t).all():
+        raise ValueError("time has missing or infinite values; exclude them first")
+    return t, e, g
 
 
 def compute_logrank(
@@ -662,21 +713,24 @@ def compute_logrank(
     timefix: bool = True,
 ) -> LogRankTest | None:
     """Log-rank test over groups coded 0..len(labels)-1, as R's `survdiff`; None if < 2 usable."""
-    t, e, g = _checked_inputs(time, event, group, labels, timefix)
-    sets = _risk_sets(t, e, g, len(labels))
-    total_risk = sets.n_risk.sum(axis=0)
-    total_event = sets.n_event.sum(axis=0)
-    share = sets.n_risk / total_risk
+    t, e, g = _checked_inputs(time, event, group, len(labels))
+    return _logrank(_tabulate(t, e, g, len(labels), timefix), labels)
+
+
+def _logrank(counts: _Tabulation, labels: Sequence[str]) -> LogRankTest | None:
+    n_risk, n_event = counts.risk_sets()
+    total_risk = n_risk.sum(axis=0)
+    total_event = n_event.sum(axis=0)
+    share = n_risk / total_risk
     expected = (share * total_event).sum(axis=1)
-    observed = sets.n_event.sum(axis=1)
+    observed = n_event.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         weight = np.where(
             total_risk > 1, total_event * (total_risk - total_event) / (total_risk - 1), 0.0
         )
-    # Hypergeometric covariance: V_gh = sum w * p_g * (delta_gh - p_h).
-    variance = np.einsum("t,gt->g", weight, share)[:, None] * np.eye(len(labels)) - np.einsum(
-        "t,gt,ht->gh", weight, share, share
-    )
+    # Hypergeometric covariance: V_gh = sum_t w_t p_gt (delta_gh - p_ht).
+    weighted = share * weight
+    variance = np.diag(weighted.sum(axis=1)) - weighted @ share.T
     usable = np.flatnonzero(expected > 0)
     df = len(usable) - 1
     if df < 1:
@@ -695,26 +749,21 @@ def compute_logrank(
 
 
 def _efron(
-    beta: FloatArray,
-    n_risk: FloatArray,
-    n_event: FloatArray,
-    deaths: FloatArray,
-    fraction: FloatArray,
+    beta: FloatArray, at_risk: FloatArray, deaths: FloatArray
 ) -> tuple[float, FloatArray, FloatArray]:
     """Log partial likelihood, score and information for group indicators (Efron ties).
 
-    n_risk/n_event are expanded to one column per death (a time with m deaths gives m columns,
-    the k-th with `fraction` k/m of the tied deaths removed from the risk set). Row 0 is the
-    reference group (its coefficient is fixed at 0).
+    `at_risk` has one column per death: a time with m tied deaths gives m columns, the k-th
+    counting each group's patients at risk minus k/m of its deaths then. Row 0 is the reference
+    group (its coefficient is fixed at 0); `deaths` are the events per group.
     """
-    weight = np.exp(np.concatenate(([0.0], beta)))[:, None]
-    part = weight * (n_risk - fraction * n_event)  # (groups, deaths)
-    denom = part.sum(axis=0)
-    mean = part[1:] / denom  # (coefs, deaths)
+    weight = np.exp(np.concatenate(([0.0], beta)))
+    denom = weight @ at_risk  # (deaths,)
+    inverse = 1.0 / denom
+    mean = at_risk[1:] * inverse * weight[1:, None]  # (coefs, deaths)
     loglik = float(beta @ deaths[1:] - np.log(denom).sum())
-    score = deaths[1:] - mean.sum(axis=1)
-    information = np.diag(mean.sum(axis=1)) - mean @ mean.T
-    return loglik, score, information
+    mean_sum = mean.sum(axis=1)
+    return loglik, deaths[1:] - mean_sum, np.diag(mean_sum) - mean @ mean.T
 
 
 def fit_cox(
@@ -733,20 +782,27 @@ def fit_cox(
     log likelihood is ≤ 1e-9 (at most 20 iterations). None when fewer than two groups have
     patients or there is no event.
     """
-    t, e, g = _checked_inputs(time, event, group, labels, timefix)
-    present = [k for k in range(len(labels)) if (g == k).any()]
+    t, e, g = _checked_inputs(time, event, group, len(labels))
+    counts = _tabulate(t, e, g, len(labels), timefix)
+    return _cox(counts, labels, reference, conf_level)
+
+
+def _cox(
+    counts: _Tabulation, labels: Sequence[str], reference: str | None, conf_level: float
+) -> CoxModel | None:
+    present = [k for k in range(len(labels)) if counts.at_time[k].sum() > 0]
     if not present:
         return None
     ref = labels[present[0]] if reference is None else reference
     if ref not in labels:
         raise ValueError(f"reference group {ref!r} is not one of {list(labels)}")
     ref_code = list(labels).index(ref)
-    if ref_code not in present or len(present) < 2 or not e.any():
+    if ref_code not in present or len(present) < 2 or counts.events.sum() == 0:
         return None
     order = [ref_code, *[k for k in present if k != ref_code]]
-    sets = _risk_sets(t, e, g, len(labels))
-    n_risk = sets.n_risk[order]
-    n_event = sets.n_event[order]
+    all_risk, all_event = counts.risk_sets()
+    n_risk = all_risk[order]
+    n_event = all_event[order]
     # A group nobody of which is at risk at any event time has no estimable coefficient.
     estimable = [0, *[i for i in range(1, len(order)) if n_risk[i].sum() > 0]]
     if len(estimable) < 2:
@@ -758,12 +814,11 @@ def fit_cox(
     column = np.repeat(np.arange(len(deaths_at)), deaths_at)
     first = np.repeat(np.cumsum(deaths_at) - deaths_at, deaths_at)
     fraction = (np.arange(len(column)) - first) / deaths_at[column]
-    expanded_risk = n_risk[:, column]
-    expanded_event = n_event[:, column]
+    at_risk = n_risk[:, column] - fraction * n_event[:, column]
     deaths = n_event.sum(axis=1)
 
     def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        return _efron(beta, expanded_risk, expanded_event, deaths, fraction)
+        return _efron(beta, at_risk, deaths)
 
     p = len(coded) - 1
     beta = np.zeros(p)
@@ -793,7 +848,7 @@ def fit_cox(
         best, score, info = evaluate(beta)
     variance = np.linalg.inv(info)
     se = np.sqrt(np.diag(variance))
-    z_crit = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    z_crit = _normal_quantile(conf_level)
     # coxph.fit's check for coefficients drifting to infinity (toler.inf = sqrt(eps)).
     drift = np.abs(score @ variance)
     infinite = ~np.isfinite(score) | (
@@ -858,6 +913,18 @@ def _group_levels(values: pl.Series, by: str) -> tuple[list[Any], list[str]]:
     return ordered, ordered
 
 
+def _group_codes(values: pl.Series, levels: list[Any]) -> IntArray:
+    """Position of each (non-null) value among `levels`."""
+    if values.dtype == pl.Boolean or values.dtype.is_numeric():
+        # Levels are sorted: a binary search is much faster than a dictionary lookup.
+        raw = values.to_numpy()
+        return np.searchsorted(np.asarray(levels, dtype=raw.dtype), raw).astype(np.int64)
+    codes = values.cast(pl.String).replace_strict(
+        levels, list(range(len(levels))), return_dtype=pl.Int64
+    )
+    return codes.to_numpy()
+
+
 def summarise_survival(
     patients: pl.DataFrame,
     endpoint: Endpoint | str = Endpoint.PFS,
@@ -883,7 +950,6 @@ def summarise_survival(
     excluded_outcome = frame.height - with_outcome.height
     if by is None:
         grouped = with_outcome
-        levels: list[Any] = [None]
         labels = [OVERALL_GROUP]
         codes = np.zeros(grouped.height, dtype=np.int64)
     else:
@@ -891,34 +957,26 @@ def summarise_survival(
         if grouped["group"].dtype in (pl.Categorical, pl.Enum):
             grouped = grouped.with_columns(pl.col("group").cast(pl.String))
         levels, labels = _group_levels(grouped["group"], by)
-        lookup = pl.DataFrame(
-            {"group": pl.Series(levels, dtype=grouped["group"].dtype), "code": range(len(levels))},
-            schema_overrides={"code": pl.Int64},
-        )
-        codes = grouped.select(pl.col("group").replace_strict(lookup["group"], lookup["code"]))[
-            "group"
-        ].to_numpy()
-        if grouped.height == 0:
-            codes = np.zeros(0, dtype=np.int64)
+        codes = _group_codes(grouped["group"], levels)
     excluded_group = with_outcome.height - grouped.height
-    time = align_tied_times(grouped["time"].to_numpy().astype(np.float64))
-    event = grouped["event"].to_numpy().astype(np.bool_)
+    counts = _tabulate(
+        grouped["time"].to_numpy().astype(np.float64),
+        grouped["event"].to_numpy().astype(np.bool_),
+        codes.astype(np.int64),
+        len(labels),
+        timefix=True,
+    )
     landmark_days = [m * DAYS_PER_MONTH for m in landmark_months]
     groups: list[GroupSurvival] = []
     for k, label in enumerate(labels):
-        mask = codes == k
-        if not mask.any():
+        if counts.at_time[k].sum() == 0:
             continue
-        curve = estimate_kaplan_meier(
-            time[mask], event[mask], ci=method, conf_level=conf_level, group=label, timefix=False
-        )
+        curve = _kaplan_meier(*counts.curve_counts(k), method, conf_level, label)
         groups.append(GroupSurvival(label, curve, curve.median(), curve.survival_at(landmark_days)))
     logrank = cox = None
     if len(groups) > 1:
-        logrank = compute_logrank(time, event, codes, labels, timefix=False)
-        cox = fit_cox(
-            time, event, codes, labels, reference=reference, conf_level=conf_level, timefix=False
-        )
+        logrank = _logrank(counts, labels)
+        cox = _cox(counts, labels, reference, conf_level)
     return SurvivalSummary(
         endpoint=ep,
         by=by,
