@@ -7,6 +7,7 @@ import shlex
 import struct
 import zlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import altair as alt
 import polars as pl
@@ -17,21 +18,26 @@ import bsab_explorer.exports.provenance
 import bsab_explorer.exports.reproduce
 import bsab_explorer.exports.request
 from bsab_explorer import __version__
+from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
+    TABLES,
     ExportRequest,
+    ExportUnavailable,
     Provenance,
     chart_data_frame,
     chart_to_png,
     chart_to_svg,
     command_arguments,
     export_name,
+    make_export,
     neutralise_text,
     provenance_lines,
     read_table_csv,
     reproduce_command,
     reproduce_python,
     table_to_csv,
+    write_export,
 )
 from bsab_explorer.exports.figures import EXPORT_FONT, chart_spec, wrap_lines
 from bsab_explorer.filters import CohortFilter
@@ -380,3 +386,96 @@ def test_reproduce_python_is_runnable_code_for_the_same_request() -> None:
     assert code.endswith(
         "write_export(dataset, request, 'survival-medians-os_by-hrca_filter-emd=true.csv')"
     )
+
+
+# --- catalogue ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Dataset:
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    return dataset
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+@pytest.mark.parametrize("text", ["", "emd=true", "age_years>200"])
+def test_every_table_builds_and_round_trips_as_csv(bundled: Dataset, name: str, text: str) -> None:
+    export = make_export(
+        bundled, ExportRequest("table", name, CohortFilter.parse(text)), clock=fixed_clock
+    )
+    assert not export.is_figure
+    data = export.csv()
+    frame = export.data
+    lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
+    expected = frame.with_columns(pl.col(c).list.join("; ") for c in lists)
+    assert read_table_csv(data, schema=expected.schema).equals(expected)
+    assert data.decode("utf-8").rstrip("\n").endswith("created 2026-03-04 05:06 UTC")
+
+
+def test_table_provenance_counts_the_filtered_patients(bundled: Dataset) -> None:
+    patients = bundled.table("patients")
+    with_emd = patients.filter(pl.col("emd")).height
+    export = make_export(
+        bundled,
+        ExportRequest("table", "survival-medians", CohortFilter.parse("emd=true"), endpoint="os"),
+    )
+    assert export.provenance.n == with_emd
+    assert export.provenance.total == patients.height
+    assert export.provenance.ci_method == "log"
+    assert "Endpoint: OS" in export.provenance.lines()
+    assert export.data["n"].sum() == with_emd
+
+
+def test_case_series_provenance_names_clauses_that_do_not_apply(bundled: Dataset) -> None:
+    request = ExportRequest("table", "crs-recurrence", CohortFilter.parse("emd=true;sex=F"))
+    export = make_export(bundled, request)
+    cases = bundled.table("cases")
+    women = cases.filter(pl.col("sex") == "F").height
+    assert export.data.height == women
+    assert export.provenance.filter_text == "sex=F"
+    assert (export.provenance.n, export.provenance.total) == (women, cases.height)
+    assert "Not applicable to cases: emd=true" in export.provenance.lines()
+    assert export.data.columns[0] == "case_id"
+
+
+def test_unknown_names_and_options_are_refused_in_words(bundled: Dataset) -> None:
+    with pytest.raises(ExportUnavailable, match="There is no figure 'pie'"):
+        make_export(bundled, ExportRequest("figure", "pie"))
+    with pytest.raises(ExportUnavailable, match="--endpoint must be one of pfs, os"):
+        make_export(bundled, ExportRequest("table", "cox", endpoint="efs"))
+    with pytest.raises(ExportUnavailable, match="'shoe_size' is not a column"):
+        make_export(bundled, ExportRequest("figure", "response", by="shoe_size"))
+    with pytest.raises(ExportUnavailable, match="--denominator must be one of"):
+        make_export(
+            bundled, ExportRequest("figure", "response", options=(("denominator", "some"),))
+        )
+
+
+def test_write_export_writes_png_svg_and_csv(bundled: Dataset, tmp_path: Path) -> None:
+    request = ExportRequest("figure", "response", CohortFilter.parse("emd=true"), by="hrca")
+    png = write_export(bundled, request, tmp_path / request.file_name(), dpi=300)
+    assert png.name == "response_by-hrca_filter-emd=true.png"
+    width, _, dpi = _png_size_and_dpi(png.read_bytes())
+    assert round(dpi) == 300
+    assert width > 2000
+    svg = write_export(bundled, request, tmp_path / "r.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg")
+    assert "N = 22 of 44 patients" in svg
+    csv = write_export(bundled, request, tmp_path / "r.csv").read_bytes()
+    assert read_table_csv(csv)["group"].unique().sort().to_list() == ["No", "Yes"]
+    with pytest.raises(ExportUnavailable, match=r"\.png, \.svg or \.csv"):
+        write_export(bundled, request, tmp_path / "r.gif")
+
+
+def test_reproduce_python_regenerates_the_same_file(
+    bundled: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = ExportRequest(
+        "table", "survival-medians", CohortFilter.parse("hrca=true"), by="emd", endpoint="pfs"
+    )
+    monkeypatch.chdir(tmp_path)
+    exec(reproduce_python(request), {})  # the code a page shows, run as shown
+    expected = make_export(bundled, request).data
+    written = read_table_csv((tmp_path / request.file_name()).read_bytes(), expected.schema)
+    assert written.equals(expected)

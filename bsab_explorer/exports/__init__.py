@@ -4,9 +4,21 @@
 - `naming`: deterministic, safe file names;
 - `tables`: CSV safe against spreadsheet formula injection, with a provenance footer;
 - `figures`: PNG/SVG rendered with vl-convert, provenance drawn under the chart;
-- `request`/`reproduce`: what to export, and the CLI command and Python call that remake it.
+- `request`/`reproduce`: what to export, and the CLI command and Python call that remake it;
+- `catalogue`: every figure and table by its command-line name (`make_export`, `write_export`).
 """
 
+from bsab_explorer.exports.catalogue import (
+    FIGURES,
+    TABLES,
+    Entry,
+    Export,
+    ExportUnavailable,
+    catalogue,
+    make_export,
+    survival_summary,
+    write_export,
+)
 from bsab_explorer.exports.figures import (
     EXPORT_FONT,
     SIZE_PPI,
@@ -35,25 +47,34 @@ from bsab_explorer.exports.tables import (
 
 __all__ = [
     "EXPORT_FONT",
+    "FIGURES",
     "SIZE_PPI",
+    "TABLES",
     "Clock",
+    "Entry",
+    "Export",
     "ExportError",
     "ExportRequest",
+    "ExportUnavailable",
     "Provenance",
     "Size",
+    "catalogue",
     "chart_data_frame",
     "chart_datasets",
     "chart_to_png",
     "chart_to_svg",
     "command_arguments",
     "export_name",
+    "make_export",
     "neutralise_frame",
     "neutralise_text",
     "provenance_lines",
     "read_table_csv",
     "reproduce_command",
     "reproduce_python",
+    "survival_summary",
     "svg_to_png",
     "table_to_csv",
     "utc_now",
+    "write_export",
 ]

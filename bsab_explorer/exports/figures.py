@@ -35,8 +35,8 @@ SIZE_PPI: dict[str, int] = {"screen": 144, "print": 300}
 Size = Literal["screen", "print"]
 
 #: Footer text size (nominal pixels) and colour: small, but legible at both sizes.
-FOOTER_FONT_SIZE = 11
-FOOTER_LINE_HEIGHT = 15
+FOOTER_FONT_SIZE = 12
+FOOTER_LINE_HEIGHT = 16
 FOOTER_COLOR = "#333333"
 FOOTER_PAD = 10
 #: A footer is never narrower than this (nominal pixels), so a narrow chart keeps short lines.
@@ -122,11 +122,15 @@ def chart_to_svg(
     return add_footer(svg, provenance.lines(with_date=with_date))
 
 
-def svg_to_png(svg: str, size: Size = "screen") -> bytes:
-    """Rasterise SVG text at a named export size (pixels and the pHYs dpi tag to match)."""
-    if size not in SIZE_PPI:
-        raise ValueError(f"size must be one of {sorted(SIZE_PPI)}, not {size!r}")
-    png: bytes = vlc.svg_to_png(svg, scale=1.0, ppi=float(SIZE_PPI[size]))
+def svg_to_png(svg: str, size: Size = "screen", *, dpi: int | None = None) -> bytes:
+    """Rasterise SVG text at a named size or an explicit dpi (pixels and pHYs tag to match)."""
+    if dpi is None:
+        if size not in SIZE_PPI:
+            raise ValueError(f"size must be one of {sorted(SIZE_PPI)}, not {size!r}")
+        dpi = SIZE_PPI[size]
+    if not 36 <= dpi <= 1200:
+        raise ValueError(f"dpi must be between 36 and 1200, not {dpi}")
+    png: bytes = vlc.svg_to_png(svg, scale=1.0, ppi=float(dpi))
     return png
 
 

@@ -1,0 +1,389 @@
+"""Every figure and table of the app by its command-line name, built the same way everywhere.
+
+The pages' downloads, `bsab-explorer figure|table NAME`, the Python API (`write_export`) and
+the report all call `make_figure`/`make_table` with an `ExportRequest`, so a Reproduce command
+regenerates exactly what a page offered.
+
+Adding a figure: write a builder `(dataset, request) -> Built` and add an `Entry` to `FIGURES`
+(or `TABLES`), naming the options it understands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from bsab_explorer.analyses.case_table import build_case_table
+from bsab_explorer.analyses.conversion import (
+    alluvial_flows,
+    conversion_statements,
+    observed_timepoints,
+    transition_table,
+)
+from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence
+from bsab_explorer.analyses.response import (
+    DENOMINATORS,
+    POST_DEBULKING,
+    Denominator,
+    response_by_timepoint,
+)
+from bsab_explorer.analyses.survival import (
+    CIMethod,
+    Endpoint,
+    SurvivalSummary,
+    required_columns,
+    summarise_survival,
+)
+from bsab_explorer.analyses.table1 import build_table1
+from bsab_explorer.charts.conversion import alluvial_chart
+from bsab_explorer.charts.response import response_chart
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
+from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
+from bsab_explorer.exports.request import ExportRequest
+from bsab_explorer.exports.tables import table_to_csv
+from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
+from bsab_explorer.schema import BEST_TIMEPOINT, CASES, PATIENTS, column_label, timepoint_label
+
+COHORT = "debulking"
+CASE_SERIES = "recurrent_crs"
+#: The CI method of response rates (fixed) and of survival (default; `--ci` changes it).
+RESPONSE_CI = "clopper-pearson"
+SURVIVAL_CI = "log"
+
+
+class ExportUnavailable(ValueError):
+    """A request the data cannot answer (unknown name, missing table or column, bad option)."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a builder returns: the chart (figures) or table, the data behind it, and notes."""
+
+    data: pl.DataFrame
+    chart: Any = None
+    notes: tuple[str, ...] = ()
+    ci_method: str | None = None
+
+
+Builder = Callable[[Dataset, ExportRequest], Built]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One exportable figure or table: its CLI name, title, study and the options it reads."""
+
+    name: str
+    title: str
+    study: str
+    build: Builder
+    #: Request fields and further options this entry reads: by, endpoint, ci, case, denominator...
+    options: frozenset[str] = field(default_factory=frozenset)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Export:
+    """A built figure or table with everything its files need."""
+
+    request: ExportRequest
+    title: str
+    data: pl.DataFrame
+    provenance: Provenance
+    chart: Any = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_figure(self) -> bool:
+        """Whether this export is a chart (else a table)."""
+        return self.chart is not None
+
+    def png(self, size: str = "screen", *, dpi: int | None = None) -> bytes:
+        """The chart as PNG with the provenance footer (screen, print, or an explicit dpi)."""
+        if dpi is not None:
+            return svg_to_png(chart_to_svg(self.chart, self.provenance), dpi=dpi)
+        return chart_to_png(self.chart, self.provenance, "print" if size == "print" else "screen")
+
+    def svg(self) -> str:
+        """The chart as SVG with the provenance footer."""
+        return chart_to_svg(self.chart, self.provenance)
+
+    def csv(self) -> bytes:
+        """The table (or the data behind the chart) as injection-safe CSV with provenance."""
+        return table_to_csv(self.data, self.provenance)
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+def _cohort(dataset: Dataset, request: ExportRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if not dataset.has("patients"):
+        raise ExportUnavailable("This analysis needs the cohort study's patients table.")
+    cohort = select_cohort(dataset, request.cohort_filter)
+    return cohort.patients, cohort.responses
+
+
+def _cases(dataset: Dataset, request: ExportRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if not dataset.has("cases"):
+        raise ExportUnavailable("This analysis needs the case series' cases table.")
+    series = select_cases(dataset, request.cohort_filter)
+    return series.cases, series.events
+
+
+def _by(request: ExportRequest, frame: pl.DataFrame) -> str | None:
+    if request.by is not None and request.by not in frame.columns:
+        raise ExportUnavailable(f"'{request.by}' is not a column of these data (--by).")
+    return request.by
+
+
+def _denominator(request: ExportRequest) -> Denominator:
+    value = request.option("denominator", "evaluable") or "evaluable"
+    for known in DENOMINATORS:
+        if value == known:
+            return known
+    raise ExportUnavailable(
+        f"--denominator must be one of {', '.join(DENOMINATORS)}, not '{value}'."
+    )
+
+
+def _filter_note(request: ExportRequest) -> str | None:
+    return None if request.cohort_filter.is_empty else request.cohort_filter.describe()
+
+
+# --- cohort figures and tables ------------------------------------------------------------------
+
+
+def _response(dataset: Dataset, request: ExportRequest) -> Built:
+    patients, responses = _cohort(dataset, request)
+    summary = response_by_timepoint(
+        patients,
+        responses,
+        _denominator(request),
+        _by(request, patients),
+    )
+    chart = response_chart(summary, note=_filter_note(request))
+    return Built(summary.frame, chart, ci_method=RESPONSE_CI)
+
+
+def _conversion_flows(dataset: Dataset, request: ExportRequest) -> Built:
+    patients, responses = _cohort(dataset, request)
+    flows = alluvial_flows(patients, responses)
+    statements = tuple(s.text for s in conversion_statements(patients, responses))
+    return Built(flows, alluvial_chart(flows, note=_filter_note(request)), statements)
+
+
+def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:
+    patients, responses = _cohort(dataset, request)
+    start = request.option("from", POST_DEBULKING) or POST_DEBULKING
+    end = request.option("to", BEST_TIMEPOINT) or BEST_TIMEPOINT
+    known = {*observed_timepoints(responses), POST_DEBULKING, BEST_TIMEPOINT}
+    for value in (start, end):
+        if value not in known:
+            raise ExportUnavailable(f"'{value}' is not a timepoint of these data.")
+    table = transition_table(responses, start, end, patients)
+    statements = tuple(s.text for s in conversion_statements(patients, responses))
+    title = f"{timepoint_label(start)} → {timepoint_label(end)}"
+    return Built(table, notes=(title, *statements))
+
+
+def _table1(dataset: Dataset, request: ExportRequest) -> Built:
+    patients, _ = _cohort(dataset, request)
+    p_values = (request.option("p-values", "false") or "false").lower() in ("true", "yes", "1")
+    table = build_table1(patients, _by(request, patients), p_values=p_values)
+    return Built(table.frame)
+
+
+# --- survival -----------------------------------------------------------------------------------
+
+
+def _endpoint(request: ExportRequest) -> Endpoint:
+    try:
+        return Endpoint(request.endpoint or Endpoint.PFS.value)
+    except ValueError:
+        raise ExportUnavailable(
+            f"--endpoint must be one of {', '.join(e.value for e in Endpoint)}, "
+            f"not '{request.endpoint}'."
+        ) from None
+
+
+def _ci(request: ExportRequest) -> CIMethod:
+    try:
+        return CIMethod(request.ci or SURVIVAL_CI)
+    except ValueError:
+        raise ExportUnavailable(
+            f"--ci must be one of {', '.join(m.value for m in CIMethod)}, not '{request.ci}'."
+        ) from None
+
+
+def survival_summary(dataset: Dataset, request: ExportRequest) -> SurvivalSummary:
+    """The survival summary a request names (endpoint, by, CI method) under its filter."""
+    patients, _ = _cohort(dataset, request)
+    endpoint = _endpoint(request)
+    missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
+    if missing:
+        raise ExportUnavailable(f"Survival needs the column(s) {', '.join(missing)}.")
+    return summarise_survival(patients, endpoint, request.by, _ci(request))
+
+
+def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:
+    def build(dataset: Dataset, request: ExportRequest) -> Built:
+        summary = survival_summary(dataset, request)
+        notes = (*summary.warnings, *summary.notes)
+        return Built(frame_of(summary), notes=notes, ci_method=summary.ci_method.value)
+
+    return build
+
+
+# --- case series --------------------------------------------------------------------------------
+
+
+def _recurrence(dataset: Dataset, request: ExportRequest) -> Built:
+    cases, events = _cases(dataset, request)
+    return Built(analyse_recurrence(cases, events).select(RECURRENCE_FIELDS))
+
+
+def _case_table(dataset: Dataset, request: ExportRequest) -> Built:
+    cases, events = _cases(dataset, request)
+    return Built(build_case_table(cases, events))
+
+
+_SURVIVAL_OPTIONS = frozenset({"endpoint", "by", "ci"})
+
+FIGURES: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry(
+            "response",
+            "Response by timepoint",
+            COHORT,
+            _response,
+            frozenset({"by", "denominator"}),
+            "Stacked IMWG categories per timepoint with ORR (Clopper–Pearson 95 % CI), ≥VGPR, CR.",
+        ),
+        Entry(
+            "conversion",
+            "Response conversion across timepoints",
+            COHORT,
+            _conversion_flows,
+            frozenset(),
+            "Alluvial diagram of response categories between consecutive timepoints.",
+        ),
+    )
+}
+
+TABLES: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry("table1", "Table 1: patient characteristics", COHORT, _table1,
+              frozenset({"by", "p-values"})),
+        Entry("response", "Response by timepoint", COHORT, _response,
+              frozenset({"by", "denominator"})),
+        Entry("conversion", "Response conversion", COHORT, _conversion_table,
+              frozenset({"from", "to"})),
+        Entry("survival-medians", "Median survival", COHORT,
+              _survival_table(SurvivalSummary.medians_frame), _SURVIVAL_OPTIONS),
+        Entry("survival-landmarks", "Survival at landmarks", COHORT,
+              _survival_table(SurvivalSummary.landmarks_frame), _SURVIVAL_OPTIONS),
+        Entry("survival-curve", "Kaplan–Meier estimates", COHORT,
+              _survival_table(SurvivalSummary.curves_frame), _SURVIVAL_OPTIONS),
+        Entry("logrank", "Log-rank test", COHORT,
+              _survival_table(SurvivalSummary.logrank_frame), _SURVIVAL_OPTIONS),
+        Entry("cox", "Cox hazard ratios", COHORT,
+              _survival_table(SurvivalSummary.cox_frame), _SURVIVAL_OPTIONS),
+        Entry("crs-recurrence", "Recurrent CRS by case", CASE_SERIES, _recurrence),
+        Entry("case-table", "Case series: Table 1", CASE_SERIES, _case_table),
+    )
+}  # fmt: skip
+
+
+def catalogue(command: str) -> dict[str, Entry]:
+    """The entries of `figure` or `table`."""
+    return FIGURES if command == "figure" else TABLES
+
+
+def _provenance(
+    dataset: Dataset, request: ExportRequest, entry: Entry, built: Built, clock: Clock
+) -> Provenance:
+    table = CASES if entry.study == CASE_SERIES else PATIENTS
+    # A clause on a column the table lacks does not apply to it: the footer says so.
+    applied = CohortFilter.of(c for c in request.cohort_filter.clauses if c.column in table.by_name)
+    ignored = [c.to_text() for c in request.cohort_filter.clauses if c.column not in table.by_name]
+    if entry.study == CASE_SERIES:
+        series = select_cases(dataset, applied)
+        n, total, unit = series.n, series.total, "cases"
+    else:
+        cohort = select_cohort(dataset, applied)
+        n, total, unit = cohort.n, cohort.total, "patients"
+    details: list[tuple[str, str]] = []
+    if ignored:
+        details.append((f"Not applicable to {unit}", "; ".join(ignored)))
+    if request.endpoint:
+        details.append(("Endpoint", request.endpoint.upper()))
+    if request.by:
+        details.append(("Grouped by", column_label(request.by)))
+    if request.case:
+        details.append(("Case", request.case))
+    details.extend((column_label(k).capitalize(), v) for k, v in request.options)
+    return Provenance.of(
+        dataset,
+        applied,
+        n,
+        total,
+        ci_method=built.ci_method,
+        unit=unit,
+        details=tuple(details),
+        clock=clock,
+    )
+
+
+def make_export(dataset: Dataset, request: ExportRequest, *, clock: Clock = utc_now) -> Export:
+    """Build the figure or table a request names, with its provenance."""
+    entries = catalogue(request.command)
+    entry = entries.get(request.name)
+    if entry is None:
+        names = ", ".join(sorted(entries))
+        raise ExportUnavailable(f"There is no {request.command} '{request.name}' (use: {names}).")
+    built = entry.build(dataset, request)
+    title = entry.title
+    if request.command == "table" and built.chart is not None:
+        built = Built(built.data, None, built.notes, built.ci_method)
+    provenance = _provenance(dataset, request, entry, built, clock)
+    return Export(request, title, built.data, provenance, built.chart, built.notes)
+
+
+def write_export(
+    dataset: Dataset,
+    request: ExportRequest,
+    out: str | Path,
+    *,
+    dpi: int | None = None,
+    clock: Clock = utc_now,
+) -> Path:
+    """Write the export to `out`: .png (144 dpi, or `dpi`), .svg, or .csv (the data)."""
+    path = Path(out)
+    export = make_export(dataset, request, clock=clock)
+    suffix = path.suffix.lower()
+    if suffix == ".csv" or not export.is_figure:
+        if suffix not in (".csv", ""):
+            raise ExportUnavailable(f"A table is written as .csv, not '{path.suffix}'.")
+        path.write_bytes(export.csv())
+    elif suffix == ".svg":
+        path.write_text(export.svg(), encoding="utf-8")
+    elif suffix == ".png":
+        path.write_bytes(export.png(dpi=dpi))
+    else:
+        raise ExportUnavailable(f"A figure is written as .png, .svg or .csv, not '{path.suffix}'.")
+    return path
+
+
+def figure_chart(export: Export) -> alt.TopLevelMixin:
+    """The chart of a figure export (a programmer error to ask a table)."""
+    if export.chart is None:
+        raise TypeError(f"'{export.request.name}' is a table, not a figure")
+    chart: alt.TopLevelMixin = export.chart
+    return chart
