@@ -1,0 +1,77 @@
+"""Cached access to the store, the loaded data and the filtered views (keyed by specs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from bsab_explorer.data.loading import LoadResult
+from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases, select_cohort
+
+DATA_KEY = "data"
+#: Dataset choices of the sidebar switch: value -> label.
+DATA_CHOICES = {
+    "bundled": "Bundled study data",
+    "pooled": "Pooled uploads",
+    "both": "Bundled + pooled",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    # One store (one DuckDB writer connection) per server process.
+    return open_store(path)
+
+
+def store() -> Store:
+    """The process-wide store at the configured path."""
+    return _store(str(resolve_store_path()))
+
+
+def store_generation(the_store: Store) -> str:
+    """A key that changes whenever a batch is stored, retracted or restored."""
+    return ";".join(f"{b.batch_id}{'r' if b.retracted else ''}" for b in the_store.batches())
+
+
+@st.cache_resource(show_spinner="Loading data…", max_entries=8)
+def _load(path: str, which: str, generation: str) -> LoadResult:
+    choice: Which = "pooled" if which == "pooled" else "both" if which == "both" else "bundled"
+    return _store(path).load_dataset(choice)
+
+
+def load_current() -> LoadResult:
+    """The dataset chosen in the sidebar switch, loaded through the store."""
+    which = st.session_state.get(DATA_KEY) or "bundled"
+    the_store = store()
+    return _load(str(the_store.path), which, store_generation(the_store))
+
+
+@dataclass(frozen=True)
+class View:
+    """What every page starts from: the dataset and the filter in force."""
+
+    dataset: Dataset
+    cohort_filter: CohortFilter
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cohort(_dataset: Dataset, fingerprint: str, filter_text: str) -> Cohort:
+    return select_cohort(_dataset, CohortFilter.parse(filter_text))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cases(_dataset: Dataset, fingerprint: str, filter_text: str) -> CaseSeries:
+    return select_cases(_dataset, CohortFilter.parse(filter_text))
+
+
+def cohort(view: View) -> Cohort:
+    """The filtered cohort study (cached by dataset fingerprint and filter text)."""
+    return _cohort(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
+
+
+def cases(view: View) -> CaseSeries:
+    """The filtered case series (cached by dataset fingerprint and filter text)."""
+    return _cases(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())

@@ -1,0 +1,41 @@
+"""The app's screens, their titles, URL paths and the study each belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One page of the app."""
+
+    file: str
+    title: str
+    url_path: str
+    study: str
+    icon: str
+
+
+#: Sections of the navigation, in order; every page is registered here explicitly.
+SECTIONS: dict[str, tuple[Screen, ...]] = {
+    "Debulking cohort": (
+        Screen("cohort_overview.py", "Cohort overview", "cohort", "debulking", ":material/groups:"),
+    ),
+    "Recurrent CRS": (
+        Screen(
+            "case_overview.py",
+            "Case series overview",
+            "cases",
+            "recurrent_crs",
+            ":material/patient_list:",
+        ),
+    ),
+}
+
+
+def all_screens() -> tuple[Screen, ...]:
+    """Every registered screen, in navigation order."""
+    return tuple(screen for screens in SECTIONS.values() for screen in screens)

@@ -1,0 +1,92 @@
+"""The frame around every page: navigation, the dataset switch, the shared filter, the guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from bsab_explorer import __version__
+from bsab_explorer.schema import CASES, PATIENTS
+from bsab_explorer.ui.cache import DATA_CHOICES, DATA_KEY, View, load_current
+from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, run_guarded
+from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
+from bsab_explorer.ui.sidebar import filter_sidebar
+
+BOOLEANS_BY_STUDY = {"debulking": ("emd", "hrca", "triple_class_refractory"), "recurrent_crs": ()}
+CODES_BY_STUDY = {
+    "debulking": ("bsab", "sex", "iss_stage"),
+    "recurrent_crs": ("bsab", "target", "sex"),
+}
+
+
+def navigation() -> Any:
+    """Register every page explicitly (st.navigation) and return the selected one."""
+    sections = {
+        section: [
+            st.Page(
+                PAGES_DIR / screen.file,
+                title=screen.title,
+                url_path=screen.url_path,
+                icon=screen.icon,
+                default=(screen is all_screens()[0]),
+            )
+            for screen in screens
+        ]
+        for section, screens in SECTIONS.items()
+    }
+    return st.navigation(sections)
+
+
+def _screen_of(page: Any) -> Screen:
+    path = getattr(page, "url_path", "") or ""
+    for screen in all_screens():
+        if screen.url_path == path:
+            return screen
+    return all_screens()[0]
+
+
+def current_view() -> View:
+    """The dataset and filter every page starts from; stops the page with the report if no data."""
+    from bsab_explorer.ui.sidebar import current_filter
+
+    result = load_current()
+    if result.dataset is None:
+        st.error("No data could be loaded. The validation report says why:")
+        st.code(result.report.to_text(), language=None)
+        st.stop()
+    return View(result.dataset, current_filter())
+
+
+def draw_sidebar(page: Any) -> None:
+    """Dataset switch, the shared cohort filter for the page's study, presentation toggle."""
+    screen = _screen_of(page)
+    st.sidebar.selectbox(
+        "Dataset",
+        list(DATA_CHOICES),
+        format_func=DATA_CHOICES.__getitem__,
+        key=DATA_KEY,
+        bind="query-params",
+    )
+    result = load_current()
+    if result.dataset is not None:
+        table = PATIENTS if screen.study == "debulking" else CASES
+        filter_sidebar(
+            result.dataset.table(table.name),
+            booleans=BOOLEANS_BY_STUDY.get(screen.study, ()),
+            codes=CODES_BY_STUDY.get(screen.study, ()),
+        )
+    st.sidebar.divider()
+    st.sidebar.toggle(
+        "Presentation mode",
+        key=PRESENT_KEY,
+        bind="query-params",
+        help="Large type for a projector; the sidebar is hidden (add ?present=true to a link).",
+    )
+    st.sidebar.caption(f"bsab-explorer {__version__}")
+
+
+def run(page: Any) -> None:
+    """Style the page and run it behind the error boundary."""
+    apply_page_style()
+    run_guarded(page.run)

@@ -1,0 +1,28 @@
+"""Cohort overview: who is in the filtered cohort (pseudonyms only)."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.listing import PATIENT_LISTING_COLUMNS, cohort_headlines, listing
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.layout import page_header
+
+view = shell.current_view()
+cohort = cache.cohort(view)
+page_header("Debulking cohort", view.dataset, view.cohort_filter, cohort.n, cohort.total)
+if cohort.total == 0:
+    st.info("This dataset has no cohort-study patients (no `patients` table).")
+    st.stop()
+if cohort.n == 0:
+    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+
+headlines = cohort_headlines(cohort.patients)
+for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
+    column.metric(headline.label, headline.value, help=headline.help or None)
+
+st.subheader("Patients")
+st.dataframe(
+    listing(cohort.patients, "patients", PATIENT_LISTING_COLUMNS),
+    hide_index=True,
+)
+st.caption("Times since the first full bispecific dose, in months (1 month = 30.4375 days).")

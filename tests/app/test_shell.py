@@ -1,0 +1,77 @@
+"""The app shell under AppTest: the overview pages render real content and obey the filter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from streamlit.testing.v1 import AppTest
+
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE
+
+
+def _markdown(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def _expected(filter_text: str) -> tuple[int, int]:
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    cohort = select_cohort(dataset, CohortFilter.parse(filter_text))
+    return cohort.n, cohort.total
+
+
+def test_cohort_overview_shows_the_cohort_and_the_banner(open_app: Callable[..., AppTest]) -> None:
+    app = open_app()
+    assert app.title[0].value == "Debulking cohort"
+    assert RECONSTRUCTED_NOTICE in app.warning[0].value
+    assert "**44 of 44 patients** · no filter" in _markdown(app)
+    listing = app.dataframe[0].value
+    assert len(listing) == 44
+    assert listing["Patient"].str.match(r"^D\d{3}$").all()
+    assert app.metric[0].label == "Patients"
+    assert app.metric[0].value == "44"
+
+
+def test_filter_from_the_url_applies(open_app: Callable[..., AppTest]) -> None:
+    n, total = _expected("emd=true;bsab=teclistamab")
+    app = open_app(filter="emd=true;bsab=teclistamab")
+    assert f"**{n} of {total} patients**" in _markdown(app)
+    assert len(app.dataframe[0].value) == n
+    assert app.text_input(key="filter").value == "emd=true;bsab=teclistamab"
+
+
+def test_quick_filter_rewrites_the_filter_text(open_app: Callable[..., AppTest]) -> None:
+    app = open_app()
+    app.button_group(key="_quick_emd").set_value("Yes").run()
+    n, total = _expected("emd=true")
+    assert app.text_input(key="filter").value == "emd=true"
+    assert f"**{n} of {total} patients**" in _markdown(app)
+    app.button_group(key="_quick_emd").set_value(None).run()
+    assert app.text_input(key="filter").value == ""
+    assert "**44 of 44 patients** · no filter" in _markdown(app)
+
+
+def test_invalid_filter_text_is_reported_and_not_applied(
+    open_app: Callable[..., AppTest],
+) -> None:
+    app = open_app()
+    app.text_input(key="filter").input("emd=maybe").run()
+    assert any("Filter not applied" in e.value for e in app.sidebar.error)
+    assert "**44 of 44 patients**" in _markdown(app)
+
+
+def test_empty_subgroup_says_so(open_app: Callable[..., AppTest]) -> None:
+    app = open_app(filter="age_years>89;age_years<19")
+    assert any("No patient matches this filter" in i.value for i in app.info)
+
+
+def test_case_series_overview_lists_the_cases(open_app: Callable[..., AppTest]) -> None:
+    app = open_app("case_overview.py")
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    series = select_cases(dataset, CohortFilter())
+    assert app.title[0].value == "Recurrent CRS case series"
+    assert f"**{series.n} of {series.total} cases** · no filter" in _markdown(app)
+    assert app.dataframe[0].value["Case"].to_list() == ["RC1", "RC2", "RC3", "RC4", "RC5"]
