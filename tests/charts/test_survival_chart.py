@@ -1,0 +1,169 @@
+"""The Kaplan–Meier chart spec: layers, scales, data and the bounded number of marks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bsab_explorer.analyses.survival import CIMethod, SurvivalSummary, summarise_survival
+from bsab_explorer.charts.survival import (
+    MAX_CENSOR_MARKS,
+    MAX_CURVE_POINTS,
+    choose_breaks,
+    km_chart,
+    km_chart_data,
+)
+from bsab_explorer.charts.theme import GROUP_PALETTE
+from bsab_explorer.schema import DAYS_PER_MONTH
+
+REFERENCE = Path(__file__).parent.parent / "reference" / "survival"
+
+
+def lung(ci: CIMethod = CIMethod.LOG, by: str | None = "sex") -> SurvivalSummary:
+    raw = pl.read_csv(REFERENCE / "lung.csv")
+    frame = raw.with_columns(
+        pl.col("time").cast(pl.Float64).alias("pfs_days"),
+        (pl.col("event").cast(pl.String).str.to_uppercase() == "TRUE").alias("pfs_event"),
+    )
+    return summarise_survival(frame, "pfs", by=by, ci=ci)
+
+
+def spec(summary: SurvivalSummary, **options: Any) -> dict[str, Any]:
+    return km_chart(summary, **options).to_dict()
+
+
+def dataset_rows(chart_spec: dict[str, Any], panel: dict[str, Any]) -> list[dict[str, Any]]:
+    data = panel.get("data") or chart_spec["data"]
+    rows: list[dict[str, Any]] = chart_spec["datasets"][data["name"]]
+    return rows
+
+
+def test_curve_panel_has_band_step_line_and_censor_ticks() -> None:
+    chart = spec(lung())
+    curve = chart["vconcat"][0]
+    marks = [layer["mark"] for layer in curve["layer"]]
+    assert [m["type"] for m in marks] == ["area", "line", "point"]
+    assert marks[0]["interpolate"] == marks[1]["interpolate"] == "step-after"
+    assert marks[2]["shape"].startswith("M0,")
+    line = curve["layer"][1]["encoding"]
+    assert line["y"]["scale"] == {"domain": [0, 1], "clamp": True}
+    assert line["y"]["axis"]["format"] == ".0%"
+    assert line["x"]["scale"]["domain"] == [0.0, 36.0]
+    assert line["x"]["axis"]["values"] == [0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0]
+    assert line["color"]["scale"] == {"domain": ["1", "2"], "range": list(GROUP_PALETTE[:2])}
+
+
+def test_ci_method_and_logrank_are_printed_on_the_figure() -> None:
+    title = spec(lung(CIMethod.LOG_LOG))["vconcat"][0]["title"]
+    assert title["text"] == "Progression-free survival by Sex"
+    assert title["subtitle"][0] == "95 % CI: log-log transformation"
+    assert title["subtitle"][1] == "Log-rank p = 0.001 (χ² = 10.33, df = 1)"
+
+
+def test_p_value_never_appears_without_the_small_group_warning() -> None:
+    summary = lung(by="ph_ecog")
+    subtitle = spec(summary)["vconcat"][0]["title"]["subtitle"]
+    assert subtitle[1].startswith("Log-rank p < 0.001")
+    assert (
+        subtitle[2]
+        == "Fewer than 10 patients in 3 (n = 1): tests and hazard ratios are unreliable."
+    )
+
+
+def test_ci_band_and_censor_ticks_can_be_turned_off() -> None:
+    curve = spec(lung(), show_ci=False, show_censors=False)["vconcat"][0]
+    assert [layer["mark"]["type"] for layer in curve["layer"]] == ["line"]
+
+
+def test_number_at_risk_equals_summary_survfit_and_shares_the_x_scale() -> None:
+    chart = spec(lung(), breaks=[0, 6, 12, 24])
+    curve_x = chart["vconcat"][0]["layer"][1]["encoding"]["x"]["scale"]
+    risk = chart["vconcat"][1]
+    assert risk["mark"]["type"] == "text"
+    assert risk["encoding"]["x"]["scale"] == curve_x
+    assert risk["title"]["text"] == "Number at risk"
+    rows = dataset_rows(chart, risk)
+    # R: summary(survfit(Surv(time, status) ~ sex, lung), times = c(6, 12, 24) * 30.4375)$n.risk
+    reference = json.loads((REFERENCE / "reference.json").read_text())
+    landmarks = reference["datasets"]["lung"]["groupings"]["sex"]["ci"]["log"]["landmarks"]
+    for group in ("1", "2"):
+        at = {r["months"]: r["n_risk"] for r in rows if r["group"] == group}
+        assert [at[6.0], at[12.0], at[24.0]] == landmarks[group]["n_risk"]
+    assert {r["months"]: r["n_risk"] for r in rows if r["group"] == "1"}[0.0] == 138
+
+
+def test_cumulative_rows_are_optional_panels() -> None:
+    chart = spec(lung(), risk_rows=("n_risk", "cum_events", "cum_censored"))
+    titles = [panel["title"]["text"] for panel in chart["vconcat"][1:]]
+    assert titles == ["Number at risk", "Cumulative events", "Cumulative censored"]
+    assert [p["encoding"]["text"]["field"] for p in chart["vconcat"][1:]] == [
+        "n_risk",
+        "cum_events",
+        "cum_censored",
+    ]
+    assert len(spec(lung(), risk_rows=())["vconcat"]) == 1
+    with pytest.raises(ValueError, match="unknown risk_rows"):
+        km_chart(lung(), risk_rows=("deaths",))
+
+
+def test_curve_starts_at_one_and_keeps_only_step_vertices() -> None:
+    summary = lung()
+    data = km_chart_data(summary)
+    first = data.steps.group_by("group", maintain_order=True).first()
+    assert first["months"].to_list() == [0.0, 0.0]
+    assert first["surv"].to_list() == [1.0, 1.0]
+    for group in summary.groups:
+        table = group.curve.table
+        steps = data.steps.filter(pl.col("group") == group.label)
+        # time 0, each distinct event time, and the last follow-up when it is a censoring
+        expected = 1 + table.filter(pl.col("n_event") > 0).height + int(table["n_event"][-1] == 0)
+        assert steps.height == expected
+        assert steps["months"][-1] == pytest.approx(table["time"][-1] / DAYS_PER_MONTH)
+    censored = data.censors.filter(pl.col("group") == "1")
+    assert censored.height == summary.groups[0].curve.table.filter(pl.col("n_censor") > 0).height
+
+
+def test_a_million_patients_send_a_bounded_number_of_points() -> None:
+    rng = np.random.default_rng(3)
+    n = 1_000_000
+    frame = pl.DataFrame(
+        {
+            "os_days": rng.exponential(500.0, n),
+            "os_event": rng.random(n) < 0.5,
+            "emd": rng.random(n) < 0.3,
+        }
+    )
+    summary = summarise_survival(frame, "os", by="emd")
+    data = km_chart_data(summary)
+    for label in ("No", "Yes"):
+        assert data.steps.filter(pl.col("group") == label).height <= MAX_CURVE_POINTS + 2
+        assert data.censors.filter(pl.col("group") == label).height <= MAX_CENSOR_MARKS
+    assert len(km_chart(summary).to_json()) < 600_000
+
+
+@pytest.mark.parametrize(
+    ("max_months", "breaks"),
+    [
+        (33.8, (0, 6, 12, 18, 24, 30, 36)),
+        (5.3, (0, 1, 2, 3, 4, 5, 6)),
+        (12.0, (0, 3, 6, 9, 12)),
+        (0.0, (0, 3)),
+    ],
+)
+def test_breaks_are_round_month_steps(max_months: float, breaks: tuple[float, ...]) -> None:
+    assert choose_breaks(max_months) == breaks
+
+
+def test_an_empty_selection_draws_a_message() -> None:
+    empty = pl.DataFrame(schema={"pfs_days": pl.Float64, "pfs_event": pl.Boolean})
+    chart = spec(summarise_survival(empty, "pfs"))
+    (panel,) = chart["vconcat"]
+    assert panel["mark"]["type"] == "text"
+    assert dataset_rows(chart, panel) == [
+        {"text": "No patients with a recorded time in this selection"}
+    ]
