@@ -409,6 +409,62 @@ def build_events() -> pl.DataFrame:
     return sort_events(pl.DataFrame(rows, schema=schema))
 
 
+def _simulated_case(case_id: str, rng: np.random.Generator) -> _Timeline:
+    """One synthetic case: label step-ups, a regular schedule, cyclic CRS, a few events."""
+    t = _Timeline(case_id)
+    t.step_ups([0, 3, 6][: int(rng.integers(2, 4))])
+    if rng.random() < 0.6:
+        t.add(int(rng.integers(1, 3)), "crs", "initial CRS", grade=int(rng.integers(1, 3)))
+    every = int(rng.choice([7, 14, 15]))
+    last = int(rng.integers(90, 720))
+    doses = list(range(9, last, every))
+    cycle = int(rng.integers(1, 4))
+    latency = int(rng.choice([1, 2]))
+    stop = last if rng.random() < 0.8 else int(rng.integers(60, last))
+    doses = [d for d in doses if d < stop]
+    t.doses(doses)
+    for k, dose in enumerate(doses[1::cycle]):
+        if rng.random() < 0.85:
+            grade = 2 if k < 2 and rng.random() < 0.5 else 1
+            t.add(dose + latency, "crs", f"{24 * latency} h post-infusion", grade=grade)
+    if rng.random() < 0.3:
+        day = int(rng.integers(20, last))
+        t.add(day, "infection", "respiratory infection", grade=int(rng.integers(1, 4)))
+    if rng.random() < 0.2 and len(doses) > 4:
+        start = doses[len(doses) // 2] + 1
+        t.add(start, "treatment_hold", "infection", end_day=start + 21)
+    if rng.random() < 0.3:
+        t.add(doses[len(doses) // 3] if doses else 30, "schedule_change", "weekly -> biweekly")
+    if stop < last:
+        t.add(stop, "discontinuation", "toxicity")
+    t.add(30, "response", str(rng.choice(["PR", "VGPR", "CR"])))
+    t.add(last, "response", str(rng.choice(["VGPR", "CR", "sCR", "PD"])))
+    return t
+
+
+def simulate_case_series(n_cases: int, seed: int = SEED) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`n_cases` synthetic cases and their events (for scale tests and demos, not a study)."""
+    rng = np.random.default_rng(seed)
+    ids = [f"S{i:04d}" for i in range(1, n_cases + 1)]
+    bsab = rng.choice(["teclistamab", "elranatamab", "talquetamab"], size=n_cases)
+    cases = pl.DataFrame(
+        {
+            "case_id": ids,
+            "age_years": rng.integers(40, 90, size=n_cases),
+            "sex": rng.choice(["F", "M"], size=n_cases),
+            "bsab": bsab,
+            "target": np.where(bsab == "talquetamab", "GPRC5D", "BCMA"),
+            "premedication": [PREMEDICATION] * n_cases,
+            "outcome": rng.choice(["continued", "dose_reduced", "discontinued"], size=n_cases),
+        }
+    )
+    schema = {c.name: polars_type(c.kind) for c in CASES.columns}
+    cases = pl.concat([pl.DataFrame(schema=schema), cases], how="diagonal_relaxed")
+    rows = [row for case_id in ids for row in _simulated_case(case_id, rng).rows]
+    event_schema = {c.name: polars_type(c.kind) for c in EVENTS.columns}
+    return cases.select(CASES.column_names), sort_events(pl.DataFrame(rows, schema=event_schema))
+
+
 def write_tables(out: Path = DEFAULT_OUT) -> tuple[Path, Path]:
     """Write `cases.csv` and `events.csv` into `out` and return their paths."""
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,168 @@
+"""Dose-anchored view of CRS: hours from the attributed dose to onset, and days between episodes.
+
+Top: every episode placed by its latency after the dose it is attributed to (a strip per case
+or per antibody, points coloured by ASTCT grade, initial episodes hollow), with the 24–48 h
+window shaded, so "24–48 h post-infusion" is visible at a glance. Bottom: the days between
+consecutive recurrent episodes (gaps in the rhythm in grey). Input: `crs_episodes(...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import altair as alt
+import polars as pl
+
+from bsab_explorer.analyses.recurrence import INITIAL, RECURRENT
+from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
+from bsab_explorer.charts.timeline import CHART_WIDTH, grade_scale
+
+By = Literal["case", "bsab"]
+
+#: The window the case series describes ("24–48 h post-infusion").
+WINDOW_HOURS = (24.0, 48.0)
+MIN_HOURS_AXIS = 96.0
+MIN_STEP, MAX_STEP = 6, 44
+HEIGHT_BUDGET = 600
+GAP_COLOR = "#9e9e9e"
+#: Interval axis ticks: weekly, fortnightly, monthly rhythms and longer gaps (log scale).
+INTERVAL_TICKS = (1, 2, 3, 5, 7, 14, 21, 28, 35, 42, 56, 90, 180, 365, 730)
+INTERVAL_COLOR = "#0072b2"
+
+
+def _step(n_groups: int) -> int:
+    return max(MIN_STEP, min(MAX_STEP, HEIGHT_BUDGET // max(n_groups, 1)))
+
+
+def latency_data(episodes: pl.DataFrame, by: By = "case") -> pl.DataFrame:
+    """Rows of both panels: group, latency, interval, grade label, phase and a fixed jitter."""
+    group = pl.col("case_id") if by == "case" else pl.col("bsab").fill_null("not recorded")
+    # Golden-ratio jitter: deterministic, spread evenly within the lane.
+    jitter = ((pl.col("episode").cast(pl.Float64) * 0.6180339887) % 1.0) - 0.5
+    return episodes.select(
+        group.alias("group"),
+        "case_id",
+        "episode",
+        "day",
+        "phase",
+        "latency_hours",
+        "interval_days",
+        "gap",
+        "dose_detail",
+        pl.format("Grade {}", pl.col("grade")).alias("grade_label"),
+        jitter.alias("jitter"),
+    )
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if v is not None} for r in frame.iter_rows(named=True)]
+
+
+def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatChart:
+    """Latency after the attributed dose (strip, 24–48 h shaded) over intervals between episodes."""
+    rows = latency_data(episodes, by)
+    groups = sorted(set(rows["group"].to_list())) or ["none"]
+    step = _step(len(groups))
+    labelled = len(groups) <= 60
+    group_title = "Case" if by == "case" else "Bispecific antibody"
+    jitter_px = step * 0.6
+    y = alt.Y(
+        "group:N",
+        sort=groups,
+        scale=alt.Scale(domain=groups),
+        title=group_title if labelled else f"{len(groups)} {group_title.lower()}s",
+        axis=alt.Axis(labels=labelled, ticks=False, domain=False, labelFontSize=FONT_SIZE),
+    )
+    y_offset = alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-0.5, 0.5], range=[0, jitter_px]))
+    latency_max = max(
+        MIN_HOURS_AXIS, float(rows.select(pl.col("latency_hours").max()).item() or 0.0) * 1.05
+    )
+    size = float(min(220, max(20, (step * 0.6) ** 2)))
+    tooltip = [
+        alt.Tooltip("case_id:N", title="Case"),
+        alt.Tooltip("episode:Q", title="Episode"),
+        alt.Tooltip("day:Q", title="Onset day", format=".1f"),
+        alt.Tooltip("phase:N", title="Phase"),
+        alt.Tooltip("dose_detail:N", title="Attributed dose"),
+        alt.Tooltip("latency_hours:Q", title="Hours after dose", format=".0f"),
+        alt.Tooltip("interval_days:Q", title="Days since previous", format=".1f"),
+        alt.Tooltip("grade_label:N", title="Grade"),
+    ]
+    window = pl.DataFrame({"start": [WINDOW_HOURS[0]], "end": [WINDOW_HOURS[1]]})
+    band = (
+        alt.Chart(alt.Data(values=window.to_dicts()))
+        .mark_rect(color="#fdd0a2", opacity=0.45)
+        .encode(x=alt.X("start:Q"), x2="end:Q")
+    )
+    band_label = (
+        alt.Chart(alt.Data(values=window.to_dicts()))
+        .mark_text(text="24–48 h", baseline="top", dy=4, fontSize=FONT_SIZE, color="#a63603", y=0)
+        .encode(x=alt.X("mid:Q"))
+        .transform_calculate(mid="(datum.start + datum.end) / 2")
+    )
+    x_latency = alt.X(
+        "latency_hours:Q",
+        title="Hours from the attributed dose to CRS onset",
+        scale=alt.Scale(domain=[0, latency_max], nice=False),
+        axis=alt.Axis(values=list(range(0, int(latency_max) + 1, 12))),
+    )
+    color = alt.Color("grade_label:N", title="ASTCT grade", scale=grade_scale())
+    timed = rows.filter(pl.col("latency_hours").is_not_null())
+
+    def strip(phase: str) -> alt.Chart:
+        initial = phase == INITIAL
+        # Hollow marks take their stroke from the grade colour; filled ones get an outline.
+        mark: dict[str, Any] = (
+            {"filled": False, "shape": "diamond", "size": size * 1.3, "strokeWidth": 3}
+            if initial
+            else {"filled": True, "shape": "circle", "size": size, "stroke": "#222222"}
+        )
+        mark["opacity"] = 0.95
+        return (
+            alt.Chart(alt.Data(values=_records(timed.filter(pl.col("phase") == phase))))
+            .mark_point(**mark)
+            .encode(x=x_latency, y=y, yOffset=y_offset, color=color, tooltip=tooltip)
+        )
+
+    latency = alt.layer(band, band_label, strip(RECURRENT), strip(INITIAL)).properties(
+        width=CHART_WIDTH,
+        height=alt.Step(step),
+        title=alt.Title(
+            "When CRS starts after a dose",
+            subtitle="Each episode at its latency after the latest dose at or before onset; "
+            "recurrent episodes filled circles, initial episodes (step-up or first dose) "
+            "hollow diamonds.",
+        ),
+    )
+    recurrent = rows.filter(pl.col("interval_days").is_not_null() & (pl.col("interval_days") > 0))
+    low = float(recurrent.select(pl.col("interval_days").min()).item() or 1.0) / 1.25
+    high = float(recurrent.select(pl.col("interval_days").max()).item() or 1.0) * 1.25
+    ticks = [t for t in INTERVAL_TICKS if low <= t <= high]
+    intervals = (
+        alt.Chart(alt.Data(values=_records(recurrent)))
+        .mark_point(filled=True, size=size, opacity=0.85)
+        .encode(
+            x=alt.X(
+                "interval_days:Q",
+                title="Days between consecutive recurrent episodes (log scale)",
+                scale=alt.Scale(type="log", domain=[low, high], nice=False),
+                axis=alt.Axis(values=ticks, format="d"),
+            ),
+            y=y,
+            yOffset=y_offset,
+            color=alt.condition(alt.datum.gap, alt.value(GAP_COLOR), alt.value(INTERVAL_COLOR)),
+            tooltip=tooltip,
+        )
+        .properties(
+            width=CHART_WIDTH,
+            height=alt.Step(step),
+            title=alt.Title(
+                "How often it recurs",
+                subtitle="Grey: a gap longer than twice the case's median interval.",
+            ),
+        )
+    )
+    chart = alt.vconcat(latency, intervals, spacing=36).resolve_scale(
+        color="independent", shape="independent"
+    )
+    return apply_theme(chart)

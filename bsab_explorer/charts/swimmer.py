@@ -1,0 +1,245 @@
+"""All cases at once: one lane per case, the timeline's encoding condensed into each lane.
+
+A grey bar spans each case's follow-up; doses are ticks, CRS and ICANS points coloured by
+ASTCT grade, infections and fevers keep their shapes, holds are shaded, schedule changes are
+short black rules and a discontinuation a red cross. Lanes shrink with the number of cases
+(5 or 200 stay readable); response labels are written only while there is room for them.
+Management events and work-ups are left to the single-case timeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import altair as alt
+import polars as pl
+
+from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
+from bsab_explorer.charts.timeline import (
+    CHART_WIDTH,
+    STEP_UP_COLOR,
+    STEP_UP_LABEL,
+    TICK_SYMBOL,
+    TREATMENT_COLOR,
+    TREATMENT_LABEL,
+    event_label,
+    event_scales,
+    grade_scale,
+)
+from bsab_explorer.schema import DAYS_PER_MONTH, STEP_UP_PREFIX
+
+SortBy = Literal["follow_up", "episodes"]
+Unit = Literal["days", "months"]
+
+#: Events drawn in the swimmer view (management and work-ups stay on the timeline).
+SWIMMER_EVENTS = (
+    "bsab_dose",
+    "crs",
+    "icans",
+    "fever",
+    "infection",
+    "treatment_hold",
+    "schedule_change",
+    "discontinuation",
+    "response",
+)
+#: Up to this many cases, lanes carry their case label and response labels.
+LABELLED_CASES = 30
+#: Total height budget of the lanes, in pixels.
+HEIGHT_BUDGET = 900
+MIN_STEP, MAX_STEP = 5, 48
+DISCONTINUATION_COLOR = "#d7191c"
+
+
+def lane_step(n_cases: int) -> int:
+    """Pixel height of one case's lane: 48 for a handful of cases, down to 5 for hundreds."""
+    return max(MIN_STEP, min(MAX_STEP, HEIGHT_BUDGET // max(n_cases, 1)))
+
+
+def case_order(events: pl.DataFrame, cases: pl.DataFrame, sort_by: SortBy) -> list[str]:
+    """Case ids, top to bottom: longest follow-up first, or most CRS episodes first."""
+    ids = pl.concat(
+        [cases.select("case_id"), events.select("case_id")], how="vertical_relaxed"
+    ).unique(maintain_order=True)
+    stats = ids.join(
+        events.group_by("case_id").agg(
+            pl.max_horizontal(pl.col("day").max(), pl.col("end_day").max()).alias("follow_up"),
+            (pl.col("event") == "crs").sum().alias("episodes"),
+        ),
+        on="case_id",
+        how="left",
+    ).with_columns(pl.col("follow_up", "episodes").fill_null(0))
+    keys = ["follow_up", "episodes"] if sort_by == "follow_up" else ["episodes", "follow_up"]
+    return stats.sort([*keys, "case_id"], descending=[True, True, False])["case_id"].to_list()
+
+
+def swimmer_data(
+    cases: pl.DataFrame, events: pl.DataFrame, unit: Unit = "days"
+) -> list[dict[str, Any]]:
+    """The swimmer's rows (nulls dropped so that 200 cases stay small)."""
+    scale = DAYS_PER_MONTH if unit == "months" else 1.0
+    kept = events.filter(pl.col("event").is_in(SWIMMER_EVENTS) & pl.col("day").is_not_null())
+    step_up = pl.col("detail").fill_null("").str.starts_with(STEP_UP_PREFIX)
+    labels = {code: event_label(code) for code in SWIMMER_EVENTS}
+    kind = (
+        pl.when(pl.col("event") == "bsab_dose")
+        .then(pl.lit("dose"))
+        .when(pl.col("event").is_in(["crs", "icans"]))
+        .then(pl.lit("graded"))
+        .when(pl.col("event") == "treatment_hold")
+        .then(pl.lit("hold"))
+        .when(pl.col("event").is_in(["schedule_change", "discontinuation", "response"]))
+        .then(pl.col("event"))
+        .otherwise(pl.lit("point"))
+    )
+    is_dose = pl.col("event") == "bsab_dose"
+    rows = kept.select(
+        "case_id",
+        kind.alias("kind"),
+        # Doses are most of the rows: they carry only what their tooltip shows.
+        pl.when(~is_dose)
+        .then(pl.col("event").replace_strict(labels, return_dtype=pl.String))
+        .alias("label"),
+        (pl.col("day") / scale).round(3).alias("x"),
+        (pl.col("end_day") / scale).round(3).alias("x2"),
+        pl.when(pl.col("grade").is_not_null()).then(pl.format("Grade {}", pl.col("grade")))
+        .alias("grade_label"),
+        pl.when(is_dose)
+        .then(pl.when(step_up).then(pl.lit(STEP_UP_LABEL)).otherwise(pl.lit(TREATMENT_LABEL)))
+        .alias("dose_kind"),
+        pl.when(~is_dose).then(pl.col("detail")).alias("detail"),
+    )  # fmt: skip
+    spans = (
+        events.group_by("case_id")
+        .agg(pl.max_horizontal(pl.col("day").max(), pl.col("end_day").max()).alias("day"))
+        .select(
+            "case_id",
+            pl.lit("follow_up").alias("kind"),
+            pl.lit("Follow-up").alias("label"),
+            pl.lit(0.0).alias("x"),
+            (pl.col("day") / scale).round(3).alias("x2"),
+        )
+    )
+    frame = pl.concat([spans, rows], how="diagonal_relaxed")
+    return [{k: v for k, v in r.items() if v is not None} for r in frame.iter_rows(named=True)]
+
+
+def swimmer_chart(
+    cases: pl.DataFrame,
+    events: pl.DataFrame,
+    sort_by: SortBy = "follow_up",
+    unit: Unit = "days",
+    *,
+    title: str = "All cases: doses, CRS and key events",
+) -> alt.LayerChart:
+    """One lane per case, sorted by follow-up or by number of CRS episodes; timeline marks."""
+    order = case_order(events, cases, sort_by)
+    n = len(order)
+    step = lane_step(n)
+    labelled = n <= LABELLED_CASES
+    point_size = float(min(200, max(14, (step * 0.75) ** 2)))
+    x_title = "Months since first dose" if unit == "months" else "Days since first dose"
+    sort_text = "longest follow-up" if sort_by == "follow_up" else "most CRS episodes"
+    sort_title = "Longest follow-up" if sort_by == "follow_up" else "Most CRS episodes"
+    x = alt.X("x:Q", title=x_title, axis=alt.Axis(tickCount=12, labelOverlap=True))
+    y = alt.Y(
+        "case_id:N",
+        sort=order,
+        scale=alt.Scale(domain=order),
+        title=None if labelled else f"{n} cases, {sort_text} first",
+        axis=alt.Axis(labels=labelled, ticks=False, domain=False, labelFontSize=FONT_SIZE),
+    )
+    tooltip = [
+        alt.Tooltip("case_id:N", title="Case"),
+        alt.Tooltip("label:N", title="Event"),
+        alt.Tooltip("x:Q", title="Month" if unit == "months" else "Day", format=".1f"),
+        alt.Tooltip("grade_label:N", title="Grade"),
+        alt.Tooltip("detail:N", title="Detail"),
+    ]
+    dose_tooltip = [tooltip[0], alt.Tooltip("dose_kind:N", title="Event"), tooltip[2]]
+    rows = swimmer_data(cases, events, unit)
+    present = {str(r["label"]) for r in rows if r.get("kind") == "point"}
+    color, shape = event_scales(present)
+
+    def base(kind: str) -> alt.Chart:
+        return alt.Chart().transform_filter(alt.datum.kind == kind)
+
+    band = max(2.0, step * 0.35)
+    layers: list[alt.Chart] = [
+        base("follow_up")
+        .mark_bar(size=band, color="#d9d9d9")
+        .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
+        base("hold")
+        .mark_bar(size=max(3.0, step * 0.7), color="#bdbdbd", opacity=0.6)
+        .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
+        base("dose")
+        .mark_tick(thickness=1 if n > LABELLED_CASES else 2, size=max(3.0, step * 0.7))
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "dose_kind:N",
+                title="BsAb dose",
+                scale=alt.Scale(
+                    domain=[STEP_UP_LABEL, TREATMENT_LABEL], range=[STEP_UP_COLOR, TREATMENT_COLOR]
+                ),
+                legend=alt.Legend(symbolType=TICK_SYMBOL),
+            ),
+            tooltip=dose_tooltip,
+        )
+        .add_params(alt.selection_interval(bind="scales", encodings=["x"])),
+        base("schedule_change")
+        .mark_tick(thickness=3, size=max(4.0, step * 0.95), color="#000000")
+        .encode(x=x, y=y, tooltip=tooltip),
+        base("graded")
+        .mark_point(
+            filled=True,
+            size=point_size,
+            stroke="#222222",
+            strokeWidth=1 if n <= LABELLED_CASES else 0,
+            opacity=1,
+        )
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("grade_label:N", title="ASTCT grade", scale=grade_scale()),
+            shape=alt.Shape(
+                "label:N",
+                title="CRS / ICANS",
+                scale=alt.Scale(domain=["CRS", "ICANS"], range=["circle", "triangle-up"]),
+            ),
+            tooltip=tooltip,
+        ),
+        base("point")
+        .mark_point(filled=True, size=point_size, opacity=0.95)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("label:N", title="Event", scale=color),
+            shape=alt.Shape("label:N", title="Event", scale=shape),
+            tooltip=tooltip,
+        ),
+        base("discontinuation")
+        .mark_point(shape="cross", filled=True, size=point_size * 1.6, color=DISCONTINUATION_COLOR)
+        .encode(x=x, y=y, tooltip=tooltip),
+    ]
+    if labelled:
+        layers.append(
+            base("response")
+            .mark_text(dy=-step * 0.36, fontSize=FONT_SIZE - 3, fontWeight="bold", color="#08306b")
+            .encode(x=x, y=y, text="detail:N", tooltip=tooltip)
+        )
+    chart = alt.layer(*layers, data=alt.Data(values=rows)).properties(
+        width=CHART_WIDTH,
+        height=alt.Step(step),
+        title=alt.Title(
+            title,
+            subtitle=[
+                "Reconstructed from published aggregates, not real patients. "
+                f"{sort_title} first; drag or scroll to zoom.",
+                "Grey bar: follow-up · shaded: hold · black bar: schedule change · "
+                "red cross: discontinuation.",
+            ],
+        ),
+    )
+    return apply_theme(chart.resolve_scale(color="independent", shape="independent"))
