@@ -96,7 +96,11 @@ def _curve_steps(curve: KaplanMeierCurve, span: float) -> pl.DataFrame:
             "lower": np.concatenate(([1.0], lower[keep])),
             "upper": np.concatenate(([1.0], upper[keep])),
         }
-    ).with_columns(pl.col("lower", "upper").fill_nan(None))
+    ).with_columns(
+        # Where the curve reaches 0 R has no interval; carry the last one to that time so the
+        # band spans the final step instead of stopping one step early.
+        pl.col("lower", "upper").fill_nan(None).forward_fill(limit=1)
+    )
 
 
 def _curve_censors(curve: KaplanMeierCurve, span: float) -> pl.DataFrame:
@@ -237,6 +241,7 @@ def km_chart(
             orient="top-right",
             labelExpr=_legend_labels(summary),
             labelLimit=420,
+            titleLimit=420,
             symbolType="stroke",
             symbolStrokeWidth=4,
             symbolOpacity=1,

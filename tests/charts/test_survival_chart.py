@@ -167,3 +167,16 @@ def test_an_empty_selection_draws_a_message() -> None:
     assert dataset_rows(chart, panel) == [
         {"text": "No patients with a recorded time in this selection"}
     ]
+
+
+def test_band_spans_the_last_step_of_a_curve_that_reaches_zero() -> None:
+    frame = pl.DataFrame(
+        {"pfs_days": [30.0, 60.0, 60.0, 90.0, 120.0], "pfs_event": [True, True, False, True, True]}
+    )
+    summary = summarise_survival(frame, "pfs")
+    # R: lower/upper are NA where surv is 0; the band keeps the previous step's interval there.
+    assert summary.groups[0].curve.table["lower"].to_list()[-1] is None
+    steps = km_chart_data(summary).steps
+    assert steps["surv"].to_list()[-1] == 0.0
+    assert steps["lower"].to_list()[-1] == steps["lower"].to_list()[-2]
+    assert steps["upper"].to_list()[-1] == steps["upper"].to_list()[-2]
