@@ -51,11 +51,13 @@ class ExportError(RuntimeError):
     """A chart that vl-convert could not render."""
 
 
-def chart_spec(chart: alt.TopLevelMixin | Mapping[str, Any]) -> dict[str, Any]:
+def chart_spec(
+    chart: alt.TopLevelMixin | Mapping[str, Any], *, font: str = EXPORT_FONT
+) -> dict[str, Any]:
     """The Vega-Lite spec of a chart, set in the export font on a white background."""
     spec = copy.deepcopy(dict(chart)) if isinstance(chart, Mapping) else chart.to_dict()
     config = dict(spec.get("config") or {})
-    config["font"] = EXPORT_FONT
+    config["font"] = font
     config.setdefault("background", "white")
     spec["config"] = config
     return spec
@@ -114,9 +116,10 @@ def chart_to_svg(
     provenance: Provenance | None = None,
     *,
     with_date: bool = True,
+    font: str = EXPORT_FONT,
 ) -> str:
     """The chart as SVG text, with the provenance footer under it when given."""
-    svg = _render_svg(chart_spec(chart))
+    svg = _render_svg(chart_spec(chart, font=font))
     if provenance is None:
         return svg
     return add_footer(svg, provenance.lines(with_date=with_date))

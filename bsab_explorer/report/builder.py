@@ -1,0 +1,478 @@
+"""The reproducible report: every figure and table for one filter, in one self-contained file.
+
+`build_report` is a pure function of the dataset, the filter, the options and the clock; the
+clock appears on one line only (the "Created" line), so two runs on the same inputs differ in
+that line alone. Figures are rendered server-side (vl-convert) and embedded as SVG data URIs.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import polars as pl
+
+from bsab_explorer import __version__
+from bsab_explorer.analyses.response import rate_statement
+from bsab_explorer.analyses.survival import CIMethod, Endpoint, SurvivalSummary
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import (
+    FIGURES,
+    Export,
+    ExportRequest,
+    ExportUnavailable,
+    chart_to_svg,
+    make_export,
+    survival_summary,
+)
+from bsab_explorer.exports.provenance import Clock, utc_now
+from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
+from bsab_explorer.report.methods import DEFINITIONS, statistical_methods
+from bsab_explorer.report.template import (
+    FONT_STACK,
+    definition_list,
+    esc,
+    figure_html,
+    format_p,
+    key_value_table,
+    page,
+    paragraph,
+    paragraphs,
+    section,
+    table_html,
+)
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE, column_label
+
+REPORT_TITLE = "bsab-explorer report"
+#: Subgroup comparisons of the survival section by default (the study's Fig. 1D and 1F).
+DEFAULT_COMPARISONS: tuple[str, ...] = ("emd",)
+#: Packages whose versions the provenance block lists.
+PACKAGES = (
+    "streamlit",
+    "polars",
+    "altair",
+    "lifelines",
+    "duckdb",
+    "vl-convert-python",
+    "numpy",
+    "scipy",
+    "pandas",
+)
+#: The one line that changes between two runs on the same inputs.
+TIMESTAMP_PREFIX = "Created "
+_TIMESTAMP_LINE = re.compile(rf'<p class="timestamp">{TIMESTAMP_PREFIX}[^<]*</p>')
+
+
+@dataclass(frozen=True)
+class Section:
+    """One report section: its anchor, title and HTML body."""
+
+    anchor: str
+    title: str
+    body: str
+
+
+Block = Callable[[], str]
+
+
+def _guarded(block: Block) -> str:
+    # A part the data cannot answer says why; the rest of the report still appears.
+    try:
+        return block()
+    except (ExportUnavailable, ValueError, pl.exceptions.PolarsError) as error:
+        return paragraph(f"Not available for these data: {error}", "unavailable")
+
+
+def package_versions() -> tuple[tuple[str, str], ...]:
+    """Versions of Python and of the packages that compute and draw the report."""
+    found = [("python", platform.python_version())]
+    for name in PACKAGES:
+        try:
+            found.append((name, version(name)))
+        except PackageNotFoundError:
+            found.append((name, "not installed"))
+    return tuple(found)
+
+
+class _Report:
+    """Builds the sections for one dataset, filter and set of options."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        cohort_filter: CohortFilter,
+        ci: CIMethod,
+        comparisons: Sequence[str],
+        clock: Clock,
+    ) -> None:
+        self.dataset = dataset
+        self.cohort_filter = cohort_filter
+        self.ci = ci
+        self.comparisons = tuple(comparisons)
+        self.clock = clock
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def request(self, command: str, name: str, **fields: object) -> ExportRequest:
+        return ExportRequest(command, name, self.cohort_filter, **fields)  # type: ignore[arg-type]
+
+    def export(self, command: str, name: str, **fields: object) -> Export:
+        return make_export(self.dataset, self.request(command, name, **fields), clock=self.clock)
+
+    def figure(self, name: str, caption: str, **fields: object) -> str:
+        export = self.export("figure", name, **fields)
+        svg = chart_to_svg(export.chart, None, font=FONT_STACK)
+        return figure_html(svg, caption, alt=export.title)
+
+    # --- cohort study ---------------------------------------------------------------------------
+
+    def table1(self) -> str:
+        export = self.export("table", "table1")
+        return table_html(
+            export.data,
+            hide=("section",),
+            indent_column="indent",
+            label_column="characteristic",
+            labels={"characteristic": "Characteristic"},
+        )
+
+    def response(self) -> str:
+        parts = [self.figure("response", "IMWG response by timepoint (evaluable patients).")]
+        data = self.export("table", "response").data
+        rows = [
+            {
+                "Timepoint": row["timepoint_label"],
+                "Assessed": f"{row['n_assessed']} of {row['n_patients']}",
+                "ORR": rate_statement(row, "orr").removeprefix("ORR "),
+                "≥VGPR": rate_statement(row, "vgpr").removeprefix("≥VGPR "),
+                "CR": rate_statement(row, "cr").removeprefix("CR "),
+            }
+            for row in data.iter_rows(named=True)
+        ]
+        frame = pl.DataFrame(
+            rows, schema=dict.fromkeys(("Timepoint", "Assessed", "ORR", "≥VGPR", "CR"), pl.String)
+        )
+        parts.append(
+            table_html(frame, caption="Rates of patients evaluable at each timepoint (95 % CI)")
+        )
+        return "".join(parts)
+
+    def conversion(self) -> str:
+        parts = [
+            _guarded(
+                lambda: self.figure(
+                    "conversion", "Response categories across consecutive timepoints."
+                )
+            )
+        ]
+        export = self.export("table", "conversion")
+        title, *statements = export.notes
+        parts.append(paragraphs(statements))
+        parts.append(
+            table_html(
+                export.data.select("from", "to", "n"),
+                caption=f"Transitions: {title}",
+                labels={"from": "From", "to": "To", "n": "Patients"},
+                small=True,
+            )
+        )
+        return "".join(parts)
+
+    def survival(self, endpoint: Endpoint) -> str:
+        parts: list[str] = []
+        for by in (None, *self.comparisons):
+            heading = (
+                f"{endpoint.label}: {'all patients' if by is None else 'by ' + column_label(by)}"
+            )
+            parts.append(f"<h3>{esc(heading)}</h3>")
+            parts.append(_guarded(lambda by=by: self.survival_block(endpoint, by)))  # type: ignore[misc]
+        return "".join(parts)
+
+    def survival_block(self, endpoint: Endpoint, by: str | None) -> str:
+        request = self.request(
+            "table", "survival-medians", endpoint=endpoint.value, by=by, ci=self.ci.value
+        )
+        summary = survival_summary(self.dataset, request)
+        parts = [self.km_figure(endpoint, by)]
+        parts.append(_survival_table(summary))
+        parts.append(paragraphs(_comparison_lines(summary)))
+        parts.append(paragraphs(summary.warnings, "warning"))
+        parts.append(paragraphs(summary.notes, "note"))
+        return "".join(parts)
+
+    def km_figure(self, endpoint: Endpoint, by: str | None) -> str:
+        if "km" not in _figure_names():
+            return ""
+        return self.figure(
+            "km",
+            f"Kaplan–Meier estimate of {endpoint.label.lower()}; shaded: pointwise 95 % CI "
+            f"({self.ci.label}); ticks: censored.",
+            endpoint=endpoint.value,
+            by=by,
+            ci=self.ci.value,
+        )
+
+    # --- case series ----------------------------------------------------------------------------
+
+    def case_table(self) -> str:
+        return table_html(self.export("table", "case-table").data)
+
+    def recurrence(self) -> str:
+        data = self.export("table", "crs-recurrence").data
+        rows = [
+            {
+                "Case": str(row["case_id"]),
+                "CRS episodes (recurrent)": f"{row['n_episodes']} ({row['n_recurrent']})",
+                "First CRS": _first_crs(row["first_crs_day"], row["first_crs_grade"]),
+                "Interval, days: median (range)": _spread(row, "interval_days"),
+                "Latency after dose, hours: median (range)": _spread(row, "latency_hours"),
+                "Worst grade": _short(row["max_grade"]),
+                "Possible infection": _short(row["possible_infection_episodes"]),
+                "Pattern": str(row["pattern"] or "—"),
+            }
+            for row in data.iter_rows(named=True)
+        ]
+        columns = (
+            "Case",
+            "CRS episodes (recurrent)",
+            "First CRS",
+            "Interval, days: median (range)",
+            "Latency after dose, hours: median (range)",
+            "Worst grade",
+            "Possible infection",
+            "Pattern",
+        )
+        frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String))
+        return table_html(frame) + paragraph(
+            "The same fields as the command bsab-explorer table crs-recurrence; "
+            "definitions under Methods.",
+            "note",
+        )
+
+    def case_figures(self) -> str:
+        names = _figure_names()
+        parts = []
+        for name, caption in (
+            ("swimmer", "Every case on one lane: doses, CRS episodes by grade and treatments."),
+            ("crs-latency", "CRS episodes by hours after their attributed dose."),
+        ):
+            if name in names:
+                parts.append(_guarded(lambda n=name, c=caption: self.figure(n, c)))  # type: ignore[misc]
+        if "timeline" in names:
+            cases = select_cases(self.dataset, self.cohort_filter).cases
+            for case in cases.get_column("case_id").to_list():
+                parts.append(
+                    _guarded(
+                        lambda c=case: self.figure(  # type: ignore[misc]
+                            "timeline", f"Timeline of case {c}.", case=c
+                        )
+                    )
+                )
+        return "".join(parts)
+
+    # --- whole report ---------------------------------------------------------------------------
+
+    def sections(self) -> list[Section]:
+        out: list[Section] = []
+        if self.dataset.has("patients"):
+            out += [
+                Section("table1", "Patient characteristics (Table 1)", _guarded(self.table1)),
+                Section("response", "Response by timepoint", _guarded(self.response)),
+                Section("conversion", "Response conversion", _guarded(self.conversion)),
+                Section(
+                    "pfs",
+                    "Progression-free survival",
+                    _guarded(lambda: self.survival(Endpoint.PFS)),
+                ),
+                Section("os", "Overall survival", _guarded(lambda: self.survival(Endpoint.OS))),
+            ]
+        if self.dataset.has("cases"):
+            figures = self.case_figures()
+            out += [
+                Section("case-table", "Recurrent CRS: case series", _guarded(self.case_table)),
+                Section(
+                    "recurrence", "Recurrent CRS: recurrence by case", _guarded(self.recurrence)
+                ),
+            ]
+            if figures:
+                out.append(Section("timelines", "Recurrent CRS: timelines", figures))
+        audit = _audit_section(self.dataset)
+        if audit is not None:
+            out.append(audit)
+        out.append(Section("methods", "Methods and definitions", self.methods()))
+        out.append(Section("provenance", "Provenance", self.provenance()))
+        return out
+
+    def methods(self) -> str:
+        return paragraphs(statistical_methods(self.ci)) + definition_list(DEFINITIONS)
+
+    def header(self, sections: Sequence[Section]) -> str:
+        parts = [f"<h1>{esc(REPORT_TITLE)}</h1>"]
+        if self.dataset.reconstructed:
+            parts.append(f'<div class="banner">{esc(RECONSTRUCTED_NOTICE)}</div>')
+        parts.append(paragraph(f"Data: {self.dataset.name}", "meta"))
+        parts.append(paragraph(f"Filter: {self.filter_text()}", "meta"))
+        parts.append(paragraph(self.counts_text(), "meta"))
+        items = "".join(f'<li><a href="#{esc(s.anchor)}">{esc(s.title)}</a></li>' for s in sections)
+        parts.append(f"<nav><ol>{items}</ol></nav>")
+        return "\n".join(parts)
+
+    def filter_text(self) -> str:
+        if self.cohort_filter.is_empty:
+            return "none (everyone)"
+        return f"{self.cohort_filter.to_text()} ({self.cohort_filter.describe()})"
+
+    def counts_text(self) -> str:
+        parts = []
+        if self.dataset.has("patients"):
+            cohort = select_cohort(self.dataset, self.cohort_filter)
+            parts.append(f"Cohort study: N = {cohort.n} of {cohort.total} patients")
+        if self.dataset.has("cases"):
+            series = select_cases(self.dataset, self.cohort_filter)
+            parts.append(f"case series: N = {series.n} of {series.total} cases")
+        return "; ".join(parts) if parts else "No study tables loaded."
+
+    def provenance(self) -> str:
+        pairs = [
+            ("Dataset", self.dataset.name),
+            ("Source", self.dataset.source or "—"),
+            (
+                "Reconstructed data",
+                "yes: " + RECONSTRUCTED_NOTICE if self.dataset.reconstructed else "no",
+            ),
+            ("Fingerprint (sha256)", self.dataset.fingerprint),
+            ("Filter", self.filter_text()),
+            ("N", self.counts_text()),
+            ("Survival CI method", f"{self.ci.value}: {self.ci.label}"),
+            ("Response-rate CI method", "Clopper–Pearson exact"),
+            ("bsab-explorer", __version__),
+            *package_versions(),
+        ]
+        created = self.clock().astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        command = "bsab-explorer report --out report.html"
+        if not self.cohort_filter.is_empty:
+            command += f" --filter '{self.cohort_filter.to_text()}'"
+        return (
+            key_value_table(pairs)
+            + paragraph(f"Regenerate with: {command} [--data PATH]", "note")
+            + f'\n<p class="timestamp">{TIMESTAMP_PREFIX}{esc(created)}</p>\n'
+        )
+
+    def build(self) -> str:
+        sections = self.sections()
+        body = "\n".join(
+            [self.header(sections), *(section(s.anchor, s.title, s.body) for s in sections)]
+        )
+        return page(REPORT_TITLE, body)
+
+
+def _figure_names() -> frozenset[str]:
+    return frozenset(FIGURES)
+
+
+def _survival_table(summary: SurvivalSummary) -> str:
+    landmarks = summary.landmark_months
+    rows = []
+    for group in summary.groups:
+        row = {
+            "Group": group.label,
+            "n": str(group.n),
+            "Events": str(group.events),
+            "Median, months (95 % CI)": group.median.text(),
+        }
+        for months, at in zip(landmarks, group.landmarks, strict=True):
+            if at.surv is None:
+                text = "—"
+            else:
+                low = "NE" if at.lower is None else f"{100 * at.lower:.0f}"
+                high = "NE" if at.upper is None else f"{100 * at.upper:.0f}"
+                text = f"{100 * at.surv:.0f} % ({low}–{high})"
+            row[f"{months:g} months"] = text
+        rows.append(row)
+    columns = [
+        "Group",
+        "n",
+        "Events",
+        "Median, months (95 % CI)",
+        *(f"{m:g} months" for m in landmarks),
+    ]
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String))
+    return table_html(
+        frame, caption=f"Medians and survival at landmarks (95 % CI, {summary.ci_method.value})"
+    )
+
+
+def _short(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{round(value, 1):g}"
+    return str(value)
+
+
+def _spread(row: dict[str, object], stem: str) -> str:
+    median = row[f"{stem}_median"]
+    if median is None:
+        return "—"
+    return f"{_short(median)} ({_short(row[f'{stem}_min'])}–{_short(row[f'{stem}_max'])})"
+
+
+def _first_crs(day: object, grade: object) -> str:
+    if day is None:
+        return "none"
+    return f"day {_short(day)}, grade {_short(grade)}"
+
+
+def _comparison_lines(summary: SurvivalSummary) -> list[str]:
+    lines = []
+    if summary.logrank is not None:
+        lr = summary.logrank
+        lines.append(
+            f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, p = {format_p(lr.p_value)}."
+        )
+    if summary.cox is not None:
+        for ratio in summary.cox.ratios:
+            lines.append(
+                f"Cox hazard ratio, {ratio.group} vs {ratio.reference} (reference): "
+                f"{ratio.hazard_ratio:.2f} (95 % CI {ratio.lower:.2f}–{ratio.upper:.2f}), "
+                f"p = {format_p(ratio.p_value)}."
+            )
+    return lines
+
+
+def _audit_section(dataset: Dataset) -> Section | None:
+    return None
+
+
+def fixed_clock(moment: datetime) -> Clock:
+    """A clock that always says `moment`."""
+
+    def clock() -> datetime:
+        return moment
+
+    return clock
+
+
+def build_report(
+    dataset: Dataset,
+    cohort_filter: CohortFilter | None = None,
+    *,
+    ci: CIMethod | str = CIMethod.LOG,
+    comparisons: Sequence[str] = DEFAULT_COMPARISONS,
+    now: datetime | None = None,
+    clock: Clock = utc_now,
+) -> str:
+    """The report for `dataset` under `cohort_filter` as one self-contained HTML page."""
+    if now is not None:
+        clock = fixed_clock(now)
+    builder = _Report(dataset, cohort_filter or CohortFilter(), CIMethod(ci), comparisons, clock)
+    return builder.build()
+
+
+def without_timestamp(report: str) -> str:
+    """The report with its one timestamp line blanked (to compare two runs)."""
+    return _TIMESTAMP_LINE.sub('<p class="timestamp"></p>', report)

@@ -1,0 +1,129 @@
+"""The HTML report: self-contained, complete, escaped, and deterministic but for one line."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.filters import CohortFilter
+from bsab_explorer.report import build_report, package_versions, without_timestamp
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+SECTIONS = ("table1", "response", "conversion", "pfs", "os", "case-table", "recurrence")
+FIRST = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+SECOND = datetime(2026, 6, 30, 17, 45, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Dataset:
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def report(bundled: Dataset) -> str:
+    return build_report(bundled, CohortFilter(), now=FIRST)
+
+
+def test_report_is_self_contained(report: str) -> None:
+    assert report.startswith("<!DOCTYPE html>")
+    links = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", report)
+    assert links  # the contents list and the figures are there
+    assert all(link.startswith(("#", "data:image/svg+xml;base64,")) for link in links)
+    assert not re.search(r"https?://[^\s\"'<>]*\.(?:css|js|woff2?|ttf|png|svg)", report)
+    assert "<script" not in report.lower()
+    assert "<link" not in report.lower()
+    assert "@import" not in report
+    assert "@font-face" not in report
+
+
+def test_report_has_every_section_with_content(report: str) -> None:
+    for anchor in (*SECTIONS, "methods", "provenance"):
+        assert f'<section id="{anchor}">' in report
+        assert f'<a href="#{anchor}">' in report
+    assert report.count("<figure>") >= 2  # response and conversion figures at least
+    assert "Not available for these data" not in report
+    assert f'<div class="banner">{RECONSTRUCTED_NOTICE}</div>' in report
+
+
+def test_report_defines_its_endpoints_and_ci_method(report: str) -> None:
+    for term in ("ORR", "≥VGPR", "CR", "PFS", "OS", "HRCA", "EMD", "CRS and ICANS"):
+        assert f"<dt>{term}</dt>" in report
+    assert "Clopper–Pearson" in report
+    assert "conf.type = &quot;log&quot;" in report
+    assert "del(17p), t(4;14) or t(14;16)" in report
+
+
+def test_report_provenance_block_lists_fingerprint_filter_and_versions(
+    bundled: Dataset, report: str
+) -> None:
+    assert f"<td>{bundled.fingerprint}</td>" in report
+    assert "<td>Filter</td><td>none (everyone)</td>" in report
+    versions = dict(package_versions())
+    for name in ("streamlit", "polars", "altair", "lifelines", "duckdb", "vl-convert-python"):
+        assert f"<td>{name}</td><td>{versions[name]}</td>" in report
+    assert '<p class="timestamp">Created 2026-01-01 09:00:00 UTC</p>' in report
+
+
+def test_two_runs_differ_only_in_the_timestamp_line(bundled: Dataset, report: str) -> None:
+    again = build_report(bundled, CohortFilter(), now=SECOND)
+    assert again != report
+    assert without_timestamp(again) == without_timestamp(report)
+    changed = [
+        line
+        for line in difflib.unified_diff(report.splitlines(), again.splitlines(), lineterm="", n=0)
+        if line.startswith(("-", "+")) and not line.startswith(("---", "+++"))
+    ]
+    assert len(changed) == 2  # one line out, one line in
+    assert changed[0].endswith("Created 2026-01-01 09:00:00 UTC</p>")
+    assert changed[1].endswith("Created 2026-06-30 17:45:12 UTC</p>")
+
+
+def test_report_follows_the_filter(bundled: Dataset) -> None:
+    html = build_report(bundled, CohortFilter.parse("emd=true"), now=FIRST)
+    with_emd = bundled.table("patients").filter(pl.col("emd")).height
+    assert f"Cohort study: N = {with_emd} of 44 patients" in html
+    assert "emd=true (Extramedullary disease (EMD) is true)" in html
+    assert "bsab-explorer report --out report.html --filter &#x27;emd=true&#x27;" in html
+
+
+def test_an_empty_subgroup_still_gives_a_whole_report(bundled: Dataset) -> None:
+    html = build_report(bundled, CohortFilter.parse("age_years>200"), now=FIRST)
+    assert "Cohort study: N = 0 of 44 patients" in html
+    for anchor in (*SECTIONS, "methods", "provenance"):
+        assert f'<section id="{anchor}">' in html
+    assert "No rows for this selection." in html
+
+
+def _hostile(dataset: Dataset) -> Dataset:
+    tables = dict(dataset.tables)
+    first_patient = tables["patients"]["patient_id"][0]
+    first_case = tables["cases"]["case_id"][0]
+    rename_patient = pl.col("patient_id").replace(first_patient, HOSTILE)
+    rename_case = pl.col("case_id").replace(first_case, HOSTILE)
+    tables["patients"] = tables["patients"].with_columns(
+        rename_patient, pl.lit(HOSTILE).alias("bsab")
+    )
+    tables["responses"] = tables["responses"].with_columns(rename_patient)
+    tables["cases"] = tables["cases"].with_columns(rename_case)
+    tables["events"] = tables["events"].with_columns(rename_case)
+    return Dataset(HOSTILE, tables, source=HOSTILE)
+
+
+def test_uploaded_text_is_escaped_everywhere(bundled: Dataset) -> None:
+    html = build_report(_hostile(bundled), CohortFilter(), now=FIRST)
+    assert HOSTILE not in html
+    assert "onerror=alert(1)>" not in html
+    assert f"<td>{ESCAPED}</td>" in html  # the case id in the case-series tables
+    assert f"Data: {ESCAPED}" in html
+    assert ESCAPED in html.split('<section id="table1">')[1].split("</section>")[0]  # bsab level
+    assert RECONSTRUCTED_NOTICE not in html.split("<nav>")[0]  # uploaded data: no banner
