@@ -1,7 +1,8 @@
 # Reference values for bsab_explorer.analyses.survival, computed with R's survival package.
 #
 # Run from this folder:   Rscript make_reference.R
-# Writes the input data (<dataset>.csv: time, event, group columns) and reference.json.
+# Writes the input data (<dataset>.csv: time, event, group columns) and reference.json;
+# cohort_pfs/cohort_os are a snapshot of data/debulking/patients.csv at the time of the run.
 # The test suite reads those files and never needs R.
 #
 # For every dataset, grouping and conf.type in (log, log-log, plain) it records
@@ -47,7 +48,23 @@ ends_half <- data.frame(  # surv reaches 0.5 at 2 and stays there to the last (c
   time = c(1, 2, 3, 4),
   event = c(TRUE, TRUE, FALSE, FALSE)
 )
+# A snapshot of the bundled (reconstructed) cohort: PFS and OS by EMD, HRCA and sex.
+bundled <- read.csv("../../../data/debulking/patients.csv", stringsAsFactors = FALSE)
+as_flag <- function(x) tolower(as.character(x)) == "true"
+cohort <- function(endpoint) {
+  d <- data.frame(
+    time = bundled[[paste0(endpoint, "_days")]],
+    event = as_flag(bundled[[paste0(endpoint, "_event")]]),
+    emd = as_flag(bundled$emd), hrca = as_flag(bundled$hrca), sex = bundled$sex
+  )
+  d$sex[d$sex == ""] <- NA
+  d
+}
+cohort_times <- c(6, 12, 24) * 30.4375
+
 datasets <- list(
+  cohort_pfs = list(data = cohort("pfs"), groups = c("emd", "hrca", "sex"), times = cohort_times),
+  cohort_os = list(data = cohort("os"), groups = c("emd", "hrca", "sex"), times = cohort_times),
   lung = list(
     data = data.frame(time = lung$time, event = lung$status == 2, sex = lung$sex, ph_ecog = lung$ph.ecog),
     groups = c("sex", "ph_ecog"),
@@ -159,7 +176,9 @@ reference <- list(
 for (name in names(datasets)) {
   spec <- datasets[[name]]
   d <- spec$data
-  write.csv(d, paste0(name, ".csv"), row.names = FALSE, na = "")
+  out_csv <- d
+  for (col in names(out_csv)) if (is.logical(out_csv[[col]])) out_csv[[col]] <- tolower(out_csv[[col]])
+  write.csv(out_csv, paste0(name, ".csv"), row.names = FALSE, na = "")
   out <- list(landmark_times = spec$times, groupings = list())
   for (g in c("", spec$groups)) {
     if (g == "") {
