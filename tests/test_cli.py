@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ PATIENTS = "patient_id,center,age_years,sex\nP001,C01,60,F\nP002,C01,70,M\n"
 
 
 @pytest.fixture
-def store_path(tmp_path: Path) -> Path:
+def store_path(tmp_path: Path) -> Iterator[Path]:
     """A store file in a temporary folder, closed again after the test."""
     path = tmp_path / "store.duckdb"
     yield path
@@ -71,7 +72,8 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_module_entry_point_never_imports_streamlit(tmp_path: Path) -> None:
-    (tmp_path / "patients.csv").write_text(PATIENTS)
+    # Text columns only, so the run stays quick (no numeric range checks to load).
+    (tmp_path / "patients.csv").write_text("patient_id,center,sex\nP001,C01,F\nP002,C01,M\n")
     code = (
         "import sys, runpy\n"
         f"sys.argv = ['bsab-explorer', 'validate', {str(tmp_path)!r}]\n"
@@ -85,3 +87,58 @@ def test_module_entry_point_never_imports_streamlit(tmp_path: Path) -> None:
     )
     assert done.stdout.strip().endswith("exit 0 False")
     assert "Valid: 1 table(s), 2 row(s)." in done.stdout
+
+
+def test_ingest_batches_retract(
+    tmp_path: Path, store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload = tmp_path / "c01_patients.csv"
+    upload.write_text(PATIENTS)
+    store = ["--store", str(store_path)]
+    assert main(["ingest", str(upload), "--table", "patients", "--center", "C01", *store]) == 0
+    out = capsys.readouterr().out
+    assert "c01_patients.csv: stored as batch" in out
+    assert main(["ingest", str(upload), "--table", "patients", "--center", "C01", *store]) == 0
+    assert "this exact file is already stored as batch" in capsys.readouterr().out
+    assert main(["batches", *store]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    uploaded = [line for line in listing if "c01_patients.csv" in line]
+    assert len(uploaded) == 1
+    assert " patients   C01              2  upload   active" in uploaded[0]
+    batch_id = uploaded[0].split()[0]
+    assert main(["retract", batch_id, "--reason", "test", *store]) == 0
+    assert f"Batch {batch_id} retracted (nothing was deleted):" in capsys.readouterr().out
+    assert main(["retract", batch_id, "--undo", *store]) == 0
+    assert f"Batch {batch_id} restored" in capsys.readouterr().out
+    assert main(["retract", "9999", *store]) == EXIT_INVALID
+    assert "There is no batch 9999." in capsys.readouterr().out
+
+
+def test_ingest_invalid_file_leaves_store_unchanged(
+    tmp_path: Path, store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,email\nP1,someone@example.org\n")
+    store = ["--store", str(store_path)]
+    assert main(["batches", *store]) == 0
+    before = capsys.readouterr().out
+    code = main(["ingest", str(bad), "--table", "patients", "--center", "C01", *store])
+    assert code == EXIT_INVALID
+    out = capsys.readouterr().out
+    assert "bad.csv, column email: Column 'email' looks like it holds identifying data" in out
+    assert "Nothing was stored" in out
+    assert main(["batches", *store]) == 0
+    assert capsys.readouterr().out == before
+
+
+def test_store_env_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "env-store.duckdb"
+    monkeypatch.setenv("BSAB_EXPLORER_STORE", str(path))
+    try:
+        assert main(["batches"]) == 0
+        assert f"Store: {path.resolve()}" in capsys.readouterr().out
+        assert path.exists()
+    finally:
+        open_store(path, seed=False).close()

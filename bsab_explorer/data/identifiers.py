@@ -108,7 +108,7 @@ _DATE_WORDS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE_PATTERNS = (
     _Pattern(
         Rule.CALENDAR_DATE,
-        r"\b(19|20)\d\d[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])\b",
+        r"\b(19|20)\d\d[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])(\D|$)",
         "a calendar date",
     ),
     _Pattern(Rule.CALENDAR_DATE, r"\b\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})\b", "a calendar date"),
@@ -119,12 +119,31 @@ _DATE_PATTERNS = (
     ),
     _Pattern(Rule.CALENDAR_DATE, rf"(?i)\b{_DATE_WORDS} \d{{1,2}},? \d{{4}}\b", "a calendar date"),
 )
-#: Patterns searched in text columns (ids, codes, free-ish text), most specific first.
+#: Patterns searched in text columns (ids, codes, free-ish text) before the dates.
 _TEXT_PATTERNS = (
+    _Pattern(Rule.FORMULA, r"^[=@]|^[+-][^0-9.\s]|^[\t\r]", "a spreadsheet formula"),
+    _Pattern(
+        Rule.HTML,
+        r"<[A-Za-z!/][^<>]*>|(?i:<(script|img|iframe|svg|a|style|object)\b)",
+        "HTML markup",
+    ),
     _Pattern(Rule.EMAIL, r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", "an e-mail address"),
-    _Pattern(Rule.URL, r"(?i)\b(https?://|ftp://|www\.)\S+", "a web address (URL)"),
+    _Pattern(
+        Rule.URL,
+        r"(?i)\b(https?://|ftp://|www\.|javascript:|data:)\S*|\[[^\]]*\]\([^)]*\)",
+        "a web address (URL)",
+    ),
     _Pattern(Rule.IP_ADDRESS, r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "an IP address"),
     _Pattern(Rule.SSN, r"\b\d{3}-\d{2}-\d{4}\b", "a social security number"),
+)
+#: Searched after the dates, which these would otherwise swallow (12.03.2021 is no phone number).
+_LATE_TEXT_PATTERNS = (
+    _Pattern(Rule.FORMULA, r"^[=@]|^[+-][^0-9.\s]|^[\t\r]", "a spreadsheet formula"),
+    _Pattern(
+        Rule.HTML,
+        r"<[A-Za-z!/][^<>]*>|(?i:<(script|img|iframe|svg|a|style|object)\b)",
+        "HTML markup",
+    ),
     _Pattern(
         Rule.PHONE,
         r"(\+\d[\d ().-]{6,}\d"
@@ -134,12 +153,6 @@ _TEXT_PATTERNS = (
     ),
     _Pattern(Rule.MRN_LIKE, r"^\d{6,10}$", "a medical record number (6 to 10 digits)"),
     _Pattern(Rule.ZIP_CODE, r"^\d{5}(-\d{4})?$", "a ZIP code"),
-    _Pattern(Rule.FORMULA, r"^[=@]|^[+-][^0-9.\s]|^[\t\r]", "a spreadsheet formula"),
-    _Pattern(
-        Rule.HTML,
-        r"<[A-Za-z!/][^<>]*>|(?i:<(script|img|iframe|svg|a|style|object)\b)",
-        "HTML markup",
-    ),
 )
 
 #: Excel stores dates as days since 1899-12-30: 1950-01-01 is 18264 and 2100-01-01 is 73051.
@@ -149,7 +162,7 @@ _EXCEL_SERIAL_MAX = 80_000
 
 
 def _advice(rule: str) -> str:
-    if rule == Rule.CALENDAR_DATE:
+    if rule in (Rule.CALENDAR_DATE, Rule.EXCEL_DATE):
         return (
             "The contract allows no calendar dates: give the time as days since the study "
             "origin instead."
@@ -224,7 +237,9 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
         if column.name not in frame.columns:
             continue
         is_text = column.kind in (Kind.STRING, Kind.CODE)
-        patterns = _DATE_PATTERNS + (_TEXT_PATTERNS if is_text else ())
+        patterns = (
+            _TEXT_PATTERNS + _DATE_PATTERNS + _LATE_TEXT_PATTERNS if is_text else _DATE_PATTERNS
+        )
         for pattern in patterns:
             hits = _matching(frame, column.name, pattern)
             for row, value in hits.iter_rows():

@@ -264,7 +264,7 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
                     None,
                     None,
                     Rule.RAGGED_ROW,
-                    f"This row has {len(record)} values but the header has {width} columns. "
+                    f"This row has {len(record)} value(s) but the header has {width} columns. "
                     "Check for a missing or extra separator, or an unquoted "
                     f"{_DELIMITER_NAMES[delimiter]} inside a value.",
                 )

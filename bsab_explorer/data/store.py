@@ -410,14 +410,14 @@ class Store:
     # --- uploads ------------------------------------------------------------------------------
 
     def _active_rows(self, table: str, center: str, columns: list[str]) -> pl.DataFrame:
-        """Active (not retracted) stored rows of `table` for `center`."""
+        """Active uploaded rows of `table` for `center` (bundled rows stand apart)."""
         cols = ", ".join(f'd."{c}"' for c in columns)
         cursor = self._cursor()
         try:
             return cursor.sql(
                 f"SELECT d._batch_id, {cols} FROM {store_table(table)} d "  # noqa: S608
                 "JOIN store_batch_status b ON d._batch_id = b.batch_id "
-                "WHERE NOT b.retracted AND d._center = $center",
+                "WHERE NOT b.retracted AND b.origin = 'upload' AND d._center = $center",
                 params={"center": center},
             ).pl()
         finally:

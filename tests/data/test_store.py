@@ -1,0 +1,432 @@
+"""The DuckDB store: seeding, batches, (center, id) keys, retraction, idempotence, safety."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bsab_explorer.data.loading import BUNDLED_DATA_DIR, BUNDLED_NAME, load_dataset
+from bsab_explorer.data.store import (
+    DEFAULT_STORE_PATH,
+    STORE_ENV,
+    Store,
+    open_store,
+    resolve_store_path,
+)
+from bsab_explorer.data.validation import Rule
+from bsab_explorer.schema import TABLES
+from tests.data.test_upload_checks import snapshot
+
+P_C01 = b"patient_id,center,age_years,sex,emd\nP001,C01,60,F,yes\nP002,,71,M,no\n"
+P_C02 = b"patient_id,age_years,sex\nP001,55,M\nP003,64,F\n"
+R_C01 = b"patient_id,timepoint,response\nP001,C1,PR\nP001,C3,VGPR\nP002,C1,PD\n"
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh store without the bundled data."""
+    store = open_store(tmp_path / "store.duckdb", seed=False)
+    yield store
+    store.close()
+
+
+def pooled_ids(store: Store, table: str = "patients") -> list[str]:
+    dataset = store.load_dataset("pooled").dataset
+    assert dataset is not None
+    key = "patient_id" if table in ("patients", "responses") else "case_id"
+    return dataset.table(table).get_column(key).to_list()
+
+
+def test_store_is_seeded_with_the_bundled_data(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "seeded.duckdb")
+    try:
+        result = store.load_dataset("bundled")
+        folder = load_dataset()
+        assert result.dataset is not None
+        assert folder.dataset is not None
+        assert result.dataset.name == BUNDLED_NAME
+        assert result.dataset.reconstructed
+        assert result.dataset.fingerprint == folder.dataset.fingerprint
+        batches = store.batches()
+        assert {b.origin for b in batches} == {"bundled"}
+        assert sum(b.rows for b in batches if b.table == "patients") == 44
+        # One batch per table and center, each keyed by the sha256 of the file it came from.
+        patients_sha = hashlib.sha256(
+            (BUNDLED_DATA_DIR / "debulking" / "patients.csv").read_bytes()
+        ).hexdigest()
+        assert {b.sha256 for b in batches if b.table == "patients"} == {patients_sha}
+        assert store.load_dataset("pooled").dataset is None
+        count = len(batches)
+    finally:
+        store.close()
+    reopened = open_store(tmp_path / "seeded.duckdb")
+    try:
+        assert len(reopened.batches()) == count  # not seeded twice
+    finally:
+        reopened.close()
+
+
+def test_updated_bundled_data_supersede_the_old_batches(tmp_path: Path) -> None:
+    bundled = tmp_path / "bundled"
+    (bundled / "debulking").mkdir(parents=True)
+    (bundled / "debulking" / "patients.csv").write_bytes(P_C01)
+    path = tmp_path / "store.duckdb"
+    open_store(path, bundled_dir=bundled).close()
+    (bundled / "debulking" / "patients.csv").write_bytes(P_C01 + b"P009,C01,80,F,no\n")
+    store = open_store(path, bundled_dir=bundled)
+    try:
+        batches = store.batches()
+        # P002 names no center: it forms a batch of its own under "bundled".
+        assert [(b.center, b.rows, b.retracted) for b in batches] == [
+            ("C01", 1, True),
+            ("bundled", 1, True),
+            ("C01", 2, False),
+            ("bundled", 1, False),
+        ]
+        dataset = store.load_dataset("bundled").dataset
+        assert dataset is not None
+        assert dataset.table("patients").get_column("patient_id").to_list() == [
+            "P001", "P002", "P009",
+        ]  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_ingest_stores_one_batch(empty_store: Store) -> None:
+    result = empty_store.ingest_bytes(P_C01, "c01_patients.csv", "patients", "C01")
+    assert result.stored, result.report.to_text()
+    batch = result.batch
+    assert batch is not None
+    assert (batch.table, batch.center, batch.file_name, batch.rows) == (
+        "patients", "C01", "c01_patients.csv", 2,
+    )  # fmt: skip
+    assert batch.sha256 == hashlib.sha256(P_C01).hexdigest()
+    assert batch.validator_version == "contract-1/rules-1"
+    assert not batch.retracted
+    assert "c01_patients.csv: stored as batch 1 (2 rows, center C01)." in result.report.notices
+    dataset = empty_store.load_dataset("pooled").dataset
+    assert dataset is not None
+    assert not dataset.reconstructed
+    patients = dataset.table("patients")
+    assert patients.get_column("patient_id").to_list() == ["C01:P001", "C01:P002"]
+    assert patients.get_column("center").to_list() == ["C01", "C01"]  # empty center filled
+    assert patients.get_column("emd").to_list() == [True, False]
+
+
+def test_check_upload_writes_nothing_and_previews(empty_store: Store) -> None:
+    before = snapshot(empty_store)
+    check = empty_store.check_upload(P_C01, "p.csv", "patients", "C01")
+    assert check.storable
+    assert check.rows is not None
+    assert check.rows.get_column("age_years").to_list() == [60, 71]
+    assert snapshot(empty_store) == before
+
+
+def test_same_file_twice_is_a_no_op(empty_store: Store) -> None:
+    first = empty_store.ingest_bytes(P_C01, "p.csv", "patients", "C01")
+    assert first.batch is not None
+    before = snapshot(empty_store)
+    again = empty_store.ingest_bytes(P_C01, "p-copy.csv", "patients", "C01")
+    assert not again.stored
+    assert again.report.ok
+    assert again.duplicate_of == first.batch
+    assert again.report.notices == (
+        "p-copy.csv: this exact file is already stored as batch 1 (2 rows, center C01); "
+        "nothing was added.",
+    )
+    assert snapshot(empty_store) == before
+    other = empty_store.ingest_bytes(P_C01, "p.csv", "patients", "C02")
+    assert [p.rule for p in other.report.problems] == [Rule.ALREADY_STORED]
+    assert snapshot(empty_store) == before
+
+
+def test_two_centers_ids_never_collide(empty_store: Store) -> None:
+    assert empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    assert empty_store.ingest_bytes(P_C02, "b.csv", "patients", "C02").stored
+    assert pooled_ids(empty_store) == ["C01:P001", "C01:P002", "C02:P001", "C02:P003"]
+    both = empty_store.load_dataset("both").dataset
+    assert both is not None
+    assert both.name == "Bundled (reconstructed) + pooled uploads"
+    assert both.reconstructed
+
+
+def test_children_reference_their_centers_parents(empty_store: Store) -> None:
+    assert empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    refused = empty_store.ingest_bytes(R_C01, "r.csv", "responses", "C02")
+    assert {p.rule for p in refused.report.problems} == {Rule.UNKNOWN_PATIENT}
+    assert empty_store.ingest_bytes(R_C01, "r.csv", "responses", "C01").stored
+    assert pooled_ids(empty_store, "responses") == ["C01:P001", "C01:P001", "C01:P002"]
+
+
+def test_retract_and_restore(empty_store: Store) -> None:
+    patients = empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").batch
+    assert patients is not None
+    assert empty_store.ingest_bytes(R_C01, "r.csv", "responses", "C01").stored
+    assert empty_store.ingest_bytes(P_C02, "b.csv", "patients", "C02").stored
+    retracted = empty_store.retract(patients.batch_id, "wrong export")
+    assert retracted is not None
+    assert retracted.retracted
+    assert pooled_ids(empty_store) == ["C02:P001", "C02:P003"]
+    result = empty_store.load_dataset("pooled")
+    assert "responses: 3 row(s) whose patient is in a retracted batch were left out." in (
+        result.report.notices
+    )
+    # Retracted rows are kept: the same ids can be uploaded again only after... a new file.
+    assert len(empty_store.batches()) == 3
+    restored = empty_store.restore(patients.batch_id)
+    assert restored is not None
+    assert not restored.retracted
+    assert pooled_ids(empty_store) == ["C01:P001", "C01:P002", "C02:P001", "C02:P003"]
+    assert empty_store.retract(999) is None
+
+
+def test_replacing_a_file_needs_a_retraction(empty_store: Store) -> None:
+    first = empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").batch
+    assert first is not None
+    corrected = P_C01.replace(b"60,F", b"61,F")
+    refused = empty_store.ingest_bytes(corrected, "a2.csv", "patients", "C01")
+    assert {p.rule for p in refused.report.problems} == {Rule.DUPLICATE_IN_STORE}
+    empty_store.retract(first.batch_id, "corrected export follows")
+    assert empty_store.ingest_bytes(corrected, "a2.csv", "patients", "C01").stored
+    dataset = empty_store.load_dataset("pooled").dataset
+    assert dataset is not None
+    assert dataset.table("patients").get_column("age_years").to_list() == [61, 71]
+
+
+def test_unknown_columns_are_dropped_with_a_notice(empty_store: Store) -> None:
+    data = b"patient_id,favourite_colour,sex\nP1,blue,F\n"
+    result = empty_store.ingest_bytes(data, "p.csv", "patients", "C01")
+    assert result.stored
+    assert "p.csv: columns outside the contract were not kept: favourite_colour." in (
+        result.report.notices
+    )
+    dataset = empty_store.load_dataset("pooled").dataset
+    assert dataset is not None
+    assert "favourite_colour" not in dataset.table("patients").columns
+
+
+def test_ages_over_90_can_be_coded_as_90(empty_store: Store) -> None:
+    data = b"patient_id,age_years\nP1,94\nP2,60\n"
+    refused = empty_store.ingest_bytes(data, "p.csv", "patients", "C01")
+    assert {p.rule for p in refused.report.problems} == {Rule.AGE_OVER_90}
+    accepted = empty_store.ingest_bytes(data, "p.csv", "patients", "C01", cap_ages=True)
+    assert accepted.stored
+    assert "p.csv: 1 age(s) over 90 were coded as 90." in accepted.report.notices
+    dataset = empty_store.load_dataset("pooled").dataset
+    assert dataset is not None
+    assert dataset.table("patients").get_column("age_years").to_list() == [90, 60]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [
+        ("utf-8", ","),
+        ("utf-8-sig", ","),
+        ("utf-16", ","),
+        ("utf-16-le", "\t"),
+        ("cp1252", ";"),
+        ("latin-1", "\t"),
+        ("utf-8", ";"),
+    ],
+)
+def test_every_encoding_and_delimiter_stores_the_same_values(
+    empty_store: Store, encoding: str, delimiter: str
+) -> None:
+    decimal = "," if delimiter != "," else "."
+    text = (
+        f"patient_id{delimiter}bsab{delimiter}pfs_days{delimiter}emd\n"
+        f"007{delimiter}Talquetamab{delimiter}12{decimal}5{delimiter}Y\n"
+        f"P2{delimiter}nouveau-mab é{delimiter}3{delimiter}n\n"
+    )
+    result = empty_store.ingest_bytes(text.encode(encoding), "p.csv", "patients", "C01")
+    assert result.stored, result.report.to_text()
+    dataset = empty_store.load_dataset("pooled").dataset
+    assert dataset is not None
+    frame = dataset.table("patients")
+    assert frame.get_column("patient_id").to_list() == ["C01:007", "C01:P2"]
+    assert frame.get_column("bsab").to_list() == ["talquetamab", "nouveau-mab é"]
+    assert frame.get_column("pfs_days").to_list() == [12.5, 3.0]
+    assert frame.get_column("emd").to_list() == [True, False]
+
+
+def _pooled_fingerprint(path: Path, files: list[tuple[bytes, str, str, str]]) -> str:
+    store = open_store(path, seed=False)
+    try:
+        for data, name, table, center in files:
+            assert store.ingest_bytes(data, name, table, center).report.ok
+        dataset = store.load_dataset("pooled").dataset
+        assert dataset is not None
+        return dataset.fingerprint
+    finally:
+        store.close()
+
+
+def test_order_and_repetition_do_not_matter(tmp_path: Path) -> None:
+    a = (P_C01, "a.csv", "patients", "C01")
+    b = (P_C02, "b.csv", "patients", "C02")
+    r = (R_C01, "r.csv", "responses", "C01")
+    ab = _pooled_fingerprint(tmp_path / "ab.duckdb", [a, b, r])
+    ba = _pooled_fingerprint(tmp_path / "ba.duckdb", [b, a, r])
+    twice = _pooled_fingerprint(tmp_path / "aa.duckdb", [a, a, b, r, b, r])
+    assert ab == ba == twice
+
+
+def test_concurrent_ingests_are_all_stored(empty_store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def ingest(center: str) -> None:
+        try:
+            data = f"patient_id,sex\n{center}-1,F\n{center}-2,M\n".encode()
+            assert empty_store.ingest_bytes(data, f"{center}.csv", "patients", center).stored
+        except BaseException as error:  # collected: a thread's failure must fail the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=ingest, args=(f"C{i:02d}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(pooled_ids(empty_store)) == 12
+    assert sorted(b.center for b in empty_store.batches()) == [f"C{i:02d}" for i in range(6)]
+
+
+def test_store_path_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(STORE_ENV, raising=False)
+    assert resolve_store_path() == DEFAULT_STORE_PATH
+    assert DEFAULT_STORE_PATH == BUNDLED_DATA_DIR / "bsab-explorer.duckdb"
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "env.duckdb"))
+    assert resolve_store_path() == tmp_path / "env.duckdb"
+    assert resolve_store_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"
+
+
+# --- fuzzing ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = open_store(tmp_path_factory.mktemp("fuzz") / "store.duckdb", seed=False)
+    assert store.ingest_bytes(P_C01, "seed.csv", "patients", "C01").stored
+    yield store
+    store.close()
+
+
+def _mutate(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    out = bytearray(data)
+    for kind, position, chunk in edits:
+        at = position % (len(out) + 1)
+        if kind == 0:
+            out[at:at] = chunk
+        elif kind == 1:
+            del out[at : at + len(chunk) + 1]
+        else:
+            out[at : at + len(chunk)] = chunk
+    return bytes(out)
+
+
+_EDIT = st.tuples(
+    st.integers(0, 2),
+    st.integers(0, 10_000),
+    st.binary(min_size=1, max_size=4)
+    | st.sampled_from([b",", b";", b"\t", b'"', b"\n", b"\r\n", b"\x00", b"\xff", b"NA", b"-"]),
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.binary(max_size=400)
+    | st.lists(_EDIT, min_size=1, max_size=6).map(
+        lambda edits: _mutate(P_C01 + b"P003,C01,44,F,NA\n", edits)
+    ),
+    table=st.sampled_from(["patients", "responses", "events"]),
+    suffix=st.sampled_from([".csv", ".xlsx", ".parquet", ".tsv"]),
+)
+def test_fuzzed_files_end_as_a_report_never_a_partial_write(
+    fuzz_store: Store, data: bytes, table: str, suffix: str
+) -> None:
+    before = snapshot(fuzz_store)
+    result = fuzz_store.ingest_bytes(data, f"fuzz{suffix}", table, "C01")
+    if result.stored:
+        assert result.report.ok
+        assert result.batch is not None
+        batches, counts, _ = snapshot(fuzz_store)
+        assert batches[:-1] == before[0]
+        assert sum(counts) - sum(before[1]) == result.batch.rows  # whole batch, nothing else
+        fuzz_store.retract(result.batch.batch_id, "fuzz")  # keep later examples independent
+    else:
+        assert result.report.problems or result.duplicate_of is not None
+        assert all(p.message for p in result.report.problems)
+        assert snapshot(fuzz_store) == before
+
+
+# --- crash safety -----------------------------------------------------------------------------
+
+_INGEST_SCRIPT = """
+import sys
+import bsab_explorer.data.loading as loading
+from bsab_explorer.data.store import Store, open_store
+
+# This run is about the write, not the rules: skip the (slow to import) range checks.
+loading.check_table = lambda parsed: []
+original = Store._write_batch
+
+def announced(self, *args, **kwargs):
+    print("writing", flush=True)
+    return original(self, *args, **kwargs)
+
+Store._write_batch = announced
+store = open_store(sys.argv[1], seed=False)
+result = store.ingest_file(sys.argv[2], "events", "K01")
+print("done", result.stored, flush=True)
+"""
+
+
+def test_killed_ingest_leaves_the_batch_absent_or_whole(tmp_path: Path) -> None:
+    path = tmp_path / "store.duckdb"
+    store = open_store(path, seed=False)
+    assert store.ingest_bytes(b"case_id\nRC1\n", "cases.csv", "cases", "K01").stored
+    store.close()
+    big = tmp_path / "events.csv"
+    lines = [b"case_id,day,event,grade,end_day,detail"]
+    lines += [f"RC1,{i / 100:.2f},fever,,,episode {i}".encode() for i in range(100_000)]
+    big.write_bytes(b"\n".join(lines) + b"\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _INGEST_SCRIPT, str(path), str(big)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    assert first == "writing"
+    assert process.returncode == -signal.SIGKILL
+    reopened = open_store(path, seed=False)
+    try:
+        events = [b for b in reopened.batches() if b.table == "events"]
+        _, counts, _ = snapshot(reopened)
+        stored_events = dict(zip(TABLES, counts, strict=True))["events"]
+        assert len(events) in (0, 1)
+        assert stored_events == sum(b.rows for b in events)
+        if events:
+            assert events[0].rows == 100_000
+        # The store still takes new batches after the crash.
+        assert reopened.ingest_bytes(b"case_id\nRC2\n", "more.csv", "cases", "K01").stored
+    finally:
+        reopened.close()
