@@ -21,6 +21,7 @@ from bsab_explorer import __version__
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
+    FIGURES,
     TABLES,
     ExportRequest,
     ExportUnavailable,
@@ -479,3 +480,47 @@ def test_reproduce_python_regenerates_the_same_file(
     expected = make_export(bundled, request).data
     written = read_table_csv((tmp_path / request.file_name()).read_bytes(), expected.schema)
     assert written.equals(expected)
+
+
+FIGURE_REQUESTS = [
+    ExportRequest("figure", "response", by="emd"),
+    ExportRequest("figure", "conversion"),
+    ExportRequest("figure", "km", endpoint="os", by="emd", ci="log-log"),
+    ExportRequest("figure", "timeline", case="RC2", options=(("unit", "months"),)),
+    ExportRequest("figure", "swimmer", options=(("sort", "episodes"),)),
+    ExportRequest("figure", "crs-latency", by="bsab"),
+]
+
+
+def test_the_figure_requests_cover_every_figure() -> None:
+    assert {r.name for r in FIGURE_REQUESTS} == set(FIGURES)
+
+
+@pytest.mark.parametrize("request_", FIGURE_REQUESTS, ids=lambda r: r.name)
+def test_every_figure_builds_with_its_data(bundled: Dataset, request_: ExportRequest) -> None:
+    export = make_export(bundled, request_, clock=fixed_clock)
+    assert export.is_figure
+    assert export.data.height > 0
+    spec = chart_spec(export.chart)
+    assert spec["config"]["font"] == EXPORT_FONT
+    assert read_table_csv(export.csv()).height == export.data.height
+
+
+def test_km_export_data_are_the_survfit_rows_and_ci_is_stated(bundled: Dataset) -> None:
+    export = make_export(bundled, FIGURE_REQUESTS[2], clock=fixed_clock)
+    assert export.provenance.ci_method == "log-log"
+    assert "95 % CI: log-log transformation" in export.provenance.lines()
+    assert {"group", "time", "n_risk", "n_event", "surv", "lower", "upper"} <= set(
+        export.data.columns
+    )
+    assert set(export.data["group"].unique().to_list()) == {"No", "Yes"}
+
+
+def test_timeline_needs_a_known_case(bundled: Dataset) -> None:
+    with pytest.raises(ExportUnavailable, match=r"A case is needed \(--case\); cases: RC1"):
+        make_export(bundled, ExportRequest("figure", "timeline"))
+    with pytest.raises(ExportUnavailable, match="'RC9' is not a case"):
+        make_export(bundled, ExportRequest("figure", "timeline", case="RC9"))
+    export = make_export(bundled, ExportRequest("figure", "timeline", case="RC3"))
+    assert export.data["case_id"].unique().to_list() == ["RC3"]
+    assert ("Case", "RC3") in export.provenance.details

@@ -25,7 +25,7 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
-from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence
+from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import (
     DENOMINATORS,
     POST_DEBULKING,
@@ -41,7 +41,12 @@ from bsab_explorer.analyses.survival import (
 )
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.charts.conversion import alluvial_chart
+from bsab_explorer.charts.crs_latency import By as LatencyBy
+from bsab_explorer.charts.crs_latency import crs_latency_chart
 from bsab_explorer.charts.response import response_chart
+from bsab_explorer.charts.survival import km_chart
+from bsab_explorer.charts.swimmer import SortBy, swimmer_chart
+from bsab_explorer.charts.timeline import Unit, timeline_chart
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
@@ -239,6 +244,13 @@ def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Buil
     return build
 
 
+def _km(dataset: Dataset, request: ExportRequest) -> Built:
+    summary = survival_summary(dataset, request)
+    notes = (*summary.warnings, *summary.notes)
+    chart = km_chart(summary)
+    return Built(summary.curves_frame(), chart, notes, summary.ci_method.value)
+
+
 # --- case series --------------------------------------------------------------------------------
 
 
@@ -250,6 +262,52 @@ def _recurrence(dataset: Dataset, request: ExportRequest) -> Built:
 def _case_table(dataset: Dataset, request: ExportRequest) -> Built:
     cases, events = _cases(dataset, request)
     return Built(build_case_table(cases, events))
+
+
+def _unit(request: ExportRequest) -> Unit:
+    value = request.option("unit", "days") or "days"
+    if value == "days":
+        return "days"
+    if value == "months":
+        return "months"
+    raise ExportUnavailable(f"--unit must be days or months, not '{value}'.")
+
+
+def _timeline(dataset: Dataset, request: ExportRequest) -> Built:
+    cases, events = _cases(dataset, request)
+    known = cases.get_column("case_id").to_list()
+    if request.case is None or request.case not in known:
+        listed = ", ".join(str(c) for c in known) or "none under this filter"
+        given = f"'{request.case}' is not a case" if request.case else "A case is needed (--case)"
+        raise ExportUnavailable(f"{given}; cases: {listed}.")
+    case_events = events.filter(pl.col("case_id") == request.case)
+    return Built(case_events, timeline_chart(events, request.case, _unit(request)))
+
+
+def _swimmer(dataset: Dataset, request: ExportRequest) -> Built:
+    cases, events = _cases(dataset, request)
+    value = request.option("sort", "follow_up") or "follow_up"
+    sort_by: SortBy
+    if value == "follow_up":
+        sort_by = "follow_up"
+    elif value == "episodes":
+        sort_by = "episodes"
+    else:
+        raise ExportUnavailable(f"--sort must be follow_up or episodes, not '{value}'.")
+    return Built(events, swimmer_chart(cases, events, sort_by, _unit(request)))
+
+
+def _crs_latency(dataset: Dataset, request: ExportRequest) -> Built:
+    cases, events = _cases(dataset, request)
+    episodes = crs_episodes(cases, events)
+    by: LatencyBy
+    if request.by in (None, "case", "case_id"):
+        by = "case"
+    elif request.by == "bsab":
+        by = "bsab"
+    else:
+        raise ExportUnavailable(f"--by must be case or bsab here, not '{request.by}'.")
+    return Built(episodes, crs_latency_chart(episodes, by))
 
 
 _SURVIVAL_OPTIONS = frozenset({"endpoint", "by", "ci"})
@@ -272,6 +330,38 @@ FIGURES: dict[str, Entry] = {
             _conversion_flows,
             frozenset(),
             "Alluvial diagram of response categories between consecutive timepoints.",
+        ),
+        Entry(
+            "km",
+            "Kaplan–Meier curves",
+            COHORT,
+            _km,
+            _SURVIVAL_OPTIONS,
+            "PFS or OS curves with CI bands, censor ticks and the number at risk.",
+        ),
+        Entry(
+            "timeline",
+            "Case timeline",
+            CASE_SERIES,
+            _timeline,
+            frozenset({"case", "unit"}),
+            "One case: doses, CRS by grade, ICANS, infections, treatments and schedule changes.",
+        ),
+        Entry(
+            "swimmer",
+            "Swimmer plot of all cases",
+            CASE_SERIES,
+            _swimmer,
+            frozenset({"sort", "unit"}),
+            "One lane per case with doses, CRS episodes and key events.",
+        ),
+        Entry(
+            "crs-latency",
+            "CRS latency after the attributed dose",
+            CASE_SERIES,
+            _crs_latency,
+            frozenset({"by"}),
+            "Hours from the attributed dose to each CRS episode, and days between episodes.",
         ),
     )
 }
