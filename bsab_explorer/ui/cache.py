@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
 from bsab_explorer.data.loading import LoadResult
 from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
@@ -75,3 +76,17 @@ def cohort(view: View) -> Cohort:
 def cases(view: View) -> CaseSeries:
     """The filtered case series (cached by dataset fingerprint and filter text)."""
     return _cases(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _survival(
+    _cohort: Cohort, fingerprint: str, filter_text: str, endpoint: str, by: str | None, ci: str
+) -> SurvivalSummary:
+    return summarise_survival(_cohort.patients, endpoint=endpoint, by=by, ci=ci)
+
+
+def survival(view: View, endpoint: str, by: str | None, ci: str) -> SurvivalSummary:
+    """The survival summary of the filtered cohort (memoised by dataset, filter and options)."""
+    return _survival(
+        cohort(view), view.dataset.fingerprint, view.cohort_filter.to_text(), endpoint, by, ci
+    )

@@ -23,6 +23,7 @@ class Screen:
 SECTIONS: dict[str, tuple[Screen, ...]] = {
     "Debulking cohort": (
         Screen("cohort_overview.py", "Cohort overview", "cohort", "debulking", ":material/groups:"),
+        Screen("survival.py", "Survival", "survival", "debulking", ":material/monitoring:"),
     ),
     "Recurrent CRS": (
         Screen(

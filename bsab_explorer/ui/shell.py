@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from bsab_explorer import __version__
 from bsab_explorer.schema import CASES, PATIENTS
@@ -46,10 +47,20 @@ def _screen_of(page: Any) -> Screen:
     return all_screens()[0]
 
 
+def _ensure_navigation() -> None:
+    # With a pages/ folder next to app.py, Streamlit runs the very first script of a fresh server
+    # in its legacy mode, which executes a deep-linked page (e.g. /survival) without app.py: no
+    # sidebar, no filter. Leave that mode and run again through app.py and st.navigation.
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_view() -> View:
     """The dataset and filter every page starts from; stops the page with the report if no data."""
     from bsab_explorer.ui.sidebar import current_filter
 
+    _ensure_navigation()
     result = load_current()
     if result.dataset is None:
         st.error("No data could be loaded. The validation report says why:")

@@ -75,3 +75,25 @@ def test_case_series_overview_lists_the_cases(open_app: Callable[..., AppTest]) 
     assert app.title[0].value == "Recurrent CRS case series"
     assert f"**{series.n} of {series.total} cases** · no filter" in _markdown(app)
     assert app.dataframe[0].value["Case"].to_list() == ["RC1", "RC2", "RC3", "RC4", "RC5"]
+
+
+def test_survival_page_reads_its_options_from_the_url(open_app: Callable[..., AppTest]) -> None:
+    from bsab_explorer.analyses.survival import summarise_survival
+
+    app = open_app("survival.py", endpoint="os", by="emd", ci="log-log")
+    assert app.title[0].value == "Survival"
+    assert app.selectbox(key="by").value == "emd"
+    assert app.selectbox(key="ci").value == "log-log"
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    expected = summarise_survival(dataset.table("patients"), "os", by="emd", ci="log-log")
+    table = app.dataframe[0].value
+    assert table["Group"].to_list() == ["No", "Yes"]
+    assert table["Median, months (95 % CI)"].to_list() == [
+        g.median.text(1) for g in expected.groups
+    ]
+    assert expected.logrank is not None
+    assert any(f"df = {expected.logrank.df}" in m.value for m in app.markdown)
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 1
+    assert "Overall survival by Extramedullary disease (EMD)" in charts[0].proto.spec

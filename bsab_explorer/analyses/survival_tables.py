@@ -1,0 +1,91 @@
+"""Survival results as tables for people: medians with CI text, landmarks, tests in words."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from bsab_explorer.analyses.survival import SurvivalSummary
+from bsab_explorer.schema import column_label
+
+#: Columns a grouping variable may use on the survival and response pages (boolean or coded).
+GROUPING_COLUMNS = (
+    "emd",
+    "hrca",
+    "bsab",
+    "sex",
+    "iss_stage",
+    "triple_class_refractory",
+    "pmd",
+    "high_pc_infiltration",
+    "del17p",
+    "gain_1q21",
+    "acute_kidney_failure",
+    "center",
+)
+
+
+def grouping_options(columns: list[str] | tuple[str, ...]) -> list[str | None]:
+    """None (overall) and the grouping columns a frame has."""
+    return [None, *[c for c in GROUPING_COLUMNS if c in columns]]
+
+
+def grouping_label(column: str | None) -> str:
+    """Label of a grouping choice."""
+    return "Overall (no split)" if column is None else column_label(column)
+
+
+def format_p(p_value: float) -> str:
+    """A p-value as journals print it: 3 significant digits, '< 0.001' below that."""
+    if p_value < 0.001:
+        return "< 0.001"
+    return f"{p_value:.3f}" if p_value < 0.1 else f"{p_value:.2f}"
+
+
+def median_table(summary: SurvivalSummary) -> pl.DataFrame:
+    """Per group: n, events, median (95 % CI) in months, and survival at each landmark."""
+    rows: list[dict[str, object]] = []
+    level = f"{round(summary.conf_level * 100):d} %"
+    for group in summary.groups:
+        row: dict[str, object] = {
+            "Group": group.label,
+            "n": group.n,
+            "Events": group.events,
+            f"Median, months ({level} CI)": group.median.text(1),
+        }
+        for landmark in group.landmarks:
+            key = f"{landmark.months:g} months ({level} CI)"
+            if landmark.surv is None:
+                row[key] = "—"
+            else:
+                lower = "NE" if landmark.lower is None else f"{100 * landmark.lower:.0f}"
+                upper = "NE" if landmark.upper is None else f"{100 * landmark.upper:.0f}"
+                row[key] = f"{100 * landmark.surv:.0f} % ({lower}–{upper})"
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def comparison_lines(summary: SurvivalSummary) -> list[str]:
+    """The log-rank test and Cox hazard ratios in words (empty without a comparison)."""
+    lines: list[str] = []
+    if summary.logrank is not None:
+        lr = summary.logrank
+        lines.append(
+            f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, p = {format_p(lr.p_value)}"
+        )
+    if summary.cox is not None:
+        for ratio in summary.cox.ratios:
+            lines.append(
+                f"Cox hazard ratio, {ratio.group} vs {ratio.reference} (reference): "
+                f"{ratio.hazard_ratio:.2f} (95 % CI {ratio.lower:.2f}–{ratio.upper:.2f}), "
+                f"Wald p = {format_p(ratio.p_value)}"
+            )
+    return lines
+
+
+def method_note(summary: SurvivalSummary) -> str:
+    """How the numbers were computed, for captions."""
+    return (
+        f"Kaplan–Meier estimates; pointwise {round(summary.conf_level * 100)} % confidence "
+        f"intervals by the {summary.ci_method.label}; medians as R's print.survfit (NR: not "
+        "reached; NE: bound not estimable); log-rank as survdiff; Cox model with Efron ties."
+    )

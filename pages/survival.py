@@ -1,0 +1,71 @@
+"""Survival (Fig. 1C–F): Kaplan–Meier curves for PFS and OS with risk table, medians and tests."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.survival import CIMethod, Endpoint, required_columns
+from bsab_explorer.analyses.survival_tables import (
+    comparison_lines,
+    grouping_label,
+    grouping_options,
+    median_table,
+    method_note,
+)
+from bsab_explorer.charts.survival import km_chart
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui.params import url_choice
+
+view = shell.current_view()
+cohort = cache.cohort(view)
+page_header("Survival", view.dataset, view.cohort_filter, cohort.n, cohort.total)
+
+controls = st.columns([1, 2, 2, 2])
+endpoint = url_choice(
+    "Endpoint",
+    [e.value for e in Endpoint],
+    key="endpoint",
+    format_func=str.upper,
+    kind="segmented",
+    where=controls[0],
+)
+by_choice = url_choice(
+    "Compare by",
+    ["overall", *[c for c in grouping_options(cohort.patients.columns) if c]],
+    key="by",
+    format_func=lambda c: grouping_label(None if c == "overall" else c),
+    where=controls[1],
+)
+ci = url_choice(
+    "Confidence interval",
+    [m.value for m in CIMethod],
+    key="ci",
+    format_func=lambda m: CIMethod(m).label,
+    where=controls[2],
+)
+risk_extra = controls[3].toggle("Events and censored under the curve", key="risk_extra")
+show_ci = controls[3].toggle("Confidence bands", value=True, key="ci_bands")
+
+by = None if by_choice == "overall" else by_choice
+missing = [c for c in required_columns(endpoint, by) if c not in cohort.patients.columns]
+if missing:
+    st.warning(
+        f"Survival is unavailable for these data: column(s) {', '.join(missing)} are missing."
+    )
+    st.stop()
+if cohort.n == 0:
+    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+
+summary = cache.survival(view, endpoint, by, ci)
+rows = ("n_risk", "cum_events", "cum_censored") if risk_extra else ("n_risk",)
+st.altair_chart(km_chart(summary, show_ci=show_ci, risk_rows=rows), width="content")
+
+st.subheader("Medians and landmarks")
+st.dataframe(median_table(summary), hide_index=True)
+for line in comparison_lines(summary):
+    st.markdown(f"- {line}")
+for warning in summary.warnings:
+    st.warning(warning)
+for note in summary.notes:
+    st.caption(note)
+st.caption(method_note(summary))
