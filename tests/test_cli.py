@@ -142,3 +142,32 @@ def test_store_env_variable(
         assert path.exists()
     finally:
         open_store(path, seed=False).close()
+
+
+def test_store_held_by_another_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            "connection = duckdb.connect(sys.argv[1])\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        assert main(["batches", "--store", str(path)]) == 2
+        error = capsys.readouterr().err
+        assert f"The store {path.resolve()} cannot be opened" in error
+        assert "only one may write to it at a time." in error
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        assert holder.stdout is not None
+        holder.stdout.close()

@@ -22,6 +22,8 @@ from bsab_explorer.data.validation import ROW, Problem, Rule
 #: Largest file accepted (bytes). Large enough for a multi-center cohort, small enough to refuse
 #: a mistaken upload of an unrelated export.
 MAX_FILE_BYTES = 100 * 1024 * 1024
+#: Most rows accepted from a compressed format (Parquet), checked before decompressing.
+MAX_ROWS = 5_000_000
 #: Largest total uncompressed size of an XLSX (a zip) and largest compression ratio.
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
@@ -401,7 +403,7 @@ def _read_xlsx(data: bytes, file_name: str, table: str) -> ReadResult:
     records = [(r, t) for r, t in records if any(x is not None and str(x).strip() for x in t)]
     if not records:
         return _fail(table, file_name, Rule.FILE_EMPTY, f"The sheet '{sheet.title}' is empty.")
-    header_row, header_cells = records[0]
+    _, header_cells = records[0]
     width = max(i + 1 for i, h in enumerate(header_cells) if h is not None and h.strip())
     header = [(h or "").strip() for h in header_cells[:width]]
     body = [(r, (t + [None] * width)[:width]) for r, t in records[1:]]
@@ -434,7 +436,7 @@ def _read_xlsx(data: bytes, file_name: str, table: str) -> ReadResult:
             )
         )
     columns = [[t[i] for _, t in body] for i in range(width)]
-    frame = _text_frame(header, columns, [r - header_row + 1 for r, _ in body])
+    frame = _text_frame(header, columns, [r for r, _ in body])
     return ReadResult(RawTable(table, file_name, frame), tuple(problems))
 
 
@@ -442,6 +444,15 @@ def _read_xlsx(data: bytes, file_name: str, table: str) -> ReadResult:
 
 
 def _read_parquet(data: bytes, file_name: str, table: str) -> ReadResult:
+    # Counted from the file's metadata, before anything is decompressed.
+    rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
+    if rows > MAX_ROWS:
+        return _fail(
+            table,
+            file_name,
+            Rule.FILE_TOO_LARGE,
+            f"The file declares {rows:,} rows; the limit is {MAX_ROWS:,}. Split it by center.",
+        )
     frame = pl.read_parquet(io.BytesIO(data))
     return text_table_from_frame(frame, table, file_name, first_row=1)
 

@@ -7,6 +7,7 @@ each said in the report). A study whose tables are absent is simply absent.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -185,6 +186,10 @@ def load_duckdb(path: Path) -> LoadResult:
     """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches)."""
     import duckdb  # deferred: folder loading should not pay for it
 
+    from bsab_explorer.data import store  # the store builds on this module
+
+    if store.is_open(path):
+        return store.open_store(path, seed=False).load_dataset("both")
     try:
         connection = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
@@ -197,10 +202,8 @@ def load_duckdb(path: Path) -> LoadResult:
     try:
         names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
         if "store_batches" in names:
-            connection.close()
-            from bsab_explorer.data.store import open_store  # the store builds on this module
-
-            return open_store(path, seed=False).load_dataset("both")
+            # A bsab-explorer store: read its active batches through this read-only connection.
+            return store.Store(path.resolve(), connection, threading.Lock()).load_dataset("both")
         reads: dict[str, ReadResult] = {}
         for table in TABLE_ORDER:
             if table in names:

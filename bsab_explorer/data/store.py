@@ -152,10 +152,15 @@ _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 def open_store(
     path: Path | str | None = None, *, seed: bool = True, bundled_dir: Path | None = None
 ) -> Store:
-    """Open (creating and seeding from the bundled tables on first use) the store at `path`."""
+    """Open the store at `path`, shared within the process (created and seeded on first use).
+
+    The first opening in a process creates missing tables and stores the bundled tables
+    (again, as new batches, when their files changed). Later calls return the same connection.
+    """
     resolved = resolve_store_path(path).resolve()
     with _REGISTRY_LOCK:
         connection = _CONNECTIONS.get(resolved)
+        fresh = connection is None
         if connection is None:
             resolved.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -169,10 +174,17 @@ def open_store(
             _CONNECTIONS[resolved] = connection
             _WRITE_LOCKS[resolved] = threading.Lock()
     store = Store(resolved, connection, _WRITE_LOCKS[resolved])
-    store.create()
-    if seed:
-        store.seed_bundled(bundled_dir if bundled_dir is not None else BUNDLED_DATA_DIR)
+    if fresh:
+        store.create()
+        if seed:
+            store.seed_bundled(bundled_dir if bundled_dir is not None else BUNDLED_DATA_DIR)
     return store
+
+
+def is_open(path: Path | str) -> bool:
+    """Whether this process already holds the store at `path` open."""
+    with _REGISTRY_LOCK:
+        return Path(path).resolve() in _CONNECTIONS
 
 
 def _fetch(
@@ -221,7 +233,7 @@ class Store:
                 cursor.close()
 
     def close(self) -> None:
-        """Close this process's connection to the store file."""
+        """Close this process's connection to the store file (for every `Store` sharing it)."""
         with _REGISTRY_LOCK:
             connection = _CONNECTIONS.pop(self.path, None)
             _WRITE_LOCKS.pop(self.path, None)

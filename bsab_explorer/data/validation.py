@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 #: Bumped whenever a rule changes what is accepted; stored with every batch.
 VALIDATOR_VERSION = "contract-1/rules-1"
 
+#: How many problems of one kind (table, column, rule) the text report spells out.
+TEXT_REPEATS = 20
+
 #: Internal column holding the file row number a user sees in a spreadsheet (header = row 1).
 ROW = "__row"
 
@@ -134,7 +137,19 @@ class ValidationReport:
         if self.problems:
             n = len(self.problems)
             lines.append(f"{n} problem{'s' if n != 1 else ''} found:")
-            lines.extend(f"  - {p.to_text()}" for p in self.problems)
+            # A systematic mistake repeats on every row: show a few, then count the rest.
+            shown: dict[tuple[str, str | None, str], int] = {}
+            for p in self.problems:
+                key = (p.table, p.column, p.rule)
+                shown[key] = shown.get(key, 0) + 1
+                if shown[key] <= TEXT_REPEATS:
+                    lines.append(f"  - {p.to_text()}")
+            for (_, column, rule), count in shown.items():
+                if count > TEXT_REPEATS:
+                    where = f" in column {column}" if column else ""
+                    lines.append(
+                        f"  - ... and {count - TEXT_REPEATS} more of the same kind [{rule}]{where}."
+                    )
         else:
             lines.append("No problems found.")
         if self.notices:

@@ -418,3 +418,13 @@ def test_bundled_data_load_valid() -> None:
     assert result.dataset.reconstructed
     assert result.dataset.table("patients").height == 44
     assert result.dataset.table("cases").height == 5
+
+
+def test_text_report_counts_repeated_problems(write_tables: Writer) -> None:
+    rows = "".join(f"P{i},Z\n" for i in range(30))
+    report = load_dataset(write_tables(patients="patient_id,sex\n" + rows)).report
+    assert len(report.problems) == 30
+    lines = report.to_text().splitlines()
+    assert lines[0] == "30 problems found:"
+    assert sum("is not a known code for sex" in line for line in lines) == 20
+    assert "  - ... and 10 more of the same kind [unknown_code] in column sex." in lines

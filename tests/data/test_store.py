@@ -20,6 +20,7 @@ from bsab_explorer.data.store import (
     DEFAULT_STORE_PATH,
     STORE_ENV,
     Store,
+    is_open,
     open_store,
     resolve_store_path,
 )
@@ -430,3 +431,37 @@ def test_killed_ingest_leaves_the_batch_absent_or_whole(tmp_path: Path) -> None:
         assert reopened.ingest_bytes(b"case_id\nRC2\n", "more.csv", "cases", "K01").stored
     finally:
         reopened.close()
+
+
+def test_load_dataset_reads_a_store_file(tmp_path: Path) -> None:
+    path = tmp_path / "store.duckdb"
+    store = open_store(path, seed=False)
+    assert store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    # Open in this process: read through the shared connection.
+    shared = load_dataset(path)
+    store.close()
+    # Closed: read through a read-only connection, which is closed again afterwards.
+    read_only = load_dataset(path)
+    assert not is_open(path)
+    for result in (shared, read_only):
+        assert result.dataset is not None
+        assert result.dataset.name == "Bundled (reconstructed) + pooled uploads"
+        assert result.dataset.table("patients").get_column("patient_id").to_list() == [
+            "C01:P001", "C01:P002",
+        ]  # fmt: skip
+
+
+def test_parquet_row_limit(monkeypatch: pytest.MonkeyPatch, empty_store: Store) -> None:
+    import io
+
+    import polars as pl
+
+    from bsab_explorer.data import ingest
+
+    buffer = io.BytesIO()
+    pl.DataFrame({"patient_id": [f"P{i}" for i in range(20)]}).write_parquet(buffer)
+    monkeypatch.setattr(ingest, "MAX_ROWS", 10)
+    result = empty_store.ingest_bytes(buffer.getvalue(), "p.parquet", "patients", "C01")
+    assert [p.message for p in result.report.problems] == [
+        "The file declares 20 rows; the limit is 10. Split it by center."
+    ]
