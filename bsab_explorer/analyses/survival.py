@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy import stats
+from scipy import special, stats
 
 from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
 
@@ -748,22 +748,70 @@ def _logrank(counts: _Tabulation, labels: Sequence[str]) -> LogRankTest | None:
     )
 
 
-def _efron(
-    beta: FloatArray, at_risk: FloatArray, deaths: FloatArray
-) -> tuple[float, FloatArray, FloatArray]:
-    """Log partial likelihood, score and information for group indicators (Efron ties).
+#: Tied deaths at one time up to this many are summed term by term (as R does); more are
+#: summed in closed form with log-gamma and polygamma functions (the same sums, O(1) per time).
+TIE_EXPANSION_LIMIT = 32
 
-    `at_risk` has one column per death: a time with m tied deaths gives m columns, the k-th
-    counting each group's patients at risk minus k/m of its deaths then. Row 0 is the reference
-    group (its coefficient is fixed at 0); `deaths` are the events per group.
+
+@dataclass(frozen=True)
+class _EfronLikelihood:
+    """Cox partial likelihood of group indicators with Efron ties (row 0: the reference group).
+
+    With m tied deaths at a time, Efron's k-th term (k = 0..m-1) removes k/m of them from the
+    risk set. Times with few ties are expanded to one column per death; for a time with many,
+    the sums over k of log(denominator), 1/denominator and 1/denominator² are digamma-family
+    differences, because each group's share of the k-th risk set is linear in its denominator.
     """
-    weight = np.exp(np.concatenate(([0.0], beta)))
-    denom = weight @ at_risk  # (deaths,)
-    inverse = 1.0 / denom
-    mean = at_risk[1:] * inverse * weight[1:, None]  # (coefs, deaths)
-    loglik = float(beta @ deaths[1:] - np.log(denom).sum())
-    mean_sum = mean.sum(axis=1)
-    return loglik, deaths[1:] - mean_sum, np.diag(mean_sum) - mean @ mean.T
+
+    at_risk: FloatArray  # (groups, expanded deaths): risk set of each Efron term
+    tied_risk: FloatArray  # (groups, heavily tied times): patients at risk
+    tied_events: FloatArray  # (groups, heavily tied times): deaths
+    deaths: FloatArray  # (groups,)
+
+    @classmethod
+    def from_risk_sets(
+        cls, n_risk: FloatArray, n_event: FloatArray, limit: int = TIE_EXPANSION_LIMIT
+    ) -> _EfronLikelihood:
+        deaths_at = n_event.sum(axis=0).astype(np.int64)
+        heavy = deaths_at > limit
+        light = np.flatnonzero(~heavy)
+        per_time = deaths_at[light]
+        column = np.repeat(light, per_time)
+        first = np.repeat(np.cumsum(per_time) - per_time, per_time)
+        fraction = (np.arange(len(column)) - first) / deaths_at[column]
+        return cls(
+            at_risk=n_risk[:, column] - fraction * n_event[:, column],
+            tied_risk=n_risk[:, heavy],
+            tied_events=n_event[:, heavy],
+            deaths=n_event.sum(axis=1),
+        )
+
+    def __call__(self, beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        """Log partial likelihood, score and information at `beta`."""
+        weight = np.exp(np.concatenate(([0.0], beta)))
+        denom = weight @ self.at_risk
+        mean = self.at_risk[1:] * (weight[1:, None] / denom)  # (coefs, terms)
+        log_sum = np.log(denom).sum()
+        mean_sum = mean.sum(axis=1)
+        cross = mean @ mean.T
+        if self.tied_risk.shape[1]:
+            # k-th term: denominator S - (k/m) D, group share u_g + v_g * denominator.
+            risk = weight[:, None] * self.tied_risk
+            dead = weight[:, None] * self.tied_events
+            total = risk.sum(axis=0)
+            died = dead.sum(axis=0)
+            m = self.tied_events.sum(axis=0)
+            a = total * m / died
+            low = a - m + 1
+            log_sum += (m * np.log(died / m) + special.gammaln(a + 1) - special.gammaln(low)).sum()
+            h1 = m / died * (special.digamma(a + 1) - special.digamma(low))
+            h2 = (m / died) ** 2 * (special.polygamma(1, low) - special.polygamma(1, a + 1))
+            u = (risk - dead * (total / died))[1:]
+            v = (dead / died)[1:]
+            mean_sum = mean_sum + (u * h1 + v * m).sum(axis=1)
+            cross = cross + (u * h2) @ u.T + (u * h1) @ v.T + (v * h1) @ u.T + (v * m) @ v.T
+        loglik = float(beta @ self.deaths[1:] - log_sum)
+        return loglik, self.deaths[1:] - mean_sum, np.diag(mean_sum) - cross
 
 
 def fit_cox(
@@ -788,7 +836,11 @@ def fit_cox(
 
 
 def _cox(
-    counts: _Tabulation, labels: Sequence[str], reference: str | None, conf_level: float
+    counts: _Tabulation,
+    labels: Sequence[str],
+    reference: str | None,
+    conf_level: float,
+    tie_expansion_limit: int = TIE_EXPANSION_LIMIT,
 ) -> CoxModel | None:
     present = [k for k in range(len(labels)) if counts.at_time[k].sum() > 0]
     if not present:
@@ -810,15 +862,7 @@ def _cox(
     n_risk = n_risk[estimable]
     n_event = n_event[estimable]
     coded = [labels[order[i]] for i in estimable]
-    deaths_at = n_event.sum(axis=0).astype(np.int64)
-    column = np.repeat(np.arange(len(deaths_at)), deaths_at)
-    first = np.repeat(np.cumsum(deaths_at) - deaths_at, deaths_at)
-    fraction = (np.arange(len(column)) - first) / deaths_at[column]
-    at_risk = n_risk[:, column] - fraction * n_event[:, column]
-    deaths = n_event.sum(axis=1)
-
-    def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        return _efron(beta, at_risk, deaths)
+    evaluate = _EfronLikelihood.from_risk_sets(n_risk, n_event, tie_expansion_limit)
 
     p = len(coded) - 1
     beta = np.zeros(p)

@@ -62,7 +62,14 @@ cohort <- function(endpoint) {
 }
 cohort_times <- c(6, 12, 24) * 30.4375
 
+# Heavy ties (about 48 deaths per time) for the closed-form Efron sums.
+i <- seq_len(3000)
+ties <- data.frame(
+  time = (i * 37) %% 50 + 1, event = (i %% 5) != 0, grp = c("a", "b", "c")[(i * 11) %% 7 %% 3 + 1]
+)
+
 datasets <- list(
+  ties = list(data = ties, groups = c("grp"), times = c(10, 25, 49)),
   cohort_pfs = list(data = cohort("pfs"), groups = c("emd", "hrca", "sex"), times = cohort_times),
   cohort_os = list(data = cohort("os"), groups = c("emd", "hrca", "sex"), times = cohort_times),
   lung = list(
