@@ -205,63 +205,57 @@ def check_column_names(table: str, file: str, columns: list[str]) -> list[Proble
     return problems
 
 
-def _matching(frame: pl.DataFrame, column: str, pattern: _Pattern) -> pl.DataFrame:
-    matches = pl.col(column).str.strip_chars().str.contains(pattern.regex)
-    return frame.filter(pl.col(column).is_not_null() & matches).select(ROW, column)
+_EXCEL_SERIAL = _Pattern(
+    Rule.EXCEL_DATE,
+    "",
+    "an Excel date serial number (days since 1900), not a number of days since the study origin",
+)
+
+
+def _first_match(column: str, patterns: tuple[_Pattern, ...], excel: bool) -> pl.Expr:
+    """Index of the first pattern the cell matches (len(patterns) for an Excel serial), or null."""
+    text = pl.col(column).str.strip_chars()
+    flags = [
+        pl.when(text.str.contains(pattern.regex)).then(pl.lit(index, pl.Int32))
+        for index, pattern in enumerate(patterns)
+    ]
+    if excel:
+        number = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+        serial = number.is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
+        flags.append(pl.when(serial).then(pl.lit(len(patterns), pl.Int32)))
+    return pl.coalesce(flags)
 
 
 def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
     """Cells of contract columns that look like dates, contact details or record numbers."""
-    contract = TABLES[table]
     problems: list[Problem] = []
-    seen: set[tuple[int, str]] = set()
-
-    def add(row: int, column: str, value: str, rule: str, what: str) -> None:
-        if (row, column) in seen:
-            return
-        seen.add((row, column))
-        shown = value if len(value) <= 80 else value[:77] + "..."
-        problems.append(
-            Problem(
-                table,
-                file,
-                row,
-                column,
-                shown,
-                rule,
-                f"The value looks like {what}. {_advice(rule)}",
-            )
-        )
-
-    for column in contract.columns:
+    for column in TABLES[table].columns:
         if column.name not in frame.columns:
             continue
         is_text = column.kind in (Kind.STRING, Kind.CODE)
         patterns = (
             _TEXT_PATTERNS + _DATE_PATTERNS + _LATE_TEXT_PATTERNS if is_text else _DATE_PATTERNS
         )
-        for pattern in patterns:
-            hits = _matching(frame, column.name, pattern)
-            for row, value in hits.iter_rows():
-                add(row, column.name, value, pattern.rule, pattern.what)
-        if column.name in TIME_COLUMNS:
-            numbers = frame.select(
-                ROW,
-                pl.col(column.name),
-                pl.col(column.name)
-                .str.strip_chars()
-                .str.replace(",", ".", literal=True)
-                .cast(pl.Float64, strict=False)
-                .alias("__n"),
-            ).filter(pl.col("__n").is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX))
-            for row, value, _ in numbers.iter_rows():
-                add(
+        excel = column.name in TIME_COLUMNS
+        # One pass per column: the first matching pattern wins, so each cell gets one problem.
+        hits = frame.select(
+            ROW,
+            pl.col(column.name),
+            _first_match(column.name, patterns, excel).alias("__pattern"),
+        ).filter(pl.col("__pattern").is_not_null())
+        for row, value, index in hits.iter_rows():
+            pattern = patterns[index] if index < len(patterns) else _EXCEL_SERIAL
+            shown = value if len(value) <= 80 else value[:77] + "..."
+            problems.append(
+                Problem(
+                    table,
+                    file,
                     row,
                     column.name,
-                    value,
-                    Rule.EXCEL_DATE,
-                    "an Excel date serial number (days since 1900), not a number of days "
-                    "since the study origin",
+                    shown,
+                    pattern.rule,
+                    f"The value looks like {pattern.what}. {_advice(pattern.rule)}",
                 )
+            )
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return problems

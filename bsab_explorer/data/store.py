@@ -498,7 +498,14 @@ class Store:
             )
             return UploadCheck(ValidationReport((), (notice,)), table, center, sha, None, earlier)
         read = read_table_bytes(data, file_name, table, max_bytes=max_bytes)
-        parsed_tables, problems, notices = parse_reads({table: read}, cap_ages=cap_ages)
+        try:
+            parsed_tables, problems, notices = parse_reads({table: read}, cap_ages=cap_ages)
+        except Exception as error:  # a user's file must end as a report, never a traceback
+            return _refuse(
+                table, center, sha, file_name, Rule.UNREADABLE,
+                f"The file could not be checked ({type(error).__name__}). Export it again as "
+                "CSV (UTF-8, comma-separated) and retry.",
+            )  # fmt: skip
         parsed = parsed_tables.get(table)
         if parsed is None:
             return UploadCheck(
