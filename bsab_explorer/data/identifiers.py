@@ -180,6 +180,27 @@ def _advice(rule: str) -> str:
     )
 
 
+#: Rules whose offending value must not be shown back in full (the report is displayed).
+_IDENTIFYING_RULES = frozenset(
+    {
+        Rule.CALENDAR_DATE,
+        Rule.EXCEL_DATE,
+        Rule.EMAIL,
+        Rule.PHONE,
+        Rule.URL,
+        Rule.IP_ADDRESS,
+        Rule.SSN,
+        Rule.ZIP_CODE,
+        Rule.MRN_LIKE,
+    }
+)
+
+
+def mask(value: str) -> str:
+    """The shape of a value without its content: letters become x, digits 9 (a@b.org: x@x.xxx)."""
+    return re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "x", value))
+
+
 def check_column_names(table: str, file: str, columns: list[str]) -> list[Problem]:
     """Columns outside the contract whose names suggest identifiers."""
     known = set(TABLES[table].column_names)
@@ -245,7 +266,8 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
         ).filter(pl.col("__pattern").is_not_null())
         for row, value, index in hits.iter_rows():
             pattern = patterns[index] if index < len(patterns) else _EXCEL_SERIAL
-            shown = value if len(value) <= 80 else value[:77] + "..."
+            shown = mask(value) if pattern.rule in _IDENTIFYING_RULES else value
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
             problems.append(
                 Problem(
                     table,

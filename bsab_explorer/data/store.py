@@ -33,6 +33,7 @@ from bsab_explorer.data.loading import (
     load_folder,
     parse_reads,
 )
+from bsab_explorer.data.normalise import clear_cells
 from bsab_explorer.data.validation import (
     ROW,
     VALIDATOR_VERSION,
@@ -514,7 +515,8 @@ class Store:
         parsed, center_problems = _apply_center(parsed, center)
         problems += center_problems
         problems += self._store_problems(parsed, center)
-        rows = parsed.frame
+        # The preview never shows a rejected (possibly identifying) value.
+        rows = clear_cells(parsed.frame, problems)
         if not problems:
             notices.append(
                 f"{file_name}: {parsed.frame.height} row(s) ready to store for center {center}."

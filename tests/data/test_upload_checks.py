@@ -356,3 +356,14 @@ def test_oversized_file_is_refused(store: Store, tmp_path: Path) -> None:
 def test_unknown_table_is_refused(store: Store) -> None:
     result = store.ingest_bytes(b"x\n1\n", "x.csv", "visits", "C01")
     assert result.report.problems[0].message.startswith("'visits' is not a contract table.")
+
+
+def test_identifying_values_are_masked_in_the_report_and_preview(store: Store) -> None:
+    data = CASES + b"RC7,60,dr.house@hospital.org\nRC8,61,ISS II\n"
+    check = store.check_upload(data, "cases.csv", "cases", "C01")
+    problem = check.report.problems[0]
+    assert (problem.rule, problem.value) == (Rule.EMAIL, "xx.xxxxx@xxxxxxxx.xxx")
+    assert "house" not in check.report.to_text()
+    assert check.rows is not None
+    assert check.rows.get_column("stage").to_list() == [None, "ISS II"]
+    assert not check.storable
