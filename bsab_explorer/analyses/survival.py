@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from statistics import NormalDist
 from typing import Any
 
@@ -540,6 +541,7 @@ class _Tabulation:
         present = self.at_time[group] > 0
         return self.times[present], self.at_time[group, present], self.events[group, present]
 
+    @cached_property
     def risk_sets(self) -> tuple[FloatArray, FloatArray]:
         """Number at risk and events per group at each time with at least one event."""
         at_risk = np.cumsum(self.at_time[:, ::-1], axis=1)[:, ::-1]
@@ -718,7 +720,7 @@ def compute_logrank(
 
 
 def _logrank(counts: _Tabulation, labels: Sequence[str]) -> LogRankTest | None:
-    n_risk, n_event = counts.risk_sets()
+    n_risk, n_event = counts.risk_sets
     total_risk = n_risk.sum(axis=0)
     total_event = n_event.sum(axis=0)
     share = n_risk / total_risk
@@ -774,6 +776,9 @@ class _EfronLikelihood:
     ) -> _EfronLikelihood:
         deaths_at = n_event.sum(axis=0).astype(np.int64)
         heavy = deaths_at > limit
+        if not heavy.any() and deaths_at.max(initial=0) == 1:
+            # No ties at all (continuous times): one term per time, nothing to expand.
+            return cls(n_risk, n_risk[:, :0], n_event[:, :0], n_event.sum(axis=1))
         light = np.flatnonzero(~heavy)
         per_time = deaths_at[light]
         column = np.repeat(light, per_time)
@@ -852,7 +857,7 @@ def _cox(
     if ref_code not in present or len(present) < 2 or counts.events.sum() == 0:
         return None
     order = [ref_code, *[k for k in present if k != ref_code]]
-    all_risk, all_event = counts.risk_sets()
+    all_risk, all_event = counts.risk_sets
     n_risk = all_risk[order]
     n_event = all_event[order]
     # A group nobody of which is at risk at any event time has no estimable coefficient.
