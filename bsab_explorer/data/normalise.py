@@ -28,6 +28,8 @@ from bsab_explorer.schema import (
     Kind,
 )
 
+#: How many absent optional columns a notice names before counting the rest.
+_LISTED = 8
 _INT = r"^[+-]?\d{1,18}(\.0*)?$"
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
@@ -224,8 +226,10 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         return NormaliseResult(None, tuple(problems), tuple(notices))
     absent = [c.name for c in table.columns if c.name not in frame.columns]
     if absent:
+        listed = ", ".join(absent[:_LISTED])
+        more = f" and {len(absent) - _LISTED} more" if len(absent) > _LISTED else ""
         notices.append(
-            f"{raw.file}: {len(absent)} optional column(s) not in the file: {', '.join(absent)}. "
+            f"{raw.file}: {len(absent)} optional column(s) not in the file ({listed}{more}). "
             "Analyses that need them will say so."
         )
     problems += check_values(raw.table, raw.file, frame)

@@ -117,6 +117,13 @@ class UploadCheck:
     duplicate_of: Batch | None = None
 
     @property
+    def preview(self) -> pl.DataFrame | None:
+        """The parsed rows with their file row number first (rejected cells are blank)."""
+        if self.rows is None:
+            return None
+        return self.rows.rename({ROW: "file_row"})
+
+    @property
     def storable(self) -> bool:
         """True when the file is valid, new, and has rows."""
         return (

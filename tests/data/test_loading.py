@@ -428,3 +428,15 @@ def test_text_report_counts_repeated_problems(write_tables: Writer) -> None:
     assert lines[0] == "30 problems found:"
     assert sum("is not a known code for sex" in line for line in lines) == 20
     assert "  - ... and 10 more of the same kind [unknown_code] in column sex." in lines
+
+
+def test_absent_optional_columns_are_a_notice(write_tables: Writer) -> None:
+    result = load_dataset(write_tables(cases="case_id,sex,stage,outcome\nRC1,F,ISS I,continued\n"))
+    assert result.report.ok
+    assert (
+        "cases.csv: 8 optional column(s) not in the file (center, age_years, isotype, "
+        "light_chain, prior_lines, bsab, target, premedication). Analyses that need them will "
+        "say so." in result.report.notices
+    )
+    assert result.dataset is not None
+    assert result.dataset.table("cases").get_column("target").null_count() == 1

@@ -130,6 +130,8 @@ def test_check_upload_writes_nothing_and_previews(empty_store: Store) -> None:
     assert check.storable
     assert check.rows is not None
     assert check.rows.get_column("age_years").to_list() == [60, 71]
+    assert check.preview is not None
+    assert check.preview.get_column("file_row").to_list() == [2, 3]
     assert snapshot(empty_store) == before
 
 
