@@ -40,7 +40,7 @@ from bsab_explorer.exports import (
     table_to_csv,
     write_export,
 )
-from bsab_explorer.exports.figures import EXPORT_FONT, chart_spec, wrap_lines
+from bsab_explorer.exports.figures import EXPORT_FONT, chart_spec, renumber_clip_ids, wrap_lines
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE
 
@@ -524,3 +524,21 @@ def test_timeline_needs_a_known_case(bundled: Dataset) -> None:
     export = make_export(bundled, ExportRequest("figure", "timeline", case="RC3"))
     assert export.data["case_id"].unique().to_list() == ["RC3"]
     assert ("Case", "RC3") in export.provenance.details
+
+
+def test_clip_ids_are_renumbered_so_renders_are_byte_identical() -> None:
+    svg = (
+        '<clipPath id="clip17"/><g clip-path="url(#clip17)"/>'
+        '<clipPath id="clip9"/><g clip-path="url(#clip9)"/>'
+    )
+    assert renumber_clip_ids(svg) == (
+        '<clipPath id="clip1"/><g clip-path="url(#clip1)"/>'
+        '<clipPath id="clip2"/><g clip-path="url(#clip2)"/>'
+    )
+
+
+def test_the_same_figure_renders_to_the_same_bytes(bundled: Dataset) -> None:
+    export = make_export(bundled, ExportRequest("figure", "swimmer"), clock=fixed_clock)
+    first, second = export.svg(), export.svg()
+    assert 'clip-path="url(#clip1)"' in first
+    assert first == second

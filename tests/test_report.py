@@ -50,7 +50,7 @@ def test_report_has_every_section_with_content(report: str) -> None:
     for anchor in (*SECTIONS, "methods", "provenance"):
         assert f'<section id="{anchor}">' in report
         assert f'<a href="#{anchor}">' in report
-    assert report.count("<figure>") >= 2  # response and conversion figures at least
+    assert report.count("<figure>") == 2 + 4 + 2 + 5  # response, conversion, 4 KM, 2 + 5 cases
     assert "Not available for these data" not in report
     assert f'<div class="banner">{RECONSTRUCTED_NOTICE}</div>' in report
 

@@ -44,6 +44,7 @@ FOOTER_MIN_WIDTH = 520
 #: Average advance of a character in Liberation Sans, in em (digits are 0.556 em), for wrapping.
 _CHAR_EM = 0.56
 
+_CLIP_ID = re.compile(r'((?:id="|url\(#)clip)(\d+)')
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)"[^>]*?\sheight="([\d.]+)"')
 
 
@@ -68,7 +69,22 @@ def _render_svg(spec: dict[str, Any]) -> str:
         svg: str = vlc.vegalite_to_svg(spec)
     except ValueError as error:  # vl-convert reports spec errors as ValueError
         raise ExportError(f"The chart could not be rendered: {error}") from error
-    return svg
+    return renumber_clip_ids(svg)
+
+
+def renumber_clip_ids(svg: str) -> str:
+    """Clip-path ids numbered from 1 in order of appearance.
+
+    Vega numbers clip paths with a counter that lives as long as the renderer, so the same
+    chart rendered twice gets different ids; renumbering makes exports byte-identical.
+    """
+    mapping: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        new = mapping.setdefault(match.group(2), str(len(mapping) + 1))
+        return f"{match.group(1)}{new}"
+
+    return _CLIP_ID.sub(renumber, svg)
 
 
 def _svg_size(svg: str) -> tuple[float, float]:

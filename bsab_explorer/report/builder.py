@@ -209,8 +209,8 @@ class _Report:
             return ""
         return self.figure(
             "km",
-            f"Kaplan–Meier estimate of {endpoint.label.lower()}; shaded: pointwise 95 % CI "
-            f"({self.ci.label}); ticks: censored.",
+            f"Kaplan–Meier estimate of {endpoint.label.lower()}; shaded: pointwise 95 % CI, "
+            f"{self.ci.label}; ticks: censored.",
             endpoint=endpoint.value,
             by=by,
             ci=self.ci.value,
