@@ -89,8 +89,9 @@ def _parse_expr(column: Column, decimal_comma: bool) -> pl.Expr:
             return (
                 pl.when(lower == "post_debulking")
                 .then(pl.lit("post_debulking"))
-                .when(lower.str.contains(r"^c[1-9][0-9]*$"))
-                .then(text.str.to_uppercase())
+                .when(lower.str.contains(r"^c0*[1-9][0-9]{0,5}$"))
+                # C01 and C1 are the same cycle: the contract spells it without zeros.
+                .then(pl.lit("C") + lower.str.slice(1).str.strip_chars_start("0"))
                 .otherwise(None)
             )
         mapping = {code.lower(): code for code in column.codes}

@@ -277,7 +277,10 @@ def test_string_after_row_100_in_number_column(write_tables: Writer) -> None:
 def test_timepoints(write_tables: Writer) -> None:
     folder = write_tables(
         patients="patient_id\nP1\n",
-        responses="patient_id,timepoint,response\nP1,c24,cr\nP1,Post_Debulking,pd\nP1,week 3,PR\n",
+        responses=(
+            "patient_id,timepoint,response\n"
+            "P1,c24,cr\nP1,Post_Debulking,pd\nP1,week 3,PR\nP1,C06,VGPR\n"
+        ),
     )
     result = load_dataset(folder)
     problem = only(result.report, Rule.UNKNOWN_CODE)
@@ -285,7 +288,7 @@ def test_timepoints(write_tables: Writer) -> None:
     assert "post_debulking, C1, C3, C6, C12 (or another cycle C<n>)" in problem.message
     assert result.dataset is not None
     frame = result.dataset.table("responses")
-    assert frame.get_column("timepoint").to_list() == ["C24", "post_debulking", None]
+    assert frame.get_column("timepoint").to_list() == ["C24", "post_debulking", None, "C6"]
 
 
 def test_age_over_90(write_tables: Writer) -> None:
