@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import altair as alt
 import numpy as np
@@ -178,10 +179,52 @@ def _subtitle(summary: SurvivalSummary, show_ci: bool, show_p: bool) -> list[str
     return lines
 
 
+LegendCorner = Literal["top-right", "bottom-left", "bottom-right"]
+#: Where the legend may sit inside the plot, in order of preference.
+LEGEND_CORNERS: tuple[LegendCorner, ...] = ("top-right", "bottom-left", "bottom-right")
+#: Rough text metrics of the legend at FONT_SIZE (px), to know the area it covers.
+_CHAR_WIDTH = 0.55 * FONT_SIZE
+_LEGEND_ROW = FONT_SIZE + 6
+
+
+def legend_corner(
+    data: KMChartData, entries: Sequence[str], show_ci: bool, width: int, height: int
+) -> LegendCorner:
+    """The plot corner whose legend box the curves (and bands) cross least."""
+    box_w = min(1.0, (max(len(e) for e in entries) * _CHAR_WIDTH + 60) / width)
+    box_h = min(1.0, (len(entries) * _LEGEND_ROW + 30) / height)
+    boxes = {
+        "top-right": ((1 - box_w, 1.0), (1 - box_h, 1.0)),
+        "bottom-left": ((0.0, box_w), (0.0, box_h)),
+        "bottom-right": ((1 - box_w, 1.0), (0.0, box_h)),
+    }
+    span = data.breaks[-1]
+    grid = np.linspace(0.0, 1.0, 61)
+    hits: dict[LegendCorner, int] = {}
+    for corner in LEGEND_CORNERS:
+        (x0, x1), (y0, y1) = boxes[corner]
+        hits[corner] = 0
+        for label in data.groups:
+            steps = data.steps.filter(pl.col("group") == label)
+            months = steps["months"].to_numpy()
+            xs = span * (x0 + (x1 - x0) * grid)
+            row = np.searchsorted(months, xs[xs <= months[-1]], side="right") - 1
+            surv = steps["surv"].to_numpy()[row]
+            low, high = surv, surv
+            if show_ci:
+                low = np.fmin(steps["lower"].fill_null(np.nan).to_numpy()[row], surv)
+                high = np.fmax(steps["upper"].fill_null(np.nan).to_numpy()[row], surv)
+            hits[corner] += int(((high >= y0) & (low <= y1)).sum())
+    return min(LEGEND_CORNERS, key=lambda c: hits[c])
+
+
+def _legend_entries(summary: SurvivalSummary) -> dict[str, str]:
+    return {g.label: f"{g.label} (n = {g.n}, events = {g.events})" for g in summary.groups}
+
+
 def _legend_labels(summary: SurvivalSummary) -> str:
     """A Vega expression labelling each group with its n and events."""
-    names = {g.label: f"{g.label} (n = {g.n}, events = {g.events})" for g in summary.groups}
-    return f"{json.dumps(names)}[datum.label] || datum.label"
+    return f"{json.dumps(_legend_entries(summary))}[datum.label] || datum.label"
 
 
 def _label_colors(groups: Sequence[str], colors: Sequence[str]) -> str:
@@ -233,12 +276,19 @@ def km_chart(
         scale=x_scale,
         axis=alt.Axis(values=list(data.breaks), format="~g", grid=False),
     )
+    legend_title = "" if summary.by is None else summary.by_label
     color = alt.Color(
         "group:N",
-        title=None if summary.by is None else summary.by_label,
+        title=legend_title or None,
         scale=alt.Scale(domain=list(data.groups), range=list(data.colors)),
         legend=alt.Legend(
-            orient="top-right",
+            orient=legend_corner(
+                data,
+                [legend_title, *_legend_entries(summary).values()],
+                show_ci,
+                width,
+                height,
+            ),
             labelExpr=_legend_labels(summary),
             labelLimit=420,
             titleLimit=420,
@@ -298,7 +348,8 @@ def km_chart(
     panels: list[alt.Chart | alt.LayerChart] = [curve_panel]
     for row in risk_rows:
         panels.append(_risk_panel(data, row, x_scale, width))
-    return apply_theme(alt.vconcat(*panels, spacing=12))
+    # Independent legends: the curve panel's legend stays inside its own plot area.
+    return apply_theme(alt.vconcat(*panels, spacing=12).resolve_legend(color="independent"))
 
 
 def _risk_panel(data: KMChartData, row: str, x_scale: alt.Scale, width: int) -> alt.Chart:

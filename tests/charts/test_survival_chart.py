@@ -180,3 +180,19 @@ def test_band_spans_the_last_step_of_a_curve_that_reaches_zero() -> None:
     assert steps["surv"].to_list()[-1] == 0.0
     assert steps["lower"].to_list()[-1] == steps["lower"].to_list()[-2]
     assert steps["upper"].to_list()[-1] == steps["upper"].to_list()[-2]
+
+
+def test_legend_sits_in_the_corner_the_curves_leave_empty() -> None:
+    # lung: curves fall to ~0 by the end, the top right is free.
+    legend = spec(lung())["vconcat"][0]["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["orient"] == "top-right"
+    # ovarian: both curves stay above 40 %, the bottom left is free.
+    raw = pl.read_csv(REFERENCE / "ovarian.csv")
+    ovarian = raw.with_columns(
+        pl.col("time").cast(pl.Float64).alias("pfs_days"),
+        (pl.col("event").cast(pl.String).str.to_uppercase() == "TRUE").alias("pfs_event"),
+    )
+    chart = spec(summarise_survival(ovarian, "pfs", by="rx"))
+    legend = chart["vconcat"][0]["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom-left"
+    assert chart["resolve"] == {"legend": {"color": "independent"}}
