@@ -12,6 +12,7 @@ from bsab_explorer.analyses.survival_tables import (
 )
 from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
@@ -58,7 +59,7 @@ if cohort.n == 0:
 
 summary = cache.survival(view, endpoint, by, ci)
 rows = ("n_risk", "cum_events", "cum_censored") if risk_extra else ("n_risk",)
-st.altair_chart(km_chart(summary, show_ci=show_ci, risk_rows=rows), width="content")
+show_chart(km_chart(summary, show_ci=show_ci, risk_rows=rows))
 
 st.subheader("Medians and landmarks")
 st.dataframe(median_table(summary), hide_index=True)

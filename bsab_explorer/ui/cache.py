@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import polars as pl
 import streamlit as st
 
+from bsab_explorer.analyses.conversion import (
+    ConversionStatement,
+    alluvial_flows,
+    conversion_statements,
+    observed_timepoints,
+    transition_table,
+)
+from bsab_explorer.analyses.response import Denominator, ResponseSummary, response_by_timepoint
 from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
+from bsab_explorer.analyses.table1 import Table1, build_table1
 from bsab_explorer.data.loading import LoadResult
 from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
@@ -90,3 +100,56 @@ def survival(view: View, endpoint: str, by: str | None, ci: str) -> SurvivalSumm
     return _survival(
         cohort(view), view.dataset.fingerprint, view.cohort_filter.to_text(), endpoint, by, ci
     )
+
+
+def _key(view: View) -> tuple[str, str]:
+    return view.dataset.fingerprint, view.cohort_filter.to_text()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _response(
+    _cohort: Cohort, key: tuple[str, str], denominator: str, by: str | None
+) -> ResponseSummary:
+    chosen: Denominator = "all_treated" if denominator == "all_treated" else "evaluable"
+    return response_by_timepoint(_cohort.patients, _cohort.responses, chosen, by)
+
+
+def response(view: View, denominator: str, by: str | None) -> ResponseSummary:
+    """Response by timepoint of the filtered cohort."""
+    return _response(cohort(view), _key(view), denominator, by)
+
+
+def timepoints(view: View) -> list[str]:
+    """Timepoints assessed in the filtered cohort, in clinical order."""
+    return observed_timepoints(cohort(view).responses)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _flows(_cohort: Cohort, key: tuple[str, str]) -> pl.DataFrame:
+    return alluvial_flows(_cohort.patients, _cohort.responses)
+
+
+def flows(view: View) -> pl.DataFrame:
+    """Alluvial flows between consecutive observed timepoints."""
+    return _flows(cohort(view), _key(view))
+
+
+def statements(view: View) -> list[ConversionStatement]:
+    """The conversion statements of the filtered cohort."""
+    return conversion_statements(cohort(view).patients, cohort(view).responses)
+
+
+def transitions(view: View, start: str, end: str) -> pl.DataFrame:
+    """Transition table between two timepoints (all treated patients of the filtered cohort)."""
+    selected = cohort(view)
+    return transition_table(selected.responses, start, end, selected.patients)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _table1(_cohort: Cohort, key: tuple[str, str], by: str | None, p_values: bool) -> Table1:
+    return build_table1(_cohort.patients, by=by, p_values=p_values)
+
+
+def table1(view: View, by: str | None, p_values: bool) -> Table1:
+    """Table 1 of the filtered cohort."""
+    return _table1(cohort(view), _key(view), by, p_values)

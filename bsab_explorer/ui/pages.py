@@ -23,6 +23,15 @@ class Screen:
 SECTIONS: dict[str, tuple[Screen, ...]] = {
     "Debulking cohort": (
         Screen("cohort_overview.py", "Cohort overview", "cohort", "debulking", ":material/groups:"),
+        Screen("table1.py", "Table 1", "table-1", "debulking", ":material/table:"),
+        Screen("response.py", "Response by cycle", "response", "debulking", ":material/bar_chart:"),
+        Screen(
+            "conversion.py",
+            "Response conversion",
+            "conversion",
+            "debulking",
+            ":material/conversion_path:",
+        ),
         Screen("survival.py", "Survival", "survival", "debulking", ":material/monitoring:"),
     ),
     "Recurrent CRS": (

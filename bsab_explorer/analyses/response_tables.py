@@ -1,0 +1,61 @@
+"""Response results as tables for people: counts, rates with their denominators and CIs."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from bsab_explorer.analyses.response import ResponseSummary
+from bsab_explorer.schema import RESPONSE_CODES
+
+
+def _pct(n: str, pct: str) -> pl.Expr:
+    return (
+        pl.when(pl.col(pct).is_null())
+        .then(pl.lit("—"))
+        .otherwise(
+            pl.format("{} ({} %)", pl.col(n), pl.col(pct).round(0).cast(pl.Int64).cast(pl.String))
+        )
+    )
+
+
+def response_table(summary: ResponseSummary) -> pl.DataFrame:
+    """One row per group and timepoint: n assessed, denominator, IMWG counts, ORR (95 % CI),
+    ≥VGPR, CR and PET-CT counts."""
+    frame = summary.frame
+    orr = (
+        pl.when(pl.col("orr_pct").is_null())
+        .then(pl.lit("—"))
+        .otherwise(
+            pl.format(
+                "{} ({} %; 95 % CI {}–{})",
+                pl.col("orr_n"),
+                pl.col("orr_pct").round(0).cast(pl.Int64).cast(pl.String),
+                pl.col("orr_ci_lower_pct").round(0).cast(pl.Int64).cast(pl.String),
+                pl.col("orr_ci_upper_pct").round(0).cast(pl.Int64).cast(pl.String),
+            )
+        )
+    )
+    columns: list[pl.Expr] = []
+    if summary.by is not None:
+        columns.append(pl.col("group").alias("Group"))
+    columns += [
+        pl.col("timepoint_label").alias("Timepoint"),
+        pl.col("n_assessed").alias("Assessed"),
+        pl.col("denominator").alias("Denominator"),
+        *[pl.col(code) for code in RESPONSE_CODES if code in frame.columns],
+        orr.alias("ORR (≥ PR)"),
+        _pct("vgpr_n", "vgpr_pct").alias("≥ VGPR"),
+        _pct("cr_n", "cr_pct").alias("CR or better"),
+        pl.col("pet_ct_n").alias("PET-CT"),
+    ]
+    return frame.select(columns)
+
+
+def transition_display(transitions: pl.DataFrame) -> pl.DataFrame:
+    """A transition table (from, to, n, patient_ids) with the pseudonyms joined as text."""
+    return transitions.select(
+        pl.col("from").alias("From"),
+        pl.col("to").alias("To"),
+        pl.col("n").alias("Patients"),
+        pl.col("patient_ids").list.join(", ").alias("Pseudonyms"),
+    )

@@ -1,0 +1,30 @@
+"""Table 1 laid out for a screen or a CSV: indented characteristics, one column per group."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from bsab_explorer.analyses.table1 import Table1
+
+_INDENT = "\u2003"  # an em space: survives in data grids, unlike leading spaces
+
+
+def table1_rows(table: Table1) -> pl.DataFrame:
+    """Characteristic (indented by level) and the group columns; p-value and test when asked."""
+    frame = table.frame
+    characteristic = (
+        pl.lit(_INDENT).repeat_by(pl.col("indent").clip(0, None)).list.join("")
+        + pl.col("characteristic")
+    ).alias("Characteristic")
+    columns: list[pl.Expr | str] = [characteristic, *[c.header for c in table.columns]]
+    if table.p_values and "p_value" in frame.columns:
+        columns += [
+            pl.when(pl.col("p_value").is_null())
+            .then(pl.lit(""))
+            .when(pl.col("p_value") < 0.001)
+            .then(pl.lit("< 0.001"))
+            .otherwise(pl.col("p_value").round(3).cast(pl.String))
+            .alias("p"),
+            pl.col("test").fill_null("").alias("Test"),
+        ]
+    return frame.select(columns)

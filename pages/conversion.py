@@ -1,0 +1,47 @@
+"""Response conversion (Fig. 1B): how responses change between timepoints."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.response_tables import transition_display
+from bsab_explorer.charts.conversion import alluvial_chart
+from bsab_explorer.schema import timepoint_label
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui.params import url_choice
+
+view = shell.current_view()
+cohort = cache.cohort(view)
+page_header("Response conversion", view.dataset, view.cohort_filter, cohort.n, cohort.total)
+if cohort.responses.height == 0:
+    st.info("No response assessments in these data (the `responses` table is empty or absent).")
+    st.stop()
+if cohort.n == 0:
+    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+
+timepoints = cache.timepoints(view)
+show_chart(alluvial_chart(cache.flows(view)))
+st.caption(
+    "Bands are sized by patients and coloured by the response they leave; hover a band for "
+    "its patients. 'Not assessed' keeps every treated patient in each column."
+)
+
+st.subheader("What became of each post-debulking response")
+statements = cache.statements(view)
+if statements:
+    for statement in statements:
+        st.markdown(f"- {statement.text}")
+else:
+    st.caption("No post-debulking assessments in this subgroup.")
+
+st.subheader("Transitions between two timepoints")
+choices = [*timepoints, "best"]
+left, right = st.columns(2)
+start = url_choice(
+    "From", choices, key="from", default=choices[0], format_func=timepoint_label, where=left
+)
+end = url_choice(
+    "To", choices, key="to", default=choices[-1], format_func=timepoint_label, where=right
+)
+st.dataframe(transition_display(cache.transitions(view, start, end)), hide_index=True)

@@ -1,0 +1,50 @@
+"""Response by cycle (Fig. 1A): IMWG categories per timepoint, ORR with exact CI, by group."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
+from bsab_explorer.analyses.response_tables import response_table
+from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
+from bsab_explorer.charts.response import response_chart
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui.params import url_choice
+
+view = shell.current_view()
+cohort = cache.cohort(view)
+page_header("Response by cycle", view.dataset, view.cohort_filter, cohort.n, cohort.total)
+if cohort.responses.height == 0:
+    st.info("No response assessments in these data (the `responses` table is empty or absent).")
+    st.stop()
+if cohort.n == 0:
+    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+
+left, right = st.columns(2)
+denominator = url_choice(
+    "Rates computed over",
+    list(DENOMINATORS),
+    key="denominator",
+    format_func=lambda d: DENOMINATOR_LABELS[d].capitalize(),
+    kind="segmented",
+    where=left,
+)
+by_choice = url_choice(
+    "Compare by",
+    ["overall", *[c for c in grouping_options(cohort.patients.columns) if c]],
+    key="by",
+    format_func=lambda c: grouping_label(None if c == "overall" else c),
+    where=right,
+)
+by = None if by_choice == "overall" else by_choice
+
+summary = cache.response(view, denominator, by)
+show_chart(response_chart(summary))
+st.subheader("Counts and rates")
+st.dataframe(response_table(summary), hide_index=True)
+st.caption(
+    "ORR: PR or better; ≥ VGPR: sCR + CR + VGPR; CR or better: sCR + CR. Percentages of "
+    f"{summary.denominator_label}; 95 % CI of the ORR by the exact Clopper–Pearson method. "
+    "No row means not assessed; NE means assessed but not evaluable."
+)

@@ -1,0 +1,39 @@
+"""Table 1: baseline, disease, treatment and safety characteristics, overall or by a variable."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
+from bsab_explorer.analyses.table1_view import table1_rows
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui.params import url_choice
+
+view = shell.current_view()
+cohort = cache.cohort(view)
+page_header("Table 1", view.dataset, view.cohort_filter, cohort.n, cohort.total)
+if cohort.n == 0:
+    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+
+left, right = st.columns([2, 1])
+by_choice = url_choice(
+    "Split by",
+    ["overall", *[c for c in grouping_options(cohort.patients.columns) if c]],
+    key="by",
+    format_func=lambda c: grouping_label(None if c == "overall" else c),
+    where=left,
+)
+by = None if by_choice == "overall" else by_choice
+with_p = right.toggle(
+    "Comparison p-values",
+    value=False,
+    key="p_values",
+    disabled=by is None,
+    help="Fisher's exact test for counts, Wilcoxon rank-sum for numbers (named in each row).",
+)
+table = cache.table1(view, by, with_p and by is not None)
+st.dataframe(table1_rows(table), hide_index=True, height=900)
+st.caption(
+    "n (%) of the column's patients; when a value was not recorded for everyone the "
+    "denominator is stated (n/N) and the missing count is shown. Numbers: median (min–max)."
+)
