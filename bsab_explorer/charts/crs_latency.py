@@ -15,7 +15,7 @@ import polars as pl
 
 from bsab_explorer.analyses.recurrence import INITIAL, RECURRENT
 from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
-from bsab_explorer.charts.timeline import CHART_WIDTH, grade_scale
+from bsab_explorer.charts.timeline import CHART_WIDTH, grade_scale, inline_data
 
 By = Literal["case", "bsab"]
 
@@ -54,10 +54,6 @@ def latency_data(episodes: pl.DataFrame, by: By = "case") -> pl.DataFrame:
     )
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if v is not None} for r in frame.iter_rows(named=True)]
-
-
 def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatChart:
     """Latency after the attributed dose (strip, 24–48 h shaded) over intervals between episodes."""
     rows = latency_data(episodes, by)
@@ -90,12 +86,12 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     ]
     window = pl.DataFrame({"start": [WINDOW_HOURS[0]], "end": [WINDOW_HOURS[1]]})
     band = (
-        alt.Chart(alt.Data(values=window.to_dicts()))
+        alt.Chart(inline_data(window))
         .mark_rect(color="#fdd0a2", opacity=0.45)
         .encode(x=alt.X("start:Q"), x2="end:Q")
     )
     band_label = (
-        alt.Chart(alt.Data(values=window.to_dicts()))
+        alt.Chart(inline_data(window))
         .mark_text(text="24–48 h", baseline="top", dy=4, fontSize=FONT_SIZE, color="#a63603", y=0)
         .encode(x=alt.X("mid:Q"))
         .transform_calculate(mid="(datum.start + datum.end) / 2")
@@ -119,7 +115,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         )
         mark["opacity"] = 0.95
         return (
-            alt.Chart(alt.Data(values=_records(timed.filter(pl.col("phase") == phase))))
+            alt.Chart(inline_data(timed.filter(pl.col("phase") == phase)))
             .mark_point(**mark)
             .encode(x=x_latency, y=y, yOffset=y_offset, color=color, tooltip=tooltip)
         )
@@ -139,7 +135,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     high = float(recurrent.select(pl.col("interval_days").max()).item() or 1.0) * 1.25
     ticks = [t for t in INTERVAL_TICKS if low <= t <= high]
     intervals = (
-        alt.Chart(alt.Data(values=_records(recurrent)))
+        alt.Chart(inline_data(recurrent))
         .mark_point(filled=True, size=size, opacity=0.85)
         .encode(
             x=alt.X(

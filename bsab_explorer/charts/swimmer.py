@@ -9,7 +9,7 @@ Management events and work-ups are left to the single-case timeline.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import altair as alt
 import polars as pl
@@ -17,6 +17,7 @@ import polars as pl
 from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
 from bsab_explorer.charts.timeline import (
     CHART_WIDTH,
+    INDEPENDENT_LEGENDS,
     STEP_UP_COLOR,
     STEP_UP_LABEL,
     TICK_SYMBOL,
@@ -25,6 +26,7 @@ from bsab_explorer.charts.timeline import (
     event_label,
     event_scales,
     grade_scale,
+    with_data,
 )
 from bsab_explorer.schema import DAYS_PER_MONTH, STEP_UP_PREFIX
 
@@ -49,6 +51,10 @@ LABELLED_CASES = 30
 HEIGHT_BUDGET = 900
 MIN_STEP, MAX_STEP = 5, 48
 DISCONTINUATION_COLOR = "#d7191c"
+#: Rows above which treatment doses are drawn as one bar per case instead of ticks.
+MAX_ROWS = 4500
+ON_TREATMENT = "on_treatment"
+GRADED_SHAPES = {"CRS": "circle", "ICANS": "triangle-up"}
 
 
 def lane_step(n_cases: int) -> int:
@@ -73,10 +79,13 @@ def case_order(events: pl.DataFrame, cases: pl.DataFrame, sort_by: SortBy) -> li
     return stats.sort([*keys, "case_id"], descending=[True, True, False])["case_id"].to_list()
 
 
-def swimmer_data(
-    cases: pl.DataFrame, events: pl.DataFrame, unit: Unit = "days"
-) -> list[dict[str, Any]]:
-    """The swimmer's rows (nulls dropped so that 200 cases stay small)."""
+def swimmer_data(cases: pl.DataFrame, events: pl.DataFrame, unit: Unit = "days") -> pl.DataFrame:
+    """The swimmer's rows: a follow-up span per case, then its key events.
+
+    Treatment doses are ticks while the rows stay within `MAX_ROWS`; beyond that each case's
+    treatment doses become one "on treatment" bar (first to last dose), which keeps hundreds of
+    cases small and reads better than ticks in lanes a few pixels high.
+    """
     scale = DAYS_PER_MONTH if unit == "months" else 1.0
     kept = events.filter(pl.col("event").is_in(SWIMMER_EVENTS) & pl.col("day").is_not_null())
     step_up = pl.col("detail").fill_null("").str.starts_with(STEP_UP_PREFIX)
@@ -120,8 +129,18 @@ def swimmer_data(
             (pl.col("day") / scale).round(3).alias("x2"),
         )
     )
-    frame = pl.concat([spans, rows], how="diagonal_relaxed")
-    return [{k: v for k, v in r.items() if v is not None} for r in frame.iter_rows(named=True)]
+    treatment = pl.col("dose_kind") == TREATMENT_LABEL
+    if rows.height + spans.height > MAX_ROWS:
+        on_treatment = (
+            rows.filter(treatment)
+            .group_by("case_id")
+            .agg(pl.col("x").min().alias("x"), pl.col("x").max().alias("x2"))
+            .with_columns(
+                pl.lit(ON_TREATMENT).alias("kind"), pl.lit("On treatment (doses)").alias("label")
+            )
+        )
+        rows = pl.concat([rows.filter(~treatment.fill_null(False)), on_treatment], how="diagonal")
+    return pl.concat([spans, rows], how="diagonal_relaxed").sort("case_id", maintain_order=True)
 
 
 def swimmer_chart(
@@ -158,7 +177,11 @@ def swimmer_chart(
     ]
     dose_tooltip = [tooltip[0], alt.Tooltip("dose_kind:N", title="Event"), tooltip[2]]
     rows = swimmer_data(cases, events, unit)
-    present = {str(r["label"]) for r in rows if r.get("kind") == "point"}
+    present = set(rows.filter(pl.col("kind") == "point")["label"].to_list())
+    graded_present = set(rows.filter(pl.col("kind") == "graded")["label"].to_list())
+    graded = [g for g in GRADED_SHAPES if g in graded_present] or ["CRS"]
+    collapsed = rows.filter(pl.col("kind") == ON_TREATMENT).height > 0
+    doses_text = "dark bar: on treatment (first to last dose) · " if collapsed else ""
     color, shape = event_scales(present)
 
     def base(kind: str) -> alt.Chart:
@@ -168,6 +191,9 @@ def swimmer_chart(
     layers: list[alt.Chart] = [
         base("follow_up")
         .mark_bar(size=band, color="#d9d9d9")
+        .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
+        base(ON_TREATMENT)
+        .mark_bar(size=max(2.0, step * 0.5), color=TREATMENT_COLOR, opacity=0.55)
         .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
         base("hold")
         .mark_bar(size=max(3.0, step * 0.7), color="#bdbdbd", opacity=0.6)
@@ -206,7 +232,7 @@ def swimmer_chart(
             shape=alt.Shape(
                 "label:N",
                 title="CRS / ICANS",
-                scale=alt.Scale(domain=["CRS", "ICANS"], range=["circle", "triangle-up"]),
+                scale=alt.Scale(domain=graded, range=[GRADED_SHAPES[g] for g in graded]),
             ),
             tooltip=tooltip,
         ),
@@ -229,7 +255,10 @@ def swimmer_chart(
             .mark_text(dy=-step * 0.36, fontSize=FONT_SIZE - 3, fontWeight="bold", color="#08306b")
             .encode(x=x, y=y, text="detail:N", tooltip=tooltip)
         )
-    chart = alt.layer(*layers, data=alt.Data(values=rows)).properties(
+    # Everything in one constructor: each Altair chart method deep-copies every layer.
+    chart = alt.LayerChart(
+        layer=layers,
+        resolve=INDEPENDENT_LEGENDS,
         width=CHART_WIDTH,
         height=alt.Step(step),
         title=alt.Title(
@@ -237,9 +266,9 @@ def swimmer_chart(
             subtitle=[
                 "Reconstructed from published aggregates, not real patients. "
                 f"{sort_title} first; drag or scroll to zoom.",
-                "Grey bar: follow-up · shaded: hold · black bar: schedule change · "
+                f"Grey bar: follow-up · {doses_text}shaded: hold · black bar: schedule change · "
                 "red cross: discontinuation.",
             ],
         ),
     )
-    return apply_theme(chart.resolve_scale(color="independent", shape="independent"))
+    return with_data(apply_theme(chart), rows)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import altair as alt
 import polars as pl
 
-from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
+from bsab_explorer.charts.theme import FONT_SIZE, ChartT, apply_theme
 from bsab_explorer.schema import DAYS_PER_MONTH, STEP_UP_PREFIX
 
 Unit = Literal["days", "months"]
@@ -60,6 +60,10 @@ EVENT_LEGEND = {
     for code, (_, label, color, shape) in _LANES.items()
     if shape is not None and code not in GRADED_POINTS
 }
+#: Colour and shape legends of the layers kept apart (grade, event kind, dose kind).
+INDEPENDENT_LEGENDS = alt.Resolve(
+    scale=alt.ScaleResolveMap(color="independent", shape="independent")
+)
 LANE_STEP = 44
 #: A tall thin bar, the legend symbol of a dose tick.
 TICK_SYMBOL = "M-0.2,-1L0.2,-1L0.2,1L-0.2,1Z"
@@ -311,9 +315,28 @@ def timeline_layers(
     return [holds, rules, doses, courses, points, graded, responses, rule_text]
 
 
-def _clean(rows: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready records without nulls (smaller specs)."""
-    return [{k: v for k, v in row.items() if v is not None} for row in rows.iter_rows(named=True)]
+def inline_data(frame: pl.DataFrame) -> dict[str, Any]:
+    """Rows as a plain inline-data dict (nulls dropped).
+
+    A plain dict, not `alt.Data`: Altair validates `alt.Data` values row by row (seconds for
+    thousands of rows) and caps data frames at 5000 rows; a dict is neither validated nor capped,
+    and Streamlit still ships it as Arrow.
+    """
+    return {
+        "values": [
+            {k: v for k, v in row.items() if v is not None} for row in frame.iter_rows(named=True)
+        ]
+    }
+
+
+def with_data(chart: ChartT, frame: pl.DataFrame) -> ChartT:
+    """`chart` with `frame` as its top-level inline data, attached last.
+
+    Altair deep-copies inline data on every chart method (`properties`, `configure`, ...), so
+    the rows are attached once, after every other step.
+    """
+    chart.data = inline_data(frame)
+    return chart
 
 
 def timeline_chart(
@@ -331,10 +354,10 @@ def timeline_chart(
     ends = rows.select(pl.max_horizontal(pl.col("x").max(), pl.col("x2").max())).item()
     # Room on the right for the last label.
     x_max = float(ends or 1.0) * 1.06
-    chart = alt.layer(
-        *timeline_layers(x_title, lanes, x_max=x_max, present=set(rows["label"].to_list())),
-        data=alt.Data(values=_clean(rows)),
-    ).properties(
+    # Everything in one constructor: each Altair chart method deep-copies every layer.
+    chart = alt.LayerChart(
+        layer=timeline_layers(x_title, lanes, x_max=x_max, present=set(rows["label"].to_list())),
+        resolve=INDEPENDENT_LEGENDS,
         width=CHART_WIDTH,
         height=alt.Step(LANE_STEP),
         title=alt.Title(
@@ -343,5 +366,4 @@ def timeline_chart(
             "Drag or scroll to zoom; double-click to reset.",
         ),
     )
-    chart = chart.resolve_scale(color="independent", shape="independent")
-    return apply_theme(chart)
+    return with_data(apply_theme(chart), rows)

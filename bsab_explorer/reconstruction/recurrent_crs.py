@@ -418,13 +418,13 @@ def _simulated_case(case_id: str, rng: np.random.Generator) -> _Timeline:
     every = int(rng.choice([7, 14, 15]))
     last = int(rng.integers(90, 720))
     doses = list(range(9, last, every))
-    cycle = int(rng.integers(1, 4))
+    cycle = int(rng.integers(2, 5))
     latency = int(rng.choice([1, 2]))
     stop = last if rng.random() < 0.8 else int(rng.integers(60, last))
     doses = [d for d in doses if d < stop]
     t.doses(doses)
     for k, dose in enumerate(doses[1::cycle]):
-        if rng.random() < 0.85:
+        if rng.random() < 0.7:
             grade = 2 if k < 2 and rng.random() < 0.5 else 1
             t.add(dose + latency, "crs", f"{24 * latency} h post-infusion", grade=grade)
     if rng.random() < 0.3:

@@ -1,0 +1,248 @@
+"""Recurrent-CRS charts: the case timeline, the swimmer view and the dose-anchored view."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import polars as pl
+import pytest
+import vl_convert
+
+from bsab_explorer.analyses.recurrence import crs_episodes
+from bsab_explorer.charts.crs_latency import WINDOW_HOURS, crs_latency_chart
+from bsab_explorer.charts.swimmer import (
+    MAX_ROWS,
+    ON_TREATMENT,
+    SWIMMER_EVENTS,
+    lane_step,
+    swimmer_chart,
+)
+from bsab_explorer.charts.theme import FONT_SIZE
+from bsab_explorer.charts.timeline import (
+    CHART_WIDTH,
+    GRADE_COLORS,
+    STEP_UP_LABEL,
+    TREATMENT_LABEL,
+    timeline_chart,
+    timeline_data,
+)
+from bsab_explorer.reconstruction.recurrent_crs import (
+    build_cases,
+    build_events,
+    simulate_case_series,
+)
+from bsab_explorer.schema import DAYS_PER_MONTH
+
+
+@pytest.fixture(scope="module")
+def events() -> pl.DataFrame:
+    return build_events()
+
+
+def _layer(spec: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The layer filtered on `datum.kind === kind`."""
+    for layer in spec["layer"]:
+        filters = [t.get("filter") for t in layer.get("transform", [])]
+        if f"(datum.kind === '{kind}')" in filters:
+            return layer
+    raise AssertionError(kind)
+
+
+def _spec(chart: Any) -> dict[str, Any]:
+    """The chart's Vega-Lite dict, with every named dataset put back where it is used."""
+    spec: dict[str, Any] = chart.to_dict()
+    datasets = spec.pop("datasets", {})
+
+    def inline(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("data"), dict) and "name" in node["data"]:
+                node["data"] = {"values": datasets[node["data"]["name"]]}
+            for value in node.values():
+                inline(value)
+        elif isinstance(node, list):
+            for value in node:
+                inline(value)
+
+    inline(spec)
+    return spec
+
+
+def _values(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    values: list[dict[str, Any]] = spec["data"]["values"]
+    return values
+
+
+def _rows(spec: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in _values(spec) if r["kind"] == kind]
+
+
+def test_timeline_has_one_layer_per_mark_family(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC1"))
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["rect", "rule", "tick", "bar", "point", "point", "text", "text"]
+    assert len(_values(spec)) == events.filter(pl.col("case_id") == "RC1").height
+    assert spec["width"] == CHART_WIDTH
+    assert spec["config"]["axis"]["labelFontSize"] == FONT_SIZE
+    assert "not real patients" in spec["title"]["subtitle"]
+    for layer in spec["layer"]:
+        assert "tooltip" in layer["encoding"], layer["mark"]
+
+
+def test_timeline_zooms_and_pans_on_x_only(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC2"))
+    (param,) = spec["params"]
+    assert param["bind"] == "scales"
+    assert param["select"] == {"type": "interval", "encodings": ["x"]}
+
+
+def test_crs_points_are_coloured_by_ordered_astct_grade(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC1"))
+    graded = _layer(spec, "graded")
+    color = graded["encoding"]["color"]
+    assert color["field"] == "grade_label"
+    assert color["scale"]["domain"] == ["Grade 1", "Grade 2", "Grade 3", "Grade 4"]
+    assert color["scale"]["range"] == [GRADE_COLORS[g] for g in (1, 2, 3, 4)]
+    crs = [r for r in _rows(spec, "graded") if r["event"] == "crs"]
+    assert len(crs) == 15
+    assert sorted({r["grade"] for r in crs}) == [1, 2, 3]
+
+
+def test_doses_are_ticks_in_two_kinds(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC3"))
+    doses = _layer(spec, "dose")
+    assert doses["mark"]["type"] == "tick"
+    assert doses["encoding"]["color"]["scale"]["domain"] == [STEP_UP_LABEL, TREATMENT_LABEL]
+    kinds = [r["dose_kind"] for r in _rows(spec, "dose")]
+    assert kinds.count(STEP_UP_LABEL) == 3
+    assert kinds.count(TREATMENT_LABEL) == 31
+
+
+def test_event_shapes_and_lanes_of_case_5(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC5"))
+    points = _layer(spec, "point")
+    shape = points["encoding"]["shape"]["scale"]
+    assert dict(zip(shape["domain"], shape["range"], strict=True)) == {
+        "Fever": "triangle-down",
+        "Infection": "diamond",
+        "Work-up negative": "square",
+        "Corticosteroid": "circle",
+        "Antibiotic": "circle",
+        "IVIG": "circle",
+        "Adverse event": "cross",
+    }
+    lanes = _layer(spec, "dose")["encoding"]["y"]["scale"]["domain"]
+    assert lanes == [
+        "Schedule",
+        "BsAb dose",
+        "CRS",
+        "Fever",
+        "Infection",
+        "Work-up",
+        "Corticosteroid",
+        "Antibiotic",
+        "IVIG",
+        "Adverse event",
+        "Response",
+    ]
+    rules = _rows(spec, "rule")
+    assert [(r["day"], r["rule_label"]) for r in rules] == [
+        (61.0, "hold"),
+        (183.0, "hold"),
+        (365.0, "biweekly → monthly"),
+    ]
+    assert [r["detail"] for r in _rows(spec, "response")] == ["CR", "sCR", "sCR"]
+
+
+def test_courses_with_an_end_day_are_bars(events: pl.DataFrame) -> None:
+    rows = timeline_data(events, "RC1")
+    courses = rows.filter(pl.col("kind") == "course")
+    assert set(courses["event"]) == {"corticosteroid", "adverse_event"}
+    nephritis_course = courses.filter(pl.col("detail").str.starts_with("prednisone"))
+    assert nephritis_course.select("x", "x2").row(0) == (609.0, 700.0)
+
+
+def test_months_unit_divides_days(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC1", unit="months"))
+    stop = next(r for r in _rows(spec, "rule") if r["event"] == "discontinuation")
+    assert stop["x"] == pytest.approx(609 / DAYS_PER_MONTH)
+    assert _layer(spec, "dose")["encoding"]["x"]["title"] == "Months since first dose"
+
+
+def test_timeline_renders_to_png(events: pl.DataFrame) -> None:
+    png = vl_convert.vegalite_to_png(timeline_chart(events, "RC4").to_json(), scale=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")
+    assert width > CHART_WIDTH
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "order"),
+    [
+        ("follow_up", ["RC2", "RC1", "RC4", "RC5", "RC3"]),
+        ("episodes", ["RC2", "RC4", "RC3", "RC1", "RC5"]),
+    ],
+)
+def test_swimmer_sorts_lanes(events: pl.DataFrame, sort_by: str, order: list[str]) -> None:
+    spec = _spec(swimmer_chart(build_cases(), events, sort_by))  # type: ignore[arg-type]
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["sort"] == order
+    assert spec["height"] == {"step": lane_step(5)}
+    assert any(layer["mark"]["type"] == "text" for layer in spec["layer"])
+
+
+def test_swimmer_with_five_cases_keeps_every_key_event(events: pl.DataFrame) -> None:
+    spec = _spec(swimmer_chart(build_cases(), events))
+    values = _values(spec)
+    kept = events.filter(pl.col("event").is_in(SWIMMER_EVENTS)).height
+    assert len(values) == kept + 5
+    spans = {r["case_id"]: r["x2"] for r in values if r["kind"] == "follow_up"}
+    assert spans == {"RC1": 700.0, "RC2": 822.0, "RC3": 517.0, "RC4": 639.0, "RC5": 548.0}
+    assert sum(r["kind"] == "graded" for r in values) == 15 + 22 + 16 + 21 + 11
+
+
+def test_swimmer_with_200_generated_cases_stays_small_and_unlabelled() -> None:
+    cases, events = simulate_case_series(200, seed=7)
+    spec = _spec(swimmer_chart(cases, events, "episodes"))
+    values = _values(spec)
+    kinds = Counter(r["kind"] for r in values)
+    # Treatment doses collapse into one bar per case; every CRS episode stays a point.
+    assert kinds["follow_up"] == 200
+    assert (
+        kinds[ON_TREATMENT]
+        == events.filter(pl.col("detail") == "treatment dose")["case_id"].n_unique()
+    )
+    assert kinds["graded"] == events.filter(pl.col("event") == "crs").height
+    assert all(r.get("dose_kind") != TREATMENT_LABEL for r in values)
+    assert len(values) <= MAX_ROWS
+    assert len(json.dumps(spec, separators=(",", ":"))) < min(128 * len(values), 500_000)
+    assert spec["height"] == {"step": 5}
+    y = spec["layer"][0]["encoding"]["y"]
+    assert len(y["sort"]) == 200
+    assert y["axis"]["labels"] is False
+    assert not any(layer["mark"]["type"] == "text" for layer in spec["layer"])
+
+
+def test_latency_chart_places_every_episode_after_its_dose(events: pl.DataFrame) -> None:
+    episodes = crs_episodes(build_cases(), events)
+    spec = _spec(crs_latency_chart(episodes, "case"))
+    latency, intervals = spec["vconcat"]
+    band, label, recurrent, initial = latency["layer"]
+    assert _values(band) == [{"start": WINDOW_HOURS[0], "end": WINDOW_HOURS[1]}]
+    assert label["mark"]["text"] == "24–48 h"
+    assert len(_values(recurrent)) == 80
+    assert len(_values(initial)) == 5
+    assert {r["latency_hours"] for r in _values(recurrent)} == {24.0, 48.0}
+    assert recurrent["encoding"]["y"]["sort"] == ["RC1", "RC2", "RC3", "RC4", "RC5"]
+    gaps = [r for r in _values(intervals) if r["gap"]]
+    assert [(r["case_id"], r["interval_days"]) for r in gaps] == [("RC1", 316.0)]
+    assert len(_values(intervals)) == 80 - 5
+    assert intervals["encoding"]["x"]["scale"]["type"] == "log"
+
+
+def test_latency_chart_by_antibody(events: pl.DataFrame) -> None:
+    spec = _spec(crs_latency_chart(crs_episodes(build_cases(), events), "bsab"))
+    y = spec["vconcat"][0]["layer"][2]["encoding"]["y"]
+    assert y["sort"] == ["talquetamab", "teclistamab"]
+    assert y["title"] == "Bispecific antibody"
