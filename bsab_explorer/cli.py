@@ -8,6 +8,7 @@ a refused request, 2 the command could not run (usage, unavailable store).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDIES, STUDY_LABELS, TA
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_ERROR = 2
+EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as shells report it
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -250,3 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreUnavailable as error:
         _err(str(error))
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped early: silence the rest, as shell tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
