@@ -36,13 +36,13 @@ class ExportRequest:
     #: Further options as (flag without dashes, value), e.g. (("denominator", "all"),).
     options: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # One spelling per request: options in flag order, so equal requests compare equal.
+        object.__setattr__(self, "options", tuple(sorted(dict(self.options).items())))
+
     def option(self, flag: str, default: str | None = None) -> str | None:
         """The value of a further option (the last one given wins)."""
-        found = default
-        for key, value in self.options:
-            if key == flag:
-                found = value
-        return found
+        return dict(self.options).get(flag, default)
 
     def with_filter(self, cohort_filter: CohortFilter) -> ExportRequest:
         """The same request under another filter."""

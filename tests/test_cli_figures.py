@@ -1,0 +1,131 @@
+"""The figure, table and report commands, and that a page's Reproduce command really reproduces."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import struct
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bsab_explorer.cli_figures import register_all
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import ExportRequest, make_export, read_table_csv, reproduce_command
+from bsab_explorer.filters import CohortFilter
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bsab-explorer")
+    register_all(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Dataset:
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    return dataset
+
+
+def test_reproduce_command_of_a_table_regenerates_its_rows(
+    bundled: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = ExportRequest(
+        "table",
+        "survival-medians",
+        CohortFilter.parse("age_years>=60;emd=true"),
+        by="hrca",
+        endpoint="os",
+        ci="log-log",
+    )
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(reproduce_command(request))
+    assert argv[:3] == ["bsab-explorer", "table", "survival-medians"]
+    assert run(argv[1:]) == 0
+    expected = make_export(bundled, request).data
+    written = (tmp_path / request.file_name()).read_bytes()
+    assert read_table_csv(written, expected.schema).equals(expected)
+    assert b"# 95 % CI: log-log transformation" in written
+
+
+def test_reproduce_command_of_a_figure_regenerates_the_same_picture(
+    bundled: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = ExportRequest(
+        "figure", "response", CohortFilter.parse("bsab=teclistamab"), by="emd",
+        options=(("denominator", "all_treated"),),
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(reproduce_command(request, out="again.svg"))
+    assert "--denominator" in argv
+    assert run(argv[1:]) == 0
+    undated = re.compile(r" · created [0-9-]+ [0-9:]+ UTC")
+    written = (tmp_path / "again.svg").read_text(encoding="utf-8")
+    assert undated.sub("", written) == undated.sub("", make_export(bundled, request).svg())
+
+
+def test_figure_command_writes_a_print_png(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "km.png"
+    code = run(
+        ["figure", "km", "--endpoint", "pfs", "--by", "emd", "--dpi", "300", "--out", str(out)]
+    )
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    png = out.read_bytes()
+    at = png.index(b"pHYs")
+    assert round(struct.unpack(">I", png[at + 4 : at + 8])[0] * 0.0254) == 300
+
+
+def test_table_command_prints_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["table", "logrank", "--by", "emd", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1
+    assert set(rows[0]) == {"chi2", "df", "p_value"}
+    assert rows[0]["df"] == 1
+
+
+def test_table_command_prints_csv_without_a_byte_order_mark(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    assert run(["table", "case-table", "--filter", "sex=F"]) == 0
+    out = capsysbinary.readouterr().out
+    assert out.startswith(b'"Case"')
+    frame = pl.read_csv(out, comment_prefix="#")
+    assert frame.height == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["table", "table1", "--filter", "shoe_size=4"], "'shoe_size' is not a column"),
+        (["figure", "timeline", "--case", "RC9"], "'RC9' is not a case"),
+        (["table", "response", "--denominator", "some"], "--denominator must be one of"),
+        (["report", "--out", "x.html", "--filter", "emd=maybe"], "'emd' is yes/no"),
+    ],
+)
+def test_commands_refuse_bad_requests_in_words(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(argv) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_report_command_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert (
+        run(["report", "--out", str(out), "--filter", "hrca=true", "--by", "emd", "--by", "hrca"])
+        == 0
+    )
+    html = out.read_text(encoding="utf-8")
+    assert '<section id="provenance">' in html
+    assert "Overall survival: by High-risk cytogenetics (HRCA)" in html
+    assert "hrca=true (High-risk cytogenetics (HRCA) is true)" in html
