@@ -89,17 +89,18 @@ EPISODE_SCHEMA: dict[str, type[pl.DataType]] = {
 
 
 def _doses(events: pl.DataFrame) -> pl.DataFrame:
+    """Doses sorted by day (as the as-of joins need), treatment doses numbered per case."""
     step_up = pl.col("dose_detail").fill_null("").str.starts_with(STEP_UP_PREFIX)
+    # A window keeps each case's rows in frame order, here day order: no sort by case needed.
     return (
-        events.filter(pl.col("event") == DOSE)
+        events.filter((pl.col("event") == DOSE) & pl.col("day").is_not_null())
         .select("case_id", pl.col("day").alias("dose_day"), pl.col("detail").alias("dose_detail"))
-        .sort("case_id", "dose_day")
+        .sort("dose_day", maintain_order=True)
         .with_columns(
             pl.when(~step_up)
             .then((~step_up).cast(pl.Int64).cum_sum().over("case_id"))
             .alias("treatment_dose_number")
         )
-        .sort("dose_day")
     )
 
 
@@ -131,6 +132,10 @@ def _flag_management(episodes: pl.DataFrame, events: pl.DataFrame, code: str) ->
 
 def crs_episodes(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """One row per CRS episode: its attributed dose, latency, phase, interval and flags."""
+    return _episodes(cases, events, _doses(events))
+
+
+def _episodes(cases: pl.DataFrame, events: pl.DataFrame, doses: pl.DataFrame) -> pl.DataFrame:
     crs = events.filter((pl.col("event") == CRS) & pl.col("day").is_not_null())
     if crs.height == 0:
         return pl.DataFrame(schema=EPISODE_SCHEMA)
@@ -138,7 +143,7 @@ def crs_episodes(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
         crs.select("case_id", "day", "grade", "end_day")
         .sort("day")
         .join_asof(
-            _doses(events),
+            doses,
             left_on="day",
             right_on="dose_day",
             by="case_id",
@@ -231,7 +236,8 @@ def _whole(expr: pl.Expr) -> pl.Expr:
 
 def analyse_recurrence(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """One row per case: episode counts, intervals, latencies, grades, flags and the pattern."""
-    episodes = crs_episodes(cases, events)
+    all_doses = _doses(events)
+    episodes = _episodes(cases, events, all_doses)
     recurrent = pl.col("phase") == RECURRENT
     interval = pl.col("interval_days")
     regular = interval.filter(~pl.col("gap"))
@@ -267,7 +273,7 @@ def analyse_recurrence(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFram
         [cases.select("case_id", "bsab"), events.select("case_id").with_columns(bsab=None)],
         how="vertical_relaxed",
     ).unique("case_id", keep="first")
-    doses = _doses(events).filter(pl.col("treatment_dose_number").is_not_null())
+    doses = all_doses.filter(pl.col("treatment_dose_number").is_not_null())
     followed = _dose_follow_up(doses, episodes)
     out = (
         ids.join(per_case, on="case_id", how="left")
