@@ -28,6 +28,7 @@ from bsab_explorer.charts.timeline import (
     timeline_chart,
     timeline_data,
 )
+from bsab_explorer.dataset import empty_table
 from bsab_explorer.reconstruction.recurrent_crs import (
     build_cases,
     build_events,
@@ -246,3 +247,16 @@ def test_latency_chart_by_antibody(events: pl.DataFrame) -> None:
     y = spec["vconcat"][0]["layer"][2]["encoding"]["y"]
     assert y["sort"] == ["talquetamab", "teclistamab"]
     assert y["title"] == "Bispecific antibody"
+
+
+def test_charts_of_empty_data_have_no_marks(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "not-a-case"))
+    assert _values(spec) == []
+    assert _layer(spec, "dose")["encoding"]["y"]["scale"]["domain"] == ["BsAb dose"]
+    swimmer = _spec(swimmer_chart(empty_table("cases"), empty_table("events")))
+    assert _values(swimmer) == []
+    assert swimmer["layer"][0]["encoding"]["y"]["sort"] == []
+    no_episodes = crs_episodes(empty_table("cases"), empty_table("events"))
+    latency = _spec(crs_latency_chart(no_episodes))
+    assert _values(latency["vconcat"][0]["layer"][2]) == []
+    assert _values(latency["vconcat"][1]) == []
