@@ -329,3 +329,53 @@ def test_generated_schedules_are_described_correctly(
             assert row["interval_days_median"] == pytest.approx(median(s.intervals))
         else:
             assert row["interval_days_median"] is None
+
+
+@pytest.mark.parametrize(
+    ("schedule", "pattern", "possible_infection"),
+    [
+        (
+            Schedule("R", None, 30, (14, 14, 14), (24, 24, 24, 24), (), ()),
+            "every 14 days, 24 h after infusion",
+            0,
+        ),
+        (
+            Schedule("I", 40, 30, (30, 35, 32), (24, 48, 30, 40), (1,), (0, 2)),
+            "every 30–35 days, 24–48 h after infusion",
+            1,
+        ),
+        (
+            Schedule("G", None, 25, (7, 7, 7, 100), (48,) * 5, (), ()),
+            "every 7 days, 48 h after infusion; 1 longer gap (100 days)",
+            0,
+        ),
+        (
+            Schedule(
+                "GG",
+                None,
+                25,
+                (8, 9, 8, 9, 8, 50, 60),
+                (24, 30, 24, 24, 24, 24, 24, 24),
+                (0, 7),
+                (),
+            ),
+            "every 8–9 days, 24–30 h after infusion; 2 longer gaps (up to 60 days)",
+            2,
+        ),
+        (
+            Schedule("S", 30, 40, (), (36,), (0,), ()),
+            "single recurrent episode, 36 h after infusion",
+            1,
+        ),
+        (Schedule("N", 30, 40, (), (), (), ()), "no recurrent CRS", 0),
+        (Schedule("Z", None, 40, (), (), (), ()), "no CRS", 0),
+    ],
+    ids=["regular", "irregular", "gap", "two-gaps", "single", "initial-only", "none"],
+)
+def test_constructed_schedules(schedule: Schedule, pattern: str, possible_infection: int) -> None:
+    assert _expected_pattern(schedule) == pattern
+    row = analyse_recurrence(_cases([schedule.case_id]), _events(schedule.rows())).row(
+        0, named=True
+    )
+    assert row["pattern"] == pattern
+    assert row["possible_infection_episodes"] == possible_infection
