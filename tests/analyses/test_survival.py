@@ -51,6 +51,7 @@ GROUPINGS = {
     "aml": ("overall", "x"),
     "ovarian": ("overall", "rx"),
     "ties": ("overall", "grp"),
+    "zero_time": ("overall",),
     "flat_half": ("overall",),
     "ends_half": ("overall",),
 }
@@ -194,6 +195,21 @@ def test_cox_equals_coxph_efron(name: str, grouping: str) -> None:
             scalar(r_cox[key]["chi2"]), rel=COX_RTOL, abs=loglik_precision if key == "lr" else 0
         )
         assert test.p_value == pytest.approx(scalar(r_cox[key]["p_value"]), rel=COX_RTOL)
+
+
+@pytest.mark.parametrize("ci", [CIMethod.LOG, CIMethod.LOG_LOG])
+def test_other_confidence_levels_equal_survfit(ci: CIMethod) -> None:
+    want = reference()["conf_90"][ci.value]
+    frame = dataset("lung")
+    summary = summarise_survival(frame, "pfs", ci=ci, conf_level=0.90)
+    (group,) = summary.groups
+    for column in ("lower", "upper"):
+        table = group.curve.table[column].fill_null(float("nan")).to_numpy()
+        assert_close(table, want["curves"]["all"][column])
+    median = want["medians"]["all"]
+    assert group.median == MedianEstimate(
+        scalar(median["median"]), scalar(median["lower"]), scalar(median["upper"])
+    )
 
 
 # --- the R conventions, spelled out -------------------------------------------------------------

@@ -68,7 +68,13 @@ ties <- data.frame(
   time = (i * 37) %% 50 + 1, event = (i %% 5) != 0, grp = c("a", "b", "c")[(i * 11) %% 7 %% 3 + 1]
 )
 
+zero_time <- data.frame(  # an event and a censoring at time 0 (survfit0 inserts no row)
+  time = c(0, 0, 1, 2, 2, 3, 5),
+  event = c(TRUE, FALSE, TRUE, TRUE, FALSE, TRUE, FALSE)
+)
+
 datasets <- list(
+  zero_time = list(data = zero_time, groups = character(0), times = c(0, 1.5, 5, 6)),
   ties = list(data = ties, groups = c("grp"), times = c(10, 25, 49)),
   cohort_pfs = list(data = cohort("pfs"), groups = c("emd", "hrca", "sex"), times = cohort_times),
   cohort_os = list(data = cohort("os"), groups = c("emd", "hrca", "sex"), times = cohort_times),
@@ -123,7 +129,8 @@ medians <- function(fit) {
   qm <- as.numeric(q$quantile); ql <- as.numeric(q$lower); qu <- as.numeric(q$upper)
   out <- lapply(seq_len(nrow(tab)), function(k) list(
     n = tab[k, "records"], events = tab[k, "events"],
-    median = tab[k, "median"], lower = tab[k, "0.95LCL"], upper = tab[k, "0.95UCL"],
+    median = tab[k, "median"],
+    lower = tab[k, paste0(fit$conf.int, "LCL")], upper = tab[k, paste0(fit$conf.int, "UCL")],
     quantile_median = qm[k], quantile_lower = ql[k], quantile_upper = qu[k]
   ))
   names(out) <- names(strata_index(fit))
@@ -208,5 +215,11 @@ for (name in names(datasets)) {
   }
   reference$datasets[[name]] <- out
 }
+# Another confidence level: 90 % log and log-log intervals for lung.
+lung_d <- datasets$lung$data
+reference$conf_90 <- lapply(c(log = "log", `log-log` = "log-log"), function(ct) {
+  fit <- survfit(Surv(time, event) ~ 1, data = lung_d, conf.type = ct, conf.int = 0.90)
+  list(curves = curves(fit), medians = medians(fit))
+})
 writeLines(to_json(reference), "reference.json")
 cat("wrote reference.json and", length(datasets), "CSV files\n")
