@@ -10,46 +10,63 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.response import (
+    BEST_KEY,
     CATEGORY_ORDER,
     NOT_ASSESSED,
+    NOT_ASSESSED_RANK,
     POST_DEBULKING,
-    assessments,
-    best_responses,
+    IndexedCohort,
+    index_cohort,
+    timepoint_code,
+    timepoint_key,
 )
 from bsab_explorer.analyses.table1 import format_percent
-from bsab_explorer.schema import (
-    BEST_TIMEPOINT,
-    ORR_CODES,
-    timepoint_order,
-)
+from bsab_explorer.schema import BEST_TIMEPOINT, ORR_CODES
 
 _PATIENT = "patient_id"
+_CATEGORY_OF_RANK = dict(enumerate(CATEGORY_ORDER))
 
 
-def _category_rank(column: str) -> pl.Expr:
-    return pl.col(column).replace_strict(
-        list(CATEGORY_ORDER), list(range(len(CATEGORY_ORDER))), return_dtype=pl.Int64
-    )
-
-
-def _responses_at(
-    timepoint: str, patients: pl.DataFrame | None, responses: pl.DataFrame
-) -> pl.DataFrame:
-    """``patient_id``, ``response`` at one timepoint ("best": best response to the bispecific)."""
+def _key(timepoint: str) -> int:
+    """Integer key of a timepoint code (see `timepoint_key`)."""
     if timepoint == BEST_TIMEPOINT:
-        return best_responses(patients, responses)
+        return BEST_KEY
+    if timepoint == POST_DEBULKING:
+        return 0
+    return int(timepoint[1:])
+
+
+def _ranks_at(indexed: IndexedCohort, timepoint: str) -> np.ndarray:
+    """Response rank of every patient at `timepoint` ("Not assessed" when there is none)."""
+    at = indexed.visits.filter(pl.col("__tp") == _key(timepoint))
+    ranks = np.full(indexed.patients.height, NOT_ASSESSED_RANK, dtype=np.int64)
+    ranks[at.get_column("__idx").to_numpy()] = at.get_column("__rank").to_numpy()
+    return ranks
+
+
+def _transitions(indexed: IndexedCohort, from_tp: str, to_tp: str) -> pl.DataFrame:
     return (
-        assessments(responses).filter(pl.col("timepoint") == timepoint).select(_PATIENT, "response")
+        pl.DataFrame(
+            {
+                "f": _ranks_at(indexed, from_tp),
+                "t": _ranks_at(indexed, to_tp),
+                _PATIENT: indexed.patients.get_column(_PATIENT),
+            }
+        )
+        .group_by("f", "t")
+        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).sort().alias("patient_ids"))
+        .sort("f", "t")
+        .select(
+            pl.col("f").replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String).alias("from"),
+            pl.col("t").replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String).alias("to"),
+            "n",
+            "patient_ids",
+        )
     )
-
-
-def _universe(patients: pl.DataFrame | None, responses: pl.DataFrame) -> pl.DataFrame:
-    if patients is not None:
-        return patients.select(_PATIENT).unique()
-    return responses.select(_PATIENT).unique()
 
 
 def transition_table(
@@ -61,28 +78,18 @@ def transition_table(
     """Patients by response at `from_tp` and at `to_tp`: ``from``, ``to``, ``n``, ``patient_ids``.
 
     The patients counted are those of `patients` when given (all treated), else every patient
-    with an assessment; "Not assessed" stands for no assessment at that timepoint. Rows follow
-    the clinical order of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms.
+    with an assessment; "Not assessed" stands for no assessment at that timepoint. Either
+    timepoint may be "best" (best response to the bispecific). Rows follow the clinical order
+    of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms.
     """
-    universe = _universe(patients, responses)
-    if patients is not None:
-        responses = responses.join(universe, on=_PATIENT, how="semi")
-    start = _responses_at(from_tp, patients, responses).rename({"response": "from"})
-    end = _responses_at(to_tp, patients, responses).rename({"response": "to"})
-    return (
-        universe.join(start, on=_PATIENT, how="left")
-        .join(end, on=_PATIENT, how="left")
-        .with_columns(pl.col("from", "to").fill_null(NOT_ASSESSED))
-        .group_by("from", "to")
-        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).sort().alias("patient_ids"))
-        .sort(_category_rank("from"), _category_rank("to"))
-    )
+    return _transitions(index_cohort(patients, responses), from_tp, to_tp)
 
 
 def observed_timepoints(responses: pl.DataFrame) -> list[str]:
     """Timepoints with at least one assessment, in clinical order."""
-    present = assessments(responses).get_column("timepoint").unique().to_list()
-    return sorted(present, key=timepoint_order)
+    keys = timepoint_key().drop_nulls().unique().sort()
+    present = responses.filter(pl.col("response").is_not_null()).select(keys).to_series()
+    return [timepoint_code(k) for k in present.to_list()]
 
 
 def alluvial_flows(
@@ -107,8 +114,11 @@ def alluvial_flows(
             ("patient_ids", pl.List(pl.String())),
         ]
     )
+    if len(chosen) < 2:
+        return pl.DataFrame(schema=schema)
+    indexed = index_cohort(patients, responses)
     frames = [
-        transition_table(responses, start, end, patients).select(
+        _transitions(indexed, start, end).select(
             pl.lit(step, dtype=pl.Int64).alias("step"),
             pl.lit(start).alias("from_timepoint"),
             pl.lit(end).alias("to_timepoint"),
@@ -119,8 +129,6 @@ def alluvial_flows(
         )
         for step, (start, end) in enumerate(itertools.pairwise(chosen))
     ]
-    if not frames:
-        return pl.DataFrame(schema=schema)
     return pl.concat(frames).cast(schema)
 
 
@@ -161,7 +169,7 @@ def conversion_statements(
     left out); patients never assessed on the bispecific count in the group, not as responders,
     and the statement says how many there were.
     """
-    table = transition_table(responses, POST_DEBULKING, BEST_TIMEPOINT, patients)
+    table = _transitions(index_cohort(patients, responses), POST_DEBULKING, BEST_TIMEPOINT)
     summary = table.group_by("from").agg(
         pl.col("n").sum().alias("n"),
         pl.col("n").filter(pl.col("to").is_in(list(ORR_CODES))).sum().alias("responders"),

@@ -10,7 +10,7 @@ recorded ``best_response`` when present, else the best of their assessments on t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -58,22 +58,131 @@ def _code_of_rank(column: str) -> pl.Expr:
     )
 
 
+def timepoint_key(column: str = "timepoint") -> pl.Expr:
+    """Integer key of a timepoint code: 0 for post-debulking, n for C<n> (null otherwise)."""
+    tp = pl.col(column)
+    cycle = tp.str.slice(1).cast(pl.Int64, strict=False)
+    return pl.when(tp == POST_DEBULKING).then(pl.lit(0, dtype=pl.Int64)).otherwise(cycle)
+
+
+def timepoint_code(key: int) -> str:
+    """The timepoint code of an integer key (inverse of `timepoint_key`; best included)."""
+    if key == BEST_KEY:
+        return BEST_TIMEPOINT
+    return POST_DEBULKING if key == 0 else f"C{key}"
+
+
+#: Key of the derived timepoint "best" (sorts after every cycle).
+BEST_KEY = timepoint_order(BEST_TIMEPOINT)
+#: Rank of "Not assessed" (after every IMWG code).
+NOT_ASSESSED_RANK = len(RESPONSE_CODES)
+
+
+@dataclass(frozen=True)
+class IndexedCohort:
+    """Patients numbered 0..n-1 and their assessments keyed by integers, for fast grouping.
+
+    `patients`: ``__idx``, ``patient_id``, ``__best`` (recorded best-response rank) and the
+    group column when one was asked for. `visits`: one row per patient and timepoint (``__idx``,
+    ``__tp`` from `timepoint_key`, ``__rank`` from `response_rank`, ``pet_ct``), the best
+    response of each patient included under ``__tp`` = `BEST_KEY`.
+    """
+
+    patients: pl.DataFrame
+    visits: pl.DataFrame
+
+
+def index_cohort(
+    patients: pl.DataFrame | None,
+    responses: pl.DataFrame,
+    group: pl.Expr | None = None,
+) -> IndexedCohort:
+    """Number the patients (every patient with an assessment when `patients` is None)."""
+    base = patients if patients is not None else responses.select(_PATIENT).unique()
+    recorded = (
+        response_rank("best_response")
+        if "best_response" in base.columns
+        else pl.lit(None, dtype=pl.Int64)
+    )
+    columns = [pl.col(_PATIENT), recorded.alias("__best")]
+    if group is not None:
+        columns.append(group)
+    cohort = base.select(columns).with_row_index("__idx")
+    pet = pl.col("pet_ct").fill_null(False) if "pet_ct" in responses.columns else pl.lit(False)
+    visits = (
+        responses.select(
+            pl.col(_PATIENT),
+            timepoint_key().alias("__tp"),
+            response_rank().alias(_RANK),
+            pet.alias("pet_ct"),
+        )
+        .drop_nulls(["__tp", _RANK])
+        .join(cohort.select(_PATIENT, "__idx"), on=_PATIENT, how="inner")
+        .select("__idx", "__tp", _RANK, "pet_ct")
+        # Integer keys from here on; sorting is much cheaper than grouping a million patients.
+        .sort("__idx", "__tp", _RANK)
+    )
+    same_visit = (pl.col("__idx") == pl.col("__idx").shift(1)) & (
+        pl.col("__tp") == pl.col("__tp").shift(1)
+    )
+    if visits.select(same_visit.any()).item():
+        # A repeated assessment keeps its best response and any PET-CT (rare: group only then).
+        visits = (
+            visits.group_by("__idx", "__tp")
+            .agg(pl.col(_RANK).min(), pl.col("pet_ct").any())
+            .sort("__idx", "__tp")
+            .select("__idx", "__tp", _RANK, "pet_ct")
+        )
+    cycles = visits.filter(pl.col("__tp") > 0).sort("__idx", _RANK)
+    derived = cycles.filter(pl.col("__idx") != pl.col("__idx").shift(1).fill_null(-1))
+    best_rank = pl.Series("d", [None] * cohort.height, dtype=pl.Int64)
+    if derived.height:
+        best_rank = best_rank.scatter(
+            derived.get_column("__idx").to_numpy(), derived.get_column(_RANK).to_numpy()
+        )
+    best = (
+        cohort.select("__idx", "__best")
+        .with_columns(best_rank)
+        .select(
+            "__idx",
+            pl.lit(BEST_KEY, dtype=pl.Int64).alias("__tp"),
+            pl.coalesce("__best", "d").alias(_RANK),
+            pl.lit(None, dtype=pl.Boolean).alias("pet_ct"),
+        )
+        .drop_nulls(_RANK)
+    )
+    return IndexedCohort(cohort, pl.concat([visits, best.cast(visits.schema)]))
+
+
 def assessments(responses: pl.DataFrame) -> pl.DataFrame:
     """One row per patient and timepoint (``patient_id``, ``timepoint``, ``response``, ``pet_ct``).
 
     Rows without a response are not assessments; a repeated assessment keeps the best response
     and counts PET-CT when any row had one.
     """
-    frame = responses.filter(pl.col("timepoint").is_not_null() & pl.col("response").is_not_null())
-    pet = pl.col("pet_ct").fill_null(False).any() if "pet_ct" in frame.columns else pl.lit(False)
+    indexed = index_cohort(None, responses)
     return (
-        frame.with_columns(response_rank().alias(_RANK))
-        .filter(pl.col(_RANK).is_not_null())
-        .group_by(_PATIENT, "timepoint")
-        .agg(pl.col(_RANK).min(), pet.alias("pet_ct"))
-        .with_columns(_code_of_rank(_RANK).alias("response"))
-        .select(_PATIENT, "timepoint", "response", "pet_ct")
+        indexed.visits.filter(pl.col("__tp") != BEST_KEY)
+        .join(indexed.patients.select("__idx", _PATIENT), on="__idx")
+        .select(
+            _PATIENT,
+            _mapped("__tp", _timepoint_codes(indexed.visits)).alias("timepoint"),
+            _code_of_rank(_RANK).alias("response"),
+            "pet_ct",
+        )
+        .sort(_PATIENT, pl.col("timepoint").map_elements(timepoint_order, pl.Int64))
     )
+
+
+def _mapped(column: str, mapping: dict[Any, str]) -> pl.Expr:
+    """`column` mapped to text (polars keeps the input type for an empty mapping)."""
+    if not mapping:
+        return pl.lit(None, dtype=pl.String)
+    return pl.col(column).replace_strict(mapping, return_dtype=pl.String)
+
+
+def _timepoint_codes(visits: pl.DataFrame) -> dict[int, str]:
+    return {k: timepoint_code(k) for k in visits.get_column("__tp").unique().to_list()}
 
 
 def best_responses(patients: pl.DataFrame | None, responses: pl.DataFrame) -> pl.DataFrame:
@@ -82,28 +191,13 @@ def best_responses(patients: pl.DataFrame | None, responses: pl.DataFrame) -> pl
     The recorded ``patients.best_response`` wins; when it is missing, the best assessment on a
     cycle (post-debulking excluded) is used. Patients with neither are left out.
     """
-    derived = (
-        assessments(responses)
-        .filter(pl.col("timepoint") != POST_DEBULKING)
-        .with_columns(response_rank().alias(_RANK))
-        .group_by(_PATIENT)
-        .agg(pl.col(_RANK).min().alias("derived"))
+    indexed = index_cohort(patients, responses)
+    return (
+        indexed.visits.filter(pl.col("__tp") == BEST_KEY)
+        .join(indexed.patients.select("__idx", _PATIENT), on="__idx")
+        .select(_PATIENT, _code_of_rank(_RANK).alias("response"))
+        .sort(_PATIENT)
     )
-    if patients is None:
-        frame = derived.rename({"derived": _RANK})
-    else:
-        recorded = (
-            response_rank("best_response")
-            if "best_response" in patients.columns
-            else pl.lit(None, dtype=pl.Int64)
-        )
-        frame = (
-            patients.select(pl.col(_PATIENT), recorded.alias("recorded"))
-            .join(derived, on=_PATIENT, how="left")
-            .select(_PATIENT, pl.coalesce("recorded", "derived").alias(_RANK))
-            .drop_nulls(_RANK)
-        )
-    return frame.select(_PATIENT, _code_of_rank(_RANK).alias("response")).sort(_PATIENT)
 
 
 def clopper_pearson(
@@ -163,56 +257,53 @@ def response_by_timepoint(
         group_expr, groups = cohort_groups(patients, by)
     else:
         group_expr, groups = pl.lit(OVERALL).alias(_GROUP), (OVERALL,)
-    cohort = patients.select(pl.col(_PATIENT), group_expr)
-    sizes = cohort.group_by(_GROUP).len("n_patients")
-
-    per_visit = assessments(responses.join(cohort.select(_PATIENT), on=_PATIENT, how="semi"))
-    best = best_responses(patients, responses).with_columns(
-        pl.lit(BEST_TIMEPOINT).alias("timepoint"), pl.lit(None, dtype=pl.Boolean).alias("pet_ct")
+    indexed = index_cohort(patients, responses, group_expr)
+    # Counting with numpy on integer codes: one bincount per quantity, whatever the cohort size.
+    group_index = {g: i for i, g in enumerate(groups)}
+    patient_group = (
+        indexed.patients.get_column(_GROUP)
+        .replace_strict(group_index, return_dtype=pl.Int64)
+        .to_numpy()
+        .astype(np.int64, copy=False)
     )
-    rows = pl.concat([per_visit, best.select(per_visit.columns)]).join(cohort, on=_PATIENT)
-
-    present = rows.get_column("timepoint").unique().to_list()
-    timepoints = sorted(present, key=timepoint_order)
-    grid = pl.DataFrame(
+    visits = indexed.visits
+    tp = visits.get_column("__tp").to_numpy().astype(np.int64, copy=False)
+    rank = visits.get_column(_RANK).to_numpy().astype(np.int64, copy=False)
+    pet = visits.get_column("pet_ct").fill_null(False).to_numpy().astype(np.int64, copy=False)
+    keys = np.unique(tp)
+    n_groups, n_keys, n_codes = len(groups), keys.size, len(RESPONSE_CODES)
+    cell = patient_group[visits.get_column("__idx").to_numpy()] * n_keys + np.searchsorted(keys, tp)
+    tally = np.bincount(cell * n_codes + rank, minlength=n_groups * n_keys * n_codes).reshape(
+        n_groups * n_keys, n_codes
+    )
+    sizes = np.bincount(patient_group, minlength=n_groups)
+    codes = [timepoint_code(int(k)) for k in keys]
+    frame = pl.DataFrame(
         {
-            _GROUP: [g for g in groups for _ in timepoints],
-            "timepoint": [t for _ in groups for t in timepoints],
+            _GROUP: [g for g in groups for _ in codes],
+            "timepoint": codes * n_groups,
+            "n_patients": np.repeat(sizes, n_keys),
+            "n_assessed": tally.sum(axis=1),
+            **{code: tally[:, i] for i, code in enumerate(RESPONSE_CODES)},
+            "orr_n": tally[:, : len(ORR_CODES)].sum(axis=1),
+            "vgpr_n": tally[:, : len(VGPR_OR_BETTER_CODES)].sum(axis=1),
+            "cr_n": tally[:, : len(CR_OR_BETTER_CODES)].sum(axis=1),
+            "pet_ct_n": np.bincount(cell, weights=pet, minlength=n_groups * n_keys),
         },
-        schema={_GROUP: pl.String, "timepoint": pl.String},
-    ).with_row_index("__order")
-
-    def share(codes: tuple[str, ...]) -> pl.Expr:
-        return pl.col("response").is_in(list(codes)).sum()
-
-    per_cell = rows.group_by(_GROUP, "timepoint").agg(
-        pl.len().alias("n_assessed"),
-        *(pl.col("response").eq(code).sum().alias(code) for code in RESPONSE_CODES),
-        share(ORR_CODES).alias("orr_n"),
-        share(VGPR_OR_BETTER_CODES).alias("vgpr_n"),
-        share(CR_OR_BETTER_CODES).alias("cr_n"),
-        pl.col("pet_ct").sum().alias("pet_ct_n"),
+        schema_overrides={_GROUP: pl.String, "timepoint": pl.String},
+    ).with_columns(
+        pl.exclude(_GROUP, "timepoint").cast(pl.Int64),
     )
-    count_columns = ["n_assessed", *RESPONSE_CODES, "orr_n", "vgpr_n", "cr_n", "pet_ct_n"]
-    frame = (
-        grid.join(per_cell, on=[_GROUP, "timepoint"], how="left")
-        .join(sizes, on=_GROUP, how="left")
-        .with_columns(
-            pl.col(count_columns).fill_null(0).cast(pl.Int64),
-            pl.col("n_patients").fill_null(0).cast(pl.Int64),
-        )
-        .with_columns(
-            # PET-CT is a property of visits, not of the derived best response.
-            pl.when(pl.col("timepoint") == BEST_TIMEPOINT)
-            .then(None)
-            .otherwise(pl.col("pet_ct_n"))
-            .alias("pet_ct_n"),
-            (pl.col("n_patients") - pl.col("n_assessed")).alias("not_assessed"),
-            (pl.col("n_assessed") if denominator == "evaluable" else pl.col("n_patients")).alias(
-                "denominator"
-            ),
-        )
-        .sort("__order")
+    frame = frame.with_columns(
+        # PET-CT is a property of visits, not of the derived best response.
+        pl.when(pl.col("timepoint") == BEST_TIMEPOINT)
+        .then(None)
+        .otherwise(pl.col("pet_ct_n"))
+        .alias("pet_ct_n"),
+        (pl.col("n_patients") - pl.col("n_assessed")).alias("not_assessed"),
+        (pl.col("n_assessed") if denominator == "evaluable" else pl.col("n_patients")).alias(
+            "denominator"
+        ),
     )
     lower, upper = clopper_pearson(
         frame.get_column("orr_n").to_numpy(), frame.get_column("denominator").to_numpy()
@@ -223,9 +314,7 @@ def response_by_timepoint(
         return pl.when(d > 0).then(100.0 * pl.col(column) / d).otherwise(None)
 
     frame = frame.with_columns(
-        pl.col("timepoint")
-        .map_elements(timepoint_label, return_dtype=pl.String)
-        .alias("timepoint_label"),
+        _mapped("timepoint", {t: timepoint_label(t) for t in codes}).alias("timepoint_label"),
         pct("orr_n").alias("orr_pct"),
         pl.Series("orr_ci_lower_pct", 100.0 * lower).fill_nan(None),
         pl.Series("orr_ci_upper_pct", 100.0 * upper).fill_nan(None),

@@ -176,8 +176,10 @@ class _Levels:
 
     label: str
     bucket: pl.Expr | None  # the level of each patient (null: not recorded)
-    levels: tuple[tuple[str, str], ...]  # (bucket value, row label) shown
+    levels: tuple[tuple[object, str], ...]  # (bucket value, row label) shown
     indent: int = 0
+    #: For a binned count: the raw column (levels compare with it directly; the last is ">=").
+    source: pl.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -207,12 +209,10 @@ def _equals(patients: pl.DataFrame, column: str, value: str, label: str) -> _Cou
 
 def _binned(patients: pl.DataFrame, column: str, label: str, top: int = 3) -> _Levels:
     """Counts 1, 2, ..., >= top of an integer column (other values only enter the test)."""
-    shown = (*((str(k), str(k)) for k in range(1, top)), (f">={top}", f"≥ {top}"))
+    shown = (*((k, str(k)) for k in range(1, top)), (top, f"≥ {top}"))
     if not _available(patients, column):
         return _Levels(label, None, shown)
-    value = pl.col(column)
-    bucket = pl.when(value >= top).then(pl.lit(f">={top}")).otherwise(value.cast(pl.String))
-    return _Levels(label, bucket, shown)
+    return _Levels(label, pl.col(column).clip(upper_bound=top), shown, source=pl.col(column))
 
 
 def _graded(patients: pl.DataFrame, column: str, name: str) -> list[_Spec]:
@@ -220,7 +220,7 @@ def _graded(patients: pl.DataFrame, column: str, name: str) -> list[_Spec]:
     if not _available(patients, column):
         return [_Count(f"{name} (any grade)", None)]
     grade = pl.col(column)
-    any_grade = (grade >= 1).fill_null(False)
+    any_grade = grade >= 1
     rows: list[_Spec] = [_Count(f"{name} (any grade)", grade >= 1)]
     rows += [
         _Count(f"Grade {g}", grade == g, 1, any_grade, f"of those with {name}", test=False)
@@ -361,13 +361,11 @@ def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool =
     for spec in specs:
         plans.append((spec, _plan(spec, builder)))
     size = builder.add(pl.len())
-    overall = frame.select(builder.exprs)
-    grouped = frame.group_by(_GROUP).agg(builder.exprs) if by is not None else None
-    stats_by_column: list[dict[str, object]] = [overall.row(0, named=True)]
+    # One select per column: far cheaper than a group_by with a hundred aggregations.
+    stats_by_column: list[dict[str, object]] = [frame.select(builder.exprs).row(0, named=True)]
     for label in group_labels:
-        assert grouped is not None
-        match = grouped.filter(pl.col(_GROUP) == label)
-        stats_by_column.append(match.row(0, named=True))
+        subset = frame.filter(pl.col(_GROUP) == label)
+        stats_by_column.append(subset.select(builder.exprs).row(0, named=True))
     columns = tuple(
         Table1Column(label, int(str(s[size])))
         for label, s in zip((OVERALL, *group_labels), stats_by_column, strict=True)
@@ -385,7 +383,8 @@ def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool =
             if p_values:
                 p, test = (None, None)
                 if key and len(tested) >= 2:
-                    p, test = _test(spec, frame, tested)
+                    tested_stats = [stats_by_column[1 + group_labels.index(g)] for g in tested]
+                    p, test = _test(spec, frame, tested, names, tested_stats)
                 row["p_value"], row["test"] = p, test
             rows.append(row)
     schema: dict[str, type[pl.DataType]] = {
@@ -413,13 +412,23 @@ def _row(
 
 
 def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
-    """Register the aggregates a row needs; returns their names."""
+    """Register the aggregates a row needs; returns their names.
+
+    Plain sums and null counts only: they are the cheapest aggregations polars has.
+    """
+    size = pl.len()
     if isinstance(spec, _Count) and spec.condition is not None:
-        among = spec.among if spec.among is not None else pl.lit(True)
+        if spec.among is not None:
+            # Grade rows: the condition implies `among`, which excludes missing values.
+            return {
+                "n": builder.add(spec.condition.sum()),
+                "d": builder.add(spec.among.sum()),
+                "miss": builder.add(pl.lit(0)),
+            }
         return {
-            "n": builder.add((spec.condition & among).sum()),
-            "d": builder.add((spec.condition.is_not_null() & among).sum()),
-            "miss": builder.add((spec.condition.is_null() & among).sum()),
+            "n": builder.add(spec.condition.sum()),
+            "d": builder.add(size - spec.condition.null_count()),
+            "miss": builder.add(spec.condition.null_count()),
         }
     if isinstance(spec, _Summary) and spec.available:
         value = pl.col(spec.column)
@@ -430,11 +439,25 @@ def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
             "miss": builder.add(value.null_count()),
         }
     if isinstance(spec, _Levels) and spec.bucket is not None:
-        names = {f"level:{key}": builder.add((spec.bucket == key).sum()) for key, _ in spec.levels}
-        names["d"] = builder.add(spec.bucket.is_not_null().sum())
-        names["miss"] = builder.add(spec.bucket.is_null().sum())
+        names = {
+            f"level:{key}": builder.add(condition.sum())
+            for key, _, condition in _level_conditions(spec)
+        }
+        names["d"] = builder.add(size - spec.bucket.null_count())
+        names["miss"] = builder.add(spec.bucket.null_count())
         return names
     return {}
+
+
+def _level_conditions(spec: _Levels) -> list[tuple[object, str, pl.Expr]]:
+    """(key, label, condition) of each level shown; the top level of a binned count is ">="."""
+    assert spec.bucket is not None
+    source = spec.source if spec.source is not None else spec.bucket
+    rows = []
+    for i, (key, label) in enumerate(spec.levels):
+        open_top = spec.source is not None and i == len(spec.levels) - 1
+        rows.append((key, label, source.ge(key) if open_top else source.eq(key)))
+    return rows
 
 
 def _render(
@@ -492,14 +515,33 @@ def _render(
 # --- tests -------------------------------------------------------------------------------------
 
 
-def _test(spec: _Spec, frame: pl.DataFrame, groups: list[str]) -> tuple[float | None, str | None]:
-    """p-value and test name of one characteristic across the recorded groups."""
+def _test(
+    spec: _Spec,
+    frame: pl.DataFrame,
+    groups: list[str],
+    names: dict[str, str],
+    group_stats: list[dict[str, object]],
+) -> tuple[float | None, str | None]:
+    """p-value and test name of one characteristic across the recorded groups.
+
+    Counts come from the aggregates already computed for the cells (`group_stats`, one per
+    group); only binned counts (whose test uses every value, not only the shown ones) and
+    numbers go back to the data.
+    """
+
+    def count(stats: dict[str, object], key: str) -> int:
+        return int(str(stats[names[key]] or 0))
+
     if isinstance(spec, _Count) and spec.condition is not None:
-        outcome = frame.select(pl.col(_GROUP), spec.condition.alias("y")).drop_nulls()
-        counts = outcome.group_by(_GROUP).agg(
-            pl.col("y").sum().alias("yes"), (~pl.col("y")).sum().alias("no")
+        table = np.array(
+            [[count(s, "n"), count(s, "d") - count(s, "n")] for s in group_stats], dtype=np.int64
         )
-        table = _contingency(counts, groups, ["yes", "no"])
+        return _categorical_test(table)
+    if isinstance(spec, _Levels) and spec.bucket is not None and spec.source is None:
+        table = np.array(
+            [[count(s, f"level:{key}") for key, _ in spec.levels] for s in group_stats],
+            dtype=np.int64,
+        )
         return _categorical_test(table)
     if isinstance(spec, _Levels) and spec.bucket is not None:
         levels = frame.select(pl.col(_GROUP), spec.bucket.alias("y")).drop_nulls()
