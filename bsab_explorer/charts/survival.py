@@ -48,7 +48,7 @@ _CENSOR_SHAPE = "M0,-1.6L0,1.6"  # a short vertical stroke
 class KMChartData:
     """The frames a Kaplan–Meier chart draws (all times in months), for tests and downloads."""
 
-    steps: pl.DataFrame  # group, months, surv, lower, upper
+    steps: pl.DataFrame  # group, months, surv, lower, upper, band_lower, band_upper
     censors: pl.DataFrame  # group, months, surv
     at_risk: pl.DataFrame  # group, months, n_risk, cum_events, cum_censored
     breaks: tuple[float, ...]
@@ -89,18 +89,23 @@ def _curve_steps(curve: KaplanMeierCurve, span: float) -> pl.DataFrame:
     keep[-1] = True
     # R's survfit0 starts every curve at (0, 1) with a CI of [1, 1].
     months = np.concatenate(([0.0], time[keep]))
-    return pl.DataFrame(
-        {
-            "group": curve.group,
-            "months": months,
-            "surv": np.concatenate(([1.0], surv[keep])),
-            "lower": np.concatenate(([1.0], lower[keep])),
-            "upper": np.concatenate(([1.0], upper[keep])),
-        }
-    ).with_columns(
-        # Where the curve reaches 0 R has no interval; carry the last one to that time so the
-        # band spans the final step instead of stopping one step early.
-        pl.col("lower", "upper").fill_nan(None).forward_fill(limit=1)
+    return (
+        pl.DataFrame(
+            {
+                "group": curve.group,
+                "months": months,
+                "surv": np.concatenate(([1.0], surv[keep])),
+                "lower": np.concatenate(([1.0], lower[keep])),
+                "upper": np.concatenate(([1.0], upper[keep])),
+            }
+        )
+        .with_columns(pl.col("lower", "upper").fill_nan(None))
+        .with_columns(
+            # Where the curve reaches 0 R has no interval; the band carries the last one to that
+            # time so it spans the final step instead of stopping one step early.
+            pl.col("lower").forward_fill(limit=1).alias("band_lower"),
+            pl.col("upper").forward_fill(limit=1).alias("band_upper"),
+        )
     )
 
 
@@ -149,6 +154,8 @@ _STEP_SCHEMA = {
     "surv": pl.Float64,
     "lower": pl.Float64,
     "upper": pl.Float64,
+    "band_lower": pl.Float64,
+    "band_upper": pl.Float64,
 }
 _CENSOR_SCHEMA = {"group": pl.String, "months": pl.Float64, "surv": pl.Float64}
 _AT_RISK_SCHEMA = {
@@ -212,8 +219,8 @@ def legend_corner(
             surv = steps["surv"].to_numpy()[row]
             low, high = surv, surv
             if show_ci:
-                low = np.fmin(steps["lower"].fill_null(np.nan).to_numpy()[row], surv)
-                high = np.fmax(steps["upper"].fill_null(np.nan).to_numpy()[row], surv)
+                low = np.fmin(steps["band_lower"].fill_null(np.nan).to_numpy()[row], surv)
+                high = np.fmax(steps["band_upper"].fill_null(np.nan).to_numpy()[row], surv)
             hits[corner] += int(((high >= y0) & (low <= y1)).sum())
     return min(LEGEND_CORNERS, key=lambda c: hits[c])
 
@@ -315,7 +322,10 @@ def km_chart(
     if show_ci:
         layers.append(
             steps.mark_area(interpolate="step-after", opacity=0.15).encode(
-                x=x, y=alt.Y("lower:Q", scale=alt.Scale(domain=[0, 1])), y2="upper:Q", color=color
+                x=x,
+                y=alt.Y("band_lower:Q", scale=alt.Scale(domain=[0, 1])),
+                y2="band_upper:Q",
+                color=color,
             )
         )
     layers.append(

@@ -178,8 +178,9 @@ def test_band_spans_the_last_step_of_a_curve_that_reaches_zero() -> None:
     assert summary.groups[0].curve.table["lower"].to_list()[-1] is None
     steps = km_chart_data(summary).steps
     assert steps["surv"].to_list()[-1] == 0.0
-    assert steps["lower"].to_list()[-1] == steps["lower"].to_list()[-2]
-    assert steps["upper"].to_list()[-1] == steps["upper"].to_list()[-2]
+    assert steps["lower"].to_list()[-1] is None  # the tooltip says what R says
+    assert steps["band_lower"].to_list()[-1] == steps["lower"].to_list()[-2]
+    assert steps["band_upper"].to_list()[-1] == steps["upper"].to_list()[-2]
 
 
 def test_legend_sits_in_the_corner_the_curves_leave_empty() -> None:
