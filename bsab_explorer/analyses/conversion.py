@@ -21,6 +21,7 @@ from bsab_explorer.analyses.response import (
     POST_DEBULKING,
     IndexedCohort,
     index_cohort,
+    require_columns,
     timepoint_code,
     timepoint_key,
 )
@@ -82,6 +83,7 @@ def transition_table(
     timepoint may be "best" (best response to the bispecific). Rows follow the clinical order
     of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms.
     """
+    require_columns(patients if patients is not None else responses.select(_PATIENT), responses)
     return _transitions(index_cohort(patients, responses), from_tp, to_tp)
 
 
@@ -114,6 +116,7 @@ def alluvial_flows(
             ("patient_ids", pl.List(pl.String())),
         ]
     )
+    require_columns(patients, responses)
     if len(chosen) < 2:
         return pl.DataFrame(schema=schema)
     indexed = index_cohort(patients, responses)
@@ -169,6 +172,7 @@ def conversion_statements(
     left out); patients never assessed on the bispecific count in the group, not as responders,
     and the statement says how many there were.
     """
+    require_columns(patients, responses)
     table = _transitions(index_cohort(patients, responses), POST_DEBULKING, BEST_TIMEPOINT)
     summary = table.group_by("from").agg(
         pl.col("n").sum().alias("n"),

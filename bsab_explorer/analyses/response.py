@@ -41,6 +41,36 @@ POST_DEBULKING = "post_debulking"
 NOT_ASSESSED_COLUMN = "not_assessed"
 
 _PATIENT = "patient_id"
+
+#: Columns the response and conversion analyses need, by table (every other one is optional).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "patients": ("patient_id",),
+    "responses": ("patient_id", "timepoint", "response"),
+}
+
+
+def missing_columns(patients: pl.DataFrame, responses: pl.DataFrame) -> list[str]:
+    """Required columns that are absent (or empty in a non-empty table), as ``table.column``."""
+    missing = []
+    for table, frame in (("patients", patients), ("responses", responses)):
+        for column in REQUIRED_COLUMNS[table]:
+            absent = column not in frame.columns
+            if absent or (frame.height and frame.get_column(column).null_count() == frame.height):
+                missing.append(f"{table}.{column}")
+    return missing
+
+
+def require_columns(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
+    """Raise ValueError naming the required columns that are missing."""
+    missing = missing_columns(patients, responses)
+    if missing:
+        raise ValueError(
+            "Response analyses are unavailable: the data have no values in "
+            + ", ".join(missing)
+            + "."
+        )
+
+
 _GROUP = "__group"
 _RANK = "__rank"
 
@@ -253,6 +283,7 @@ def response_by_timepoint(
     """IMWG response counts and rates per timepoint (and per group of `by`)."""
     if denominator not in DENOMINATORS:
         raise ValueError(f"denominator must be one of {DENOMINATORS}, not {denominator!r}")
+    require_columns(patients, responses)
     if by is not None:
         group_expr, groups = cohort_groups(patients, by)
     else:

@@ -43,6 +43,8 @@ FISHER = "Fisher's exact test"
 CHI_SQUARED = "Pearson's chi-squared test"
 WILCOXON = "Wilcoxon rank-sum test"
 KRUSKAL = "Kruskal–Wallis test"
+#: The tests p-values may come from, in the order notes list them.
+TESTS = (FISHER, CHI_SQUARED, WILCOXON, KRUSKAL)
 
 _GROUP = "__group"
 _VALUE_LABELS = {"sex": {"F": "Female", "M": "Male"}}
@@ -158,7 +160,6 @@ class _Count:
     condition: pl.Expr | None  # None: the needed column is absent or empty
     indent: int = 0
     among: pl.Expr | None = None
-    among_label: str = ""
     test: bool = True
 
 
@@ -222,10 +223,7 @@ def _graded(patients: pl.DataFrame, column: str, name: str) -> list[_Spec]:
     grade = pl.col(column)
     any_grade = grade >= 1
     rows: list[_Spec] = [_Count(f"{name} (any grade)", grade >= 1)]
-    rows += [
-        _Count(f"Grade {g}", grade == g, 1, any_grade, f"of those with {name}", test=False)
-        for g in _GRADES
-    ]
+    rows += [_Count(f"Grade {g}", grade == g, 1, any_grade, test=False) for g in _GRADES]
     return rows
 
 
@@ -323,6 +321,24 @@ class Table1:
     def by_label(self) -> str | None:
         """Readable name of the split variable."""
         return column_label(self.by) if self.by else None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Footnotes that say how to read the cells (and which tests gave the p-values)."""
+        notes = [
+            "n (%) of the column's patients; n/d (%) when the denominator d differs (values "
+            'not recorded are left out of d and counted in a "Not recorded" row).',
+            "CRS and ICANS grades: share of the patients with CRS (ICANS) of any grade.",
+            "Numbers: median (min–max).",
+        ]
+        if self.p_values and "test" in self.frame.columns:
+            tests = [t for t in TESTS if t in set(self.frame.get_column("test").drop_nulls())]
+            if tests:
+                notes.append(
+                    f"p-values ({', '.join(tests)}) compare the recorded groups of "
+                    f"{self.by_label}; patients with it not recorded are not compared."
+                )
+        return tuple(notes)
 
     def cell(self, characteristic: str, column: str, section: str | None = None) -> str:
         """The text of one cell, by characteristic label and column label (for tests, exports)."""

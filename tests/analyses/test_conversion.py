@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from bsab_explorer.analyses.conversion import (
     alluvial_flows,
@@ -93,3 +94,10 @@ def test_statements_follow_the_filtered_cohort(
     pd = next(s for s in statements if s.group == "PD")
     assert (pd.n, pd.responders) == (2, 1)
     assert conversion_statements(patients.clear(), responses) == []
+
+
+def test_conversion_needs_responses(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"responses\.response"):
+        conversion_statements(patients, responses.drop("response"))
+    with pytest.raises(ValueError, match=r"responses\.timepoint"):
+        transition_table(responses.drop("timepoint"), "C1", "C3")

@@ -11,6 +11,7 @@ from bsab_explorer.analyses.response import (
     assessments,
     best_responses,
     clopper_pearson,
+    missing_columns,
     rate_statement,
     response_by_timepoint,
 )
@@ -155,3 +156,21 @@ def test_empty_cohort(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
 def test_rejects_unknown_denominator(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
     with pytest.raises(ValueError, match="denominator"):
         response_by_timepoint(patients, responses, denominator="assessed")  # type: ignore[arg-type]
+
+
+def test_missing_required_columns_are_named(
+    patients: pl.DataFrame, responses: pl.DataFrame
+) -> None:
+    assert missing_columns(patients, responses) == []
+    no_codes = responses.with_columns(pl.lit(None, dtype=pl.String).alias("response"))
+    assert missing_columns(patients, no_codes) == ["responses.response"]
+    assert missing_columns(patients, responses.drop("timepoint")) == ["responses.timepoint"]
+    with pytest.raises(
+        ValueError, match=r"unavailable: the data have no values in responses\.response"
+    ):
+        response_by_timepoint(patients, no_codes)
+    # An empty subgroup is not missing data.
+    assert missing_columns(patients.clear(), responses.clear()) == []
+    # PET-CT is optional.
+    summary = response_by_timepoint(patients, responses.drop("pet_ct"))
+    assert _row(summary.frame, "C1")["pet_ct_n"] == 0

@@ -189,3 +189,15 @@ def test_format_percent_rounds_half_up() -> None:
     assert format_percent(1, 40) == "2.5"
     assert format_percent(1, 200) == "0.5"
     assert format_percent(0, 5) == "0"
+
+
+def test_notes_name_the_tests_used(patients: pl.DataFrame) -> None:
+    plain = build_table1(patients)
+    assert len(plain.notes) == 3
+    assert plain.notes[1].startswith("CRS and ICANS grades: share of the patients with CRS")
+    table = build_table1(patients, by="emd", p_values=True)
+    assert table.notes[-1] == (
+        "p-values (Fisher's exact test, Pearson's chi-squared test, Wilcoxon rank-sum test) "
+        "compare the recorded groups of Extramedullary disease (EMD); patients with it not "
+        "recorded are not compared."
+    )
