@@ -54,6 +54,16 @@ def latency_data(episodes: pl.DataFrame, by: By = "case") -> pl.DataFrame:
     )
 
 
+def _summary_text(summary: pl.DataFrame, y: alt.Y, *, log: bool = False) -> alt.Chart:
+    """Per-lane 'n = …, median …' at the right edge, so that dense strips still read."""
+    scale = alt.Scale(type="log") if log else alt.Scale()
+    return (
+        alt.Chart(inline_data(summary))
+        .mark_text(align="right", dx=-4, fontSize=FONT_SIZE - 2, color="#333333")
+        .encode(x=alt.X("at:Q", scale=scale), y=y, text="text:N")
+    )
+
+
 def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatChart:
     """Latency after the attributed dose (strip, 24–48 h shaded) over intervals between episodes."""
     rows = latency_data(episodes, by)
@@ -120,7 +130,24 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
             .encode(x=x_latency, y=y, yOffset=y_offset, color=color, tooltip=tooltip)
         )
 
-    latency = alt.layer(band, band_label, strip(RECURRENT), strip(INITIAL)).properties(
+    # The summary describes recurrent episodes, like the recurrence table.
+    latency_summary = (
+        timed.filter(pl.col("phase") == RECURRENT)
+        .group_by("group")
+        .agg(pl.len().alias("n"), pl.col("latency_hours").median().alias("median"))
+    )
+    latency_text = _summary_text(
+        latency_summary.with_columns(
+            pl.format(
+                "recurrent: {}, median {} h", "n", pl.col("median").round(0).cast(pl.Int64)
+            ).alias("text"),
+            pl.lit(latency_max).alias("at"),
+        ),
+        y,
+    )
+    latency = alt.layer(
+        band, band_label, strip(RECURRENT), strip(INITIAL), latency_text
+    ).properties(
         width=CHART_WIDTH,
         height=alt.Step(step),
         title=alt.Title(
@@ -134,7 +161,20 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     low = float(recurrent.select(pl.col("interval_days").min()).item() or 1.0) / 1.25
     high = float(recurrent.select(pl.col("interval_days").max()).item() or 1.0) * 1.25
     ticks = [t for t in INTERVAL_TICKS if low <= t <= high]
-    intervals = (
+    interval_summary = recurrent.group_by("group").agg(
+        pl.len().alias("n"), pl.col("interval_days").median().alias("median")
+    )
+    interval_text = _summary_text(
+        interval_summary.with_columns(
+            pl.format("n = {}, median {} d", "n", pl.col("median").round(0).cast(pl.Int64)).alias(
+                "text"
+            ),
+            pl.lit(high).alias("at"),
+        ),
+        y,
+        log=True,
+    )
+    interval_points = (
         alt.Chart(inline_data(recurrent))
         .mark_point(filled=True, size=size, opacity=0.85)
         .encode(
@@ -149,14 +189,14 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
             color=alt.condition(alt.datum.gap, alt.value(GAP_COLOR), alt.value(INTERVAL_COLOR)),
             tooltip=tooltip,
         )
-        .properties(
-            width=CHART_WIDTH,
-            height=alt.Step(step),
-            title=alt.Title(
-                "How often it recurs",
-                subtitle="Grey: a gap longer than twice the case's median interval.",
-            ),
-        )
+    )
+    intervals = alt.layer(interval_points, interval_text).properties(
+        width=CHART_WIDTH,
+        height=alt.Step(step),
+        title=alt.Title(
+            "How often it recurs",
+            subtitle="Grey: a gap longer than twice the case's median interval.",
+        ),
     )
     chart = alt.vconcat(latency, intervals, spacing=36).resolve_scale(
         color="independent", shape="independent"

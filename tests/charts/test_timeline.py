@@ -229,17 +229,22 @@ def test_latency_chart_places_every_episode_after_its_dose(events: pl.DataFrame)
     episodes = crs_episodes(build_cases(), events)
     spec = _spec(crs_latency_chart(episodes, "case"))
     latency, intervals = spec["vconcat"]
-    band, label, recurrent, initial = latency["layer"]
+    band, label, recurrent, initial, summary = latency["layer"]
     assert _values(band) == [{"start": WINDOW_HOURS[0], "end": WINDOW_HOURS[1]}]
     assert label["mark"]["text"] == "24–48 h"
     assert len(_values(recurrent)) == 80
     assert len(_values(initial)) == 5
     assert {r["latency_hours"] for r in _values(recurrent)} == {24.0, 48.0}
     assert recurrent["encoding"]["y"]["sort"] == ["RC1", "RC2", "RC3", "RC4", "RC5"]
-    gaps = [r for r in _values(intervals) if r["gap"]]
+    texts = {r["group"]: r["text"] for r in _values(summary)}
+    assert texts["RC2"] == "recurrent: 21, median 48 h"
+    assert texts["RC5"] == "recurrent: 11, median 24 h"
+    points, interval_text = intervals["layer"]
+    gaps = [r for r in _values(points) if r["gap"]]
     assert [(r["case_id"], r["interval_days"]) for r in gaps] == [("RC1", 316.0)]
-    assert len(_values(intervals)) == 80 - 5
-    assert intervals["encoding"]["x"]["scale"]["type"] == "log"
+    assert len(_values(points)) == 80 - 5
+    assert points["encoding"]["x"]["scale"]["type"] == "log"
+    assert {r["group"]: r["text"] for r in _values(interval_text)}["RC4"] == "n = 19, median 30 d"
 
 
 def test_latency_chart_by_antibody(events: pl.DataFrame) -> None:
@@ -259,4 +264,4 @@ def test_charts_of_empty_data_have_no_marks(events: pl.DataFrame) -> None:
     no_episodes = crs_episodes(empty_table("cases"), empty_table("events"))
     latency = _spec(crs_latency_chart(no_episodes))
     assert _values(latency["vconcat"][0]["layer"][2]) == []
-    assert _values(latency["vconcat"][1]) == []
+    assert _values(latency["vconcat"][1]["layer"][0]) == []
