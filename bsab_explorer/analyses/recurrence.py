@@ -13,6 +13,8 @@ Definitions
   `GAP_FACTOR` times the case's median interval is a gap (a pause in the rhythm: a hold, a
   settled phase), reported apart in the pattern.
 - Latency statistics are over recurrent episodes, so they describe the same rhythm.
+- `rhythm_days_min`/`rhythm_days_max` are the whole-day range of the intervals that are not
+  gaps (the "every N–M days" of the pattern); `n_gaps` counts the gaps.
 - An episode within `INFECTION_WINDOW_DAYS` of a documented infection is a possible infection.
 - Management counts episodes with at least one such event overlapping the episode window
   [onset, onset + `EPISODE_WINDOW_DAYS`].
@@ -197,7 +199,7 @@ def _episodes(cases: pl.DataFrame, events: pl.DataFrame, doses: pl.DataFrame) ->
 
 def _pattern(intervals_ok: pl.Expr) -> pl.Expr:
     """The one-line rhythm of a case, from the aggregated columns."""
-    lo, hi = pl.col("_reg_lo"), pl.col("_reg_hi")
+    lo, hi = pl.col("rhythm_days_min"), pl.col("rhythm_days_max")
     every = (
         pl.when(lo == hi)
         .then(pl.format("every {} days", lo))
@@ -211,7 +213,7 @@ def _pattern(intervals_ok: pl.Expr) -> pl.Expr:
         .then(pl.format(", {} h after infusion", llo))
         .otherwise(pl.format(", {}–{} h after infusion", llo, lhi))
     )
-    n_gaps, gap_max = pl.col("_n_gaps"), pl.col("_gap_max")
+    n_gaps, gap_max = pl.col("n_gaps"), pl.col("_gap_max")
     gaps = (
         pl.when(n_gaps == 0)
         .then(pl.lit(""))
@@ -262,9 +264,9 @@ def analyse_recurrence(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFram
         slope.alias("_slope"),
         pl.col("possible_infection").sum().cast(pl.Int64).alias("possible_infection_episodes"),
         *(pl.col(code).sum().cast(pl.Int64).alias(f"n_{code}") for code in MANAGEMENT_EVENTS),
-        _whole(regular.min()).alias("_reg_lo"),
-        _whole(regular.max()).alias("_reg_hi"),
-        pl.col("gap").sum().cast(pl.Int64).alias("_n_gaps"),
+        _whole(regular.min()).alias("rhythm_days_min"),
+        _whole(regular.max()).alias("rhythm_days_max"),
+        pl.col("gap").sum().cast(pl.Int64).alias("n_gaps"),
         _whole(interval.filter(pl.col("gap")).max()).alias("_gap_max"),
         _whole(latency.min()).alias("_lat_lo"),
         _whole(latency.max()).alias("_lat_hi"),
@@ -284,7 +286,7 @@ def analyse_recurrence(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFram
             .cast(pl.Int64),
             *(pl.col(f"n_{code}").fill_null(0).cast(pl.Int64) for code in MANAGEMENT_EVENTS),
             pl.col("n_treatment_doses", "n_doses_followed_by_crs").fill_null(0).cast(pl.Int64),
-            pl.col("_n_gaps").fill_null(0),
+            pl.col("n_gaps").fill_null(0),
         )
         .with_columns(
             pl.when(pl.col("n_treatment_doses") > 0)
@@ -298,13 +300,16 @@ def analyse_recurrence(cases: pl.DataFrame, events: pl.DataFrame) -> pl.DataFram
             .then(pl.lit(ATTENUATING))
             .otherwise(pl.lit(WORSENING))
             .alias("grade_trend"),
-            _pattern(pl.col("_reg_lo").is_not_null()).alias("pattern"),
+            _pattern(pl.col("rhythm_days_min").is_not_null()).alias("pattern"),
         )
         .sort("case_id")
     )
     extra = (
         "bsab",
         "n_initial",
+        "rhythm_days_min",
+        "rhythm_days_max",
+        "n_gaps",
         "last_grade",
         "grade_trend",
         "n_treatment_doses",
