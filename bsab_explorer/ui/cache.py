@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from bsab_explorer.analyses.case_table import build_case_table
 from bsab_explorer.analyses.conversion import (
     ConversionStatement,
     alluvial_flows,
@@ -14,6 +15,7 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.recurrence import analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import Denominator, ResponseSummary, response_by_timepoint
 from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
 from bsab_explorer.analyses.table1 import Table1, build_table1
@@ -153,3 +155,29 @@ def _table1(_cohort: Cohort, key: tuple[str, str], by: str | None, p_values: boo
 def table1(view: View, by: str | None, p_values: bool) -> Table1:
     """Table 1 of the filtered cohort."""
     return _table1(cohort(view), _key(view), by, p_values)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _recurrence(_series: CaseSeries, key: tuple[str, str]) -> pl.DataFrame:
+    return analyse_recurrence(_series.cases, _series.events)
+
+
+def recurrence(view: View) -> pl.DataFrame:
+    """The recurrence analysis of the filtered case series (one row per case)."""
+    return _recurrence(cases(view), _key(view))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _episodes(_series: CaseSeries, key: tuple[str, str]) -> pl.DataFrame:
+    return crs_episodes(_series.cases, _series.events)
+
+
+def episodes(view: View) -> pl.DataFrame:
+    """Every CRS episode of the filtered case series, attributed to its dose."""
+    return _episodes(cases(view), _key(view))
+
+
+def case_table(view: View) -> pl.DataFrame:
+    """The case-series Table 1 rebuilt from the filtered data."""
+    series = cases(view)
+    return build_case_table(series.cases, series.events)

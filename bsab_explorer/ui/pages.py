@@ -19,28 +19,39 @@ class Screen:
     icon: str
 
 
+COHORT = "debulking"
+CASE_SERIES = "recurrent_crs"
+
 #: Sections of the navigation, in order; every page is registered here explicitly.
 SECTIONS: dict[str, tuple[Screen, ...]] = {
     "Debulking cohort": (
-        Screen("cohort_overview.py", "Cohort overview", "cohort", "debulking", ":material/groups:"),
-        Screen("table1.py", "Table 1", "table-1", "debulking", ":material/table:"),
-        Screen("response.py", "Response by cycle", "response", "debulking", ":material/bar_chart:"),
+        Screen("cohort_overview.py", "Cohort overview", "cohort", COHORT, ":material/groups:"),
+        Screen("table1.py", "Table 1", "table-1", COHORT, ":material/table:"),
+        Screen("response.py", "Response by cycle", "response", COHORT, ":material/bar_chart:"),
         Screen(
             "conversion.py",
             "Response conversion",
             "conversion",
-            "debulking",
+            COHORT,
             ":material/conversion_path:",
         ),
-        Screen("survival.py", "Survival", "survival", "debulking", ":material/monitoring:"),
+        Screen("survival.py", "Survival", "survival", COHORT, ":material/monitoring:"),
     ),
     "Recurrent CRS": (
         Screen(
             "case_overview.py",
             "Case series overview",
             "cases",
-            "recurrent_crs",
+            CASE_SERIES,
             ":material/patient_list:",
+        ),
+        Screen("timeline.py", "Patient timeline", "timeline", CASE_SERIES, ":material/timeline:"),
+        Screen(
+            "recurrence.py",
+            "Recurrence across cases",
+            "recurrence",
+            CASE_SERIES,
+            ":material/repeat:",
         ),
     ),
 }

@@ -1,0 +1,45 @@
+"""Patient timeline: one case's doses, CRS episodes and management (e.g. /timeline?case=RC2)."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.case_card import case_card, recurrence_card
+from bsab_explorer.charts.timeline import timeline_chart
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui.params import url_choice
+
+view = shell.current_view()
+series = cache.cases(view)
+page_header("Patient timeline", view.dataset, view.cohort_filter, series.n, series.total, "cases")
+if series.n == 0:
+    st.info("No case to show: the data have no case series, or the filter keeps none.")
+    st.stop()
+
+case_ids = series.cases["case_id"].to_list()
+left, right = st.columns([3, 1])
+case_id = url_choice("Case", case_ids, key="case", where=left)
+unit = url_choice(
+    "Time axis",
+    ["days", "months"],
+    key="unit",
+    format_func=lambda u: "Days since first dose" if u == "days" else "Months",
+    kind="segmented",
+    where=right,
+)
+
+show_chart(timeline_chart(series.events, case_id, unit))
+st.caption(
+    "Scroll to zoom and drag to pan the time axis; hover a mark for its detail. Step-up and "
+    "treatment doses are distinct ticks; CRS episodes are coloured by ASTCT grade."
+)
+
+card, recurrence = st.columns(2)
+with card:
+    st.subheader(f"Case {case_id}")
+    for line in case_card(series.cases, case_id):
+        st.markdown(f"**{line.label}:** {line.value}")
+with recurrence:
+    st.subheader("Recurrence")
+    for line in recurrence_card(cache.recurrence(view), case_id):
+        st.markdown(f"**{line.label}:** {line.value}")
