@@ -173,7 +173,7 @@ def alluvial_chart(
     height = layout.nodes.get_column("y1").max()
     assert isinstance(height, float | int)
     header_room = layout.total * 0.09 + 1
-    x_scale = alt.Scale(domain=[-0.3, columns - 1 + 0.55], nice=False, zero=False)
+    x_scale = alt.Scale(domain=[-0.3, columns - 1 + 0.75], nice=False, zero=False)
     y_scale = alt.Scale(domain=[-header_room, float(height)], reverse=True, nice=False, zero=False)
     categories = [c for c in CATEGORY_ORDER if c in set(layout.nodes.get_column("category"))]
     # Every node is labelled with its category, so no legend is needed.

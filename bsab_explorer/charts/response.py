@@ -29,6 +29,13 @@ _LINE_HEIGHT = FONT_SIZE + 2
 #: Lines of rate text above a bar (ORR, its CI, ≥VGPR, CR).
 _RATE_LINES = 4
 _TEXT_COLOR = "#222222"
+#: Vega expression: "Cycle 12 (1 year)" -> two lines, "Cycle 12" over "(1 year)".
+_TWO_LINE_LABEL = (
+    "indexof(datum.label, ' (') > 0 ? [substring(datum.label, 0, indexof(datum.label, ' (')), "
+    "substring(datum.label, indexof(datum.label, ' (') + 1)] : datum.label"
+)
+#: Narrower slots when groups are side by side.
+FACET_STEP_WIDTH = 100
 
 
 def category_scale(categories: list[str] | tuple[str, ...]) -> alt.Scale:
@@ -120,7 +127,13 @@ def response_chart(
         "timepoint_label:N",
         sort=labels,
         title=None,
-        axis=alt.Axis(labelAngle=0, labelPadding=34, labelFontSize=FONT_SIZE, ticks=False),
+        axis=alt.Axis(
+            labelAngle=0,
+            labelPadding=34,
+            labelFontSize=FONT_SIZE,
+            ticks=False,
+            labelExpr=_TWO_LINE_LABEL,
+        ),
     )
     y_scale = alt.Scale(domain=[0, 1 + LABEL_HEADROOM], nice=False)
     bars = (
@@ -183,7 +196,7 @@ def response_chart(
     )  # fmt: skip
     data = alt.Data(values=response_chart_data(summary))
     layer = alt.layer(bars, n_text, rate_text).properties(
-        width=STEP_WIDTH * max(len(labels), 1), height=CHART_HEIGHT
+        width=FACET_STEP_WIDTH * max(len(labels), 1), height=CHART_HEIGHT
     )
     heading = alt.TitleParams(title, subtitle=subtitle)
     if summary.by is None:

@@ -40,6 +40,8 @@ def test_layers_encodings_and_clinical_order() -> None:
     }
     assert bars["encoding"]["y"]["axis"]["format"] == "%"
     assert bars["encoding"]["y"]["axis"]["values"] == [0, 0.25, 0.5, 0.75, 1]
+    # "Cycle 12 (1 year)" is drawn on two lines so that neighbouring labels never collide.
+    assert "indexof(datum.label, ' (')" in bars["encoding"]["x"]["axis"]["labelExpr"]
     assert n_text["mark"]["type"] == "text"
     assert n_text["encoding"]["text"]["field"] == "n_label"
     assert rates["encoding"]["text"]["field"] == "rates"
@@ -80,6 +82,7 @@ def test_split_is_faceted_by_group_in_order() -> None:
     assert spec["facet"]["column"]["sort"] == ["Yes", "No", "Not recorded"]
     assert spec["facet"]["column"]["title"] == "Extramedullary disease (EMD)"
     assert len(spec["spec"]["layer"]) == 3
+    assert spec["spec"]["width"] == 100 * 4
     labels = _labels(spec["data"]["values"])
     assert labels[("Not recorded", "C1")]["rates"].endswith("none assessed")
     assert labels[("Yes", "C1")]["rates"].startswith("ORR 100 %")
