@@ -203,3 +203,24 @@ def test_every_inconsistency_quotes_the_paper() -> None:
     for quote in quoted:
         for part in quote.split(" ... "):
             assert " ".join(part.split()) in text, part
+
+
+def test_event_targets_hold(events: pl.DataFrame) -> None:
+    targets = json.loads((DATA / "targets.json").read_text())["targets"]
+    rank = {code: i for i, code in enumerate(RESPONSE_CODES)}
+    checked = 0
+    for target in targets:
+        case = events.filter(pl.col("case_id") == target["case_id"])
+        match target["quantity"]:
+            case "events:best response":
+                details = case.filter(pl.col("event") == "response")["detail"].to_list()
+                assert min(details, key=rank.__getitem__) == target["value"], target["id"]
+            case "events:last day":
+                assert case["day"].max() == target["value"], target["id"]
+            case "events:discontinuation day":
+                stop = case.filter(pl.col("event") == "discontinuation")["day"].to_list()
+                assert stop == [target["value"]], target["id"]
+            case _:
+                continue
+        checked += 1
+    assert checked == 5
