@@ -44,6 +44,8 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
     ("from", "conversion table: first timepoint (default post_debulking)"),
     ("to", "conversion table: second timepoint (default best)"),
     ("p-values", "Table 1: add comparison p-values (true/false)"),
+    ("bands", "Kaplan–Meier: draw the confidence bands (true, default, or false)"),
+    ("risk-table", "Kaplan–Meier: rows under the curves: at-risk (default), full or none"),
 )
 
 

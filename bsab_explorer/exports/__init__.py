@@ -16,6 +16,7 @@ from bsab_explorer.exports.catalogue import (
     ExportUnavailable,
     catalogue,
     make_export,
+    request_provenance,
     survival_summary,
     write_export,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "read_table_csv",
     "reproduce_command",
     "reproduce_python",
+    "request_provenance",
     "survival_summary",
     "svg_to_png",
     "table_to_csv",

@@ -60,6 +60,12 @@ CASE_SERIES = "recurrent_crs"
 #: The CI method of response rates (fixed) and of survival (default; `--ci` changes it).
 RESPONSE_CI = "clopper-pearson"
 SURVIVAL_CI = "log"
+#: Rows under a Kaplan–Meier chart (`--risk-table`).
+RISK_TABLES: dict[str, tuple[str, ...]] = {
+    "at-risk": ("n_risk",),
+    "full": ("n_risk", "cum_events", "cum_censored"),
+    "none": (),
+}
 
 
 class ExportUnavailable(ValueError):
@@ -73,7 +79,6 @@ class Built:
     data: pl.DataFrame
     chart: Any = None
     notes: tuple[str, ...] = ()
-    ci_method: str | None = None
 
 
 Builder = Callable[[Dataset, ExportRequest], Built]
@@ -156,6 +161,17 @@ def _denominator(request: ExportRequest) -> Denominator:
     )
 
 
+def _flag(request: ExportRequest, flag: str, *, default: bool) -> bool:
+    value = request.option(flag)
+    if value is None:
+        return default
+    if value.lower() in ("true", "yes", "1"):
+        return True
+    if value.lower() in ("false", "no", "0"):
+        return False
+    raise ExportUnavailable(f"--{flag} is true or false, not '{value}'.")
+
+
 def _filter_note(request: ExportRequest) -> str | None:
     return None if request.cohort_filter.is_empty else request.cohort_filter.describe()
 
@@ -172,7 +188,7 @@ def _response(dataset: Dataset, request: ExportRequest) -> Built:
         _by(request, patients),
     )
     chart = response_chart(summary, note=_filter_note(request))
-    return Built(summary.frame, chart, ci_method=RESPONSE_CI)
+    return Built(summary.frame, chart)
 
 
 def _conversion_flows(dataset: Dataset, request: ExportRequest) -> Built:
@@ -198,7 +214,7 @@ def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:
 
 def _table1(dataset: Dataset, request: ExportRequest) -> Built:
     patients, _ = _cohort(dataset, request)
-    p_values = (request.option("p-values", "false") or "false").lower() in ("true", "yes", "1")
+    p_values = _flag(request, "p-values", default=False)
     table = build_table1(patients, _by(request, patients), p_values=p_values)
     return Built(table.frame)
 
@@ -239,7 +255,7 @@ def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Buil
     def build(dataset: Dataset, request: ExportRequest) -> Built:
         summary = survival_summary(dataset, request)
         notes = (*summary.warnings, *summary.notes)
-        return Built(frame_of(summary), notes=notes, ci_method=summary.ci_method.value)
+        return Built(frame_of(summary), notes=notes)
 
     return build
 
@@ -247,8 +263,14 @@ def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Buil
 def _km(dataset: Dataset, request: ExportRequest) -> Built:
     summary = survival_summary(dataset, request)
     notes = (*summary.warnings, *summary.notes)
-    chart = km_chart(summary)
-    return Built(summary.curves_frame(), chart, notes, summary.ci_method.value)
+    bands = _flag(request, "bands", default=True)
+    risk = request.option("risk-table", "at-risk") or "at-risk"
+    if risk not in RISK_TABLES:
+        raise ExportUnavailable(
+            f"--risk-table must be one of {', '.join(RISK_TABLES)}, not '{risk}'."
+        )
+    chart = km_chart(summary, show_ci=bands, risk_rows=RISK_TABLES[risk])
+    return Built(summary.curves_frame(), chart, notes)
 
 
 # --- case series --------------------------------------------------------------------------------
@@ -311,6 +333,7 @@ def _crs_latency(dataset: Dataset, request: ExportRequest) -> Built:
 
 
 _SURVIVAL_OPTIONS = frozenset({"endpoint", "by", "ci"})
+_KM_OPTIONS = _SURVIVAL_OPTIONS | {"bands", "risk-table"}
 
 FIGURES: dict[str, Entry] = {
     e.name: e
@@ -336,7 +359,7 @@ FIGURES: dict[str, Entry] = {
             "Kaplan–Meier curves",
             COHORT,
             _km,
-            _SURVIVAL_OPTIONS,
+            _KM_OPTIONS,
             "PFS or OS curves with CI bands, censor ticks and the number at risk.",
         ),
         Entry(
@@ -396,9 +419,28 @@ def catalogue(command: str) -> dict[str, Entry]:
     return FIGURES if command == "figure" else TABLES
 
 
-def _provenance(
-    dataset: Dataset, request: ExportRequest, entry: Entry, built: Built, clock: Clock
+def _entry(request: ExportRequest) -> Entry:
+    entries = catalogue(request.command)
+    entry = entries.get(request.name)
+    if entry is None:
+        names = ", ".join(sorted(entries))
+        raise ExportUnavailable(f"There is no {request.command} '{request.name}' (use: {names}).")
+    return entry
+
+
+def _ci_method(entry: Entry, request: ExportRequest) -> str | None:
+    if "ci" in entry.options:
+        return request.ci or SURVIVAL_CI
+    if entry.name == "response":
+        return RESPONSE_CI
+    return None
+
+
+def request_provenance(
+    dataset: Dataset, request: ExportRequest, *, clock: Clock = utc_now
 ) -> Provenance:
+    """The provenance of the export a request names: filter applied, N, CI method, options."""
+    entry = _entry(request)
     table = CASES if entry.study == CASE_SERIES else PATIENTS
     # A clause on a column the table lacks does not apply to it: the footer says so.
     applied = CohortFilter.of(c for c in request.cohort_filter.clauses if c.column in table.by_name)
@@ -424,7 +466,7 @@ def _provenance(
         applied,
         n,
         total,
-        ci_method=built.ci_method,
+        ci_method=_ci_method(entry, request),
         unit=unit,
         details=tuple(details),
         clock=clock,
@@ -433,16 +475,12 @@ def _provenance(
 
 def make_export(dataset: Dataset, request: ExportRequest, *, clock: Clock = utc_now) -> Export:
     """Build the figure or table a request names, with its provenance."""
-    entries = catalogue(request.command)
-    entry = entries.get(request.name)
-    if entry is None:
-        names = ", ".join(sorted(entries))
-        raise ExportUnavailable(f"There is no {request.command} '{request.name}' (use: {names}).")
+    entry = _entry(request)
     built = entry.build(dataset, request)
     title = entry.title
     if request.command == "table" and built.chart is not None:
-        built = Built(built.data, None, built.notes, built.ci_method)
-    provenance = _provenance(dataset, request, entry, built, clock)
+        built = Built(built.data, None, built.notes)
+    provenance = request_provenance(dataset, request, clock=clock)
     return Export(request, title, built.data, provenance, built.chart, built.notes)
 
 

@@ -13,11 +13,38 @@ bsab-explorer figure km --endpoint os --out km-os.png --data '/my study'
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
+from bsab_explorer.data.loading import BUNDLED_DATA_DIR
+from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports.request import ExportRequest
 
 #: The console script installed with the package.
 PROGRAM = "bsab-explorer"
+
+
+#: Stands for the data's location when the app cannot name a path that reloads them.
+DATA_PLACEHOLDER = "PATH"
+
+
+def is_bundled(dataset: Dataset) -> bool:
+    """Whether `dataset` is the bundled data (the commands' default: no `--data` needed)."""
+    if not dataset.source:
+        return False
+    return Path(dataset.source).resolve() == BUNDLED_DATA_DIR.resolve()
+
+
+def data_argument(dataset: Dataset) -> str | None:
+    """The `--data` value that reloads `dataset`: None for the bundled data, else its path.
+
+    Data the app assembled in memory (pooled uploads) have no such path: `DATA_PLACEHOLDER`
+    is returned and the reader must put the folder or DuckDB file of those data in its place.
+    """
+    if is_bundled(dataset):
+        return None
+    if dataset.source and Path(dataset.source).exists():
+        return dataset.source
+    return DATA_PLACEHOLDER
 
 
 def command_arguments(

@@ -1,0 +1,198 @@
+"""Download buttons and "Reproduce" expanders under every figure and table.
+
+Files are made only when a button is pressed (Streamlit calls the data function on click, on
+its own thread), so a page pays nothing for the PNGs it offers. Every file carries the
+provenance of what the page shows; the Reproduce expander gives the command line and the
+Python call that regenerate it from the same data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import (
+    ExportRequest,
+    Provenance,
+    chart_to_png,
+    make_export,
+    reproduce_command,
+    reproduce_python,
+    table_to_csv,
+)
+from bsab_explorer.exports.naming import export_name
+from bsab_explorer.exports.reproduce import DATA_PLACEHOLDER, data_argument
+from bsab_explorer.filters import CohortFilter
+from bsab_explorer.report import build_report
+
+PNG = "image/png"
+CSV = "text/csv"
+HTML = "text/html"
+PRINT_DPI = 300
+
+
+def _key(request: ExportRequest, what: str, key: str | None) -> str:
+    # Widget keys from the file name: one per export and button unless the page passes `key`.
+    base = key or f"{request.command}-{request.file_name()}"
+    return "download-" + re.sub(r"[^A-Za-z0-9_.=+-]+", "-", f"{base}-{what}")
+
+
+def print_file_name(request: ExportRequest) -> str:
+    """The file name of the print-resolution PNG."""
+    return request.file_name("png").removesuffix(".png") + f"_print-{PRINT_DPI}dpi.png"
+
+
+@dataclass(frozen=True)
+class Download:
+    """One download button: label, file name, MIME type, and the function that makes the bytes."""
+
+    label: str
+    file_name: str
+    mime: str
+    make: Callable[[], bytes]
+    help: str
+    what: str
+
+
+def chart_downloads(
+    chart: Any, frame: pl.DataFrame, provenance: Provenance, request: ExportRequest
+) -> tuple[Download, ...]:
+    """The downloads of a chart: PNG for screens, PNG for print (300 dpi), its data as CSV."""
+    return (
+        Download(
+            "PNG",
+            request.file_name("png"),
+            PNG,
+            lambda: chart_to_png(chart, provenance, "screen"),
+            "Screen size (144 dpi), with the provenance footer",
+            "png",
+        ),
+        Download(
+            "PNG for print",
+            print_file_name(request),
+            PNG,
+            lambda: chart_to_png(chart, provenance, "print"),
+            f"{PRINT_DPI} dpi, with the provenance footer",
+            "print",
+        ),
+        Download(
+            "Data (CSV)",
+            request.file_name("csv"),
+            CSV,
+            lambda: table_to_csv(frame, provenance),
+            "The data behind the chart, with the provenance as # comment lines",
+            "csv",
+        ),
+    )
+
+
+def table_downloads(
+    frame: pl.DataFrame, provenance: Provenance, request: ExportRequest
+) -> tuple[Download, ...]:
+    """The download of a table: CSV with the provenance as comment lines."""
+    return (
+        Download(
+            "Table (CSV)",
+            request.file_name("csv"),
+            CSV,
+            lambda: table_to_csv(frame, provenance),
+            "Safe to open in a spreadsheet; provenance as # comment lines at the end",
+            "csv",
+        ),
+    )
+
+
+def _buttons(downloads: tuple[Download, ...], request: ExportRequest, key: str | None) -> None:
+    with st.container(horizontal=True, gap="small", key=_key(request, "buttons", key)):
+        for download in downloads:
+            st.download_button(
+                download.label,
+                data=download.make,  # called on click only, on Streamlit's own thread
+                file_name=download.file_name,
+                mime=download.mime,
+                key=_key(request, download.what, key),
+                help=download.help,
+                on_click="ignore",  # a download must not rerun (and recompute) the page
+                icon=":material/download:",
+            )
+
+
+def show_reproduce(request: ExportRequest, dataset: Dataset, *, key: str | None = None) -> None:
+    """The "Reproduce" expander: the CLI command and the Python call for this export."""
+    data = data_argument(dataset)
+    out = request.file_name()
+    with st.expander("Reproduce", icon=":material/terminal:", key=_key(request, "reproduce", key)):
+        st.caption("Command line (after `pip install` of this project):")
+        st.code(reproduce_command(request, out=out, data=data), language="bash", wrap_lines=True)
+        st.caption("Python:")
+        st.code(reproduce_python(request, out=out, data=data), language="python", wrap_lines=True)
+        note = f"Same data when `bsab-explorer info` reports sha256 `{dataset.fingerprint}`."
+        if data == DATA_PLACEHOLDER:
+            note = (
+                f"Replace {DATA_PLACEHOLDER} with the folder or DuckDB file holding these data. "
+                + note
+            )
+        st.caption(note)
+
+
+def offer_chart(
+    chart: Any,
+    frame: pl.DataFrame,
+    provenance: Provenance,
+    request: ExportRequest,
+    dataset: Dataset,
+    *,
+    key: str | None = None,
+) -> None:
+    """PNG (screen, print 300 dpi) and CSV downloads of a shown chart, and its Reproduce box."""
+    _buttons(chart_downloads(chart, frame, provenance, request), request, key)
+    show_reproduce(request, dataset, key=key)
+
+
+def offer_table(
+    frame: pl.DataFrame,
+    provenance: Provenance,
+    request: ExportRequest,
+    dataset: Dataset,
+    *,
+    key: str | None = None,
+) -> None:
+    """The CSV download of a shown table, and its Reproduce box."""
+    _buttons(table_downloads(frame, provenance, request), request, key)
+    show_reproduce(request, dataset, key=key)
+
+
+def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = None) -> None:
+    """Downloads for a request built by the exports catalogue (the same as the CLI makes)."""
+    export = make_export(dataset, request)
+    if export.is_figure:
+        offer_chart(export.chart, export.data, export.provenance, request, dataset, key=key)
+    else:
+        offer_table(export.data, export.provenance, request, dataset, key=key)
+
+
+def offer_report(
+    dataset: Dataset,
+    cohort_filter: CohortFilter,
+    *,
+    ci: str = "log",
+    key: str = "download-report",
+) -> None:
+    """A button that builds and downloads the self-contained HTML report for the filter."""
+    st.download_button(
+        "Report (HTML)",
+        data=lambda: build_report(dataset, cohort_filter, ci=ci).encode("utf-8"),
+        file_name=export_name("report", cohort_filter=cohort_filter, ext="html"),
+        mime=HTML,
+        key=key,
+        help="Every figure and table for the current filter, methods and provenance, in one "
+        "file that opens offline and prints on A4",
+        on_click="ignore",
+        icon=":material/description:",
+    )

@@ -1,0 +1,110 @@
+"""Download buttons and Reproduce boxes: what the buttons make, and what a page shows."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import (
+    ExportRequest,
+    make_export,
+    read_table_csv,
+    reproduce_command,
+    reproduce_python,
+)
+from bsab_explorer.filters import CohortFilter
+from bsab_explorer.ui.downloads import chart_downloads, print_file_name, table_downloads
+
+KM = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
+
+
+def fixed_clock() -> datetime:
+    return datetime(2026, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Dataset:
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    return dataset
+
+
+def _dpi(png: bytes) -> int:
+    at = png.index(b"pHYs")
+    return round(struct.unpack(">I", png[at + 4 : at + 8])[0] * 0.0254)
+
+
+def test_chart_downloads_make_screen_and_print_pngs_and_the_data(bundled: Dataset) -> None:
+    export = make_export(bundled, KM, clock=fixed_clock)
+    png, print_png, csv = chart_downloads(export.chart, export.data, export.provenance, KM)
+    assert (png.file_name, print_png.file_name, csv.file_name) == (
+        "km-pfs_ci-plain_filter-emd=true.png",
+        "km-pfs_ci-plain_filter-emd=true_print-300dpi.png",
+        "km-pfs_ci-plain_filter-emd=true.csv",
+    )
+    assert print_file_name(KM) == print_png.file_name
+    assert (png.mime, print_png.mime, csv.mime) == ("image/png", "image/png", "text/csv")
+    screen_bytes, print_bytes = png.make(), print_png.make()
+    assert screen_bytes[:8] == print_bytes[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (_dpi(screen_bytes), _dpi(print_bytes)) == (144, 300)
+    data = csv.make()
+    assert read_table_csv(data, export.data.schema).equals(export.data)
+    assert b"# 95 % CI: plain (linear)" in data
+
+
+def test_table_downloads_make_the_csv(bundled: Dataset) -> None:
+    request = ExportRequest("table", "case-table", CohortFilter.parse("bsab=talquetamab"))
+    export = make_export(bundled, request, clock=fixed_clock)
+    (only,) = table_downloads(export.data, export.provenance, request)
+    assert only.file_name == "case-table_filter-bsab=talquetamab.csv"
+    back = read_table_csv(only.make())
+    assert back.height == 4
+    assert set(back["Bispecific antibody"].to_list()) == {"Talquetamab"}
+
+
+def _page() -> None:
+    from bsab_explorer.data.loading import load_dataset
+    from bsab_explorer.exports import ExportRequest
+    from bsab_explorer.filters import CohortFilter
+    from bsab_explorer.ui.downloads import offer_export, offer_report
+
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    km = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
+    offer_export(dataset, km)
+    offer_export(dataset, ExportRequest("table", "logrank", by="emd"))
+    offer_report(dataset, CohortFilter.parse("emd=true"))
+
+
+@pytest.mark.app
+def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
+    app = AppTest.from_function(_page, default_timeout=120).run()
+    assert not app.exception
+    buttons = app.get("download_button")
+    assert [b.proto.label for b in buttons] == [
+        "PNG",
+        "PNG for print",
+        "Data (CSV)",
+        "Table (CSV)",
+        "Report (HTML)",
+    ]
+    # Files are made on click only: every button holds a deferred file, none a ready URL.
+    assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
+    assert all(b.proto.ignore_rerun for b in buttons)
+    assert [e.proto.label for e in app.get("expander")] == ["Reproduce", "Reproduce"]
+    logrank = ExportRequest("table", "logrank", by="emd")
+    assert [c.value for c in app.code] == [
+        reproduce_command(KM),
+        reproduce_python(KM),
+        reproduce_command(logrank),
+        reproduce_python(logrank),
+    ]
+    assert app.code[0].value == (
+        "bsab-explorer figure km --endpoint pfs --filter emd=true --ci plain "
+        "--out km-pfs_ci-plain_filter-emd=true.png"
+    )
