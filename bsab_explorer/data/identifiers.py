@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsab_explorer.data.validation import ROW, TIME_COLUMNS, Problem, Rule
-from bsab_explorer.schema import TABLES, Kind
+from bsab_explorer.schema import FALSE_TOKENS, MISSING_TOKENS, TABLES, TRUE_TOKENS, Column, Kind
 
 #: Whole words in a column name that suggest an identifier (the name is split on non-letters).
 _IDENTIFIER_WORDS = frozenset(
@@ -233,6 +233,12 @@ _EXCEL_SERIAL = _Pattern(
 )
 
 
+def _excel_serial(column: str) -> pl.Expr:
+    """Cells holding a number in the band of Excel date serials."""
+    text = pl.col(column).str.strip_chars().str.replace(",", ".", literal=True)
+    return text.cast(pl.Float64, strict=False).is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
+
+
 def _first_match(column: str, patterns: tuple[_Pattern, ...], excel: bool) -> pl.Expr:
     """Index of the first pattern the cell matches (len(patterns) for an Excel serial), or null."""
     text = pl.col(column).str.strip_chars()
@@ -241,10 +247,25 @@ def _first_match(column: str, patterns: tuple[_Pattern, ...], excel: bool) -> pl
         for index, pattern in enumerate(patterns)
     ]
     if excel:
-        number = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
-        serial = number.is_between(_EXCEL_SERIAL_MIN, _EXCEL_SERIAL_MAX)
-        flags.append(pl.when(serial).then(pl.lit(len(patterns), pl.Int32)))
+        flags.append(pl.when(_excel_serial(column)).then(pl.lit(len(patterns), pl.Int32)))
     return pl.coalesce(flags)
+
+
+_PLAIN_NUMBER = r"^[+-]?\d*([.,]\d*)?([eE][+-]?\d+)?$"
+
+
+def _plain(column: Column) -> pl.Expr:
+    """Cells that are ordinary values of the column's kind (True) and need no pattern search."""
+    text = pl.col(column.name).str.strip_chars()
+    lower = text.str.to_lowercase()
+    if column.kind == Kind.BOOL:
+        return lower.is_in(sorted(TRUE_TOKENS | FALSE_TOKENS | MISSING_TOKENS))
+    if column.kind in (Kind.INT, Kind.NUMBER):
+        return text.str.contains(_PLAIN_NUMBER) | lower.is_in(sorted(MISSING_TOKENS))
+    if column.kind == Kind.CODE and not column.open_codes and column.name != "timepoint":
+        known = {code.lower() for code in column.codes} | MISSING_TOKENS
+        return lower.is_in(sorted(known))
+    return pl.lit(False)
 
 
 def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
@@ -258,12 +279,28 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
             _TEXT_PATTERNS + _DATE_PATTERNS + _LATE_TEXT_PATTERNS if is_text else _DATE_PATTERNS
         )
         excel = column.name in TIME_COLUMNS
-        # One pass per column: the first matching pattern wins, so each cell gets one problem.
-        hits = frame.select(
-            ROW,
-            pl.col(column.name),
-            _first_match(column.name, patterns, excel).alias("__pattern"),
+        # Plain values of the column's kind (a number, a yes/no, a known code) cannot hide an
+        # identifier: only the rest go through the patterns, which matters for large files.
+        candidates = frame.select(ROW, column.name).filter(
+            pl.col(column.name).is_not_null() & ~_plain(column)
+        )
+        # One combined search finds the few suspicious cells; only those are classified.
+        anything = "|".join(f"(?:{pattern.regex})" for pattern in patterns)
+        suspicious = pl.col(column.name).str.strip_chars().str.contains(anything)
+        if excel:
+            suspicious = suspicious | _excel_serial(column.name)
+        candidates = candidates.filter(suspicious)
+        # The first matching pattern wins, so each cell gets one problem.
+        hits = candidates.with_columns(
+            _first_match(column.name, patterns, excel).alias("__pattern")
         ).filter(pl.col("__pattern").is_not_null())
+        if excel:
+            serials = frame.select(ROW, column.name).filter(
+                pl.col(column.name).is_not_null() & _plain(column) & _excel_serial(column.name)
+            )
+            hits = pl.concat(
+                [hits, serials.with_columns(pl.lit(len(patterns), pl.Int32).alias("__pattern"))]
+            ).sort(ROW)
         for row, value, index in hits.iter_rows():
             pattern = patterns[index] if index < len(patterns) else _EXCEL_SERIAL
             shown = mask(value) if pattern.rule in _IDENTIFYING_RULES else value

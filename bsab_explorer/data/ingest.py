@@ -226,6 +226,70 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
     delimiter = _sniff_delimiter(text, Path(file_name).suffix.lower())
     if delimiter != ",":
         notices.append(f"{file_name}: columns are separated by {_DELIMITER_NAMES[delimiter]}s.")
+    if '"' in text:
+        parsed = _split_quoted(text, delimiter, file_name, table)
+    else:
+        parsed = _split_plain(text, delimiter)
+    if isinstance(parsed, ReadResult):
+        return parsed
+    header, body, ragged = parsed
+    if header is None:
+        return _fail(
+            table,
+            file_name,
+            Rule.FILE_EMPTY,
+            "The file has no content (only empty lines). Export the table again with a header row.",
+        )
+    width = len(header)
+    problems = [
+        Problem(
+            table,
+            file_name,
+            row,
+            None,
+            None,
+            Rule.RAGGED_ROW,
+            f"This row has {count} value(s) but the header has {width} columns. Check for a "
+            f"missing or extra separator, or an unquoted {_DELIMITER_NAMES[delimiter]} inside a "
+            "value.",
+        )
+        for row, count in ragged
+    ]
+    if body.height == 0 and not ragged:
+        problems.append(
+            Problem(
+                table,
+                file_name,
+                None,
+                None,
+                None,
+                Rule.HEADER_ONLY,
+                "The file has a header row but no data rows. Export the table again with its rows.",
+            )
+        )
+    frame = _text_frame(
+        [h.replace("\ufeff", "") for h in header],
+        [body.get_column(str(i)) for i in range(width)],
+        body.get_column(ROW),
+    )
+    raw = RawTable(table, file_name, frame, decimal_comma=delimiter != ",")
+    return ReadResult(raw, tuple(problems), tuple(notices))
+
+
+#: (header or None when there is no content, body with positional columns "0", "1", ... and
+#: ROW, ragged rows as (row, number of values)).
+_Split = tuple[list[str] | None, pl.DataFrame, list[tuple[int, int]]]
+
+
+def _body_frame(width: int, rows: list[int], records: list[list[str]]) -> pl.DataFrame:
+    columns = list(zip(*records, strict=True)) if records else [() for _ in range(width)]
+    data = {str(i): pl.Series(str(i), list(c), dtype=pl.String) for i, c in enumerate(columns)}
+    data[ROW] = pl.Series(ROW, rows, dtype=pl.Int64)
+    return pl.DataFrame(data)
+
+
+def _split_quoted(text: str, delimiter: str, file_name: str, table: str) -> _Split | ReadResult:
+    """Records of a CSV with quotes (quoted separators, newlines), via the csv module."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[list[str]] = []
     try:
@@ -243,57 +307,52 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
     while records and not any(cell.strip() for cell in records[-1]):
         records.pop()
     if not records:
-        return _fail(
-            table,
-            file_name,
-            Rule.FILE_EMPTY,
-            "The file has no content (only empty lines). Export the table again with a header row.",
-        )
-    header = [h.replace("\ufeff", "") for h in records[0]]
-    problems: list[Problem] = []
+        return None, pl.DataFrame(), []
+    header = records[0]
     width = len(header)
     rows: list[int] = []
     kept: list[list[str]] = []
+    ragged: list[tuple[int, int]] = []
     for index, record in enumerate(records[1:], start=2):
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != width:
-            problems.append(
-                Problem(
-                    table,
-                    file_name,
-                    index,
-                    None,
-                    None,
-                    Rule.RAGGED_ROW,
-                    f"This row has {len(record)} value(s) but the header has {width} columns. "
-                    "Check for a missing or extra separator, or an unquoted "
-                    f"{_DELIMITER_NAMES[delimiter]} inside a value.",
-                )
-            )
+            ragged.append((index, len(record)))
             continue
         rows.append(index)
         kept.append(record)
-    if len(records) == 1:
-        problems.append(
-            Problem(
-                table,
-                file_name,
-                None,
-                None,
-                None,
-                Rule.HEADER_ONLY,
-                "The file has a header row but no data rows. Export the table again with its rows.",
-            )
-        )
-    columns = list(zip(*kept, strict=True)) if kept else [() for _ in header]
-    frame = _text_frame(header, [list(c) for c in columns], rows)
-    raw = RawTable(table, file_name, frame, decimal_comma=delimiter != ",")
-    return ReadResult(raw, tuple(problems), tuple(notices))
+    return header, _body_frame(width, rows, kept), ragged
+
+
+def _split_plain(text: str, delimiter: str) -> _Split:
+    """Records of a CSV without any quote: one line a record, split in bulk (large files)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and not lines[-1].replace(delimiter, "").strip():
+        lines.pop()
+    if not lines:
+        return None, pl.DataFrame(), []
+    header = lines[0].split(delimiter)
+    width = len(header)
+    body = (
+        pl.DataFrame({"line": pl.Series("line", lines[1:], dtype=pl.String)})
+        .with_row_index(ROW, offset=2)
+        .with_columns(pl.col(ROW).cast(pl.Int64), pl.col("line").str.split(delimiter).alias("f"))
+        .with_columns(pl.col("f").list.len().alias("n"))
+        .filter(pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars() != "")
+    )
+    ragged = [
+        (int(r), int(n)) for r, n in body.filter(pl.col("n") != width).select(ROW, "n").iter_rows()
+    ]
+    kept = body.filter(pl.col("n") == width).select(
+        ROW, *(pl.col("f").list.get(i).alias(str(i)) for i in range(width))
+    )
+    return header, kept, ragged
 
 
 def _text_frame(
-    header: list[str], columns: list[list[str | None]], rows: list[int]
+    header: list[str],
+    columns: list[pl.Series] | list[list[str | None]],
+    rows: pl.Series | list[int],
 ) -> pl.DataFrame:
     """A frame of text columns (duplicate header names kept apart with a suffix for now)."""
     data: dict[str, pl.Series] = {}
@@ -303,7 +362,11 @@ def _text_frame(
         while key in data or key == ROW:
             suffix += 1
             key = f"{name}\x00{suffix}"
-        data[key] = pl.Series(key, columns[position], dtype=pl.String)
+        values = columns[position]
+        if isinstance(values, pl.Series):
+            data[key] = values.cast(pl.String).alias(key)
+        else:
+            data[key] = pl.Series(key, values, dtype=pl.String)
     data[ROW] = pl.Series(ROW, rows, dtype=pl.Int64)
     return pl.DataFrame(data)
 

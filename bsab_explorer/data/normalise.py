@@ -233,7 +233,10 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: {len(absent)} optional column(s) not in the file ({listed}{more}). "
             "Analyses that need them will say so."
         )
-    problems += check_values(raw.table, raw.file, frame)
+    guarded = check_values(raw.table, raw.file, frame)
+    problems += guarded
+    # A cell the guard rejected gets that one problem, not a second one quoting its value.
+    flagged = {(p.row, p.column) for p in guarded}
 
     typed = frame.with_columns(
         _parse_expr(c, raw.decimal_comma).alias(f"__typed_{c.name}") for c in present
@@ -242,7 +245,11 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         bad = typed.filter(
             _text(column.name).is_not_null() & pl.col(f"__typed_{column.name}").is_null()
         ).select(ROW, column.name)
-        problems.extend(_parse_problem(raw, column, r, v) for r, v in bad.iter_rows())
+        problems.extend(
+            _parse_problem(raw, column, r, v)
+            for r, v in bad.iter_rows()
+            if (r, column.name) not in flagged
+        )
     typed = typed.select(
         ROW,
         *(pl.col(f"__typed_{c.name}").cast(polars_type(c.kind)).alias(c.name) for c in present),
