@@ -443,3 +443,18 @@ def test_absent_optional_columns_are_a_notice(write_tables: Writer) -> None:
     )
     assert result.dataset is not None
     assert result.dataset.table("cases").get_column("target").null_count() == 1
+
+
+def test_quoted_and_plain_csv_read_alike() -> None:
+    from bsab_explorer.data.ingest import read_table_bytes
+
+    plain = b"patient_id;sex;pfs_days\r\nP1;F;1,5\r\n\r\nP2;M\r\n;;\r\nP3;m;2\r\n\r\n"
+    quoted = plain.replace(b"P3;", b'"P3";')
+    a = read_table_bytes(plain, "p.csv", "patients")
+    b = read_table_bytes(quoted, "p.csv", "patients")
+    assert a.raw is not None
+    assert b.raw is not None
+    assert a.raw.frame.equals(b.raw.frame)
+    assert a.raw.frame.rows() == [("P1", "F", "1,5", 2), ("P3", "m", "2", 6)]
+    assert a.problems == b.problems
+    assert [(p.rule, p.row) for p in a.problems] == [(Rule.RAGGED_ROW, 4)]
