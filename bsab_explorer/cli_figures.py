@@ -11,23 +11,33 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-from bsab_explorer.analyses.survival import CIMethod, Endpoint
-from bsab_explorer.data.loading import load_dataset
-from bsab_explorer.dataset import Dataset
-from bsab_explorer.exports import (
-    FIGURES,
-    TABLES,
-    ExportError,
-    ExportRequest,
-    ExportUnavailable,
-    make_export,
-    write_export,
+if TYPE_CHECKING:
+    from bsab_explorer.dataset import Dataset
+    from bsab_explorer.exports import ExportRequest
+    from bsab_explorer.exports.request import Command
+
+# The analyses, charts and vl-convert are imported by the handlers, not here: registering these
+# commands must not slow down `bsab-explorer validate` or `info` (scipy alone takes seconds).
+
+#: Command-line names of the figures and tables (a test keeps them equal to the catalogue's).
+FIGURE_NAMES = ("response", "conversion", "km", "timeline", "swimmer", "crs-latency")
+TABLE_NAMES = (
+    "table1",
+    "response",
+    "conversion",
+    "survival-medians",
+    "survival-landmarks",
+    "survival-curve",
+    "logrank",
+    "cox",
+    "crs-recurrence",
+    "case-table",
 )
-from bsab_explorer.exports.request import Command
-from bsab_explorer.filters import CohortFilter, FilterError
-from bsab_explorer.report import DEFAULT_COMPARISONS, build_report
+ENDPOINTS = ("pfs", "os")
+CI_METHODS = ("log", "log-log", "plain")
+DEFAULT_COMPARISONS = ("emd",)
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -71,18 +81,16 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 def _add_export_options(parser: argparse.ArgumentParser) -> None:
     _add_data_options(parser)
     parser.add_argument("--by", metavar="COLUMN", help="compare groups of this column")
-    parser.add_argument(
-        "--endpoint", choices=[e.value for e in Endpoint], help="survival endpoint (default pfs)"
-    )
-    parser.add_argument(
-        "--ci", choices=[m.value for m in CIMethod], help="survival CI method (default log)"
-    )
+    parser.add_argument("--endpoint", choices=ENDPOINTS, help="survival endpoint (default pfs)")
+    parser.add_argument("--ci", choices=CI_METHODS, help="survival CI method (default log)")
     parser.add_argument("--case", metavar="ID", help="case of a timeline, e.g. RC2")
     for flag, text in EXTRA_OPTIONS:
         parser.add_argument(f"--{flag}", dest=flag.replace("-", "_"), metavar="VALUE", help=text)
 
 
 def _load(path: str | None) -> Dataset | None:
+    from bsab_explorer.data.loading import load_dataset
+
     result = load_dataset(path)
     if result.dataset is None:
         _err(result.report.to_text())
@@ -91,6 +99,9 @@ def _load(path: str | None) -> Dataset | None:
 
 def request_from_args(command: Command, args: argparse.Namespace) -> ExportRequest:
     """The export request the parsed arguments describe (raises FilterError on a bad filter)."""
+    from bsab_explorer.exports import ExportRequest
+    from bsab_explorer.filters import CohortFilter
+
     options = tuple(
         (flag, value)
         for flag, _ in EXTRA_OPTIONS
@@ -118,6 +129,9 @@ def _refusal(error: Exception) -> int:
 
 def figure_command(args: argparse.Namespace) -> int:
     """Write one figure (PNG at --dpi, default 144; SVG; or its data as CSV) to --out."""
+    from bsab_explorer.exports import ExportError, ExportUnavailable, write_export
+    from bsab_explorer.filters import FilterError
+
     try:
         request = request_from_args("figure", args)
     except FilterError as error:
@@ -139,10 +153,9 @@ def register_figure(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "figure",
         help="write a figure of the app as PNG (screen or print dpi), SVG, or its data as CSV",
-        description="Figures: "
-        + "; ".join(f"{name}: {entry.description}" for name, entry in FIGURES.items()),
+        description="Figures: " + ", ".join(FIGURE_NAMES),
     )
-    parser.add_argument("name", choices=sorted(FIGURES), metavar="NAME", help="figure name")
+    parser.add_argument("name", choices=FIGURE_NAMES, metavar="NAME", help="figure name")
     parser.add_argument(
         "--out",
         metavar="FILE",
@@ -161,6 +174,9 @@ def register_figure(subparsers: Subparsers) -> None:
 
 def table_command(args: argparse.Namespace) -> int:
     """Write one table as CSV (with provenance comments) or JSON rows, to --out or stdout."""
+    from bsab_explorer.exports import ExportUnavailable, make_export
+    from bsab_explorer.filters import FilterError
+
     try:
         request = request_from_args("table", args)
     except FilterError as error:
@@ -190,9 +206,9 @@ def register_table(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "table",
         help="write a table of the app as CSV (with provenance) or JSON rows",
-        description="Tables: " + ", ".join(sorted(TABLES)),
+        description="Tables: " + ", ".join(TABLE_NAMES),
     )
-    parser.add_argument("name", choices=sorted(TABLES), metavar="NAME", help="table name")
+    parser.add_argument("name", choices=TABLE_NAMES, metavar="NAME", help="table name")
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     parser.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     _add_export_options(parser)
@@ -204,6 +220,9 @@ def register_table(subparsers: Subparsers) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Write the self-contained HTML report for the filter to --out."""
+    from bsab_explorer.filters import CohortFilter, FilterError
+    from bsab_explorer.report import build_report
+
     try:
         cohort_filter = CohortFilter.parse(args.filter)
     except FilterError as error:
@@ -227,9 +246,7 @@ def register_report(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--out", metavar="FILE", required=True, help="HTML file to write")
     _add_data_options(parser)
-    parser.add_argument(
-        "--ci", choices=[m.value for m in CIMethod], default="log", help="survival CI method"
-    )
+    parser.add_argument("--ci", choices=CI_METHODS, default="log", help="survival CI method")
     parser.add_argument(
         "--by",
         metavar="COLUMN",

@@ -12,10 +12,26 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bsab_explorer.cli_figures import register_all
+from bsab_explorer import report
+from bsab_explorer.analyses.survival import CIMethod, Endpoint
+from bsab_explorer.cli_figures import (
+    CI_METHODS,
+    DEFAULT_COMPARISONS,
+    ENDPOINTS,
+    FIGURE_NAMES,
+    TABLE_NAMES,
+    register_all,
+)
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.exports import ExportRequest, make_export, read_table_csv, reproduce_command
+from bsab_explorer.exports import (
+    FIGURES,
+    TABLES,
+    ExportRequest,
+    make_export,
+    read_table_csv,
+    reproduce_command,
+)
 from bsab_explorer.filters import CohortFilter
 
 
@@ -129,3 +145,11 @@ def test_report_command_writes_the_report(tmp_path: Path) -> None:
     assert '<section id="provenance">' in html
     assert "Overall survival: by High-risk cytogenetics (HRCA)" in html
     assert "hrca=true (High-risk cytogenetics (HRCA) is true)" in html
+
+
+def test_command_names_and_choices_follow_the_catalogue() -> None:
+    assert set(FIGURE_NAMES) == set(FIGURES)
+    assert set(TABLE_NAMES) == set(TABLES)
+    assert tuple(e.value for e in Endpoint) == ENDPOINTS
+    assert tuple(m.value for m in CIMethod) == CI_METHODS
+    assert DEFAULT_COMPARISONS == report.DEFAULT_COMPARISONS
