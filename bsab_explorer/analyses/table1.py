@@ -24,6 +24,7 @@ import polars as pl
 from scipy import stats
 
 from bsab_explorer.schema import (
+    AGE_CAP,
     ALKYLATING_COLUMNS,
     BSAB_CODES,
     CYTOGENETIC_COLUMNS,
@@ -128,6 +129,13 @@ def format_number(value: float) -> str:
     if float(value).is_integer():
         return f"{value:.0f}"
     return f"{value:.1f}"
+
+
+def _format_value(column: str, value: float) -> str:
+    # Ages are stored capped at AGE_CAP and must read "90+" wherever shown.
+    if column == "age_years" and value >= AGE_CAP:
+        return f"{AGE_CAP}+"
+    return format_number(value)
 
 
 def format_count(numerator: int, denominator: int, column_n: int, subset: bool = False) -> str:
@@ -509,10 +517,9 @@ def _render(
             if median is None:
                 cells.append("not recorded")
                 continue
-            lo, hi = float(str(s[names["min"]])), float(str(s[names["max"]]))
-            cells.append(
-                f"{format_number(float(str(median)))} ({format_number(lo)}–{format_number(hi)})"
-            )
+            shown = [float(str(v)) for v in (median, s[names["min"]], s[names["max"]])]
+            mid, lo, hi = (_format_value(spec.column, v) for v in shown)
+            cells.append(f"{mid} ({lo}–{hi})")
         out.append((f"{spec.label}, median (min–max)", indent, cells, True))
     else:
         out.append((spec.label, indent, blank, True))

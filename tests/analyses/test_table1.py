@@ -201,3 +201,13 @@ def test_notes_name_the_tests_used(patients: pl.DataFrame) -> None:
         "compare the recorded groups of Extramedullary disease (EMD); patients with it not "
         "recorded are not compared."
     )
+
+
+def test_capped_ages_read_90_plus(patients: pl.DataFrame) -> None:
+    old = patients.with_columns(
+        pl.when(pl.col("patient_id") == "P09")
+        .then(90)
+        .otherwise(pl.col("age_years"))
+        .alias("age_years")
+    )
+    assert build_table1(old).cell("Age (years), median (min–max)", OVERALL) == "65 (45–90+)"
