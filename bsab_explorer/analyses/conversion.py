@@ -26,7 +26,7 @@ from bsab_explorer.analyses.response import (
     timepoint_key,
 )
 from bsab_explorer.analyses.table1 import format_percent
-from bsab_explorer.schema import BEST_TIMEPOINT, ORR_CODES
+from bsab_explorer.schema import BEST_TIMEPOINT, ORR_CODES, TIMEPOINT_PATTERN
 
 _PATIENT = "patient_id"
 _CATEGORY_OF_RANK = dict(enumerate(CATEGORY_ORDER))
@@ -38,6 +38,8 @@ def _key(timepoint: str) -> int:
         return BEST_KEY
     if timepoint == POST_DEBULKING:
         return 0
+    if TIMEPOINT_PATTERN.match(timepoint) is None:
+        raise ValueError(f"unknown timepoint {timepoint!r} (post_debulking, C<n> or best)")
     return int(timepoint[1:])
 
 

@@ -41,6 +41,12 @@ POST_DEBULKING = "post_debulking"
 NOT_ASSESSED_COLUMN = "not_assessed"
 
 _PATIENT = "patient_id"
+_GROUP = "__group"
+_RANK = "__rank"
+#: Key of the derived timepoint "best" (sorts after every cycle).
+BEST_KEY = timepoint_order(BEST_TIMEPOINT)
+#: Rank of "Not assessed" (after every IMWG code).
+NOT_ASSESSED_RANK = len(RESPONSE_CODES)
 
 #: Columns the response and conversion analyses need, by table (every other one is optional).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -71,10 +77,6 @@ def require_columns(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
         )
 
 
-_GROUP = "__group"
-_RANK = "__rank"
-
-
 def response_rank(column: str = "response") -> pl.Expr:
     """Rank of an IMWG code, 0 for the best (sCR) to 7 for NE (null when missing)."""
     return pl.col(column).replace_strict(
@@ -100,12 +102,6 @@ def timepoint_code(key: int) -> str:
     if key == BEST_KEY:
         return BEST_TIMEPOINT
     return POST_DEBULKING if key == 0 else f"C{key}"
-
-
-#: Key of the derived timepoint "best" (sorts after every cycle).
-BEST_KEY = timepoint_order(BEST_TIMEPOINT)
-#: Rank of "Not assessed" (after every IMWG code).
-NOT_ASSESSED_RANK = len(RESPONSE_CODES)
 
 
 @dataclass(frozen=True)
@@ -194,13 +190,13 @@ def assessments(responses: pl.DataFrame) -> pl.DataFrame:
     return (
         indexed.visits.filter(pl.col("__tp") != BEST_KEY)
         .join(indexed.patients.select("__idx", _PATIENT), on="__idx")
+        .sort(_PATIENT, "__tp")
         .select(
             _PATIENT,
             _mapped("__tp", _timepoint_codes(indexed.visits)).alias("timepoint"),
             _code_of_rank(_RANK).alias("response"),
             "pet_ct",
         )
-        .sort(_PATIENT, pl.col("timepoint").map_elements(timepoint_order, pl.Int64))
     )
 
 

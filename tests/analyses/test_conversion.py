@@ -101,3 +101,6 @@ def test_conversion_needs_responses(patients: pl.DataFrame, responses: pl.DataFr
         conversion_statements(patients, responses.drop("response"))
     with pytest.raises(ValueError, match=r"responses\.timepoint"):
         transition_table(responses.drop("timepoint"), "C1", "C3")
+
+    with pytest.raises(ValueError, match="unknown timepoint 'week 4'"):
+        transition_table(responses, "week 4", "C3")
