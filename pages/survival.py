@@ -62,7 +62,7 @@ rows = ("n_risk", "cum_events", "cum_censored") if risk_extra else ("n_risk",)
 show_chart(km_chart(summary, show_ci=show_ci, risk_rows=rows))
 
 st.subheader("Medians and landmarks")
-st.dataframe(median_table(summary), hide_index=True)
+st.table(median_table(summary), hide_index=True)
 for line in comparison_lines(summary):
     st.markdown(f"- {line}")
 for warning in summary.warnings:

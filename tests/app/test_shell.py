@@ -87,7 +87,7 @@ def test_survival_page_reads_its_options_from_the_url(open_app: Callable[..., Ap
     dataset = load_dataset().dataset
     assert dataset is not None
     expected = summarise_survival(dataset.table("patients"), "os", by="emd", ci="log-log")
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert table["Group"].to_list() == ["No", "Yes"]
     assert table["Median, months (95 % CI)"].to_list() == [
         g.median.text(1) for g in expected.groups
