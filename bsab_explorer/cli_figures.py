@@ -1,9 +1,9 @@
-"""The `figure`, `table` and `report` commands: every export of the app, from the shell.
+"""The `figure` and `report` commands: every figure of the app, and the report, from the shell.
 
 They call the same functions as the pages (`bsab_explorer.exports.make_export`,
 `bsab_explorer.report.build_report`), so a page's "Reproduce" command regenerates exactly the
-file it offered. `bsab_explorer.cli` registers them with `register_figure`, `register_table`
-and `register_report`.
+file it offered (tables: `bsab_explorer.cli_tables`). `bsab_explorer.cli` registers them with
+`register_figure` and `register_report`.
 """
 
 from __future__ import annotations
@@ -21,20 +21,8 @@ if TYPE_CHECKING:
 # The analyses, charts and vl-convert are imported by the handlers, not here: registering these
 # commands must not slow down `bsab-explorer validate` or `info` (scipy alone takes seconds).
 
-#: Command-line names of the figures and tables (a test keeps them equal to the catalogue's).
+#: Command-line names of the figures (a test keeps them equal to the catalogue's).
 FIGURE_NAMES = ("response", "conversion", "km", "timeline", "swimmer", "crs-latency")
-TABLE_NAMES = (
-    "table1",
-    "response",
-    "conversion",
-    "survival-medians",
-    "survival-landmarks",
-    "survival-curve",
-    "logrank",
-    "cox",
-    "crs-recurrence",
-    "case-table",
-)
 ENDPOINTS = ("pfs", "os")
 CI_METHODS = ("log", "log-log", "plain")
 DEFAULT_COMPARISONS = ("emd",)
@@ -51,9 +39,6 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
     ("denominator", "response rates of: evaluable (default) or all_treated"),
     ("unit", "time axis of case views: days (default) or months"),
     ("sort", "swimmer lanes: follow_up (default) or episodes"),
-    ("from", "conversion table: first timepoint (default post_debulking)"),
-    ("to", "conversion table: second timepoint (default best)"),
-    ("p-values", "Table 1: add comparison p-values (true/false)"),
     ("bands", "Kaplan–Meier: draw the confidence bands (true, default, or false)"),
     ("risk-table", "Kaplan–Meier: rows under the curves: at-risk (default), full or none"),
 )
@@ -169,52 +154,6 @@ def register_figure(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=figure_command)
 
 
-# --- table --------------------------------------------------------------------------------------
-
-
-def table_command(args: argparse.Namespace) -> int:
-    """Write one table as CSV (with provenance comments) or JSON rows, to --out or stdout."""
-    from bsab_explorer.exports import ExportUnavailable, make_export
-    from bsab_explorer.filters import FilterError
-
-    try:
-        request = request_from_args("table", args)
-    except FilterError as error:
-        return _refusal(error)
-    dataset = _load(args.data)
-    if dataset is None:
-        return EXIT_INVALID
-    try:
-        export = make_export(dataset, request)
-    except (ExportUnavailable, ValueError) as error:
-        return _refusal(error)
-    if args.format == "json":
-        data = export.data.write_json().encode("utf-8") + b"\n"
-    else:
-        data = export.csv()
-    if args.out:
-        Path(args.out).write_bytes(data)
-    else:
-        # A byte-order mark helps spreadsheets, not pipes.
-        sys.stdout.buffer.write(data.removeprefix(b"\xef\xbb\xbf"))
-        sys.stdout.flush()
-    return EXIT_OK
-
-
-def register_table(subparsers: Subparsers) -> None:
-    """`table NAME [--format csv|json] [--out FILE] [--data PATH] [--filter SPEC] ...`."""
-    parser = subparsers.add_parser(
-        "table",
-        help="write a table of the app as CSV (with provenance) or JSON rows",
-        description="Tables: " + ", ".join(TABLE_NAMES),
-    )
-    parser.add_argument("name", choices=TABLE_NAMES, metavar="NAME", help="table name")
-    parser.add_argument("--format", choices=("csv", "json"), default="csv")
-    parser.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
-    _add_export_options(parser)
-    parser.set_defaults(handler=table_command)
-
-
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -257,10 +196,10 @@ def register_report(subparsers: Subparsers) -> None:
 
 
 #: The registrars this module offers, in help order.
-REGISTRARS = (register_figure, register_table, register_report)
+REGISTRARS = (register_figure, register_report)
 
 
 def register_all(subparsers: Subparsers) -> None:
-    """Register `figure`, `table` and `report`."""
+    """Register `figure` and `report`."""
     for register in REGISTRARS:
         register(subparsers)

@@ -1,15 +1,13 @@
-"""The figure, table and report commands, and that a page's Reproduce command really reproduces."""
+"""The figure and report commands, and that a page's Reproduce command really reproduces."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shlex
 import struct
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from bsab_explorer import report
@@ -19,17 +17,14 @@ from bsab_explorer.cli_figures import (
     DEFAULT_COMPARISONS,
     ENDPOINTS,
     FIGURE_NAMES,
-    TABLE_NAMES,
     register_all,
 )
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
     FIGURES,
-    TABLES,
     ExportRequest,
     make_export,
-    read_table_csv,
     reproduce_command,
 )
 from bsab_explorer.filters import CohortFilter
@@ -48,27 +43,6 @@ def bundled() -> Dataset:
     dataset = load_dataset().dataset
     assert dataset is not None
     return dataset
-
-
-def test_reproduce_command_of_a_table_regenerates_its_rows(
-    bundled: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    request = ExportRequest(
-        "table",
-        "survival-medians",
-        CohortFilter.parse("age_years>=60;emd=true"),
-        by="hrca",
-        endpoint="os",
-        ci="log-log",
-    )
-    monkeypatch.chdir(tmp_path)
-    argv = shlex.split(reproduce_command(request))
-    assert argv[:3] == ["bsab-explorer", "table", "survival-medians"]
-    assert run(argv[1:]) == 0
-    expected = make_export(bundled, request).data
-    written = (tmp_path / request.file_name()).read_bytes()
-    assert read_table_csv(written, expected.schema).equals(expected)
-    assert b"# 95 % CI: log-log transformation" in written
 
 
 def test_reproduce_command_of_a_figure_regenerates_the_same_picture(
@@ -101,30 +75,14 @@ def test_figure_command_writes_a_print_png(
     assert round(struct.unpack(">I", png[at + 4 : at + 8])[0] * 0.0254) == 300
 
 
-def test_table_command_prints_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["table", "logrank", "--by", "emd", "--format", "json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 1
-    assert set(rows[0]) == {"chi2", "df", "p_value"}
-    assert rows[0]["df"] == 1
-
-
-def test_table_command_prints_csv_without_a_byte_order_mark(
-    capsysbinary: pytest.CaptureFixture[bytes],
-) -> None:
-    assert run(["table", "case-table", "--filter", "sex=F"]) == 0
-    out = capsysbinary.readouterr().out
-    assert out.startswith(b'"Case"')
-    frame = pl.read_csv(out, comment_prefix="#")
-    assert frame.height == 4
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["table", "table1", "--filter", "shoe_size=4"], "'shoe_size' is not a column"),
+        (["figure", "km", "--filter", "shoe_size=4"], "'shoe_size' is not a column"),
         (["figure", "timeline", "--case", "RC9"], "'RC9' is not a case"),
-        (["table", "response", "--denominator", "some"], "--denominator must be one of"),
+        (["figure", "response", "--denominator", "some"], "--denominator must be one of"),
+        (["figure", "km", "--risk-table", "long"], "--risk-table must be one of"),
+        (["figure", "km", "--out", "km.gif"], "written as .png, .svg or .csv"),
         (["report", "--out", "x.html", "--filter", "emd=maybe"], "'emd' is yes/no"),
     ],
 )
@@ -149,7 +107,6 @@ def test_report_command_writes_the_report(tmp_path: Path) -> None:
 
 def test_command_names_and_choices_follow_the_catalogue() -> None:
     assert set(FIGURE_NAMES) == set(FIGURES)
-    assert set(TABLE_NAMES) == set(TABLES)
     assert tuple(e.value for e in Endpoint) == ENDPOINTS
     assert tuple(m.value for m in CIMethod) == CI_METHODS
     assert DEFAULT_COMPARISONS == report.DEFAULT_COMPARISONS
