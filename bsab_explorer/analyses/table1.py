@@ -597,8 +597,8 @@ def _categorical_test(table: np.ndarray) -> tuple[float | None, str | None]:
     if table.shape[0] < 2:
         return None, None
     if table.shape[1] < 2:
-        # The outcome does not vary among the recorded groups: nothing to test.
-        return 1.0, FISHER if table.shape[0] == 2 else CHI_SQUARED
+        # The outcome does not vary: R's fisher.test gives 1 for 2 x 2, chisq.test NaN otherwise.
+        return (1.0, FISHER) if table.shape[0] == 2 else (None, None)
     if table.shape == (2, 2):
         return float(stats.fisher_exact(table).pvalue), FISHER
     result = stats.chi2_contingency(table, correction=False)
@@ -611,7 +611,8 @@ def _numeric_test(samples: list[np.ndarray]) -> tuple[float | None, str | None]:
         return None, None
     pooled = np.concatenate(samples)
     if np.all(pooled == pooled[0]):
-        return 1.0, WILCOXON if len(samples) == 2 else KRUSKAL
+        # All values equal: no rank test is defined (R's wilcox.test and kruskal.test give NaN).
+        return None, None
     if len(samples) == 2:
         x, y = samples
         ties = np.unique(pooled).size < pooled.size

@@ -211,3 +211,18 @@ def test_capped_ages_read_90_plus(patients: pl.DataFrame) -> None:
         .alias("age_years")
     )
     assert build_table1(old).cell("Age (years), median (min–max)", OVERALL) == "65 (45–90+)"
+
+
+def test_constant_outcomes_follow_r(patients: pl.DataFrame) -> None:
+    everyone = patients.with_columns(pl.lit(True).alias("tocilizumab"))
+    two = build_table1(everyone, by="emd", p_values=True)
+    # R: fisher.test(matrix(c(4,0,5,0), nrow=2))$p.value  -> 1
+    assert _p(two, "Tocilizumab") == (1.0, FISHER)
+    three = build_table1(everyone, by="iss_stage", p_values=True)
+    # R: chisq.test(matrix(c(2,0,2,0,4,0), nrow=2))$p.value  -> NaN (no test)
+    assert _p(three, "Tocilizumab") == (None, None)
+    # R: wilcox.test(c(3,3,3,3), c(3,3,3,3,3))$p.value  -> NaN (no test)
+    same = patients.with_columns(pl.lit(5).alias("prior_lines"))
+    assert _p(
+        build_table1(same, by="emd", p_values=True), "Prior lines of therapy, median (min–max)"
+    ) == (None, None)
