@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -661,20 +661,11 @@ class Store:
         cursor = self._cursor()
         try:
             for table in TABLE_ORDER:
-                contract = TABLES[table]
-                query = (
-                    "SELECT d.*, b.origin AS _origin, b.sha256 AS _sha "  # noqa: S608
-                    f"FROM {store_table(table)} d "
-                    "JOIN store_batch_status b ON d._batch_id = b.batch_id "
-                    "WHERE NOT b.retracted AND list_contains($origins, b.origin)"
-                )
-                frame = cursor.sql(
-                    query,
-                    params={"origins": list(origins)},
-                ).pl()
-                if frame.height == 0:
-                    continue
-                tables[table] = _pooled_frame(frame, contract.key, contract.column_names)
+                frame = cursor.sql(_load_query(table), params={"origins": list(origins)}).pl()
+                if frame.height:
+                    tables[table] = frame.cast(
+                        {c.name: polars_type(c.kind) for c in TABLES[table].columns}
+                    )
         finally:
             cursor.close()
         for table in TABLE_ORDER:
@@ -713,24 +704,28 @@ class Store:
         return LoadResult(dataset, ValidationReport((), tuple(notices)))
 
 
-def _pooled_frame(frame: pl.DataFrame, key: str, columns: tuple[str, ...]) -> pl.DataFrame:
-    """Contract columns in contract order; uploaded ids prefixed with their center."""
-    uploaded = pl.col("_origin") == UPLOAD
-    frame = frame.with_columns(
-        pl.when(uploaded)
-        .then(pl.col("_center") + POOLED_ID_SEPARATOR + pl.col(key))
-        .otherwise(pl.col(key))
-        .alias(key),
-    )
-    # Bundled rows keep their file order; uploads follow in an order independent of upload order.
-    frame = frame.sort(
-        uploaded, pl.when(uploaded).then(pl.col("_center")).otherwise(pl.lit("")), "_sha", "_row"
-    )
-    typed = {c: polars_type(TABLES_BY_COLUMN[c]) for c in columns}
-    return frame.select(pl.col(c).cast(t) for c, t in typed.items())
+def _load_query(table: str) -> str:
+    """Active rows of `table`: contract columns in contract order, uploaded ids center-prefixed.
 
-
-TABLES_BY_COLUMN: Mapping[str, Kind] = {c.name: c.kind for t in TABLES.values() for c in t.columns}
+    Bundled rows keep their file order; uploads follow in an order that does not depend on the
+    order of uploading (center, file hash, file row), so the dataset's fingerprint does not either.
+    """
+    contract = TABLES[table]
+    key = contract.key
+    columns = [
+        f"CASE WHEN b.origin = '{UPLOAD}' THEN d._center || '{POOLED_ID_SEPARATOR}' || d.\"{key}\" "
+        f'ELSE d."{key}" END AS "{key}"'
+        if c == key
+        else f'd."{c}"'
+        for c in contract.column_names
+    ]
+    return (
+        f"SELECT {', '.join(columns)} FROM {store_table(table)} d "  # noqa: S608
+        "JOIN store_batch_status b ON d._batch_id = b.batch_id "
+        "WHERE NOT b.retracted AND list_contains($origins, b.origin) "
+        f"ORDER BY b.origin = '{UPLOAD}', CASE WHEN b.origin = '{UPLOAD}' THEN d._center "
+        "ELSE '' END, b.sha256, d._row"
+    )
 
 
 def _apply_center(parsed: ParsedTable, center: str) -> tuple[ParsedTable, list[Problem]]:
