@@ -27,10 +27,13 @@ _PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stToolbar"], header[data-testid="stHeader"] { display: none !important; }
-html, body, [class*="st-"], .stMarkdown p, .stMarkdown li { font-size: 1.3rem !important; }
-h1 { font-size: 3rem !important; }
-h2 { font-size: 2.3rem !important; }
+.stMarkdown p, .stMarkdown li, [data-testid="stWidgetLabel"] p,
+[data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stAlertContainer"] p,
+button p, [data-baseweb="select"] div { font-size: 1.35rem !important; }
+[data-testid="stHeading"] h1 { font-size: 3.2rem !important; }
+[data-testid="stHeading"] h2, [data-testid="stHeading"] h3 { font-size: 2.3rem !important; }
 [data-testid="stMetricValue"] { font-size: 3rem !important; }
+[data-testid="stVegaLiteChart"] { zoom: 1.3; }
 .block-container { max-width: 96vw !important; padding-top: 1rem !important; }
 </style>
 """
