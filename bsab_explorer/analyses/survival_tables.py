@@ -69,9 +69,7 @@ def comparison_lines(summary: SurvivalSummary) -> list[str]:
     lines: list[str] = []
     if summary.logrank is not None:
         lr = summary.logrank
-        lines.append(
-            f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, p = {format_p(lr.p_value)}"
-        )
+        lines.append(f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, p = {format_p(lr.p_value)}")
     if summary.cox is not None:
         for ratio in summary.cox.ratios:
             lines.append(
