@@ -20,10 +20,12 @@ from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
     ExportRequest,
     Provenance,
+    chart_data_frame,
     chart_to_png,
     make_export,
     reproduce_command,
     reproduce_python,
+    request_provenance,
     table_to_csv,
 )
 from bsab_explorer.exports.naming import export_name
@@ -143,38 +145,48 @@ def show_reproduce(request: ExportRequest, dataset: Dataset, *, key: str | None 
 
 def offer_chart(
     chart: Any,
-    frame: pl.DataFrame,
-    provenance: Provenance,
     request: ExportRequest,
     dataset: Dataset,
     *,
+    data: pl.DataFrame | None = None,
+    provenance: Provenance | None = None,
     key: str | None = None,
 ) -> None:
-    """PNG (screen, print 300 dpi) and CSV downloads of a shown chart, and its Reproduce box."""
-    _buttons(chart_downloads(chart, frame, provenance, request), request, key)
+    """PNG (screen, print 300 dpi) and CSV downloads of a shown chart, and its Reproduce box.
+
+    `request` must describe the chart as drawn (name, filter, by, endpoint, CI and options such
+    as ``("bands", "false")``), so that its Reproduce command makes the same figure. `data`
+    defaults to the chart's own data; `provenance` to the request's.
+    """
+    frame = chart_data_frame(chart) if data is None else data
+    facts = request_provenance(dataset, request) if provenance is None else provenance
+    _buttons(chart_downloads(chart, frame, facts, request), request, key)
     show_reproduce(request, dataset, key=key)
 
 
 def offer_table(
     frame: pl.DataFrame,
-    provenance: Provenance,
     request: ExportRequest,
     dataset: Dataset,
     *,
+    provenance: Provenance | None = None,
     key: str | None = None,
 ) -> None:
-    """The CSV download of a shown table, and its Reproduce box."""
-    _buttons(table_downloads(frame, provenance, request), request, key)
+    """The CSV download of a shown table (as the request's table gives it), and Reproduce."""
+    facts = request_provenance(dataset, request) if provenance is None else provenance
+    _buttons(table_downloads(frame, facts, request), request, key)
     show_reproduce(request, dataset, key=key)
 
 
 def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = None) -> None:
-    """Downloads for a request built by the exports catalogue (the same as the CLI makes)."""
+    """Downloads of a figure or table built by the exports catalogue (as the CLI makes it)."""
     export = make_export(dataset, request)
     if export.is_figure:
-        offer_chart(export.chart, export.data, export.provenance, request, dataset, key=key)
+        offer_chart(
+            export.chart, request, dataset, data=export.data, provenance=export.provenance, key=key
+        )
     else:
-        offer_table(export.data, export.provenance, request, dataset, key=key)
+        offer_table(export.data, request, dataset, provenance=export.provenance, key=key)
 
 
 def offer_report(

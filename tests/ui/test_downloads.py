@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
@@ -16,11 +17,16 @@ from bsab_explorer.exports import (
     read_table_csv,
     reproduce_command,
     reproduce_python,
+    survival_summary,
 )
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.ui.downloads import chart_downloads, print_file_name, table_downloads
 
 KM = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
+OS_PLAIN = ExportRequest(
+    "figure", "km", endpoint="os", options=(("bands", "false"), ("risk-table", "none"))
+)
+MEDIANS = ExportRequest("table", "survival-medians", endpoint="os")
 
 
 def fixed_clock() -> datetime:
@@ -68,16 +74,21 @@ def test_table_downloads_make_the_csv(bundled: Dataset) -> None:
 
 
 def _page() -> None:
+    from bsab_explorer.charts.survival import km_chart
     from bsab_explorer.data.loading import load_dataset
-    from bsab_explorer.exports import ExportRequest
+    from bsab_explorer.exports import ExportRequest, survival_summary
     from bsab_explorer.filters import CohortFilter
-    from bsab_explorer.ui.downloads import offer_export, offer_report
+    from bsab_explorer.ui.downloads import offer_chart, offer_export, offer_report, offer_table
+    from tests.ui.test_downloads import MEDIANS, OS_PLAIN
 
     dataset = load_dataset().dataset
     assert dataset is not None
     km = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
     offer_export(dataset, km)
-    offer_export(dataset, ExportRequest("table", "logrank", by="emd"))
+    # As a page does it: its own chart, described by a request with the same options.
+    summary = survival_summary(dataset, OS_PLAIN)
+    offer_chart(km_chart(summary, show_ci=False, risk_rows=()), OS_PLAIN, dataset)
+    offer_table(summary.medians_frame(), MEDIANS, dataset)
     offer_report(dataset, CohortFilter.parse("emd=true"))
 
 
@@ -90,21 +101,35 @@ def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
         "PNG",
         "PNG for print",
         "Data (CSV)",
+        "PNG",
+        "PNG for print",
+        "Data (CSV)",
         "Table (CSV)",
         "Report (HTML)",
     ]
     # Files are made on click only: every button holds a deferred file, none a ready URL.
     assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
     assert all(b.proto.ignore_rerun for b in buttons)
-    assert [e.proto.label for e in app.get("expander")] == ["Reproduce", "Reproduce"]
-    logrank = ExportRequest("table", "logrank", by="emd")
+    assert [e.proto.label for e in app.get("expander")] == ["Reproduce"] * 3
     assert [c.value for c in app.code] == [
         reproduce_command(KM),
         reproduce_python(KM),
-        reproduce_command(logrank),
-        reproduce_python(logrank),
+        reproduce_command(OS_PLAIN),
+        reproduce_python(OS_PLAIN),
+        reproduce_command(MEDIANS),
+        reproduce_python(MEDIANS),
     ]
+    assert app.code[2].value == (
+        "bsab-explorer figure km --endpoint os --bands false --risk-table none "
+        "--out km-os_bands-false_risk-table-none.png"
+    )
     assert app.code[0].value == (
         "bsab-explorer figure km --endpoint pfs --filter emd=true --ci plain "
         "--out km-pfs_ci-plain_filter-emd=true.png"
     )
+
+
+def test_a_page_chart_and_its_request_give_the_same_figure(bundled: Dataset) -> None:
+    summary = survival_summary(bundled, OS_PLAIN)
+    drawn = km_chart(summary, show_ci=False, risk_rows=())
+    assert make_export(bundled, OS_PLAIN).chart.to_dict() == drawn.to_dict()
