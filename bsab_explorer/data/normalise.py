@@ -238,13 +238,17 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
 
+    # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
     typed = frame.with_columns(
         _parse_expr(c, raw.decimal_comma).alias(f"__typed_{c.name}") for c in present
+    ).with_columns(
+        (_text(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).alias(
+            f"__bad_{c.name}"
+        )
+        for c in present
     )
     for column in present:
-        bad = typed.filter(
-            _text(column.name).is_not_null() & pl.col(f"__typed_{column.name}").is_null()
-        ).select(ROW, column.name)
+        bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
         problems.extend(
             _parse_problem(raw, column, r, v)
             for r, v in bad.iter_rows()
