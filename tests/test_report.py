@@ -12,7 +12,12 @@ import pytest
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter
-from bsab_explorer.report import build_report, package_versions, without_timestamp
+from bsab_explorer.report import (
+    build_report,
+    package_versions,
+    report_command,
+    without_timestamp,
+)
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -93,7 +98,8 @@ def test_report_follows_the_filter(bundled: Dataset) -> None:
     with_emd = bundled.table("patients").filter(pl.col("emd")).height
     assert f"Cohort study: N = {with_emd} of 44 patients" in html
     assert "emd=true (Extramedullary disease (EMD) is true)" in html
-    assert "bsab-explorer report --out report.html --filter &#x27;emd=true&#x27;" in html
+    assert "Regenerate with: bsab-explorer report --out report.html --filter emd=true" in html
+    assert "Reproduce: bsab-explorer figure km --endpoint os --by emd --filter emd=true" in html
 
 
 def test_an_empty_subgroup_still_gives_a_whole_report(bundled: Dataset) -> None:
@@ -127,3 +133,22 @@ def test_uploaded_text_is_escaped_everywhere(bundled: Dataset) -> None:
     assert f"Data: {ESCAPED}" in html
     assert ESCAPED in html.split('<section id="table1">')[1].split("</section>")[0]  # bsab level
     assert RECONSTRUCTED_NOTICE not in html.split("<nav>")[0]  # uploaded data: no banner
+
+
+def test_report_command_quotes_and_omits_defaults() -> None:
+    assert report_command(CohortFilter.parse("age_years>=65")) == (
+        "bsab-explorer report --out report.html --filter 'age_years>=65'"
+    )
+    assert report_command(
+        CohortFilter(), ci="plain", comparisons=("emd", "hrca"), data="/my data"
+    ) == ("bsab-explorer report --out report.html --ci plain --by emd --by hrca --data '/my data'")
+
+
+def test_every_figure_and_table_says_how_to_reproduce_it(report: str) -> None:
+    commands = re.findall(r'<p class="command">Reproduce: ([^<]*)</p>', report)
+    assert "bsab-explorer table table1 --out table1.csv" in commands
+    assert "bsab-explorer figure timeline --case RC5 --out timeline-RC5.png" in commands
+    assert "bsab-explorer table survival-medians --endpoint pfs --by emd --ci log " in (
+        " ".join(commands)
+    )
+    assert len(commands) == report.count("<figure>") + 2 + 1 + 1 + 4 + 1  # + tables

@@ -6,6 +6,7 @@ from bsab_explorer.report.builder import (
     TIMESTAMP_PREFIX,
     build_report,
     package_versions,
+    report_command,
     without_timestamp,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "TIMESTAMP_PREFIX",
     "build_report",
     "package_versions",
+    "report_command",
     "without_timestamp",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import re
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,9 +28,11 @@ from bsab_explorer.exports import (
     ExportUnavailable,
     chart_to_svg,
     make_export,
+    reproduce_command,
     survival_summary,
 )
 from bsab_explorer.exports.provenance import Clock, utc_now
+from bsab_explorer.exports.reproduce import data_argument
 from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
 from bsab_explorer.report.methods import DEFINITIONS, statistical_methods
 from bsab_explorer.report.template import (
@@ -126,7 +129,12 @@ class _Report:
     def figure(self, name: str, caption: str, **fields: object) -> str:
         export = self.export("figure", name, **fields)
         svg = chart_to_svg(export.chart, None, font=FONT_STACK)
-        return figure_html(svg, caption, alt=export.title)
+        return figure_html(svg, caption, alt=export.title) + self.command(export.request)
+
+    def command(self, request: ExportRequest) -> str:
+        """The command line that regenerates one figure or table of the report."""
+        data = data_argument(self.dataset)
+        return paragraph(f"Reproduce: {reproduce_command(request, data=data)}", "command")
 
     # --- cohort study ---------------------------------------------------------------------------
 
@@ -138,11 +146,12 @@ class _Report:
             indent_column="indent",
             label_column="characteristic",
             labels={"characteristic": "Characteristic"},
-        )
+        ) + self.command(export.request)
 
     def response(self) -> str:
         parts = [self.figure("response", "IMWG response by timepoint (evaluable patients).")]
-        data = self.export("table", "response").data
+        export = self.export("table", "response")
+        data = export.data
         rows = [
             {
                 "Timepoint": row["timepoint_label"],
@@ -159,6 +168,7 @@ class _Report:
         parts.append(
             table_html(frame, caption="Rates of patients evaluable at each timepoint (95 % CI)")
         )
+        parts.append(self.command(export.request))
         return "".join(parts)
 
     def conversion(self) -> str:
@@ -180,6 +190,7 @@ class _Report:
                 small=True,
             )
         )
+        parts.append(self.command(export.request))
         return "".join(parts)
 
     def survival(self, endpoint: Endpoint) -> str:
@@ -202,6 +213,7 @@ class _Report:
         parts.append(paragraphs(_comparison_lines(summary)))
         parts.append(paragraphs(summary.warnings, "warning"))
         parts.append(paragraphs(summary.notes, "note"))
+        parts.append(self.command(request))
         return "".join(parts)
 
     def km_figure(self, endpoint: Endpoint, by: str | None) -> str:
@@ -219,10 +231,12 @@ class _Report:
     # --- case series ----------------------------------------------------------------------------
 
     def case_table(self) -> str:
-        return table_html(self.export("table", "case-table").data)
+        export = self.export("table", "case-table")
+        return table_html(export.data) + self.command(export.request)
 
     def recurrence(self) -> str:
-        data = self.export("table", "crs-recurrence").data
+        export = self.export("table", "crs-recurrence")
+        data = export.data
         rows = [
             {
                 "Case": str(row["case_id"]),
@@ -247,10 +261,10 @@ class _Report:
             "Pattern",
         )
         frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String))
-        return table_html(frame) + paragraph(
-            "The same fields as the command bsab-explorer table crs-recurrence; "
-            "definitions under Methods.",
-            "note",
+        return (
+            table_html(frame)
+            + paragraph("Definitions under Methods.", "note")
+            + self.command(export.request)
         )
 
     def case_figures(self) -> str:
@@ -353,12 +367,15 @@ class _Report:
             *package_versions(),
         ]
         created = self.clock().astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        command = "bsab-explorer report --out report.html"
-        if not self.cohort_filter.is_empty:
-            command += f" --filter '{self.cohort_filter.to_text()}'"
+        command = report_command(
+            self.cohort_filter,
+            ci=self.ci.value,
+            comparisons=self.comparisons,
+            data=data_argument(self.dataset),
+        )
         return (
             key_value_table(pairs)
-            + paragraph(f"Regenerate with: {command} [--data PATH]", "note")
+            + paragraph(f"Regenerate with: {command}", "command")
             + f'\n<p class="timestamp">{TIMESTAMP_PREFIX}{esc(created)}</p>\n'
         )
 
@@ -446,6 +463,28 @@ def _comparison_lines(summary: SurvivalSummary) -> list[str]:
 
 def _audit_section(dataset: Dataset) -> Section | None:
     return None
+
+
+def report_command(
+    cohort_filter: CohortFilter,
+    *,
+    ci: str = CIMethod.LOG.value,
+    comparisons: Sequence[str] = DEFAULT_COMPARISONS,
+    data: str | None = None,
+    out: str = "report.html",
+) -> str:
+    """The shell command that regenerates a report (arguments quoted for POSIX shells)."""
+    args = ["bsab-explorer", "report", "--out", out]
+    if not cohort_filter.is_empty:
+        args += ["--filter", cohort_filter.to_text()]
+    if ci != CIMethod.LOG.value:
+        args += ["--ci", ci]
+    if tuple(comparisons) != DEFAULT_COMPARISONS:
+        for by in comparisons:
+            args += ["--by", by]
+    if data is not None:
+        args += ["--data", data]
+    return shlex.join(args)
 
 
 def fixed_clock(moment: datetime) -> Clock:

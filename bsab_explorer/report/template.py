@@ -33,6 +33,8 @@ p { margin: 4pt 0; }
 .note { color: #444; font-size: 9.5pt; }
 .warning { color: #8a1c00; font-size: 9.5pt; }
 .unavailable { color: #666; font-style: italic; }
+.command { font-family: 'Liberation Mono', 'DejaVu Sans Mono', monospace; font-size: 8pt;
+           color: #555; word-break: break-all; margin: 2pt 0 10pt; }
 nav ol { margin: 4pt 0 0 14pt; padding: 0; columns: 2; }
 figure { margin: 8pt 0 12pt; break-inside: avoid; page-break-inside: avoid; text-align: center; }
 figure img { max-width: 100%%; height: auto; max-height: 235mm; }
