@@ -297,9 +297,12 @@ def response_by_timepoint(
     tp = visits.get_column("__tp").to_numpy().astype(np.int64, copy=False)
     rank = visits.get_column(_RANK).to_numpy().astype(np.int64, copy=False)
     pet = visits.get_column("pet_ct").fill_null(False).to_numpy().astype(np.int64, copy=False)
-    keys = np.unique(tp)
+    # Keys are small non-negative integers: a bincount finds them faster than a sort.
+    present = np.bincount(tp) if tp.size else np.zeros(0, dtype=np.int64)
+    keys = np.flatnonzero(present)
+    position = np.cumsum(present > 0) - 1
     n_groups, n_keys, n_codes = len(groups), keys.size, len(RESPONSE_CODES)
-    cell = patient_group[visits.get_column("__idx").to_numpy()] * n_keys + np.searchsorted(keys, tp)
+    cell = patient_group[visits.get_column("__idx").to_numpy()] * n_keys + position[tp]
     tally = np.bincount(cell * n_codes + rank, minlength=n_groups * n_keys * n_codes).reshape(
         n_groups * n_keys, n_codes
     )
