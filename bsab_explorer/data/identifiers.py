@@ -8,6 +8,7 @@ parsed, stored or displayed, and turns every suspicious column or value into a `
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import polars as pl
@@ -59,6 +60,43 @@ _IDENTIFIER_WORDS = frozenset(
         "remarks",
         "freetext",
         "date",
+        # The studies' languages: French, Italian, German, Spanish exports.
+        "nom",
+        "prenom",
+        "initiales",
+        "naissance",
+        "ddn",
+        "adresse",
+        "courriel",
+        "commentaire",
+        "commentaires",
+        "remarque",
+        "remarques",
+        "ipp",
+        "nir",
+        "dossier",
+        "nome",
+        "cognome",
+        "nascita",
+        "indirizzo",
+        "telefono",
+        "commento",
+        "commenti",
+        "cartella",
+        "fiscale",
+        "vorname",
+        "nachname",
+        "geburt",
+        "geburtsdatum",
+        "anschrift",
+        "kommentar",
+        "bemerkung",
+        "apellido",
+        "apellidos",
+        "nacimiento",
+        "direccion",
+        "comentario",
+        "comentarios",
     }
 )
 #: Fragments that suggest an identifier wherever they occur in a column name.
@@ -84,7 +122,9 @@ _IDENTIFIER_FRAGMENTS = (
 
 def identifier_column_reason(name: str) -> str | None:
     """Why column `name` looks like an identifier (None when it does not)."""
-    lowered = name.strip().lower()
+    # Accents are dropped so that "Prénom" and "Téléphone" match their plain spelling.
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    lowered = plain.strip().lower()
     flat = re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
     words = set(flat.split("_"))
     hits = sorted(words & _IDENTIFIER_WORDS)

@@ -29,6 +29,7 @@ from bsab_explorer.data.validation import (
     ValidationReport,
     check_references,
     check_table,
+    in_reading_order,
 )
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDIES, TABLES
@@ -283,7 +284,8 @@ def assemble(
     dataset = None
     if tables:
         dataset = Dataset(name=name, tables=tables, source=source, reconstructed=reconstructed)
-    return LoadResult(dataset, ValidationReport(tuple(problems), tuple(notices)))
+    report = ValidationReport(tuple(in_reading_order(problems)), tuple(notices))
+    return LoadResult(dataset, report)
 
 
 def _relations() -> list[tuple[str, tuple[str, str]]]:

@@ -42,6 +42,7 @@ from bsab_explorer.data.validation import (
     Rule,
     ValidationReport,
     check_references,
+    in_reading_order,
 )
 from bsab_explorer.dataset import Dataset, polars_type
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, TABLES, Kind
@@ -529,7 +530,11 @@ class Store:
                 f"{file_name}: {parsed.frame.height} row(s) ready to store for center {center}."
             )
         return UploadCheck(
-            ValidationReport(tuple(problems), tuple(notices)), table, center, sha, rows
+            ValidationReport(tuple(in_reading_order(problems)), tuple(notices)),
+            table,
+            center,
+            sha,
+            rows,
         )
 
     def _store_problems(self, parsed: ParsedTable, center: str) -> list[Problem]:

@@ -521,6 +521,20 @@ def check_references(
     ]
 
 
+def in_reading_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems as a reader walks the files: table by table, whole-file first, then by row."""
+    tables = list(TABLES)
+
+    def key(problem: Problem) -> tuple[int, str, int, int]:
+        table = TABLES.get(problem.table)
+        columns = table.column_names if table else ()
+        column = columns.index(problem.column) if problem.column in columns else len(columns)
+        order = tables.index(problem.table) if problem.table in tables else len(tables)
+        return (order, problem.file, problem.row or 0, column)
+
+    return sorted(problems, key=key)
+
+
 def cells_to_clear(problems: Iterable[Problem]) -> Mapping[str, frozenset[int]]:
     """Per column, the rows whose value broke a cell rule (so it must not be used)."""
     cell_rules = {

@@ -367,3 +367,13 @@ def test_identifying_values_are_masked_in_the_report_and_preview(store: Store) -
     assert check.rows is not None
     assert check.rows.get_column("stage").to_list() == [None, "ISS II"]
     assert not check.storable
+
+
+@pytest.mark.parametrize(
+    "header", ["Nom", "Prénom", "Date de naissance", "Téléphone", "Cognome", "Codice fiscale"]
+)
+def test_identifier_columns_in_the_studies_languages(store: Store, header: str) -> None:
+    data = f"patient_id,{header}\nP9,x\n".encode()
+    result = store.ingest_bytes(data, "p.csv", "patients", "C01")
+    assert [p.rule for p in result.report.problems] == [Rule.IDENTIFIER_COLUMN]
+    assert result.report.problems[0].column == header
