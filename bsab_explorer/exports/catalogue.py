@@ -1,7 +1,7 @@
 """Every figure and table of the app by its command-line name, built the same way everywhere.
 
 The pages' downloads, `bsab-explorer figure|table NAME`, the Python API (`write_export`) and
-the report all call `make_figure`/`make_table` with an `ExportRequest`, so a Reproduce command
+the report all call `make_export` with an `ExportRequest`, so a Reproduce command
 regenerates exactly what a page offered.
 
 Adding a figure: write a builder `(dataset, request) -> Built` and add an `Entry` to `FIGURES`
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import polars as pl
 
 from bsab_explorer.analyses.case_table import build_case_table
@@ -494,24 +493,20 @@ def write_export(
 ) -> Path:
     """Write the export to `out`: .png (144 dpi, or `dpi`), .svg, or .csv (the data)."""
     path = Path(out)
-    export = make_export(dataset, request, clock=clock)
     suffix = path.suffix.lower()
-    if suffix == ".csv" or not export.is_figure:
-        if suffix not in (".csv", ""):
-            raise ExportUnavailable(f"A table is written as .csv, not '{path.suffix}'.")
-        path.write_bytes(export.csv())
-    elif suffix == ".svg":
+    allowed = (".png", ".svg", ".csv") if request.command == "figure" else (".csv", "")
+    if suffix not in allowed:
+        kind = (
+            "figure is written as .png, .svg or .csv"
+            if request.command == "figure"
+            else ("table is written as .csv")
+        )
+        raise ExportUnavailable(f"A {kind}, not '{path.suffix}'.")
+    export = make_export(dataset, request, clock=clock)
+    if suffix == ".svg":
         path.write_text(export.svg(), encoding="utf-8")
     elif suffix == ".png":
         path.write_bytes(export.png(dpi=dpi))
     else:
-        raise ExportUnavailable(f"A figure is written as .png, .svg or .csv, not '{path.suffix}'.")
+        path.write_bytes(export.csv())
     return path
-
-
-def figure_chart(export: Export) -> alt.TopLevelMixin:
-    """The chart of a figure export (a programmer error to ask a table)."""
-    if export.chart is None:
-        raise TypeError(f"'{export.request.name}' is a table, not a figure")
-    chart: alt.TopLevelMixin = export.chart
-    return chart
