@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bsab_explorer.data.loading import BUNDLED_NAME, LoadResult, load_dataset
 from bsab_explorer.data.validation import Problem, Rule, ValidationReport
@@ -458,3 +461,13 @@ def test_quoted_and_plain_csv_read_alike() -> None:
     assert a.raw.frame.rows() == [("P1", "F", "1,5", 2), ("P3", "m", "2", 6)]
     assert a.problems == b.problems
     assert [(p.rule, p.row) for p in a.problems] == [(Rule.RAGGED_ROW, 4)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=300), suffix=st.sampled_from([".csv", ".xlsx", ".parquet"]))
+def test_random_bytes_in_a_folder_end_as_a_report(data: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / f"events{suffix}").write_bytes(data)
+        result = load_dataset(folder)
+    assert isinstance(result.report, ValidationReport)
+    assert result.dataset is not None or not result.report.ok

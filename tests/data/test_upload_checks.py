@@ -377,3 +377,14 @@ def test_identifier_columns_in_the_studies_languages(store: Store, header: str) 
     result = store.ingest_bytes(data, "p.csv", "patients", "C01")
     assert [p.rule for p in result.report.problems] == [Rule.IDENTIFIER_COLUMN]
     assert result.report.problems[0].column == header
+
+
+def test_parquet_date_column_is_a_calendar_date(store: Store) -> None:
+    import polars as pl
+
+    buffer = io.BytesIO()
+    pl.DataFrame({"case_id": ["RC7"], "stage": [dt.date(2021, 3, 4)]}).write_parquet(buffer)
+    result = store.ingest_bytes(buffer.getvalue(), "cases.parquet", "cases", "C01")
+    assert [(p.rule, p.row, p.column, p.value) for p in result.report.problems] == [
+        (Rule.CALENDAR_DATE, 1, "stage", "9999-99-99")
+    ]
