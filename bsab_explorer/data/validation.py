@@ -7,14 +7,13 @@ stopping at the first one, so a center can fix its export in one pass.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from bsab_explorer.schema import AGE_CAP, GRADED_EVENTS, RESPONSE_CODES, TABLES, Kind
+from bsab_explorer.schema import AGE_CAP, GRADED_EVENTS, RESPONSE_CODES, TABLES, Column, Kind
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -228,11 +227,10 @@ def _pandera_schema(table: str, present: Iterable[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=False)
 
 
-def _range_message(name: str, value: object, bound: str) -> tuple[str, str]:
+def _range_message(column: Column, value: object, bound: str) -> tuple[str, str]:
     """(rule, message) for a value outside the contract's range."""
-    column = TABLES_COLUMN[name]
     shown = format_value(value)
-    if name in TIME_COLUMNS and bound == "min":
+    if column.name in TIME_COLUMNS and bound == "min":
         return (
             Rule.NEGATIVE_TIME,
             f"{column.label} is {shown}: times are days since the origin and cannot be "
@@ -253,13 +251,12 @@ def _range_message(name: str, value: object, bound: str) -> tuple[str, str]:
     )
 
 
-TABLES_COLUMN = {c.name: c for t in TABLES.values() for c in t.columns}
-
-
 def check_ranges(parsed: ParsedTable) -> list[Problem]:
     """Values outside the contract's ranges (pandera column checks)."""
     if (
-        not any(TABLES_COLUMN[c].kind in (Kind.INT, Kind.NUMBER) for c in parsed.present)
+        not any(
+            TABLES[parsed.table].column(c).kind in (Kind.INT, Kind.NUMBER) for c in parsed.present
+        )
         or parsed.frame.height == 0
     ):
         return []
@@ -270,10 +267,7 @@ def check_ranges(parsed: ParsedTable) -> list[Problem]:
         return []
     frame = parsed.frame
     try:
-        with warnings.catch_warnings():
-            # pandera warns about its own optional dependencies; not the user's business.
-            warnings.simplefilter("ignore")
-            schema.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     else:
@@ -287,7 +281,7 @@ def check_ranges(parsed: ParsedTable) -> list[Problem]:
             continue
         value = frame.get_column(name)[index]
         bound = "min" if str(case["check"]).startswith("greater") else "max"
-        rule, message = _range_message(name, value, bound)
+        rule, message = _range_message(TABLES[parsed.table].column(name), value, bound)
         problems.append(parsed.problem(int(rows[index]), name, format_value(value), rule, message))
     return problems
 
