@@ -499,7 +499,8 @@ def check_references(
     if parent is None or parent_ids is None:
         return []
     parent_table, key = parent
-    frame = child.frame.filter(pl.col(key).is_not_null() & ~pl.col(key).is_in(parent_ids))
+    known = parent_ids.implode()
+    frame = child.frame.filter(pl.col(key).is_not_null() & ~pl.col(key).is_in(known))
     rule = Rule.UNKNOWN_PATIENT if parent_table == "patients" else Rule.UNKNOWN_CASE
     where = parent_label or parent_table
     return [
