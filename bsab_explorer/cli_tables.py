@@ -1,0 +1,334 @@
+"""The `table` command: every table of the app as CSV or JSON rows, from the shell.
+
+`bsab-explorer table NAME` builds its table with the exports catalogue (`make_export`), the
+function behind the pages' download buttons and their "Reproduce" commands, which calls the
+analyses the pages show (`summarise_survival`, `response_by_timepoint`, `transition_table`,
+`build_table1`, `analyse_recurrence`, `build_case_table`). So a command line, a page and a
+downloaded file never disagree, and the Reproduce command a page prints runs here unchanged.
+
+- CSV is the download's own file (`table_to_csv`: formula-injection safe, provenance as
+  trailing ``# `` lines); on standard output without the byte-order mark spreadsheets want.
+- JSON is a list of row objects; floats at full precision, NaN and infinities as null, list
+  columns (e.g. the conversion table's ``patient_ids``) as lists.
+
+Exit codes as `bsab_explorer.cli`: 0 written; 1 the data are invalid or cannot answer the
+table (the message names the table, the analysis and the missing columns); 2 the command
+could not run (bad filter, no such --data path, usage).
+
+Registering the command imports nothing heavy: the catalogue (and with it the analyses, SciPy
+and Altair) loads only when a `table` command is parsed, so `validate` and `info` stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+import polars as pl
+
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.filters import CohortFilter, FilterError
+from bsab_explorer.schema import PATIENTS
+
+if TYPE_CHECKING:
+    from bsab_explorer.dataset import Dataset
+    from bsab_explorer.exports import Entry, ExportRequest
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_ERROR = 2
+
+FORMATS = ("csv", "json")
+#: Tables whose rows come from the response assessments (the catalogue's cohort tables).
+RESPONSE_TABLES = ("response", "conversion")
+
+# The subscripted form is only for type checkers (argparse does not subscript at run time).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# --- what the package offers (loaded on first use) ----------------------------------------------
+
+
+@cache
+def table_entries() -> dict[str, Entry]:
+    """Every table of the exports catalogue by name, in the catalogue's order."""
+    from bsab_explorer.exports import TABLES
+
+    return dict(TABLES)
+
+
+def table_names() -> tuple[str, ...]:
+    """The NAME values of `table`."""
+    return tuple(table_entries())
+
+
+def survival_tables() -> tuple[str, ...]:
+    """Tables whose rows come from a survival summary (they read --endpoint, --ci, --by)."""
+    return tuple(name for name, entry in table_entries().items() if "endpoint" in entry.options)
+
+
+def endpoint_codes() -> tuple[str, ...]:
+    """The --endpoint values."""
+    from bsab_explorer.analyses.survival import Endpoint
+
+    return tuple(e.value for e in Endpoint)
+
+
+def ci_codes() -> tuple[str, ...]:
+    """The --ci values."""
+    from bsab_explorer.analyses.survival import CIMethod
+
+    return tuple(m.value for m in CIMethod)
+
+
+def denominator_codes() -> tuple[str, ...]:
+    """The --denominator values."""
+    from bsab_explorer.analyses.response import DENOMINATORS
+
+    return DENOMINATORS
+
+
+class Choices:
+    """Argument choices read from the package only when argparse checks or lists them."""
+
+    def __init__(self, load: Callable[[], tuple[str, ...]]) -> None:
+        self._load = load
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+
+# --- the request --------------------------------------------------------------------------------
+
+
+def request_from_args(args: argparse.Namespace, cohort_filter: CohortFilter) -> ExportRequest:
+    """The export request of parsed `table` arguments (options spelled as the catalogue reads)."""
+    from bsab_explorer.exports import ExportRequest
+
+    options = tuple(
+        (flag, value)
+        for flag, value in (
+            ("denominator", args.denominator),
+            ("from", args.from_tp),
+            ("to", args.to_tp),
+            ("p-values", args.p_values),
+        )
+        if value is not None
+    )
+    return ExportRequest(
+        "table",
+        args.name,
+        cohort_filter,
+        by=args.by,
+        endpoint=args.endpoint,
+        ci=args.ci,
+        options=options,
+    )
+
+
+def _endpoint(request: ExportRequest) -> str:
+    # The catalogue's default endpoint is the first one (PFS).
+    return request.endpoint or endpoint_codes()[0]
+
+
+def needed_columns(request: ExportRequest) -> tuple[tuple[str, str], ...]:
+    """The (table, column) pairs the analysis behind a cohort table needs recorded."""
+    from bsab_explorer.analyses.response import REQUIRED_COLUMNS
+    from bsab_explorer.analyses.survival import required_columns
+
+    by = () if request.by is None else ((PATIENTS.name, request.by),)
+    if request.name in survival_tables():
+        columns = required_columns(_endpoint(request), request.by)
+        return tuple((PATIENTS.name, c) for c in columns)
+    if request.name in RESPONSE_TABLES:
+        declared = tuple((t, c) for t, columns in REQUIRED_COLUMNS.items() for c in columns)
+        return declared + (by if request.name == "response" else ())
+    if request.name == "table1":
+        return ((PATIENTS.name, PATIENTS.key), *by)
+    return ()
+
+
+def missing_columns(dataset: Dataset, request: ExportRequest) -> tuple[str, ...]:
+    """Needed columns the data lack or never record, as ``table.column``.
+
+    Judged on the whole loaded table, not the filtered subgroup, so that an empty subgroup
+    gives an empty table rather than a refusal. A loaded table holds every contract column
+    (absent ones as nulls), hence "no recorded value" is the test.
+    """
+    missing = []
+    for table, column in needed_columns(request):
+        frame = dataset.tables.get(table)
+        recorded = (
+            frame is not None
+            and column in frame.columns
+            and frame.get_column(column).null_count() < frame.height
+        )
+        if not recorded:
+            missing.append(f"{table}.{column}")
+    return tuple(missing)
+
+
+def analysis_name(request: ExportRequest) -> str:
+    """What a table is, in words, for messages: e.g. "Median survival, PFS"."""
+    title = table_entries()[request.name].title
+    if request.name in survival_tables():
+        return f"{title}, {_endpoint(request).upper()}"
+    return title
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def _finite(name: str, dtype: pl.DataType) -> pl.Expr | None:
+    # JSON has no NaN or infinity: such values become null (as R's NA), never a bare NaN.
+    col = pl.col(name)
+    if dtype.is_float():
+        return pl.when(col.is_finite()).then(col).alias(name)
+    if isinstance(dtype, pl.List) and dtype.inner.is_float():
+        element = pl.element()
+        return col.list.eval(pl.when(element.is_finite()).then(element)).alias(name)
+    return None
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def table_to_json(frame: pl.DataFrame) -> str:
+    """A frame as JSON: a list of row objects, full-precision floats, NaN/inf as null."""
+    exprs = [e for name, dtype in frame.schema.items() if (e := _finite(name, dtype)) is not None]
+    rows = (frame.with_columns(exprs) if exprs else frame).to_dicts()
+    return json.dumps(rows, allow_nan=False, ensure_ascii=False, indent=2, default=_jsonable)
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def run_table(args: argparse.Namespace) -> int:
+    """Write one table as CSV (with provenance lines) or JSON rows, to --out or stdout."""
+    from bsab_explorer.exports import make_export
+
+    try:
+        cohort_filter = CohortFilter.parse(args.filter)
+    except FilterError as error:
+        _err(f"--filter: {error}")
+        return EXIT_ERROR
+    if args.data is not None and not Path(args.data).exists():
+        _err(
+            f"--data: there is no file or folder '{args.data}'. Give a folder of contract "
+            "tables, a table file (patients.csv, ...) or a DuckDB file."
+        )
+        return EXIT_ERROR
+    result = load_dataset(args.data)
+    if result.dataset is None or not result.report.ok:
+        _err(result.report.to_text())
+        _err("The data are invalid: correct the problems above (`bsab-explorer validate`).")
+        return EXIT_INVALID
+    dataset = result.dataset
+    request = request_from_args(args, cohort_filter)
+    unavailable = f"Table '{request.name}' ({analysis_name(request)}) is unavailable for these data"
+    missing = missing_columns(dataset, request)
+    if missing:
+        _err(f"{unavailable}: it needs {', '.join(missing)}, not recorded in these data.")
+        return EXIT_INVALID
+    try:
+        export = make_export(dataset, request)
+    except ValueError as error:  # ExportUnavailable and the analyses' refusals
+        _err(f"{unavailable}: {error}")
+        return EXIT_INVALID
+    for note in export.notes:
+        _err(f"Note: {note}")
+    if export.provenance.n == 0:
+        _err(f"Note: the filter keeps no {export.provenance.unit}; the table is empty.")
+    if args.format == "json":
+        data = (table_to_json(export.data) + "\n").encode("utf-8")
+    else:
+        data = export.csv()
+    if args.out is not None:
+        Path(args.out).write_bytes(data)
+        print(args.out)
+    else:
+        # The byte-order mark helps spreadsheets opening a file, not programs reading a pipe.
+        sys.stdout.buffer.write(data.removeprefix(_BOM))
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def register_table(subparsers: Subparsers) -> None:
+    """`table NAME [--data PATH] [--filter SPEC] [--by COLUMN] ... [--format F] [--out FILE]`."""
+    parser = subparsers.add_parser(
+        "table",
+        help="write a table of the app as CSV (with provenance) or JSON rows",
+        description="Write one table of the app, computed by the same functions as its pages "
+        "and downloads: CSV with provenance lines, or JSON rows.",
+    )
+    parser.add_argument(
+        "name", choices=Choices(table_names), metavar="NAME", help="one of: %(choices)s"
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="folder of contract tables, table file or DuckDB file (default: the bundled data)",
+    )
+    parser.add_argument(
+        "--filter",
+        metavar="SPEC",
+        default="",
+        help="cohort filter, e.g. 'emd=true;bsab=teclistamab' (default: everyone)",
+    )
+    parser.add_argument("--by", metavar="COLUMN", help="compare the groups of this column")
+    parser.add_argument(
+        "--endpoint",
+        choices=Choices(endpoint_codes),
+        help="survival tables: %(choices)s (default: the first)",
+    )
+    parser.add_argument(
+        "--ci",
+        choices=Choices(ci_codes),
+        help="survival tables, 95 %% CI transformation: %(choices)s (default: log, as R)",
+    )
+    parser.add_argument(
+        "--denominator",
+        choices=Choices(denominator_codes),
+        help="response rates of: %(choices)s (default: the first)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_tp",
+        metavar="TP",
+        help="conversion: first timepoint (default post_debulking)",
+    )
+    parser.add_argument(
+        "--to", dest="to_tp", metavar="TP", help="conversion: second timepoint (default best)"
+    )
+    parser.add_argument(
+        "--p-values",
+        dest="p_values",
+        nargs="?",
+        const="true",
+        choices=("true", "false"),
+        help="table1: add comparison p-values (Fisher exact, Wilcoxon)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="csv", help="default: csv")
+    parser.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    parser.set_defaults(handler=run_table)
