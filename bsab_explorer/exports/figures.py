@@ -6,7 +6,9 @@ fonts the system has. Every export is set in that family; no system font is need
 
 Sizes: ``screen`` is twice the chart's nominal pixel size tagged 144 dpi (sharp on high-density
 screens, and the nominal size when placed in a document); ``print`` is tagged 300 dpi with the
-pixels to match (4.17 times the nominal size).
+pixels to match, at the chart's nominal size (a nominal pixel is a point) but never wider than
+a two-column journal figure (180 mm): wider charts are scaled down, so their text prints at
+about 7 pt and the footer at about 5 pt, as journals ask.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ NOMINAL_PPI = 72
 #: Pixels per inch of each export size.
 SIZE_PPI: dict[str, int] = {"screen": 144, "print": 300}
 Size = Literal["screen", "print"]
+#: Widest print export: a two-column journal figure.
+PRINT_MAX_WIDTH_MM = 180.0
 
 #: Footer text size (nominal pixels) and colour: small, but legible at both sizes.
 FOOTER_FONT_SIZE = 12
@@ -141,6 +145,14 @@ def chart_to_svg(
     return add_footer(svg, provenance.lines(with_date=with_date))
 
 
+def print_scale(svg: str, dpi: int) -> float:
+    """Scale that keeps a print export within `PRINT_MAX_WIDTH_MM` (1 for screen sizes)."""
+    if dpi <= SIZE_PPI["screen"]:
+        return 1.0
+    width_mm = _svg_size(svg)[0] / NOMINAL_PPI * 25.4
+    return min(1.0, PRINT_MAX_WIDTH_MM / width_mm)
+
+
 def svg_to_png(svg: str, size: Size = "screen", *, dpi: int | None = None) -> bytes:
     """Rasterise SVG text at a named size or an explicit dpi (pixels and pHYs tag to match)."""
     if dpi is None:
@@ -149,7 +161,7 @@ def svg_to_png(svg: str, size: Size = "screen", *, dpi: int | None = None) -> by
         dpi = SIZE_PPI[size]
     if not 36 <= dpi <= 1200:
         raise ValueError(f"dpi must be between 36 and 1200, not {dpi}")
-    png: bytes = vlc.svg_to_png(svg, scale=1.0, ppi=float(dpi))
+    png: bytes = vlc.svg_to_png(svg, scale=print_scale(svg, dpi), ppi=float(dpi))
     return png
 
 
