@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bsab_explorer.analyses.conversion import (
     alluvial_flows,
@@ -12,6 +14,7 @@ from bsab_explorer.analyses.conversion import (
     transition_table,
 )
 from bsab_explorer.analyses.response import NOT_ASSESSED
+from tests.fixtures.cohorts import contract_frame
 
 
 def _cell(table: pl.DataFrame, start: str, end: str) -> tuple[int, list[str]]:
@@ -104,3 +107,47 @@ def test_conversion_needs_responses(patients: pl.DataFrame, responses: pl.DataFr
 
     with pytest.raises(ValueError, match="unknown timepoint 'week 4'"):
         transition_table(responses, "week 4", "C3")
+
+
+_CODES = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.integers(min_value=1, max_value=20),
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=19),
+            st.sampled_from(["post_debulking", "C1", "C3"]),
+            st.sampled_from(_CODES),
+        ),
+        max_size=60,
+    ),
+)
+def test_transitions_equal_a_plain_python_count(n: int, rows: list[tuple[int, str, str]]) -> None:
+    ids = [f"Q{i:02d}" for i in range(n)]
+    rows = [r for r in rows if r[0] < n]
+    patients = contract_frame("patients", {"patient_id": ids})
+    responses = contract_frame(
+        "responses",
+        {
+            "patient_id": [ids[r[0]] for r in rows],
+            "timepoint": [r[1] for r in rows],
+            "response": [r[2] for r in rows],
+        },
+    )
+    at: dict[tuple[str, str], int] = {}
+    for i, t, code in rows:
+        at[(ids[i], t)] = min(at.get((ids[i], t), 99), _CODES.index(code))
+    expected: dict[tuple[str, str], list[str]] = {}
+    for p in ids:
+        start, end = at.get((p, "post_debulking")), at.get((p, "C3"))
+        key = (
+            NOT_ASSESSED if start is None else _CODES[start],
+            NOT_ASSESSED if end is None else _CODES[end],
+        )
+        expected.setdefault(key, []).append(p)
+    table = transition_table(responses, "post_debulking", "C3", patients=patients)
+    got = {(r["from"], r["to"]): r["patient_ids"] for r in table.iter_rows(named=True)}
+    assert got == {k: sorted(v) for k, v in expected.items()}
+    assert table["n"].to_list() == [len(v) for v in table["patient_ids"].to_list()]

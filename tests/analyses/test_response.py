@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bsab_explorer.analyses.response import (
     NOT_ASSESSED,
@@ -15,6 +17,7 @@ from bsab_explorer.analyses.response import (
     rate_statement,
     response_by_timepoint,
 )
+from tests.fixtures.cohorts import contract_frame
 
 
 def _row(frame: pl.DataFrame, timepoint: str, group: str = "All patients") -> dict[str, object]:
@@ -174,3 +177,62 @@ def test_missing_required_columns_are_named(
     # PET-CT is optional.
     summary = response_by_timepoint(patients, responses.drop("pet_ct"))
     assert _row(summary.frame, "C1")["pet_ct_n"] == 0
+
+
+_CODES = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
+_TIMEPOINTS = ["post_debulking", "C1", "C3", "C6", "C12"]
+
+
+@st.composite
+def _cohorts(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
+    n = draw(st.integers(min_value=1, max_value=25))
+    ids = [f"Q{i:02d}" for i in range(n)]
+    emd = draw(st.lists(st.sampled_from([True, False, None]), min_size=n, max_size=n))
+    best = draw(st.lists(st.sampled_from([*_CODES, None]), min_size=n, max_size=n))
+    rows = draw(
+        st.lists(
+            st.tuples(st.sampled_from(ids), st.sampled_from(_TIMEPOINTS), st.sampled_from(_CODES)),
+            max_size=80,
+        )
+    )
+    patients = contract_frame("patients", {"patient_id": ids, "emd": emd, "best_response": best})
+    responses = contract_frame(
+        "responses",
+        {
+            "patient_id": [r[0] for r in rows],
+            "timepoint": [r[1] for r in rows],
+            "response": [r[2] for r in rows],
+        },
+    )
+    return patients, responses
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(_cohorts())
+def test_counts_equal_a_plain_python_count(cohort: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    patients, responses = cohort
+    summary = response_by_timepoint(patients, responses, by="emd")
+    group_of = {
+        p: ("Not recorded" if e is None else "Yes" if e else "No")
+        for p, e in zip(patients["patient_id"], patients["emd"], strict=True)
+    }
+    # Best response per patient per timepoint (rank = index in the IMWG order).
+    visits: dict[tuple[str, str], int] = {}
+    for p, t, r in responses.select("patient_id", "timepoint", "response").iter_rows():
+        visits[(p, t)] = min(visits.get((p, t), 99), _CODES.index(r))
+    best: dict[str, int] = {}
+    for (p, t), rank in visits.items():
+        if t != "post_debulking":
+            best[p] = min(best.get(p, 99), rank)
+    for p, recorded in zip(patients["patient_id"], patients["best_response"], strict=True):
+        if recorded is not None:
+            best[p] = _CODES.index(recorded)
+    expected: dict[tuple[str, str], list[int]] = {}
+    for (p, t), rank in [*visits.items(), *(((p, "best"), r) for p, r in best.items())]:
+        expected.setdefault((group_of[p], t), [0] * 8)[rank] += 1
+    for row in summary.frame.iter_rows(named=True):
+        counts = expected.get((row["group"], row["timepoint"]), [0] * 8)
+        assert [row[c] for c in _CODES] == counts
+        assert row["orr_n"] == sum(counts[:4])
+        assert row["n_assessed"] == sum(counts)
+    assert sum(summary.frame["n_assessed"]) == sum(sum(c) for c in expected.values())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bsab_explorer.analyses.table1 import (
     CHI_SQUARED,
@@ -18,6 +20,7 @@ from bsab_explorer.analyses.table1 import (
     format_count,
     format_percent,
 )
+from tests.fixtures.cohorts import contract_frame
 
 
 def _p(table: Table1, characteristic: str) -> tuple[float, str]:
@@ -226,3 +229,35 @@ def test_constant_outcomes_follow_r(patients: pl.DataFrame) -> None:
     assert _p(
         build_table1(same, by="emd", p_values=True), "Prior lines of therapy, median (min–max)"
     ) == (None, None)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([True, False, None]), st.sampled_from([True, False, None])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_flag_cells_equal_a_plain_python_count(
+    pairs: list[tuple[bool | None, bool | None]],
+) -> None:
+    emd = [e for e, _ in pairs]
+    hrca = [h for _, h in pairs]
+    ids = [f"Q{i:02d}" for i in range(len(pairs))]
+    table = build_table1(
+        contract_frame("patients", {"patient_id": ids, "emd": emd, "hrca": hrca}), by="emd"
+    )
+    for column in table.columns:
+        members = [
+            h
+            for e, h in pairs
+            if column.label == OVERALL
+            or (column.label == "Yes" and e is True)
+            or (column.label == "No" and e is False)
+            or (column.label == NOT_RECORDED and e is None)
+        ]
+        assert column.n == len(members)
+        recorded = [h for h in members if h is not None]
+        expected = format_count(sum(recorded), len(recorded), len(members))
+        assert table.cell("High-risk cytogenetics (HRCA)", column.label) == expected
