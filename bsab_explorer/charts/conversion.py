@@ -180,7 +180,7 @@ def alluvial_chart(
     color = alt.Color("category:N", scale=category_scale(categories), legend=None)
     no_axis = None
     bands = (
-        alt.Chart(alt.Data(values=layout.bands.to_dicts()))
+        alt.Chart({"values": layout.bands.to_dicts()})
         .mark_area(opacity=0.5, interpolate="monotone")
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=no_axis),
@@ -198,7 +198,7 @@ def alluvial_chart(
             ],
         )
     )
-    node_data = alt.Data(values=layout.nodes.to_dicts())
+    node_data = {"values": layout.nodes.to_dicts()}
     nodes = (
         alt.Chart(node_data)
         .mark_rect(stroke="#4d4d4d", strokeWidth=0.8)
@@ -234,7 +234,7 @@ def alluvial_chart(
         for i, tp in enumerate(layout.timepoints)
     ]
     headers = (
-        alt.Chart(alt.Data(values=header_rows))
+        alt.Chart({"values": header_rows})
         .mark_text(baseline="middle", fontSize=FONT_SIZE + 1, fontWeight="bold", color="#222222")
         .encode(
             x=alt.X("column:Q", scale=x_scale, axis=no_axis),
