@@ -464,7 +464,8 @@ def test_write_export_writes_png_svg_and_csv(bundled: Dataset, tmp_path: Path) -
     assert width > 2000
     svg = write_export(bundled, request, tmp_path / "r.svg").read_text(encoding="utf-8")
     assert svg.startswith("<svg")
-    assert "N = 22 of 44 patients" in svg
+    patients = bundled.table("patients")
+    assert f"N = {patients.filter(pl.col('emd')).height} of {patients.height} patients" in svg
     csv = write_export(bundled, request, tmp_path / "r.csv").read_bytes()
     assert {"No", "Yes"} <= set(read_table_csv(csv)["group"].to_list())
     with pytest.raises(ExportUnavailable, match=r"\.png, \.svg or \.csv"):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.report import build_report
 
+#: The bundled cohort: all patients, and those with EMD (the filter of the report under test).
+ALL_PATIENTS, EMD_PATIENTS = 44, 22
 SECTIONS = {
     "table1": "Patient characteristics (Table 1)",
     "response": "Response by timepoint",
@@ -33,6 +36,8 @@ A4_HEIGHT_PX = (297 - 30) / 25.4 * 96
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dataset = load_dataset().dataset
     assert dataset is not None
+    patients = dataset.table("patients")
+    assert (patients.filter(pl.col("emd")).height, patients.height) == (EMD_PATIENTS, ALL_PATIENTS)
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(build_report(dataset, CohortFilter.parse("emd=true")), encoding="utf-8")
     return path
@@ -57,7 +62,7 @@ def test_report_opens_offline_with_every_section_and_figure(
             "figure img", "images => images.map(i => i.complete ? i.naturalWidth : 0)"
         )
         assert all(width > 100 for width in widths)
-        assert "N = 22 of 44 patients" in page.locator("body").inner_text()
+        assert f"N = {EMD_PATIENTS} of {ALL_PATIENTS} patients" in page.locator("body").inner_text()
     finally:
         context.close()
     assert all(url.startswith(("file:", "data:")) for url in requested), requested
