@@ -116,28 +116,44 @@ class Choices:
 # --- the request --------------------------------------------------------------------------------
 
 
+def given_options(args: argparse.Namespace) -> dict[str, str]:
+    """The table options given on the command line, keyed by their catalogue names."""
+    values = {
+        "by": args.by,
+        "endpoint": args.endpoint,
+        "ci": args.ci,
+        "denominator": args.denominator,
+        "from": args.from_tp,
+        "to": args.to_tp,
+        "p-values": args.p_values,
+    }
+    return {flag: value for flag, value in values.items() if value is not None}
+
+
+def ignored_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """The given options the table does not read (as flags, e.g. ``--endpoint``)."""
+    reads = table_entries()[args.name].options
+    return tuple(f"--{flag}" for flag in given_options(args) if flag not in reads)
+
+
 def request_from_args(args: argparse.Namespace, cohort_filter: CohortFilter) -> ExportRequest:
-    """The export request of parsed `table` arguments (options spelled as the catalogue reads)."""
+    """The export request of parsed `table` arguments: only the options the table reads.
+
+    So the request (and the provenance lines it gives) equals the one the table's page makes.
+    """
     from bsab_explorer.exports import ExportRequest
 
-    options = tuple(
-        (flag, value)
-        for flag, value in (
-            ("denominator", args.denominator),
-            ("from", args.from_tp),
-            ("to", args.to_tp),
-            ("p-values", args.p_values),
-        )
-        if value is not None
-    )
+    reads = table_entries()[args.name].options
+    given = {flag: value for flag, value in given_options(args).items() if flag in reads}
+    by, endpoint, ci = (given.pop(flag, None) for flag in ("by", "endpoint", "ci"))
     return ExportRequest(
         "table",
         args.name,
         cohort_filter,
-        by=args.by,
-        endpoint=args.endpoint,
-        ci=args.ci,
-        options=options,
+        by=by,
+        endpoint=endpoint,
+        ci=ci,
+        options=tuple(given.items()),
     )
 
 
@@ -244,6 +260,8 @@ def run_table(args: argparse.Namespace) -> int:
         _err("The data are invalid: correct the problems above (`bsab-explorer validate`).")
         return EXIT_INVALID
     dataset = result.dataset
+    for flag in ignored_options(args):
+        _err(f"Note: {flag} does not apply to the table '{args.name}' and was ignored.")
     request = request_from_args(args, cohort_filter)
     unavailable = f"Table '{request.name}' ({analysis_name(request)}) is unavailable for these data"
     missing = missing_columns(dataset, request)

@@ -244,6 +244,21 @@ def test_table1_p_values_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert "p_value" not in json.loads(out)[0]
 
 
+def test_options_a_table_does_not_read_are_ignored_and_said(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(["table", "table1", "--endpoint", "os", "--ci", "plain"], capsys)
+    assert code == EXIT_OK
+    assert err.splitlines() == [
+        "Note: --endpoint does not apply to the table 'table1' and was ignored.",
+        "Note: --ci does not apply to the table 'table1' and was ignored.",
+    ]
+    # The provenance is that of the page's table: no endpoint, no CI method.
+    assert "# Endpoint" not in out
+    assert "# 95 % CI" not in out
+    assert "# Filter: none (all patients) · N = 44 of 44 patients" in out
+
+
 def test_a_pages_reproduce_command_runs_unchanged(
     bundled: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
