@@ -47,3 +47,10 @@ def test_every_page_is_registered_in_the_navigation() -> None:
 
     registered = {screen.file for screen in all_screens()}
     assert registered == {p.name for p in PAGES}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_pages_start_inside_the_shell(page: Path) -> None:
+    # A deep link on a fresh server runs the page without app.py unless it asks for the shell.
+    text = page.read_text(encoding="utf-8")
+    assert "shell.current_view()" in text or "shell.ensure_shell()" in text

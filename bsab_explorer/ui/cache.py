@@ -25,12 +25,13 @@ from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases, select_cohort
 
 DATA_KEY = "data"
-#: Dataset choices of the sidebar switch: value -> label.
-DATA_CHOICES = {
-    "bundled": "Bundled study data",
-    "pooled": "Pooled uploads",
-    "both": "Bundled + pooled",
-}
+#: The sidebar's dataset switch: the label shown (and kept in the URL, `?data=Pooled`) -> the
+#: store's dataset. Labels are single words because a bound widget keeps its label in the URL.
+DATA_CHOICES = {"Bundled": "bundled", "Pooled": "pooled", "Both": "both"}
+DATA_HELP = (
+    "Bundled: the study data shipped with the app (reconstructed). Pooled: the batches centers "
+    "uploaded. Both: the two together."
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,7 +58,7 @@ def _load(path: str, which: str, generation: str) -> LoadResult:
 
 def load_current() -> LoadResult:
     """The dataset chosen in the sidebar switch, loaded through the store."""
-    which = st.session_state.get(DATA_KEY) or "bundled"
+    which = DATA_CHOICES.get(st.session_state.get(DATA_KEY) or "Bundled", "bundled")
     the_store = store()
     return _load(str(the_store.path), which, store_generation(the_store))
 

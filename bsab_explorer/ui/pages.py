@@ -21,6 +21,7 @@ class Screen:
 
 COHORT = "debulking"
 CASE_SERIES = "recurrent_crs"
+DATA = "data"
 
 #: Sections of the navigation, in order; every page is registered here explicitly.
 SECTIONS: dict[str, tuple[Screen, ...]] = {
@@ -54,6 +55,7 @@ SECTIONS: dict[str, tuple[Screen, ...]] = {
             ":material/repeat:",
         ),
     ),
+    "Data": (Screen("upload.py", "Upload", "upload", DATA, ":material/upload_file:"),),
 }
 
 

@@ -9,15 +9,20 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from bsab_explorer import __version__
 from bsab_explorer.schema import CASES, PATIENTS
-from bsab_explorer.ui.cache import DATA_CHOICES, DATA_KEY, View, load_current
+from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
 from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, run_guarded
 from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
 from bsab_explorer.ui.sidebar import filter_sidebar
 
-BOOLEANS_BY_STUDY = {"debulking": ("emd", "hrca", "triple_class_refractory"), "recurrent_crs": ()}
+BOOLEANS_BY_STUDY = {
+    "debulking": ("emd", "hrca", "triple_class_refractory"),
+    "recurrent_crs": (),
+    "data": ("emd", "hrca", "triple_class_refractory"),
+}
 CODES_BY_STUDY = {
     "debulking": ("bsab", "sex", "iss_stage"),
     "recurrent_crs": ("bsab", "target", "sex"),
+    "data": ("bsab", "sex", "iss_stage"),
 }
 
 
@@ -47,7 +52,8 @@ def _screen_of(page: Any) -> Screen:
     return all_screens()[0]
 
 
-def _ensure_navigation() -> None:
+def ensure_shell() -> None:
+    """Make sure the page runs inside app.py's navigation (see the comment below)."""
     # With a pages/ folder next to app.py, Streamlit runs the very first script of a fresh server
     # in its legacy mode, which executes a deep-linked page (e.g. /survival) without app.py: no
     # sidebar, no filter. Leave that mode and run again through app.py and st.navigation.
@@ -60,7 +66,7 @@ def current_view() -> View:
     """The dataset and filter every page starts from; stops the page with the report if no data."""
     from bsab_explorer.ui.sidebar import current_filter
 
-    _ensure_navigation()
+    ensure_shell()
     result = load_current()
     if result.dataset is None:
         st.error("No data could be loaded. The validation report says why:")
@@ -75,13 +81,13 @@ def draw_sidebar(page: Any) -> None:
     st.sidebar.selectbox(
         "Dataset",
         list(DATA_CHOICES),
-        format_func=DATA_CHOICES.__getitem__,
         key=DATA_KEY,
+        help=DATA_HELP,
         bind="query-params",
     )
     result = load_current()
     if result.dataset is not None:
-        table = PATIENTS if screen.study == "debulking" else CASES
+        table = CASES if screen.study == "recurrent_crs" else PATIENTS
         filter_sidebar(
             result.dataset.table(table.name),
             booleans=BOOLEANS_BY_STUDY.get(screen.study, ()),
