@@ -361,3 +361,27 @@ def test_long_delays_only_after_several_cycles(patients: pl.DataFrame) -> None:
     long = patients.filter(pl.col("days_chemo_to_bsab") > 35)
     assert long.height == 8
     assert (long["chemo_cycles"] >= 2).all()
+
+
+def test_designed_start_places_every_median_and_limit() -> None:
+    # the hand-built start already prints every median and CI limit (log CI) but the EMD PFS
+    # upper one; the annealing tuned that and the log-rank p-values
+    penalties = debulking_search.median_penalties(debulking_search.designed_start(), "log")
+    assert len(penalties) == 10
+    assert {k for k, v in penalties.items() if v > 0} == {"pfs_median_emd"}
+
+
+def test_solved_courses_meet_every_search_target() -> None:
+    courses = debulking.COURSES
+    state = debulking_search.State(
+        [c.pfs_days for c in courses],
+        [c.pfs_event for c in courses],
+        [c.os_days for c in courses],
+        [c.os_event for c in courses],
+        [c.emd for c in courses],
+        [-1 if c.hrca is None else int(c.hrca) for c in courses],
+    )
+    assert debulking_search.loss(state, "log") == 0.0
+    # with the other CI methods the same data miss printed limits
+    assert sum(v > 0 for v in debulking_search.median_penalties(state, "log-log").values()) >= 5
+    assert sum(v > 0 for v in debulking_search.median_penalties(state, "plain").values()) >= 5
