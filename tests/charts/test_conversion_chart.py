@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import pytest
 
@@ -15,6 +17,11 @@ from bsab_explorer.charts.conversion import (
 )
 from bsab_explorer.schema import RESPONSE_COLORS
 from tests.fixtures.cohorts import constructed_patients, constructed_responses
+
+
+def _rows(spec: dict[str, Any], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Inline rows of `data`, whether kept inline or moved to the spec's named datasets."""
+    return data["values"] if "values" in data else spec["datasets"][data["name"]]
 
 
 def _flows() -> pl.DataFrame:
@@ -79,7 +86,7 @@ def test_chart_layers_colours_and_tooltips() -> None:
     assert "n" in tooltip_fields
     assert nodes["mark"]["type"] == "rect"
     assert labels["mark"]["type"] == "text"
-    assert [h["timepoint_label"] for h in headers["data"]["values"]] == [
+    assert [h["timepoint_label"] for h in _rows(spec, headers["data"])] == [
         "After debulking", "Cycle 1", "Cycle 3",
     ]  # fmt: skip
     assert bands["encoding"]["y"]["scale"]["reverse"] is True
