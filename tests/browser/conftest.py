@@ -53,11 +53,25 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 6
     raise RuntimeError(f"streamlit did not answer on {url} within {seconds} s")
 
 
+def _warm_up(url: str, browser: object) -> None:
+    """Load the app once (imports, caches), so every test measures the app, not its start."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    try:
+        page.goto(url)
+        page.get_by_text("patients").first.wait_for(timeout=180_000)
+    finally:
+        page.close()
+
+
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterator[str]:
     """Start the app on the bundled data, with a store of its own, on a free port."""
+    from bsab_explorer.data.store import open_store
+
     port = _free_port()
     store = tmp_path_factory.mktemp("store") / "browser.duckdb"
+    # Create and seed the store before the server starts, so the first page is not kept waiting.
+    open_store(store).close()
     env = {**os.environ, "BSAB_EXPLORER_STORE": str(store)}
     log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("wb")
     process = subprocess.Popen(
@@ -82,6 +96,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
+        _warm_up(url, browser)
         yield url
     finally:
         process.terminate()

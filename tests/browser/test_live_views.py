@@ -86,4 +86,5 @@ def test_case_opened_by_url_shows_its_episodes(page, app_url: str) -> None:  # t
     expected = f"CRS episodes: {row['n_episodes']} ({row['n_recurrent']} recurrent)"
     page.get_by_text(expected).wait_for()
     assert page.get_by_text(f"Pattern: {row['pattern']}").count() == 1
-    assert page.locator("svg.marks").count() >= 1
+    page.locator("svg.marks").first.wait_for()
+    assert page.locator("svg.marks").count() == 1
