@@ -164,7 +164,7 @@ def _count(patients: pl.DataFrame, measure: Mapping[str, Any]) -> tuple[float, i
         return float(frame.select(both.sum()).item()), frame.height
     if kind == "count_between":
         between = pl.col(column).is_between(measure["low"], measure["high"])
-        return float(frame.select(between.sum()).item()), None
+        return float(frame.select(between.sum()).item()), frame.height
     if kind in ("median", "min", "max"):
         return float(getattr(frame.get_column(column).drop_nulls(), kind)()), None
     if kind == "distinct":
@@ -297,7 +297,7 @@ def audit_targets(
     for target in targets:
         try:
             result = _recompute(tables, target)
-        except (KeyError, ValueError, pl.exceptions.PolarsError) as error:
+        except (KeyError, ValueError, TypeError, IndexError, pl.exceptions.PolarsError) as error:
             # e.g. an uploaded data set without the column a figure needs
             result = Recomputed(None, None, f"not computable ({error})")
         status = str(target.get("status", REPRODUCED)) if _holds(target, result) else DIFFERS
@@ -320,6 +320,11 @@ def audit_targets(
 def audit_debulking(dataset: Dataset, targets_path: Path = DEBULKING_TARGETS) -> list[AuditRow]:
     """Every published figure of the debulking cohort beside its value in `dataset`."""
     return audit_targets("debulking", dataset, load_targets(targets_path))
+
+
+def audit_dataset(dataset: Dataset) -> list[AuditRow]:
+    """The audit rows of every study whose tables `dataset` holds."""
+    return audit_debulking(dataset) if dataset.has("patients") else []
 
 
 def audit_frame(rows: Sequence[AuditRow]) -> pl.DataFrame:

@@ -12,6 +12,7 @@ from bsab_explorer.audit import (
     PAPER_INCONSISTENT,
     REPRODUCED,
     AuditRow,
+    audit_dataset,
     audit_debulking,
     audit_frame,
     load_targets,
@@ -133,6 +134,13 @@ def test_missing_tables_do_not_break_the_audit(bundled: Dataset) -> None:
     result = audit_debulking(patients_only)
     assert _row(result, "orr_c1").status == DIFFERS
     assert _row(result, "female").status == REPRODUCED
+
+
+def test_an_empty_dataset_differs_everywhere_without_error() -> None:
+    result = audit_debulking(Dataset("empty", {}))
+    assert len(result) == 147
+    assert {r.status for r in result} == {DIFFERS}
+    assert audit_dataset(Dataset("empty", {})) == []
 
 
 def test_audit_frame_has_one_row_per_figure(rows: list[AuditRow]) -> None:

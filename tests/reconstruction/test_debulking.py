@@ -109,7 +109,7 @@ def _share(
     if kind == "count_between":
         column = str(measure["column"])
         hit = frame.filter(pl.col(column).is_between(measure["low"], measure["high"])).height
-        return float(hit), None
+        return float(hit), frame.height
     if kind in ("median", "min", "max"):
         series = frame[str(measure["column"])].drop_nulls()
         return float(getattr(series, str(kind))()), None
