@@ -1,6 +1,6 @@
 """The audit: every published number beside the value recomputed from the data, with a status.
 
-Targets live next to the bundled data (`data/<study>/targets.toml`): the figure as printed, the
+Targets live next to the bundled data (`data/debulking/targets.toml`): the figure as printed, the
 value the data must give (the chosen reading where the paper contradicts itself), its
 denominator, the quoted sentence and how to recompute it. Survival, response, best response,
 conversion and PET-CT figures are recomputed by the app's own analyses (`summarise_survival`,

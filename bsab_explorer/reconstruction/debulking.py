@@ -3,7 +3,7 @@
 Reconstructed from published aggregates, not real patients. Source: Chalopin et al., "Debulking
 strategy prior to anti-BCMA/CD3 bispecific antibodies in extramedullary and/or high tumor burden
 RRMM", Blood Cancer J 2025;15:174. Every count, share, median, confidence limit and p-value of the
-text and Table 1 is a target in `data/debulking/targets.json`; where the paper contradicts itself
+text and Table 1 is a target in `data/debulking/targets.toml`; where the paper contradicts itself
 the reading chosen is recorded there and in `data/debulking/PROVENANCE.md`.
 
 Two parts:
