@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from bsab_explorer.analyses.response import missing_columns
 from bsab_explorer.analyses.response_tables import transition_display
 from bsab_explorer.charts.conversion import alluvial_chart
 from bsab_explorer.schema import timepoint_label
@@ -18,6 +19,10 @@ if cohort.responses.height == 0:
     st.stop()
 if cohort.n == 0:
     st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+missing = missing_columns(cohort.patients, cohort.responses)
+if missing:
+    st.warning(f"Response views are unavailable for these data: {', '.join(missing)} missing.")
     st.stop()
 
 timepoints = cache.timepoints(view)

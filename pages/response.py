@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
+from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS, missing_columns
 from bsab_explorer.analyses.response_tables import response_table
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.charts.response import response_chart
@@ -19,6 +19,10 @@ if cohort.responses.height == 0:
     st.stop()
 if cohort.n == 0:
     st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+    st.stop()
+missing = missing_columns(cohort.patients, cohort.responses)
+if missing:
+    st.warning(f"Response views are unavailable for these data: {', '.join(missing)} missing.")
     st.stop()
 
 left, right = st.columns(2)

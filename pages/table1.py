@@ -29,11 +29,10 @@ with_p = right.toggle(
     value=False,
     key="p_values",
     disabled=by is None,
-    help="Fisher's exact test for counts, Wilcoxon rank-sum for numbers (named in each row).",
+    help="Fisher's exact (2×2) or chi-squared for counts; Wilcoxon rank-sum or Kruskal–Wallis "
+    "for numbers. The test is named in each row.",
 )
 table = cache.table1(view, by, with_p and by is not None)
 st.dataframe(table1_rows(table), hide_index=True, height=900)
-st.caption(
-    "n (%) of the column's patients; when a value was not recorded for everyone the "
-    "denominator is stated (n/N) and the missing count is shown. Numbers: median (min–max)."
-)
+for note in table.notes:
+    st.caption(note)
