@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from bsab_explorer.analyses.availability import unrecorded
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, required_columns
 from bsab_explorer.analyses.survival_tables import (
     comparison_lines,
@@ -47,11 +48,9 @@ risk_extra = controls[3].toggle("Events and censored under the curve", key="risk
 show_ci = controls[3].toggle("Confidence bands", value=True, key="ci_bands")
 
 by = None if by_choice == "overall" else by_choice
-missing = [c for c in required_columns(endpoint, by) if c not in cohort.patients.columns]
+missing = unrecorded(cohort.patients, required_columns(endpoint, by))
 if missing:
-    st.warning(
-        f"Survival is unavailable for these data: column(s) {', '.join(missing)} are missing."
-    )
+    st.warning(f"Survival is unavailable for these data: {', '.join(missing)} not recorded.")
     st.stop()
 if cohort.n == 0:
     st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
