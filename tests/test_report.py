@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from bsab_explorer.audit import audit_dataset
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter
@@ -22,7 +23,17 @@ from bsab_explorer.schema import RECONSTRUCTED_NOTICE
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
-SECTIONS = ("table1", "response", "conversion", "pfs", "os", "case-table", "recurrence")
+SECTIONS = (
+    "table1",
+    "response",
+    "conversion",
+    "pfs",
+    "os",
+    "case-table",
+    "recurrence",
+    "timelines",
+    "audit",
+)
 FIRST = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 SECOND = datetime(2026, 6, 30, 17, 45, 12, tzinfo=UTC)
 
@@ -152,3 +163,15 @@ def test_every_figure_and_table_says_how_to_reproduce_it(report: str) -> None:
         " ".join(commands)
     )
     assert len(commands) == report.count("<figure>") + 2 + 1 + 1 + 4 + 1  # + tables
+
+
+def test_report_summarises_the_audit(bundled: Dataset, report: str) -> None:
+    rows = audit_dataset(bundled)
+    audit = report.split('<section id="audit">')[1].split("</section>")[0]
+    reproduced = sum(r.status == "reproduced" for r in rows)
+    assert f"{len(rows)} published figures checked against these data: {reproduced} reproduced" in (
+        audit
+    )
+    flagged = [r for r in rows if r.status != "reproduced"]
+    assert audit.count("<tr>") == len(flagged) + 1  # header row + one row per flagged figure
+    assert "paper inconsistent" in audit

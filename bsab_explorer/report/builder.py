@@ -20,6 +20,7 @@ import polars as pl
 from bsab_explorer import __version__
 from bsab_explorer.analyses.response import rate_statement
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, SurvivalSummary
+from bsab_explorer.audit import AUDIT_STATUSES, REPRODUCED, audit_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
     FIGURES,
@@ -51,6 +52,7 @@ from bsab_explorer.report.template import (
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, column_label
 
 REPORT_TITLE = "bsab-explorer report"
+AUDIT_TITLE = "Audit against the publications"
 #: Subgroup comparisons of the survival section by default (the study's Fig. 1D and 1F).
 DEFAULT_COMPARISONS: tuple[str, ...] = ("emd",)
 #: Packages whose versions the provenance block lists.
@@ -314,7 +316,11 @@ class _Report:
             ]
             if figures:
                 out.append(Section("timelines", "Recurrent CRS: timelines", figures))
-        audit = _audit_section(self.dataset)
+        try:
+            audit = _audit_section(self.dataset)
+        except (OSError, ValueError, KeyError) as error:  # e.g. the targets file is missing
+            message = paragraph(f"The audit could not run: {error}", "unavailable")
+            audit = Section("audit", AUDIT_TITLE, message)
         if audit is not None:
             out.append(audit)
         out.append(Section("methods", "Methods and definitions", self.methods()))
@@ -462,7 +468,37 @@ def _comparison_lines(summary: SurvivalSummary) -> list[str]:
 
 
 def _audit_section(dataset: Dataset) -> Section | None:
-    return None
+    rows = audit_dataset(dataset)
+    if not rows:
+        return None
+    counts = {status: sum(r.status == status for r in rows) for status in AUDIT_STATUSES}
+    summary = (
+        f"{len(rows)} published figures checked against these data: "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + "."
+    )
+    scope = (
+        "The audit recomputes every number the publications print, with the analyses of this "
+        "report, on all the data (the filter does not apply). Figures the publications "
+        "contradict are shown with the arithmetic and the reading kept."
+    )
+    flagged = [r for r in rows if r.status != REPRODUCED]
+    frame = pl.DataFrame(
+        {
+            "Figure": [r.label for r in flagged],
+            "Published": [r.published for r in flagged],
+            "Recomputed": [r.recomputed for r in flagged],
+            "Status": [r.status for r in flagged],
+            "Arithmetic and reading": [r.note for r in flagged],
+        },
+        schema=dict.fromkeys(
+            ("Figure", "Published", "Recomputed", "Status", "Arithmetic and reading"), pl.String
+        ),
+    )
+    body = paragraph(summary) + paragraph(scope, "note")
+    if flagged:
+        body += table_html(frame, caption="Figures not plainly reproduced")
+    return Section("audit", AUDIT_TITLE, body)
 
 
 def report_command(

@@ -23,6 +23,7 @@ SECTIONS = {
     "case-table": "Recurrent CRS: case series",
     "recurrence": "Recurrent CRS: recurrence by case",
     "timelines": "Recurrent CRS: timelines",
+    "audit": "Audit against the publications",
     "methods": "Methods and definitions",
     "provenance": "Provenance",
 }
