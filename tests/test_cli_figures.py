@@ -19,12 +19,14 @@ from bsab_explorer.cli_figures import (
     FIGURE_NAMES,
     register_all,
 )
+from bsab_explorer.cli_tables import register_table
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
     FIGURES,
     ExportRequest,
     make_export,
+    read_table_csv,
     reproduce_command,
 )
 from bsab_explorer.filters import CohortFilter
@@ -110,3 +112,25 @@ def test_command_names_and_choices_follow_the_catalogue() -> None:
     assert tuple(e.value for e in Endpoint) == ENDPOINTS
     assert tuple(m.value for m in CIMethod) == CI_METHODS
     assert DEFAULT_COMPARISONS == report.DEFAULT_COMPARISONS
+
+
+def test_reproduce_command_of_a_table_runs_in_the_table_command(
+    bundled: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = ExportRequest(
+        "table",
+        "survival-medians",
+        CohortFilter.parse("age_years>=60;emd=true"),
+        by="hrca",
+        endpoint="os",
+        ci="log-log",
+    )
+    parser = argparse.ArgumentParser(prog="bsab-explorer")
+    register_table(parser.add_subparsers(dest="command"))
+    monkeypatch.chdir(tmp_path)
+    args = parser.parse_args(shlex.split(reproduce_command(request))[1:])
+    assert args.handler(args) == 0
+    expected = make_export(bundled, request).data
+    written = (tmp_path / request.file_name()).read_bytes()
+    assert read_table_csv(written, expected.schema).equals(expected)
+    assert b"# 95 % CI: log-log transformation" in written
