@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Imported whole before any page runs: Altair looks pandas up in sys.modules, so a chart drawn
+# while another run's thread is still importing pandas lazily (st.dataframe does) fails with
+# "partially initialized module 'pandas'" (a filter changed while the first page loads).
+import pandas  # noqa: F401
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
