@@ -385,3 +385,30 @@ def test_solved_courses_meet_every_search_target() -> None:
     # with the other CI methods the same data miss printed limits
     assert sum(v > 0 for v in debulking_search.median_penalties(state, "log-log").values()) >= 5
     assert sum(v > 0 for v in debulking_search.median_penalties(state, "plain").values()) >= 5
+
+
+def test_course_table_is_the_search_output() -> None:
+    # the finishing step (causes of death, PET-CT) rebuilds the embedded lines from the solved
+    # survival and responses: the table in debulking.py is exactly what the search printed
+    courses = debulking.COURSES
+    state = debulking_search.State(
+        [c.pfs_days for c in courses],
+        [c.pfs_event for c in courses],
+        [c.os_days for c in courses],
+        [c.os_event for c in courses],
+        [c.emd for c in courses],
+        [-1 if c.hrca is None else int(c.hrca) for c in courses],
+    )
+    rows: list[dict[str, str | None]] = [
+        {
+            tp: None if token == "-" else token.rstrip("*")
+            for tp, token in zip(debulking.TIMEPOINTS, c.responses.split(), strict=True)
+        }
+        for c in courses
+    ]
+    source = Path(debulking.__file__).read_text(encoding="utf-8")
+    embedded = [line for line in source.splitlines() if line.startswith("    _c(")]
+    assert debulking_search.course_lines(state, rows, seed=2) == embedded
+    # every response count holds; 0.65 is the small cost of implausible courses kept (gaps, depth
+    # lost without progression)
+    assert debulking_search.response_loss(state, rows) == pytest.approx(0.65)
