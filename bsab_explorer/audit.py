@@ -41,6 +41,8 @@ REPRODUCED = "reproduced"
 DIFFERS = "differs"
 PAPER_INCONSISTENT = "paper inconsistent"
 AUDIT_STATUSES = (REPRODUCED, DIFFERS, PAPER_INCONSISTENT)
+#: Measure kind of a published figure the data contract has no field for.
+NOT_STORED = "not_stored"
 
 DEBULKING_TARGETS = BUNDLED_DATA_DIR / "debulking" / "targets.toml"
 #: The CI method that reproduces the paper's intervals (see data/debulking/PROVENANCE.md).
@@ -243,6 +245,8 @@ def recompute(
 def _recompute(tables: _Tables, target: Mapping[str, Any]) -> Recomputed:
     measure = target["measure"]
     kind = measure["kind"]
+    if kind == NOT_STORED:
+        return Recomputed(None, None, "not stored (no contract field)")
     if kind in ("survival", "logrank"):
         return _survival(tables, measure, int(target.get("decimals", 1)))
     if kind in ("response", "best", "conversion", "pet_ct"):
@@ -259,6 +263,9 @@ def _recompute(tables: _Tables, target: Mapping[str, Any]) -> Recomputed:
 def _holds(target: Mapping[str, Any], result: Recomputed) -> bool:
     """Whether the recomputed figure is the target's value (as printed, for months and p)."""
     kind = target["measure"]["kind"]
+    if kind == NOT_STORED:
+        # only a figure explained as an inconsistency may be absent from the data
+        return target.get("status") == PAPER_INCONSISTENT
     if kind in ("survival", "logrank") or target.get("unit") == "months":
         return result.text == str(target["published"])
     if result.value is None:
