@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bsab_explorer import __version__
+from bsab_explorer.cli_audit import register_audit
 from bsab_explorer.cli_tables import register_table
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.data.store import (
@@ -224,6 +225,7 @@ _REGISTRARS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]
     register_ingest,
     register_batches,
     register_retract,
+    register_audit,
     register_table,
 )
 

@@ -19,6 +19,7 @@ from bsab_explorer.analyses.recurrence import analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import Denominator, ResponseSummary, response_by_timepoint
 from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
 from bsab_explorer.analyses.table1 import Table1, build_table1
+from bsab_explorer.audit import audit_dataset, audit_frame
 from bsab_explorer.data.loading import LoadResult
 from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
@@ -182,3 +183,13 @@ def case_table(view: View) -> pl.DataFrame:
     """The case-series Table 1 rebuilt from the filtered data."""
     series = cases(view)
     return build_case_table(series.cases, series.events)
+
+
+@st.cache_resource(show_spinner="Recomputing every published value…", max_entries=8)
+def _audit(_dataset: Dataset, fingerprint: str) -> pl.DataFrame:
+    return audit_frame(audit_dataset(_dataset))
+
+
+def audit(view: View) -> pl.DataFrame:
+    """The audit of the whole dataset in view (the filter does not apply: papers report all)."""
+    return _audit(view.dataset, view.dataset.fingerprint)

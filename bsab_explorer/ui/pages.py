@@ -55,7 +55,10 @@ SECTIONS: dict[str, tuple[Screen, ...]] = {
             ":material/repeat:",
         ),
     ),
-    "Data": (Screen("upload.py", "Upload", "upload", DATA, ":material/upload_file:"),),
+    "Data": (
+        Screen("audit.py", "Audit", "audit", DATA, ":material/fact_check:"),
+        Screen("upload.py", "Upload", "upload", DATA, ":material/upload_file:"),
+    ),
 }
 
 

@@ -1,0 +1,78 @@
+"""`bsab-explorer audit`: every published number beside the number recomputed from the data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_DIFFERS = 1
+EXIT_ERROR = 2
+FORMATS = ("text", "csv", "json")
+
+
+def register_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`audit [--data PATH] [--status STATUS] [--format text|csv|json]`."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="compare every published value with the value recomputed from the data",
+        description=(
+            "List every published figure of the papers beside the value the app's own analyses "
+            "recompute from the data, with its status: reproduced, differs, or paper "
+            "inconsistent (with the arithmetic). Exit 0 when nothing differs, 1 otherwise."
+        ),
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="folder of contract tables or DuckDB file (default: bundled data)",
+    )
+    parser.add_argument(
+        "--status",
+        default=None,
+        metavar="STATUS",
+        help="only rows with this status (reproduced, differs, paper inconsistent)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.set_defaults(handler=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Print the audit; exit 1 when any published value is not reproduced or explained."""
+    from bsab_explorer.audit import AUDIT_STATUSES, DIFFERS, audit_dataset, audit_frame
+    from bsab_explorer.data.loading import load_dataset
+
+    if args.data is not None and not Path(args.data).exists():
+        print(f"No such file or folder: {args.data}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.status is not None and args.status not in AUDIT_STATUSES:
+        print(f"--status must be one of: {', '.join(AUDIT_STATUSES)}", file=sys.stderr)
+        return EXIT_ERROR
+    result = load_dataset(args.data)
+    if result.dataset is None or not result.report.ok:
+        print(result.report.to_text(), file=sys.stderr)
+        return EXIT_DIFFERS
+    rows = audit_dataset(result.dataset)
+    counts = Counter(row.status for row in rows)
+    shown = [r for r in rows if args.status is None or r.status == args.status]
+    frame = audit_frame(shown)
+    if args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif args.format == "json":
+        sys.stdout.write(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1) + "\n")
+    else:
+        for row in shown:
+            print(f"[{row.status}] {row.study} {row.target_id}: {row.label}")
+            print(f"    published {row.published}; recomputed {row.recomputed}")
+            if row.note:
+                print(f"    {row.note}")
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in AUDIT_STATUSES)
+    print(
+        f"Audit of {result.dataset.name}: {len(rows)} published values: {summary}.", file=sys.stderr
+    )
+    return EXIT_DIFFERS if counts.get(DIFFERS, 0) else EXIT_OK

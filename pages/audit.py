@@ -1,0 +1,47 @@
+"""Audit: every published number of both papers beside the number recomputed from the data."""
+
+import streamlit as st
+
+from bsab_explorer.analyses.audit_view import STATUS_ORDER, audit_counts, audit_rows
+from bsab_explorer.schema import STUDY_LABELS
+from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.layout import data_banner
+
+view = shell.current_view()
+st.title("Audit of the published figures")
+data_banner(view.dataset)
+st.markdown(
+    "Each published value of the two papers beside the value this app's own analyses recompute "
+    "from the data in view (all patients: the filter does not apply). *Paper inconsistent* "
+    "rows are figures the paper contradicts elsewhere; the reading kept and the arithmetic "
+    "are given."
+)
+frame = cache.audit(view)
+if frame.height == 0:
+    st.info("These data hold neither study's tables, so there is nothing to audit.")
+    st.stop()
+
+counts = audit_counts(frame)
+for column, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
+    column.metric(status.capitalize(), counts[status])
+if counts["differs"]:
+    st.error(f"{counts['differs']} published value(s) differ from the data.")
+else:
+    st.success("Every published value is reproduced or explained as a paper inconsistency.")
+
+left, right = st.columns([1, 2])
+studies = ["all", *[s for s in STUDY_LABELS if s in set(frame["study"].to_list())]]
+study = left.selectbox(
+    "Study",
+    studies,
+    format_func=lambda s: "Both papers" if s == "all" else STUDY_LABELS[s],
+    key="audit_study",
+)
+statuses = right.multiselect(
+    "Status", list(STATUS_ORDER), default=list(STATUS_ORDER), key="audit_status"
+)
+st.dataframe(
+    audit_rows(frame, None if study == "all" else study, statuses),
+    hide_index=True,
+    height=700,
+)
