@@ -1,0 +1,243 @@
+"""`python -m bench` (make bench): every benchmark, results to bench/results.json.
+
+`--quick` skips the million-patient registry and the browser (a couple of minutes) and writes
+bench/out/results-quick.json instead, so a quick run never replaces the full results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench import registry
+from bench.marks import run_marks
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+QUICK_RESULTS = registry.OUT_DIR / "results-quick.json"
+SIZES = (10_000, 100_000, 1_000_000)
+CASES = 10_000
+#: Relative tolerance for statistics computed by different programs (medians are exact).
+TOLERANCE = 1e-6
+PACKAGES = ("bsab-explorer", "polars", "numpy", "scipy", "pandas", "lifelines", "streamlit",
+            "altair", "duckdb", "playwright")  # fmt: skip
+GOALS = {
+    "recompute_1m_ms": 300,
+    "speedup_1m": 5.0,
+    "peak_memory_1m_mb": 1536,
+    "filter_p95_bundled_ms": 300,
+    "filter_p95_registry_ms": 1000,
+    "cold_start_ratio": 1.5,
+    "chart_rows": 5000,
+}
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores, RAM, Python and package versions, date and load."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as info:
+        ram_kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
+    r_version = None
+    try:
+        reply = subprocess.run(
+            ["Rscript", "-e", 'cat(R.version.string, as.character(packageVersion("survival")))'],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        r_version = reply.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(ram_kb / 2**20, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "r": r_version,
+        "packages": versions,
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def _child(size: int, way: str, repeats: int) -> dict[str, Any]:
+    """One way at one size, in its own process (its own peak memory)."""
+    started = time.perf_counter()
+    reply = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.analytics",
+            "--size",
+            str(size),
+            "--way",
+            way,
+            "--repeats",
+            str(repeats),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        check=False,
+    )
+    if reply.returncode != 0:
+        return {"error": reply.stderr.strip().splitlines()[-5:]}
+    result: dict[str, Any] = json.loads(reply.stdout.strip().splitlines()[-1])
+    result["process_s"] = round(time.perf_counter() - started, 1)
+    result["load_average"] = os.getloadavg()[0]
+    return result
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=TOLERANCE, abs_tol=1e-12)
+
+
+def compare(ours: dict[str, Any], other: dict[str, Any], path: str = "") -> list[str]:
+    """Every number of `other` that differs from ours (missing counts are zero)."""
+    mismatches: list[str] = []
+    for key, theirs in other.items():
+        where = f"{path}.{key}" if path else key
+        mine = ours.get(key)
+        if isinstance(theirs, dict):
+            mismatches += compare(mine if isinstance(mine, dict) else {}, theirs, where)
+            if where.endswith(("response", "transitions", "table1")):
+                # Counts: a cell we report that they do not is a mismatch unless it is zero.
+                extra = {k: v for k, v in (mine or {}).items() if k not in theirs and v}
+                mismatches += [f"{where}.{k}: ours {v}, theirs absent" for k, v in extra.items()]
+            continue
+        if mine is None and isinstance(theirs, int) and theirs == 0:
+            continue
+        if not _close(mine, theirs):
+            mismatches.append(f"{where}: ours {mine}, theirs {theirs}")
+    return mismatches
+
+
+def analytics(sizes: tuple[int, ...], repeats: int, baseline_repeats: int) -> list[dict[str, Any]]:
+    """Ours, pandas + lifelines and R at each size, with ratios and the number check."""
+    rows = []
+    for size in sizes:
+        registry.cached(size)
+        print(f"analytics: {size:,} patients …", flush=True)
+        ours = _child(size, "ours", repeats)
+        # The plain way at a million patients takes minutes: run it once there.
+        base = _child(size, "baseline", 1 if size >= 1_000_000 else baseline_repeats)
+        r = _child(size, "r", 1)
+        row: dict[str, Any] = {"patients": size, "ours": ours, "baseline": base, "r": r}
+        if "error" not in ours and "error" not in base:
+            row["speedup_min"] = round(base["timing"]["min_ms"] / ours["timing"]["min_ms"], 1)
+            row["speedup_median"] = round(
+                base["timing"]["median_ms"] / ours["timing"]["median_ms"], 1
+            )
+            row["mismatches_baseline"] = compare(ours["numbers"], base["numbers"])
+        if "error" not in ours and "numbers" in r:
+            row["mismatches_r"] = compare(ours["numbers"], r["numbers"])
+        for way in (ours, base, r):
+            way.pop("numbers", None)
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "patients"})[:600], flush=True)
+    return rows
+
+
+def _goal(value: Any, goal: float | None, met: bool) -> dict[str, Any]:
+    return {"value": value, "goal": goal, "met": met}
+
+
+def goals(results: dict[str, Any]) -> dict[str, Any]:
+    """Each goal with the measured value and whether it is met."""
+    out: dict[str, Any] = {}
+    million = next((r for r in results["analytics"] if r["patients"] == 1_000_000), None)
+    if million is not None and "timing" in million["ours"]:
+        ms = million["ours"]["timing"]["min_ms"]
+        out["recompute_1m_ms"] = _goal(ms, GOALS["recompute_1m_ms"], ms <= GOALS["recompute_1m_ms"])
+        speed = million.get("speedup_min")
+        fast = speed is not None and speed >= GOALS["speedup_1m"]
+        out["speedup_1m"] = _goal(speed, GOALS["speedup_1m"], fast)
+        same = not million.get("mismatches_baseline") and not million.get("mismatches_r")
+        out["identical_numbers_1m"] = _goal(same, None, same)
+        peak = million["ours"]["peak_rss_mb"]
+        limit = GOALS["peak_memory_1m_mb"]
+        out["peak_memory_1m_mb"] = _goal(peak, limit, peak <= limit)
+    browser = results.get("browser")
+    if browser and "error" not in browser:
+        for key in ("bundled", "registry"):
+            goal = f"filter_p95_{key}_ms"
+            p95 = browser[f"filter_change_{key}"]["p95_ms"]
+            out[goal] = _goal(p95, GOALS[goal], p95 <= GOALS[goal])
+        ratio = browser["cold_start"]["ratio_bundled_median"]
+        limit = GOALS["cold_start_ratio"]
+        out["cold_start_ratio"] = _goal(ratio, limit, ratio <= limit)
+    over = [m["chart"] for m in results.get("marks", []) if not m["within_budget"]]
+    out["chart_rows"] = _goal(over or "all within", GOALS["chart_rows"], not over)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks and write the results."""
+    parser = argparse.ArgumentParser(description="bsab-explorer benchmarks")
+    parser.add_argument("--quick", action="store_true", help="skip 1 M patients and the browser")
+    parser.add_argument("--no-browser", action="store_true", help="skip the browser benchmark")
+    parser.add_argument("--repeats", type=int, default=7, help="repeats of our recompute")
+    parser.add_argument("--baseline-repeats", type=int, default=3)
+    parser.add_argument("--changes", type=int, default=20, help="filter changes in the browser")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    sizes = SIZES[:2] if args.quick else SIZES
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+    results["workload"] = {
+        "filter": "age_years>=45 (keeps ~99 % of patients)",
+        "by": "iss_stage (I, II, III; not recorded excluded from tests)",
+        "pages": "survival (PFS and OS: KM, medians, landmarks, log-rank, Cox), response by "
+        "timepoint, conversion (alluvial flows, statements, post-debulking to best), Table 1",
+        "generator_seed": registry.DEFAULT_SEED,
+    }
+    results["analytics"] = analytics(
+        sizes, 3 if args.quick else args.repeats, args.baseline_repeats
+    )
+    print("marks: chart data rows …", flush=True)
+    results["marks"] = run_marks(100_000, 1_000 if args.quick else CASES)
+    if not (args.quick or args.no_browser):
+        print("browser …", flush=True)
+        from bench.browser import run_browser
+
+        try:
+            results["browser"] = run_browser(100_000, args.changes)
+        except Exception as error:  # a browser failure must not lose the other results
+            results["browser"] = {"error": f"{type(error).__name__}: {error}"}
+    results["goals"] = goals(results)
+    results["machine"]["load_average_end"] = os.getloadavg()
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    target = QUICK_RESULTS if args.quick else RESULTS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=1) + "\n")
+    print(json.dumps(results["goals"], indent=1))
+    print(f"written {target} in {results['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,345 @@
+"""The app in a real browser: cold start to the first Kaplan–Meier curve, and filter changes.
+
+A Streamlit server is started on a free port (as the browser tests do) and driven by Playwright
+in headless Chromium. Cold start is timed from launching the server process to the KM curve's
+line marks in the page's SVG, and compared with a one-line Streamlit app started the same way
+in the same run. A filter change is timed in the page's own clock, from the Enter that commits a
+new filter in the sidebar box to the animation frame after the last change to the main area
+(the new N shown, every chart redrawn with its marks, the script idle; the wait for quiet
+afterwards is not counted).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from bench import registry
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.filters import CohortFilter, select_cohort
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TRIVIAL_TEXT = "Hello from a trivial app"
+#: Time (page clock) of the frame after the last change to the main area since `Enter`.
+_OBSERVE = """
+() => {
+  window.__benchStart = null;
+  window.__benchLast = null;
+  document.addEventListener('keydown', event => {
+    if (event.key !== 'Enter') return;
+    window.__benchStart = performance.now();
+    window.__benchLast = null;
+  }, true);
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  new MutationObserver(() => {
+    if (window.__benchStart === null) return;
+    requestAnimationFrame(() => { window.__benchLast = performance.now(); });
+  }).observe(main, {subtree: true, childList: true, attributes: true, characterData: true});
+}
+"""
+#: The rerun is over, every chart has marks, and the main area has been quiet for QUIET_MS.
+_SETTLED = """
+(quiet) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  const charts = document.querySelectorAll('[data-testid="stVegaLiteChart"]');
+  if (charts.length === 0) return false;
+  for (const chart of charts) {
+    if (!chart.querySelector('svg.marks g[class*="mark-"] path[d]:not([d=""])')) return false;
+  }
+  return window.__benchLast !== null && performance.now() - window.__benchLast > quiet;
+}
+"""
+#: Quiet time after the last change before a repaint counts as finished (not part of the time).
+QUIET_MS = 750
+_KM_PAINTED = """
+() => !!document.querySelector(
+  '[data-testid="stVegaLiteChart"] svg.marks g.mark-line path[d]:not([d=""])')
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"streamlit did not answer on {url} within {seconds} s")
+
+
+@contextmanager
+def server(
+    script: Path, store: Path | None
+) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """A Streamlit server for `script` on a free port: (url, process, launch time)."""
+    port = _free_port()
+    env = dict(os.environ)
+    if store is not None:
+        env["BSAB_EXPLORER_STORE"] = str(store)
+    log_path = registry.OUT_DIR / f"streamlit-{script.stem}-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        launched = time.perf_counter()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}", process, launched
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    log_path.unlink(missing_ok=True)
+
+
+def trivial_app() -> Path:
+    """A one-line Streamlit app in bench/out, the reference for cold start."""
+    path = registry.OUT_DIR / "trivial_app.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'import streamlit as st\n\nst.write("{TRIVIAL_TEXT}")\n')
+    return path
+
+
+def registry_store(size: int, seed: int = registry.DEFAULT_SEED) -> Path:
+    """A store holding the registry of `size` patients as pooled uploads (one batch a center).
+
+    Uploaded through the package's store API (validation, identifier guard and all), once per
+    (size, seed); later runs reuse the file.
+    """
+    from bsab_explorer.data.store import open_store
+
+    path = registry.OUT_DIR / f"store-{size}-{seed}.duckdb"
+    done = path.with_suffix(".complete")
+    if done.exists() and path.exists():
+        return path
+    path.unlink(missing_ok=True)
+    reg = registry.cached(size, seed)
+    patients, responses = reg.tables["patients"], reg.tables["responses"]
+    folder = registry.OUT_DIR / f"uploads-{size}-{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    store = open_store(path)
+    try:
+        for (center,), part in patients.partition_by("center", as_dict=True).items():
+            ids = part.get_column("patient_id").implode()
+            files = {
+                "patients": part,
+                "responses": responses.filter(pl.col("patient_id").is_in(ids)),
+            }
+            for table, frame in files.items():
+                file = folder / f"{table}-{center}.parquet"
+                frame.write_parquet(file)
+                result = store.ingest_file(file, table, str(center))
+                if not result.stored:
+                    raise RuntimeError(f"{file.name} was not stored:\n{result.report.to_text()}")
+    finally:
+        store.close()
+    done.write_text("ok\n")
+    return path
+
+
+def data_param(which: str) -> str:
+    """The URL value of the sidebar's dataset switch for a store dataset (e.g. `Pooled`)."""
+    from bsab_explorer.ui.cache import DATA_CHOICES
+
+    return next(label for label, value in DATA_CHOICES.items() if value == which)
+
+
+def _launch_browser(playwright: Any) -> Any:
+    executable = str(CHROMIUM) if CHROMIUM.exists() else None
+    return playwright.chromium.launch(
+        executable_path=executable, args=CHROMIUM_FLAGS, headless=True
+    )
+
+
+def cold_start(browser: Any, script: Path, store: Path | None, path: str, ready: str) -> float:
+    """Seconds from launching the server to `ready` (a JS predicate) true on `path`."""
+    with server(script, store) as (url, process, launched):
+        _wait_healthy(url, process)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{url}{path}")
+        page.wait_for_function(ready, timeout=180_000, polling="raf")
+        elapsed = time.perf_counter() - launched
+        context.close()
+    return elapsed
+
+
+def filter_plan(dataset: Dataset, count: int) -> list[tuple[str, int]]:
+    """`count` distinct filters (never a cached one) whose N differs from the one before."""
+    candidates = [f"age_years>={a}" for a in range(30, 90)]
+    candidates += [f"age_years<={a}" for a in range(40, 90)]
+    candidates += [f"{c};age_years>={a}" for c in ("emd=true", "sex=F") for a in range(40, 80)]
+    plan: list[tuple[str, int]] = []
+    previous = dataset.table("patients").height
+    for text in candidates:
+        n = select_cohort(dataset, CohortFilter.parse(text)).n
+        if n >= 2 and n != previous:
+            plan.append((CohortFilter.parse(text).to_text(), n))
+            previous = n
+        if len(plan) == count:
+            break
+    return plan
+
+
+def filter_changes(
+    browser: Any, store: Path | None, data: str, plan: list[tuple[str, int]], total: int
+) -> dict[str, Any]:
+    """Latency (ms) from a new filter typed in the sidebar to every chart repainted."""
+    latencies: list[float] = []
+    with server(ROOT / "app.py", store) as (url, process, _):
+        _wait_healthy(url, process)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{url}/survival?data={data_param(data)}")
+        page.wait_for_function(_KM_PAINTED, timeout=300_000, polling="raf")
+        box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Filter")
+        page.evaluate(_OBSERVE)
+        for text, n in plan:
+            box.fill(text)
+            box.press("Enter")
+            page.get_by_text(re.compile(rf"^{n} of {total} patients")).first.wait_for(
+                timeout=120_000
+            )
+            page.wait_for_function(_SETTLED, arg=QUIET_MS, timeout=120_000, polling=50)
+            latencies.append(page.evaluate("() => window.__benchLast - window.__benchStart"))
+        context.close()
+    runs = np.asarray(latencies)
+    return {
+        "changes": len(latencies),
+        "p50_ms": round(float(np.percentile(runs, 50)), 1),
+        "p95_ms": round(float(np.percentile(runs, 95)), 1),
+        "max_ms": round(float(runs.max()), 1),
+        "runs_ms": [round(r, 1) for r in latencies],
+        "filters": [text for text, _ in plan],
+    }
+
+
+def run_browser(size: int = 100_000, changes: int = 20, cold_repeats: int = 3) -> dict[str, Any]:
+    """Cold starts (app and trivial app) and filter changes on the bundled data and a registry."""
+    from playwright.sync_api import sync_playwright
+
+    bundled = load_dataset().dataset
+    assert bundled is not None
+    pooled = registry.cached(size).dataset()
+    store_dir = registry.OUT_DIR / "browser-store"
+    store_dir.mkdir(parents=True, exist_ok=True)
+    bundled_store = store_dir / "bundled.duckdb"
+    large_store = registry_store(size)
+    trivial = trivial_app()
+    result: dict[str, Any] = {}
+    with sync_playwright() as playwright:
+        browser = _launch_browser(playwright)
+        try:
+            # A first start creates and seeds the bundled store: not a cold start, not counted.
+            cold_start(browser, ROOT / "app.py", bundled_store, "/survival", _KM_PAINTED)
+            app_runs, trivial_runs, large_runs = [], [], []
+            for _ in range(cold_repeats):
+                trivial_runs.append(
+                    cold_start(
+                        browser,
+                        trivial,
+                        None,
+                        "/",
+                        f"() => document.body.innerText.includes({TRIVIAL_TEXT!r})",
+                    )
+                )
+                app_runs.append(
+                    cold_start(browser, ROOT / "app.py", bundled_store, "/survival", _KM_PAINTED)
+                )
+            # The registry's KM curve, not the bundled one: its N is on the page too.
+            registry_ready = (
+                f"() => ({_KM_PAINTED})() && document.body.innerText.includes('of {size} patients')"
+            )
+            registry_path = f"/survival?data={data_param('pooled')}"
+            large_runs.append(
+                cold_start(browser, ROOT / "app.py", large_store, registry_path, registry_ready)
+            )
+            result["cold_start"] = {
+                "trivial_s": [round(r, 2) for r in trivial_runs],
+                "app_bundled_s": [round(r, 2) for r in app_runs],
+                "app_registry_s": [round(r, 2) for r in large_runs],
+                "ratio_bundled_median": round(
+                    float(np.median(app_runs) / np.median(trivial_runs)), 2
+                ),
+                "ratio_bundled_min": round(min(app_runs) / min(trivial_runs), 2),
+                "ratio_registry": round(min(large_runs) / min(trivial_runs), 2),
+            }
+            result["filter_change_bundled"] = filter_changes(
+                browser,
+                bundled_store,
+                "bundled",
+                filter_plan(bundled, changes),
+                bundled.table("patients").height,
+            )
+            result["filter_change_registry"] = filter_changes(
+                browser,
+                large_store,
+                "pooled",
+                filter_plan(pooled, changes),
+                pooled.table("patients").height,
+            )
+            result["filter_change_registry"]["patients"] = size
+        finally:
+            browser.close()
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run_browser(changes=int(sys.argv[1]) if len(sys.argv) > 1 else 20)))
