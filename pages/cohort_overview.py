@@ -3,18 +3,9 @@
 import streamlit as st
 
 from bsab_explorer.analyses.listing import PATIENT_LISTING_COLUMNS, cohort_headlines, listing
-from bsab_explorer.ui import cache, shell
-from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui import shell
 
-view = shell.current_view()
-cohort = cache.cohort(view)
-page_header("Debulking cohort", view.dataset, view.cohort_filter, cohort.n, cohort.total)
-if cohort.total == 0:
-    st.info("This dataset has no cohort-study patients (no `patients` table).")
-    st.stop()
-if cohort.n == 0:
-    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
-    st.stop()
+view, cohort = shell.cohort_page("Debulking cohort")
 
 headlines = cohort_headlines(cohort.patients)
 for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):

@@ -2,28 +2,14 @@
 
 import streamlit as st
 
-from bsab_explorer.analyses.response import missing_columns
 from bsab_explorer.analyses.response_tables import transition_display
 from bsab_explorer.charts.conversion import alluvial_chart
 from bsab_explorer.schema import timepoint_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
-view = shell.current_view()
-cohort = cache.cohort(view)
-page_header("Response conversion", view.dataset, view.cohort_filter, cohort.n, cohort.total)
-if cohort.responses.height == 0:
-    st.info("No response assessments in these data (the `responses` table is empty or absent).")
-    st.stop()
-if cohort.n == 0:
-    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
-    st.stop()
-missing = missing_columns(cohort.patients, cohort.responses)
-if missing:
-    st.warning(f"Response views are unavailable for these data: {', '.join(missing)} missing.")
-    st.stop()
+view, cohort = shell.cohort_page("Response conversion", needs_responses=True)
 
 timepoints = cache.timepoints(view)
 show_chart(alluvial_chart(cache.flows(view)))

@@ -7,17 +7,9 @@ from bsab_explorer.charts.crs_latency import crs_latency_chart
 from bsab_explorer.charts.swimmer import swimmer_chart
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
-view = shell.current_view()
-series = cache.cases(view)
-page_header(
-    "Recurrent CRS across cases", view.dataset, view.cohort_filter, series.n, series.total, "cases"
-)
-if series.n == 0:
-    st.info("No case to show: the data have no case series, or the filter keeps none.")
-    st.stop()
+view, series = shell.case_page("Recurrent CRS across cases")
 
 st.subheader("All cases")
 sort_by = url_choice(

@@ -2,28 +2,15 @@
 
 import streamlit as st
 
-from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS, missing_columns
+from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
 from bsab_explorer.analyses.response_tables import response_table
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.charts.response import response_chart
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
-view = shell.current_view()
-cohort = cache.cohort(view)
-page_header("Response by cycle", view.dataset, view.cohort_filter, cohort.n, cohort.total)
-if cohort.responses.height == 0:
-    st.info("No response assessments in these data (the `responses` table is empty or absent).")
-    st.stop()
-if cohort.n == 0:
-    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
-    st.stop()
-missing = missing_columns(cohort.patients, cohort.responses)
-if missing:
-    st.warning(f"Response views are unavailable for these data: {', '.join(missing)} missing.")
-    st.stop()
+view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
 
 left, right = st.columns(2)
 denominator = url_choice(

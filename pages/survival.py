@@ -14,12 +14,9 @@ from bsab_explorer.analyses.survival_tables import (
 from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
-view = shell.current_view()
-cohort = cache.cohort(view)
-page_header("Survival", view.dataset, view.cohort_filter, cohort.n, cohort.total)
+view, cohort = shell.cohort_page("Survival")
 
 controls = st.columns([1, 2, 2, 2])
 endpoint = url_choice(
@@ -51,9 +48,6 @@ by = None if by_choice == "overall" else by_choice
 missing = unrecorded(cohort.patients, required_columns(endpoint, by))
 if missing:
     st.warning(f"Survival is unavailable for these data: {', '.join(missing)} not recorded.")
-    st.stop()
-if cohort.n == 0:
-    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
     st.stop()
 
 summary = cache.survival(view, endpoint, by, ci)

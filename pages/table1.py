@@ -5,15 +5,9 @@ import streamlit as st
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.analyses.table1_view import table1_rows
 from bsab_explorer.ui import cache, shell
-from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
-view = shell.current_view()
-cohort = cache.cohort(view)
-page_header("Table 1", view.dataset, view.cohort_filter, cohort.n, cohort.total)
-if cohort.n == 0:
-    st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
-    st.stop()
+view, cohort = shell.cohort_page("Table 1")
 
 left, right = st.columns([2, 1])
 by_choice = url_choice(

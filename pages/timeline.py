@@ -6,15 +6,9 @@ from bsab_explorer.analyses.case_card import case_card, recurrence_card
 from bsab_explorer.charts.timeline import timeline_chart
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.layout import page_header
 from bsab_explorer.ui.params import url_choice
 
-view = shell.current_view()
-series = cache.cases(view)
-page_header("Patient timeline", view.dataset, view.cohort_filter, series.n, series.total, "cases")
-if series.n == 0:
-    st.info("No case to show: the data have no case series, or the filter keeps none.")
-    st.stop()
+view, series = shell.case_page("Patient timeline")
 
 case_ids = series.cases["case_id"].to_list()
 left, right = st.columns([3, 1])

@@ -53,4 +53,10 @@ def test_every_page_is_registered_in_the_navigation() -> None:
 def test_pages_start_inside_the_shell(page: Path) -> None:
     # A deep link on a fresh server runs the page without app.py unless it asks for the shell.
     text = page.read_text(encoding="utf-8")
-    assert "shell.current_view()" in text or "shell.ensure_shell()" in text
+    starts = (
+        "shell.current_view()",
+        "shell.ensure_shell()",
+        "shell.cohort_page(",
+        "shell.case_page(",
+    )
+    assert any(start in text for start in starts)

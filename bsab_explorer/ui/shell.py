@@ -12,9 +12,12 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from bsab_explorer import __version__
+from bsab_explorer.analyses.response import missing_columns
+from bsab_explorer.filters import CaseSeries, Cohort
 from bsab_explorer.schema import CASES, PATIENTS
+from bsab_explorer.ui import cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
-from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, run_guarded
+from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
 from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
 from bsab_explorer.ui.sidebar import filter_sidebar
 
@@ -111,3 +114,39 @@ def run(page: Any) -> None:
     """Style the page and run it behind the error boundary."""
     apply_page_style()
     run_guarded(page.run)
+
+
+def cohort_page(title: str, *, needs_responses: bool = False) -> tuple[View, Cohort]:
+    """Start a cohort-study page: header, then stop with a clear message when there is nothing
+    to show (no patients, an empty subgroup, or no response assessments when they are needed)."""
+    view = current_view()
+    selected = cache.cohort(view)
+    page_header(title, view.dataset, view.cohort_filter, selected.n, selected.total)
+    if selected.total == 0:
+        st.info("This dataset has no cohort-study patients (no `patients` table).")
+        st.stop()
+    if selected.n == 0:
+        st.info("No patient matches this filter. Widen it or clear it in the sidebar.")
+        st.stop()
+    if needs_responses:
+        if selected.responses.height == 0:
+            st.info("No response assessments for these patients (the `responses` table is empty).")
+            st.stop()
+        missing = missing_columns(selected.patients, selected.responses)
+        if missing:
+            st.warning(
+                f"Response views are unavailable for these data: {', '.join(missing)} missing."
+            )
+            st.stop()
+    return view, selected
+
+
+def case_page(title: str) -> tuple[View, CaseSeries]:
+    """Start a case-series page: header, then stop with a clear message when no case is shown."""
+    view = current_view()
+    series = cache.cases(view)
+    page_header(title, view.dataset, view.cohort_filter, series.n, series.total, "cases")
+    if series.n == 0:
+        st.info("No case to show: the data have no case series, or the filter keeps none.")
+        st.stop()
+    return view, series
