@@ -19,7 +19,7 @@ from bsab_explorer.report import (
     report_command,
     without_timestamp,
 )
-from bsab_explorer.schema import RECONSTRUCTED_NOTICE
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDY_LABELS
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -175,3 +175,6 @@ def test_report_summarises_the_audit(bundled: Dataset, report: str) -> None:
     flagged = [r for r in rows if r.status != "reproduced"]
     assert audit.count("<tr>") == len(flagged) + 1  # header row + one row per flagged figure
     assert "paper inconsistent" in audit
+    for study in {r.study for r in rows}:
+        n = sum(r.study == study for r in rows)
+        assert f"{STUDY_LABELS[study]}: {n} figures, " in audit

@@ -49,7 +49,7 @@ from bsab_explorer.report.template import (
     section,
     table_html,
 )
-from bsab_explorer.schema import RECONSTRUCTED_NOTICE, column_label
+from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDY_LABELS, column_label
 
 REPORT_TITLE = "bsab-explorer report"
 AUDIT_TITLE = "Audit against the publications"
@@ -477,6 +477,13 @@ def _audit_section(dataset: Dataset) -> Section | None:
         + ", ".join(f"{n} {status}" for status, n in counts.items())
         + "."
     )
+    studies = []
+    for study in dict.fromkeys(r.study for r in rows):
+        mine = [r for r in rows if r.study == study]
+        shown = ", ".join(
+            f"{sum(r.status == status for r in mine)} {status}" for status in AUDIT_STATUSES
+        )
+        studies.append(f"{STUDY_LABELS.get(study, study)}: {len(mine)} figures, {shown}.")
     scope = (
         "The audit recomputes every number the publications print, with the analyses of this "
         "report, on all the data (the filter does not apply). Figures the publications "
@@ -485,6 +492,7 @@ def _audit_section(dataset: Dataset) -> Section | None:
     flagged = [r for r in rows if r.status != REPRODUCED]
     frame = pl.DataFrame(
         {
+            "Study": [r.study for r in flagged],
             "Figure": [r.label for r in flagged],
             "Published": [r.published for r in flagged],
             "Recomputed": [r.recomputed for r in flagged],
@@ -492,10 +500,11 @@ def _audit_section(dataset: Dataset) -> Section | None:
             "Arithmetic and reading": [r.note for r in flagged],
         },
         schema=dict.fromkeys(
-            ("Figure", "Published", "Recomputed", "Status", "Arithmetic and reading"), pl.String
+            ("Study", "Figure", "Published", "Recomputed", "Status", "Arithmetic and reading"),
+            pl.String,
         ),
     )
-    body = paragraph(summary) + paragraph(scope, "note")
+    body = paragraph(summary) + paragraphs(studies) + paragraph(scope, "note")
     if flagged:
         body += table_html(frame, caption="Figures not plainly reproduced")
     return Section("audit", AUDIT_TITLE, body)
