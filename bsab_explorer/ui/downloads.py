@@ -20,7 +20,6 @@ from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
     ExportRequest,
     Provenance,
-    chart_data_frame,
     chart_to_png,
     make_export,
     reproduce_command,
@@ -63,9 +62,19 @@ class Download:
 
 
 def chart_downloads(
-    chart: Any, frame: pl.DataFrame, provenance: Provenance, request: ExportRequest
+    chart: Any,
+    frame: pl.DataFrame | Callable[[], pl.DataFrame],
+    provenance: Provenance,
+    request: ExportRequest,
 ) -> tuple[Download, ...]:
-    """The downloads of a chart: PNG for screens, PNG for print (300 dpi), its data as CSV."""
+    """The downloads of a chart: PNG for screens, PNG for print (300 dpi), its data as CSV.
+
+    `frame` may be a function, called only when the CSV is asked for.
+    """
+
+    def data() -> pl.DataFrame:
+        return frame() if callable(frame) else frame
+
     return (
         Download(
             "PNG",
@@ -87,7 +96,7 @@ def chart_downloads(
             "Data (CSV)",
             request.file_name("csv"),
             CSV,
-            lambda: table_to_csv(frame, provenance),
+            lambda: table_to_csv(data(), provenance),
             "The data behind the chart, with the provenance as # comment lines",
             "csv",
         ),
@@ -156,9 +165,12 @@ def offer_chart(
 
     `request` must describe the chart as drawn (name, filter, by, endpoint, CI and options such
     as ``("bands", "false")``), so that its Reproduce command makes the same figure. `data`
-    defaults to the chart's own data; `provenance` to the request's.
+    defaults to the request's data as the command writes them (`--out FILE.csv`), computed
+    only when the CSV is asked for; `provenance` defaults to the request's.
     """
-    frame = chart_data_frame(chart) if data is None else data
+    frame: pl.DataFrame | Callable[[], pl.DataFrame] = (
+        (lambda: make_export(dataset, request).data) if data is None else data
+    )
     facts = request_provenance(dataset, request) if provenance is None else provenance
     _buttons(chart_downloads(chart, frame, facts, request), request, key)
     show_reproduce(request, dataset, key=key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import UTC, datetime
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -133,3 +134,17 @@ def test_a_page_chart_and_its_request_give_the_same_figure(bundled: Dataset) -> 
     summary = survival_summary(bundled, OS_PLAIN)
     drawn = km_chart(summary, show_ci=False, risk_rows=())
     assert make_export(bundled, OS_PLAIN).chart.to_dict() == drawn.to_dict()
+
+
+def test_chart_data_may_be_computed_on_click(bundled: Dataset) -> None:
+    export = make_export(bundled, OS_PLAIN, clock=fixed_clock)
+    calls: list[int] = []
+
+    def later() -> pl.DataFrame:
+        calls.append(1)
+        return export.data
+
+    *_, csv = chart_downloads(export.chart, later, export.provenance, OS_PLAIN)
+    assert calls == []  # nothing computed until the button is pressed
+    assert read_table_csv(csv.make(), export.data.schema).equals(export.data)
+    assert calls == [1]
