@@ -292,7 +292,6 @@ def baseline(patients: Any, responses: Any) -> dict[str, Any]:
     with_group = assessed.merge(kept[["patient_id", BY]], on="patient_id")
     with_group[BY] = with_group[BY].fillna("Not recorded")
     counts = pd.crosstab([with_group[BY], with_group["timepoint"]], with_group["response"])
-    overall = pd.crosstab(with_group["timepoint"], with_group["response"])
     rank = {code: i for i, code in enumerate(RESPONSE_CODES)}
     cycles = assessed[assessed["timepoint"] != "post_debulking"]
     derived = (
@@ -309,9 +308,6 @@ def baseline(patients: Any, responses: Any) -> dict[str, Any]:
         group, timepoint = str(key[0]), str(key[1])  # type: ignore[index]
         for code in RESPONSE_CODES:
             response[f"{group}|{timepoint}|{code}"] = int(row.get(code, 0))
-    for at, row in overall.iterrows():
-        for code in RESPONSE_CODES:
-            response[f"All patients|{at}|{code}"] = int(row.get(code, 0))
     for level, row in best_counts.iterrows():
         for code in RESPONSE_CODES:
             response[f"{level}|best|{code}"] = int(row.get(code, 0))
