@@ -6,8 +6,10 @@ from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
 from bsab_explorer.analyses.response_tables import response_table
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.charts.response import response_chart
+from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.downloads import offer_chart, offer_export
 from bsab_explorer.ui.params import url_choice
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
@@ -31,9 +33,19 @@ by_choice = url_choice(
 by = None if by_choice == "overall" else by_choice
 
 summary = cache.response(view, denominator, by)
-show_chart(response_chart(summary))
+chart = response_chart(summary)
+show_chart(chart)
+options = (("denominator", denominator),) if denominator != "evaluable" else ()
+offer_chart(
+    chart,
+    ExportRequest("figure", "response", view.cohort_filter, by=by, options=options),
+    view.dataset,
+)
 st.subheader("Counts and rates")
 st.dataframe(response_table(summary), hide_index=True)
+offer_export(
+    view.dataset, ExportRequest("table", "response", view.cohort_filter, by=by, options=options)
+)
 st.caption(
     "ORR: PR or better; ≥ VGPR: sCR + CR + VGPR; CR or better: sCR + CR. Percentages of "
     f"{summary.denominator_label}; 95 % CI of the ORR by the exact Clopper–Pearson method. "

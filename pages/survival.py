@@ -12,8 +12,10 @@ from bsab_explorer.analyses.survival_tables import (
     method_note,
 )
 from bsab_explorer.charts.survival import km_chart
+from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.downloads import offer_chart, offer_export
 from bsab_explorer.ui.params import url_choice
 
 view, cohort = shell.cohort_page("Survival")
@@ -52,7 +54,17 @@ if missing:
 
 summary = cache.survival(view, endpoint, by, ci)
 rows = ("n_risk", "cum_events", "cum_censored") if risk_extra else ("n_risk",)
-show_chart(km_chart(summary, show_ci=show_ci, risk_rows=rows))
+chart = km_chart(summary, show_ci=show_ci, risk_rows=rows)
+show_chart(chart)
+# Only options that differ from the defaults, so file names and commands stay short.
+options = (
+    *((("bands", "false"),) if not show_ci else ()),
+    *((("risk-table", "full"),) if risk_extra else ()),
+)
+survival_request = ExportRequest(
+    "figure", "km", view.cohort_filter, by=by, endpoint=endpoint, ci=ci, options=options
+)
+offer_chart(chart, survival_request, view.dataset)
 
 st.subheader("Medians and landmarks")
 st.table(median_table(summary), hide_index=True)
@@ -63,3 +75,13 @@ for warning in summary.warnings:
 for note in summary.notes:
     st.caption(note)
 st.caption(method_note(summary))
+st.markdown("**Download the tables** (CSV), each with the command that rebuilds it")
+tables = {"survival-medians": "Medians", "survival-landmarks": "Landmarks"}
+if by is not None:
+    tables |= {"logrank": "Log-rank test", "cox": "Cox model"}
+for tab, name in zip(st.tabs(list(tables.values())), tables, strict=True):
+    with tab:
+        offer_export(
+            view.dataset,
+            ExportRequest("table", name, view.cohort_filter, by=by, endpoint=endpoint, ci=ci),
+        )

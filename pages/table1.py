@@ -4,7 +4,9 @@ import streamlit as st
 
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.analyses.table1_view import table1_rows
+from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
+from bsab_explorer.ui.downloads import offer_export
 from bsab_explorer.ui.params import url_choice
 
 view, cohort = shell.cohort_page("Table 1")
@@ -28,5 +30,15 @@ with_p = right.toggle(
 )
 table = cache.table1(view, by, with_p and by is not None)
 st.dataframe(table1_rows(table), hide_index=True, height=900)
+offer_export(
+    view.dataset,
+    ExportRequest(
+        "table",
+        "table1",
+        view.cohort_filter,
+        by=by,
+        options=(("p-values", str(table.p_values).lower()),),
+    ),
+)
 for note in table.notes:
     st.caption(note)

@@ -4,8 +4,10 @@ import streamlit as st
 
 from bsab_explorer.analyses.case_card import case_card, recurrence_card
 from bsab_explorer.charts.timeline import timeline_chart
+from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.downloads import offer_chart
 from bsab_explorer.ui.params import url_choice
 
 view, series = shell.case_page("Patient timeline")
@@ -22,7 +24,15 @@ unit = url_choice(
     where=right,
 )
 
-show_chart(timeline_chart(series.events, case_id, unit))
+chart = timeline_chart(series.events, case_id, unit)
+show_chart(chart)
+offer_chart(
+    chart,
+    ExportRequest(
+        "figure", "timeline", view.cohort_filter, case=case_id, options=(("unit", unit),)
+    ),
+    view.dataset,
+)
 st.caption(
     "Scroll to zoom and drag to pan the time axis; hover a mark for its detail. Step-up and "
     "treatment doses are distinct ticks; CRS episodes are coloured by ASTCT grade."

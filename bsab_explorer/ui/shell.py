@@ -107,6 +107,12 @@ def draw_sidebar(page: Any) -> None:
         bind="query-params",
         help="Large type for a projector; the sidebar is hidden (add ?present=true to a link).",
     )
+    if result.dataset is not None:
+        from bsab_explorer.ui.downloads import offer_report
+        from bsab_explorer.ui.sidebar import current_filter
+
+        with st.sidebar:
+            offer_report(result.dataset, current_filter())
     st.sidebar.caption(f"bsab-explorer {__version__}")
 
 

@@ -53,6 +53,6 @@ def test_valid_file_is_stored_after_confirmation(page, app_url: str, tmp_path: P
         re.compile(r"^Stored as batch \d+: 3 rows of patients for center C92")
     )
     stored.wait_for()
-    page.goto(f"{app_url}/cohort?data=Pooled")
+    page.goto(f"{app_url}/?data=Pooled")
     page.get_by_text(re.compile(r"^3 of 3 patients")).wait_for()
     assert page.get_by_text(re.compile(r"^Data: Pooled uploads")).count() == 1
