@@ -171,10 +171,6 @@ def _flag(request: ExportRequest, flag: str, *, default: bool) -> bool:
     raise ExportUnavailable(f"--{flag} is true or false, not '{value}'.")
 
 
-def _filter_note(request: ExportRequest) -> str | None:
-    return None if request.cohort_filter.is_empty else request.cohort_filter.describe()
-
-
 # --- cohort figures and tables ------------------------------------------------------------------
 
 
@@ -186,7 +182,8 @@ def _response(dataset: Dataset, request: ExportRequest) -> Built:
         _denominator(request),
         _by(request, patients),
     )
-    chart = response_chart(summary, note=_filter_note(request))
+    # Drawn as the page draws it; the filter is in the provenance footer.
+    chart = response_chart(summary)
     return Built(summary.frame, chart)
 
 
@@ -194,7 +191,7 @@ def _conversion_flows(dataset: Dataset, request: ExportRequest) -> Built:
     patients, responses = _cohort(dataset, request)
     flows = alluvial_flows(patients, responses)
     statements = tuple(s.text for s in conversion_statements(patients, responses))
-    return Built(flows, alluvial_chart(flows, note=_filter_note(request)), statements)
+    return Built(flows, alluvial_chart(flows), statements)
 
 
 def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:

@@ -9,6 +9,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bsab_explorer.analyses.conversion import alluvial_flows
+from bsab_explorer.analyses.response import response_by_timepoint
+from bsab_explorer.charts.conversion import alluvial_chart
+from bsab_explorer.charts.response import response_chart
 from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
@@ -20,7 +24,7 @@ from bsab_explorer.exports import (
     reproduce_python,
     survival_summary,
 )
-from bsab_explorer.filters import CohortFilter
+from bsab_explorer.filters import CohortFilter, select_cohort
 from bsab_explorer.ui.downloads import chart_downloads, print_file_name, table_downloads
 
 KM = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
@@ -148,3 +152,16 @@ def test_chart_data_may_be_computed_on_click(bundled: Dataset) -> None:
     assert calls == []  # nothing computed until the button is pressed
     assert read_table_csv(csv.make(), export.data.schema).equals(export.data)
     assert calls == [1]
+
+
+def test_the_pages_charts_are_the_catalogues_charts(bundled: Dataset) -> None:
+    cohort_filter = CohortFilter.parse("bsab=teclistamab")
+    cohort = select_cohort(bundled, cohort_filter)
+    summary = response_by_timepoint(cohort.patients, cohort.responses, "all_treated", "emd")
+    request = ExportRequest(
+        "figure", "response", cohort_filter, by="emd", options=(("denominator", "all_treated"),)
+    )
+    assert make_export(bundled, request).chart.to_dict() == response_chart(summary).to_dict()
+    flows = alluvial_flows(cohort.patients, cohort.responses)
+    conversion = ExportRequest("figure", "conversion", cohort_filter)
+    assert make_export(bundled, conversion).chart.to_dict() == alluvial_chart(flows).to_dict()
