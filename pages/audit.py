@@ -3,9 +3,11 @@
 import streamlit as st
 
 from bsab_explorer.analyses.audit_view import STATUS_ORDER, audit_counts, audit_rows
+from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import STUDY_LABELS
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.layout import data_banner
+from bsab_explorer.ui.listings import offer_listing
 
 view = shell.current_view()
 st.title("Audit of the published figures")
@@ -40,8 +42,15 @@ study = left.selectbox(
 statuses = right.multiselect(
     "Status", list(STATUS_ORDER), default=list(STATUS_ORDER), key="audit_status"
 )
-st.dataframe(
-    audit_rows(frame, None if study == "all" else study, statuses),
-    hide_index=True,
-    height=700,
+shown = audit_rows(frame, None if study == "all" else study, statuses)
+st.dataframe(shown, hide_index=True, height=700)
+offer_listing(
+    shown,
+    "audit",
+    view.dataset,
+    CohortFilter(),
+    n=shown.height,
+    total=frame.height,
+    unit="published values",
+    command="bsab-explorer audit --format csv [--data PATH]",
 )

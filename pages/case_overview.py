@@ -5,6 +5,7 @@ import streamlit as st
 from bsab_explorer.analyses.listing import CASE_LISTING_COLUMNS, listing
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui.listings import offer_listing
 
 view = shell.current_view()
 series = cache.cases(view)
@@ -22,4 +23,14 @@ left, right = st.columns(2)
 left.metric("Cases", series.n)
 right.metric("Timeline events", series.events.height)
 st.subheader("Cases")
-st.dataframe(listing(series.cases, "cases", CASE_LISTING_COLUMNS), hide_index=True)
+case_listing = listing(series.cases, "cases", CASE_LISTING_COLUMNS)
+st.dataframe(case_listing, hide_index=True)
+offer_listing(
+    case_listing,
+    "cases",
+    view.dataset,
+    view.cohort_filter,
+    n=series.n,
+    total=series.total,
+    unit="cases",
+)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from bsab_explorer.analyses.listing import PATIENT_LISTING_COLUMNS, cohort_headlines, listing
 from bsab_explorer.ui import shell
+from bsab_explorer.ui.listings import offer_listing
 
 view, cohort = shell.cohort_page("Debulking cohort")
 
@@ -12,8 +13,9 @@ for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
     column.metric(headline.label, headline.value, help=headline.help or None)
 
 st.subheader("Patients")
-st.dataframe(
-    listing(cohort.patients, "patients", PATIENT_LISTING_COLUMNS),
-    hide_index=True,
+patient_listing = listing(cohort.patients, "patients", PATIENT_LISTING_COLUMNS)
+st.dataframe(patient_listing, hide_index=True)
+offer_listing(
+    patient_listing, "patients", view.dataset, view.cohort_filter, n=cohort.n, total=cohort.total
 )
 st.caption("Times since the first full bispecific dose, in months (1 month = 30.4375 days).")
