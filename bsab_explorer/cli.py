@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bsab_explorer import __version__
 from bsab_explorer.cli_audit import register_audit
+from bsab_explorer.cli_figures import register_figure, register_report
 from bsab_explorer.cli_tables import register_table
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.data.store import (
@@ -227,6 +228,8 @@ _REGISTRARS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]
     register_retract,
     register_audit,
     register_table,
+    register_figure,
+    register_report,
 )
 
 

@@ -264,8 +264,7 @@ def swimmer_chart(
         title=alt.Title(
             title,
             subtitle=[
-                "Reconstructed from published aggregates, not real patients. "
-                f"{sort_title} first; drag or scroll to zoom.",
+                f"{sort_title} first.",
                 f"Grey bar: follow-up · {doses_text}shaded: hold · black bar: schedule change · "
                 "red cross: discontinuation.",
             ],

@@ -362,8 +362,10 @@ def timeline_chart(
         height=alt.Step(LANE_STEP),
         title=alt.Title(
             title or f"Case {case_id}: timeline",
-            subtitle="Reconstructed from published aggregates, not real patients. "
-            "Drag or scroll to zoom; double-click to reset.",
+            # Which data these are is said by the page banner and the export footer.
+            subtitle="Days since the first bispecific dose"
+            if unit == "days"
+            else "Months since the first bispecific dose",
         ),
     )
     return with_data(apply_theme(chart), rows)

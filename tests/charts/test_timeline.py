@@ -86,7 +86,7 @@ def test_timeline_has_one_layer_per_mark_family(events: pl.DataFrame) -> None:
     assert len(_values(spec)) == events.filter(pl.col("case_id") == "RC1").height
     assert spec["width"] == CHART_WIDTH
     assert spec["config"]["axis"]["labelFontSize"] == FONT_SIZE
-    assert "not real patients" in spec["title"]["subtitle"]
+    assert spec["title"]["subtitle"] == "Days since the first bispecific dose"
     for layer in spec["layer"]:
         assert "tooltip" in layer["encoding"], layer["mark"]
 
