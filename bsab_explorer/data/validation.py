@@ -7,8 +7,9 @@ stopping at the first one, so a center can fix its export in one pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -516,8 +517,47 @@ def check_references(
     ]
 
 
+#: Rules that flag a value as possibly identifying a person.
+IDENTIFIER_RULES = frozenset(
+    {
+        Rule.CALENDAR_DATE,
+        Rule.EXCEL_DATE,
+        Rule.EMAIL,
+        Rule.PHONE,
+        Rule.URL,
+        Rule.IP_ADDRESS,
+        Rule.SSN,
+        Rule.ZIP_CODE,
+        Rule.MRN_LIKE,
+    }
+)
+
+
+def _shape(value: str) -> str:
+    return re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "x", value))
+
+
+def without_identifying_values(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems with every value of a cell the identifier guard flagged shown only by its
+    shape, whichever other rule reports that cell (a report must never echo an identifier)."""
+    listed = list(problems)
+    flagged = {(p.table, p.file, p.row, p.column) for p in listed if p.rule in IDENTIFIER_RULES}
+    out: list[Problem] = []
+    for problem in listed:
+        where = (problem.table, problem.file, problem.row, problem.column)
+        if where in flagged and problem.value and problem.rule not in IDENTIFIER_RULES:
+            masked = _shape(problem.value)
+            problem = replace(
+                problem, value=masked, message=problem.message.replace(problem.value, masked)
+            )
+        out.append(problem)
+    return out
+
+
 def in_reading_order(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems as a reader walks the files: table by table, whole-file first, then by row."""
+    """Problems as a reader walks the files (table by table, whole-file first, then by row),
+    with no identifying value echoed (see `without_identifying_values`)."""
+    problems = without_identifying_values(problems)
     tables = list(TABLES)
 
     def key(problem: Problem) -> tuple[int, str, int, int]:
