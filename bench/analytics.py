@@ -102,15 +102,20 @@ class Timing:
         }
 
 
-def timed(work: Callable[[], Any], repeats: int) -> tuple[Timing, Any]:
-    """Run `work` `repeats` times; the timings and the last result."""
+def timed(work: Callable[[], Any], repeats: int) -> tuple[Timing, Any, float]:
+    """Run `work` `repeats` times: the timings, the last result and the peak RSS (MB) of the
+    process after the first run (the data plus one recompute, nothing else alive)."""
     runs = []
     result = None
+    peak = 0.0
     for _ in range(repeats):
+        # The previous result is dropped first, so that two are never alive at once.
+        result = None
         start = time.perf_counter()
         result = work()
         runs.append(1000 * (time.perf_counter() - start))
-    return Timing(tuple(runs)), result
+        peak = peak or peak_rss_mb()
+    return Timing(tuple(runs)), result, peak
 
 
 # --- ours --------------------------------------------------------------------------------------
@@ -217,14 +222,16 @@ def run_ours(size: int, repeats: int) -> dict[str, Any]:
     """Time our recompute on a registry of `size` patients."""
     dataset = registry.cached(size).dataset()
     rss_loaded = current_rss_mb()
-    timing, result = timed(lambda: recompute(dataset), repeats)
+    timing, result, peak = timed(lambda: recompute(dataset), repeats)
+    numbers = our_numbers(result)
+    del result
     stages = _stage_times(dataset)
     return {
         "timing": timing.to_dict(),
         "stages_ms": stages,
         "rss_after_load_mb": round(rss_loaded, 1),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "numbers": our_numbers(result),
+        "peak_rss_mb": round(peak, 1),
+        "numbers": numbers,
     }
 
 
@@ -354,11 +361,11 @@ def run_baseline(size: int, repeats: int) -> dict[str, Any]:
     patients = reg.tables["patients"].to_pandas()
     responses = reg.tables["responses"].to_pandas()
     rss_loaded = current_rss_mb()
-    timing, numbers = timed(lambda: baseline(patients, responses), repeats)
+    timing, numbers, peak = timed(lambda: baseline(patients, responses), repeats)
     return {
         "timing": timing.to_dict(),
         "rss_after_load_mb": round(rss_loaded, 1),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak, 1),
         "numbers": numbers,
     }
 
