@@ -1,7 +1,8 @@
 """`python -m bench` (make bench): every benchmark, results to bench/results.json.
 
-`--quick` skips the million-patient registry and the browser (a couple of minutes) and writes
-bench/out/results-quick.json instead, so a quick run never replaces the full results.
+`--quick` (or `make bench QUICK=1`) skips the million-patient registry and the browser (about a
+minute) and writes bench/out/results-quick.json instead, so a quick run never replaces the full
+results. `--table` prints the README's tables from bench/results.json.
 """
 
 from __future__ import annotations
@@ -270,7 +271,14 @@ def summary_table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks and write the results."""
     parser = argparse.ArgumentParser(description="bsab-explorer benchmarks")
-    parser.add_argument("--quick", action="store_true", help="skip 1 M patients and the browser")
+    # `make bench QUICK=1` (make exports command-line variables to the recipe) means --quick.
+    quick_env = os.environ.get("QUICK", "").lower() in {"1", "true", "yes"}
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=quick_env,
+        help="skip 1 M patients and the browser (also: make bench QUICK=1)",
+    )
     parser.add_argument("--no-browser", action="store_true", help="skip the browser benchmark")
     parser.add_argument("--repeats", type=int, default=7, help="repeats of our recompute")
     parser.add_argument("--baseline-repeats", type=int, default=3)
