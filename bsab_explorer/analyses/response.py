@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from bsab_explorer.analyses.table1 import OVERALL, cohort_groups, format_percent
 from bsab_explorer.schema import (
@@ -234,8 +234,8 @@ def clopper_pearson(
     n = np.asarray(trials, dtype=float)
     alpha = 1.0 - level
     with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n - x + 1), 0.0)
-        upper = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
+        lower = np.where(x > 0, special.betaincinv(x, n - x + 1, alpha / 2), 0.0)
+        upper = np.where(x < n, special.betaincinv(x + 1, n - x, 1 - alpha / 2), 1.0)
     empty = n <= 0
     return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
 

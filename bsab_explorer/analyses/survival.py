@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy import special, stats
+from scipy import special
 
 from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
 
@@ -752,7 +752,7 @@ def _logrank(counts: _Tabulation, labels: Sequence[str]) -> LogRankTest | None:
         expected=tuple(float(x) for x in expected),
         chi2=chi2,
         df=df,
-        p_value=float(stats.chi2.sf(chi2, df)),
+        p_value=float(special.chdtrc(df, chi2)),
     )
 
 
@@ -924,7 +924,7 @@ def _cox(
             lower=float(lower[i]),
             upper=float(upper[i]),
             z=float(z[i]),
-            p_value=float(2 * stats.norm.sf(abs(z[i]))),
+            p_value=float(2 * special.ndtr(-abs(z[i]))),
             may_be_infinite=bool(infinite[i]) and converged,
         )
         for i in range(p)
@@ -934,9 +934,9 @@ def _cox(
     return CoxModel(
         reference=ref,
         ratios=ratios,
-        wald=ChiSquareTest(wald, p, float(stats.chi2.sf(wald, p))),
-        score=ChiSquareTest(score_test, p, float(stats.chi2.sf(score_test, p))),
-        likelihood_ratio=ChiSquareTest(lr, p, float(stats.chi2.sf(lr, p))),
+        wald=ChiSquareTest(wald, p, float(special.chdtrc(p, wald))),
+        score=ChiSquareTest(score_test, p, float(special.chdtrc(p, score_test))),
+        likelihood_ratio=ChiSquareTest(lr, p, float(special.chdtrc(p, lr))),
         loglik=(loglik0, best),
         iterations=iterations,
         converged=converged,

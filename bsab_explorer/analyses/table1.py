@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from bsab_explorer.schema import (
     AGE_CAP,
@@ -597,6 +596,8 @@ def _contingency(counts: pl.DataFrame, groups: list[str], keys: list[str]) -> np
 
 def _categorical_test(table: np.ndarray) -> tuple[float | None, str | None]:
     """Fisher's exact test for 2 x 2, Pearson's chi-squared otherwise (empty margins dropped)."""
+    from scipy import stats  # only when p-values are asked for: scipy.stats is slow to import
+
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
     if table.shape[0] < 2:
         return None, None
@@ -611,6 +612,8 @@ def _categorical_test(table: np.ndarray) -> tuple[float | None, str | None]:
 
 def _numeric_test(samples: list[np.ndarray]) -> tuple[float | None, str | None]:
     """Wilcoxon rank-sum (R's defaults) for two groups, Kruskal–Wallis for more."""
+    from scipy import stats
+
     if len(samples) < 2:
         return None, None
     pooled = np.concatenate(samples)
