@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bsab_explorer.data.validation import ROW, TIME_COLUMNS, Problem, Rule
+from bsab_explorer.data.validation import (
+    IDENTIFIER_RULES,
+    ROW,
+    TIME_COLUMNS,
+    Problem,
+    Rule,
+    mask,
+)
 from bsab_explorer.schema import FALSE_TOKENS, MISSING_TOKENS, TABLES, TRUE_TOKENS, Column, Kind
 
 #: Whole words in a column name that suggest an identifier (the name is split on non-letters).
@@ -221,24 +228,7 @@ def _advice(rule: str) -> str:
 
 
 #: Rules whose offending value must not be shown back in full (the report is displayed).
-_IDENTIFYING_RULES = frozenset(
-    {
-        Rule.CALENDAR_DATE,
-        Rule.EXCEL_DATE,
-        Rule.EMAIL,
-        Rule.PHONE,
-        Rule.URL,
-        Rule.IP_ADDRESS,
-        Rule.SSN,
-        Rule.ZIP_CODE,
-        Rule.MRN_LIKE,
-    }
-)
-
-
-def mask(value: str) -> str:
-    """The shape of a value without its content: letters become x, digits 9 (a@b.org: x@x.xxx)."""
-    return re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "x", value))
+_IDENTIFYING_RULES = IDENTIFIER_RULES
 
 
 def check_column_names(table: str, file: str, columns: list[str]) -> list[Problem]:

@@ -533,7 +533,8 @@ IDENTIFIER_RULES = frozenset(
 )
 
 
-def _shape(value: str) -> str:
+def mask(value: str) -> str:
+    """The shape of a value without its content: letters become x, digits 9 (a@b.org: x@x.xxx)."""
     return re.sub(r"\d", "9", re.sub(r"[^\W\d_]", "x", value))
 
 
@@ -546,7 +547,7 @@ def without_identifying_values(problems: Iterable[Problem]) -> list[Problem]:
     for problem in listed:
         where = (problem.table, problem.file, problem.row, problem.column)
         if where in flagged and problem.value and problem.rule not in IDENTIFIER_RULES:
-            masked = _shape(problem.value)
+            masked = mask(problem.value)
             problem = replace(
                 problem, value=masked, message=problem.message.replace(problem.value, masked)
             )
@@ -580,17 +581,9 @@ def cells_to_clear(problems: Iterable[Problem]) -> Mapping[str, frozenset[int]]:
         Rule.OUT_OF_RANGE,
         Rule.NEGATIVE_TIME,
         Rule.AGE_OVER_90,
-        Rule.CALENDAR_DATE,
-        Rule.EXCEL_DATE,
-        Rule.EMAIL,
-        Rule.PHONE,
-        Rule.URL,
-        Rule.IP_ADDRESS,
-        Rule.SSN,
-        Rule.ZIP_CODE,
-        Rule.MRN_LIKE,
         Rule.FORMULA,
         Rule.HTML,
+        *IDENTIFIER_RULES,
     }
     cells: dict[str, set[int]] = {}
     for p in problems:
