@@ -54,6 +54,9 @@ DISCONTINUATION_COLOR = "#d7191c"
 #: Rows above which treatment doses are drawn as one bar per case instead of ticks.
 MAX_ROWS = 4500
 ON_TREATMENT = "on_treatment"
+#: At most this many lanes are drawn (first in the chosen order): more cannot be read on a
+#: screen, and a registry of thousands of cases would send the browser ~10 rows per case.
+MAX_LANES = 200
 GRADED_SHAPES = {"CRS": "circle", "ICANS": "triangle-up"}
 
 
@@ -153,6 +156,12 @@ def swimmer_chart(
 ) -> alt.LayerChart:
     """One lane per case, sorted by follow-up or by number of CRS episodes; timeline marks."""
     order = case_order(events, cases, sort_by)
+    total = len(order)
+    if total > MAX_LANES:
+        order = order[:MAX_LANES]
+        kept = pl.Series(order, dtype=pl.String).implode()
+        cases = cases.filter(pl.col("case_id").is_in(kept))
+        events = events.filter(pl.col("case_id").is_in(kept))
     n = len(order)
     step = lane_step(n)
     labelled = n <= LABELLED_CASES
@@ -264,7 +273,12 @@ def swimmer_chart(
         title=alt.Title(
             title,
             subtitle=[
-                f"{sort_title} first.",
+                f"{sort_title} first."
+                + (
+                    f" The first {n} of {total} cases are shown; filter to see others."
+                    if total > n
+                    else ""
+                ),
                 f"Grey bar: follow-up · {doses_text}shaded: hold · black bar: schedule change · "
                 "red cross: discontinuation.",
             ],

@@ -265,3 +265,18 @@ def test_charts_of_empty_data_have_no_marks(events: pl.DataFrame) -> None:
     latency = _spec(crs_latency_chart(no_episodes))
     assert _values(latency["vconcat"][0]["layer"][2]) == []
     assert _values(latency["vconcat"][1]["layer"][0]) == []
+
+
+def test_swimmer_draws_at_most_max_lanes_and_says_so() -> None:
+    from bsab_explorer.charts.swimmer import MAX_LANES, case_order
+
+    cases, events = simulate_case_series(MAX_LANES + 50, seed=11)
+    spec = _spec(swimmer_chart(cases, events, "follow_up"))
+    y = spec["layer"][0]["encoding"]["y"]
+    assert y["sort"] == case_order(events, cases, "follow_up")[:MAX_LANES]
+    assert {r["case_id"] for r in _values(spec)} == set(y["sort"])
+    assert len(_values(spec)) <= MAX_ROWS
+    assert (
+        f"The first {MAX_LANES} of {MAX_LANES + 50} cases are shown"
+        in (spec["title"]["subtitle"][0])
+    )
