@@ -28,6 +28,8 @@ GAP_COLOR = "#9e9e9e"
 #: Interval axis ticks: weekly, fortnightly, monthly rhythms and longer gaps (log scale).
 INTERVAL_TICKS = (1, 2, 3, 5, 7, 14, 21, 28, 35, 42, 56, 90, 180, 365, 730)
 INTERVAL_COLOR = "#0072b2"
+#: By case, at most this many cases (most episodes first) are drawn: more lanes cannot be read.
+MAX_CASES = 200
 
 
 def _step(n_groups: int) -> int:
@@ -66,6 +68,20 @@ def _summary_text(summary: pl.DataFrame, y: alt.Y, *, log: bool = False) -> alt.
 
 def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatChart:
     """Latency after the attributed dose (strip, 24–48 h shaded) over intervals between episodes."""
+    total_cases = episodes["case_id"].n_unique()
+    note = ""
+    if by == "case" and total_cases > MAX_CASES:
+        busiest = (
+            episodes.group_by("case_id")
+            .len()
+            .sort(["len", "case_id"], descending=[True, False])
+            .head(MAX_CASES)["case_id"]
+        )
+        episodes = episodes.filter(pl.col("case_id").is_in(busiest.implode()))
+        note = (
+            f" The {MAX_CASES} cases with most episodes of {total_cases} are shown; "
+            "group by bispecific antibody or filter to see the others."
+        )
     rows = latency_data(episodes, by)
     groups = sorted(set(rows["group"].to_list())) or ["none"]
     step = _step(len(groups))
@@ -154,7 +170,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
             "When CRS starts after a dose",
             subtitle="Each episode at its latency after the latest dose at or before onset; "
             "recurrent episodes filled circles, initial episodes (step-up or first dose) "
-            "hollow diamonds.",
+            "hollow diamonds." + note,
         ),
     )
     recurrent = rows.filter(pl.col("interval_days").is_not_null() & (pl.col("interval_days") > 0))

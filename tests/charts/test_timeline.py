@@ -280,3 +280,21 @@ def test_swimmer_draws_at_most_max_lanes_and_says_so() -> None:
         f"The first {MAX_LANES} of {MAX_LANES + 50} cases are shown"
         in (spec["title"]["subtitle"][0])
     )
+
+
+def test_latency_by_case_draws_at_most_max_cases() -> None:
+    from bsab_explorer.analyses.recurrence import crs_episodes
+    from bsab_explorer.charts.crs_latency import MAX_CASES, crs_latency_chart
+
+    cases, events = simulate_case_series(MAX_CASES + 40, seed=5)
+    episodes = crs_episodes(cases, events)
+    spec = crs_latency_chart(episodes, "case").to_dict()
+    shown = {
+        row["group"]
+        for rows in spec["datasets"].values()
+        for row in rows
+        if isinstance(row, dict) and "group" in row
+    }
+    assert episodes["case_id"].n_unique() > MAX_CASES
+    assert len(shown) == MAX_CASES
+    assert f"The {MAX_CASES} cases with most episodes" in str(spec["vconcat"][0]["title"])
