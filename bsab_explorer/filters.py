@@ -4,7 +4,7 @@ Grammar (clauses joined by ``;``, whitespace ignored)::
 
     column=value            equal (codes and booleans case-insensitive)
     column=value1,value2    any of the values
-    column!=value           not equal (missing values are kept out too)
+    column!=value           not equal (not recorded values are kept; add na to drop them)
     column>=65  column<=70  column>1  column<3     numeric comparisons
     column=na               not recorded (any contract missing token: na, unknown, ...)
 

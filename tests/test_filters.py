@@ -134,3 +134,10 @@ def test_any_parsed_filter_round_trips(parts: list[tuple[str, str, str]]) -> Non
     parsed = CohortFilter.parse(text)
     assert CohortFilter.parse(parsed.to_text()) == parsed
     assert parsed.apply(COHORT, PATIENTS).height <= COHORT.height
+
+
+def test_not_equal_keeps_unrecorded_unless_na_is_listed() -> None:
+    keeps = CohortFilter.parse("emd!=true").apply(COHORT, PATIENTS)["patient_id"].to_list()
+    drops = CohortFilter.parse("emd!=true,na").apply(COHORT, PATIENTS)["patient_id"].to_list()
+    assert keeps == ["D002", "D004", "D005"]
+    assert drops == ["D002", "D005"]
