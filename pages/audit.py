@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from bsab_explorer.analyses.audit_view import STATUS_ORDER, audit_counts, audit_rows
+from bsab_explorer.analyses.audit_view import STATUS_ORDER, audit_counts, audit_rows, audit_studies
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import STUDY_LABELS
 from bsab_explorer.ui import cache, shell
@@ -32,7 +32,7 @@ else:
     st.success("Every published value is reproduced or explained as a paper inconsistency.")
 
 left, right = st.columns([1, 2])
-studies = ["all", *[s for s in STUDY_LABELS if s in set(frame["study"].to_list())]]
+studies = ["all", *audit_studies(frame)]
 study = left.selectbox(
     "Study",
     studies,

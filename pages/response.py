@@ -4,13 +4,12 @@ import streamlit as st
 
 from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
 from bsab_explorer.analyses.response_tables import response_table
-from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.charts.response import response_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_export
-from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.params import group_choice, url_choice
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
 
@@ -23,14 +22,7 @@ denominator = url_choice(
     kind="segmented",
     where=left,
 )
-by_choice = url_choice(
-    "Compare by",
-    ["overall", *[c for c in grouping_options(cohort.patients.columns) if c]],
-    key="by",
-    format_func=lambda c: grouping_label(None if c == "overall" else c),
-    where=right,
-)
-by = None if by_choice == "overall" else by_choice
+by = group_choice("Compare by", cohort.patients.columns, where=right)
 
 summary = cache.response(view, denominator, by)
 chart = response_chart(summary)

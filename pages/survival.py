@@ -6,8 +6,6 @@ from bsab_explorer.analyses.availability import unrecorded
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, required_columns
 from bsab_explorer.analyses.survival_tables import (
     comparison_lines,
-    grouping_label,
-    grouping_options,
     median_table,
     method_note,
 )
@@ -16,7 +14,7 @@ from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_export
-from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.params import group_choice, url_choice
 
 view, cohort = shell.cohort_page("Survival")
 
@@ -29,13 +27,7 @@ endpoint = url_choice(
     kind="segmented",
     where=controls[0],
 )
-by_choice = url_choice(
-    "Compare by",
-    ["overall", *[c for c in grouping_options(cohort.patients.columns) if c]],
-    key="by",
-    format_func=lambda c: grouping_label(None if c == "overall" else c),
-    where=controls[1],
-)
+by = group_choice("Compare by", cohort.patients.columns, where=controls[1])
 ci = url_choice(
     "Confidence interval",
     [m.value for m in CIMethod],
@@ -46,7 +38,6 @@ ci = url_choice(
 risk_extra = controls[3].toggle("Events and censored under the curve", key="risk_extra")
 show_ci = controls[3].toggle("Confidence bands", value=True, key="ci_bands")
 
-by = None if by_choice == "overall" else by_choice
 missing = unrecorded(cohort.patients, required_columns(endpoint, by))
 if missing:
     st.warning(f"Survival is unavailable for these data: {', '.join(missing)} not recorded.")

@@ -2,24 +2,16 @@
 
 import streamlit as st
 
-from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.analyses.table1_view import table1_rows
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.downloads import offer_export
-from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.params import group_choice
 
 view, cohort = shell.cohort_page("Table 1")
 
 left, right = st.columns([2, 1])
-by_choice = url_choice(
-    "Split by",
-    ["overall", *[c for c in grouping_options(cohort.patients.columns) if c]],
-    key="by",
-    format_func=lambda c: grouping_label(None if c == "overall" else c),
-    where=left,
-)
-by = None if by_choice == "overall" else by_choice
+by = group_choice("Split by", cohort.patients.columns, where=left)
 with_p = right.toggle(
     "Comparison p-values",
     value=False,

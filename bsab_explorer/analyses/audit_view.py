@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from bsab_explorer.schema import STUDIES
+
 STATUS_ORDER = ("differs", "paper inconsistent", "reproduced")
 
 
@@ -34,3 +36,9 @@ def audit_rows(frame: pl.DataFrame, study: str | None, statuses: list[str]) -> p
             pl.col("quote").alias("Paper says"),
         )
     )
+
+
+def audit_studies(frame: pl.DataFrame) -> list[str]:
+    """The studies the audit rows cover, in contract order."""
+    present = set(frame.get_column("study").to_list())
+    return [study for study in STUDIES if study in present]

@@ -63,7 +63,6 @@ def listing(frame: pl.DataFrame, table: str, columns: Sequence[str]) -> pl.DataF
         elif name.endswith("_days") and frame.schema[name].is_numeric():
             label = column_label(name).replace("(days)", "(months)")
             exprs.append((pl.col(name) / DAYS_PER_MONTH).round(1).alias(label))
-            continue
         else:
             exprs.append(pl.col(name))
     out = frame.select(exprs)

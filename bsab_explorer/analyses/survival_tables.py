@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from bsab_explorer.analyses.survival import SurvivalSummary
@@ -24,7 +26,7 @@ GROUPING_COLUMNS = (
 )
 
 
-def grouping_options(columns: list[str] | tuple[str, ...]) -> list[str | None]:
+def grouping_options(columns: Sequence[str]) -> list[str | None]:
     """None (overall) and the grouping columns a frame has."""
     return [None, *[c for c in GROUPING_COLUMNS if c in columns]]
 

@@ -12,6 +12,8 @@ from typing import Literal
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
+
 Kind = Literal["selectbox", "segmented"]
 
 
@@ -60,3 +62,22 @@ def url_choice(
     result = str(value) if value in options else chosen_default
     _publish(key, result, chosen_default)
     return result
+
+
+#: The URL value of "no split" in `?by=`.
+OVERALL = "overall"
+
+
+def group_choice(
+    label: str, columns: Sequence[str], *, where: DeltaGenerator | None = None
+) -> str | None:
+    """The grouping column chosen in `?by=` among those `columns` offer (None: no split)."""
+    options = [OVERALL, *[c for c in grouping_options(columns) if c]]
+    chosen = url_choice(
+        label,
+        options,
+        key="by",
+        format_func=lambda c: grouping_label(None if c == OVERALL else c),
+        where=where,
+    )
+    return None if chosen == OVERALL else chosen
