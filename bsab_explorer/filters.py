@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from bsab_explorer.dataset import Dataset
@@ -224,26 +226,38 @@ class CohortFilter:
         """Columns this filter names that the table does not have (they cannot apply to it)."""
         return tuple(sorted({c.column for c in self.clauses if c.column not in table.by_name}))
 
-    def apply(self, frame: pl.DataFrame, table: Table) -> pl.DataFrame:
-        """Rows of `frame` (a `table` frame) that satisfy every clause the table can answer."""
+    def predicate(self, frame: pl.DataFrame, table: Table) -> pl.Expr | None:
+        """The conjunction of every clause the table can answer (None when there is none)."""
         predicates = [
             clause.expression(table.by_name[clause.column])
             for clause in self.clauses
             if clause.column in table.by_name and clause.column in frame.columns
         ]
-        if not predicates:
-            return frame
-        return frame.filter(pl.all_horizontal(predicates))
+        return pl.all_horizontal(predicates) if predicates else None
+
+    def apply(self, frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+        """Rows of `frame` (a `table` frame) that satisfy every clause the table can answer."""
+        predicate = self.predicate(frame, table)
+        return frame if predicate is None else frame.filter(predicate)
 
 
 @dataclass(frozen=True)
 class Cohort:
-    """The patients (and their assessments) of a dataset that a filter keeps."""
+    """The patients (and their assessments) of a dataset that a filter keeps.
+
+    `rows` are the kept patients' row numbers in the dataset's patients table (ascending; None
+    when the filter keeps everyone) and `source` the dataset, so that analyses can reuse what
+    they derive once per dataset (see `bsab_explorer.analyses.response.cohort_index`); `memo`
+    keeps what they derive once per cohort.
+    """
 
     cohort_filter: CohortFilter
     patients: pl.DataFrame
     responses: pl.DataFrame
     total: int
+    rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+    source: Dataset | None = field(default=None, compare=False, repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -266,14 +280,44 @@ class CaseSeries:
         return self.cases.height
 
 
+def response_owners(dataset: Dataset) -> np.ndarray:
+    """For each row of the responses table, the row of its patient in the patients table (-1
+    when the patient is not in it); computed once per dataset."""
+
+    def build(data: Dataset) -> np.ndarray:
+        key = PATIENTS.key
+        rows = data.table(PATIENTS.name).select(key).with_row_index("__row")
+        owners = (
+            data.table(RESPONSES.name)
+            .select(key)
+            .join(rows, on=key, how="left", maintain_order="left")
+            .get_column("__row")
+        )
+        return owners.cast(pl.Int64).fill_null(-1).to_numpy()
+
+    return dataset.derived("response_owners", build)
+
+
 def select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
     """Apply the filter to the cohort study's patients and keep their responses."""
     patients = dataset.table(PATIENTS.name)
-    kept = cohort_filter.apply(patients, PATIENTS)
     responses = dataset.table(RESPONSES.name)
-    if kept.height != patients.height:
-        responses = responses.filter(pl.col(PATIENTS.key).is_in(kept[PATIENTS.key].implode()))
-    return Cohort(cohort_filter, kept, responses, patients.height)
+    predicate = cohort_filter.predicate(patients, PATIENTS)
+    if predicate is None:
+        return Cohort(cohort_filter, patients, responses, patients.height, source=dataset)
+    mask = patients.select(predicate.fill_null(False)).to_series().to_numpy()
+    if mask.all():
+        return Cohort(cohort_filter, patients, responses, patients.height, source=dataset)
+    owners = response_owners(dataset)
+    keep = (owners >= 0) & np.append(mask, False)[owners]
+    return Cohort(
+        cohort_filter,
+        patients.filter(pl.Series(mask)),
+        responses.filter(pl.Series(keep)),
+        patients.height,
+        rows=np.flatnonzero(mask),
+        source=dataset,
+    )
 
 
 def select_cases(dataset: Dataset, cohort_filter: CohortFilter) -> CaseSeries:

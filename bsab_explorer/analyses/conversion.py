@@ -43,29 +43,29 @@ def _key(timepoint: str) -> int:
     return int(timepoint[1:])
 
 
-def _ranks_at(indexed: IndexedCohort, timepoint: str) -> np.ndarray:
-    """Response rank of every patient at `timepoint` ("Not assessed" when there is none)."""
-    at = indexed.visits.filter(pl.col("__tp") == _key(timepoint))
-    ranks = np.full(indexed.patients.height, NOT_ASSESSED_RANK, dtype=np.int64)
-    ranks[at.get_column("__idx").to_numpy()] = at.get_column("__rank").to_numpy()
-    return ranks
+def _cells(indexed: IndexedCohort, from_tp: str, to_tp: str) -> np.ndarray:
+    """Each patient's (rank at `from_tp`, rank at `to_tp`) as one small integer."""
+    width = len(CATEGORY_ORDER)
+    start = indexed.ranks_at(_key(from_tp)).astype(np.int64)
+    return start * width + indexed.ranks_at(_key(to_tp))
 
 
 def _transitions(indexed: IndexedCohort, from_tp: str, to_tp: str) -> pl.DataFrame:
+    order, pseudonyms = indexed.by_pseudonym
+    width = len(CATEGORY_ORDER)
+    # Grouping in pseudonym order keeps each group's pseudonyms sorted without sorting them.
     return (
-        pl.DataFrame(
-            {
-                "f": _ranks_at(indexed, from_tp),
-                "t": _ranks_at(indexed, to_tp),
-                _PATIENT: indexed.patients.get_column(_PATIENT),
-            }
-        )
-        .group_by("f", "t")
-        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).sort().alias("patient_ids"))
-        .sort("f", "t")
+        pl.DataFrame({"cell": _cells(indexed, from_tp, to_tp)[order], _PATIENT: pseudonyms})
+        .group_by("cell", maintain_order=True)
+        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).alias("patient_ids"))
+        .sort("cell")
         .select(
-            pl.col("f").replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String).alias("from"),
-            pl.col("t").replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String).alias("to"),
+            (pl.col("cell") // width)
+            .replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String)
+            .alias("from"),
+            (pl.col("cell") % width)
+            .replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String)
+            .alias("to"),
             "n",
             "patient_ids",
         )
@@ -77,20 +77,30 @@ def transition_table(
     from_tp: str,
     to_tp: str,
     patients: pl.DataFrame | None = None,
+    *,
+    indexed: IndexedCohort | None = None,
 ) -> pl.DataFrame:
     """Patients by response at `from_tp` and at `to_tp`: ``from``, ``to``, ``n``, ``patient_ids``.
 
     The patients counted are those of `patients` when given (all treated), else every patient
     with an assessment; "Not assessed" stands for no assessment at that timepoint. Either
     timepoint may be "best" (best response to the bispecific). Rows follow the clinical order
-    of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms.
+    of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms. `indexed`, when given, is
+    `cohort_index` of the cohort whose frames these are.
     """
     require_columns(patients if patients is not None else responses.select(_PATIENT), responses)
-    return _transitions(index_cohort(patients, responses), from_tp, to_tp)
+    if indexed is None:
+        indexed = index_cohort(patients, responses)
+    return _transitions(indexed, from_tp, to_tp)
 
 
-def observed_timepoints(responses: pl.DataFrame) -> list[str]:
-    """Timepoints with at least one assessment, in clinical order."""
+def observed_timepoints(
+    responses: pl.DataFrame, *, indexed: IndexedCohort | None = None
+) -> list[str]:
+    """Timepoints with at least one assessment, in clinical order (of the patients of
+    `indexed` when given, the `cohort_index` of the cohort whose responses these are)."""
+    if indexed is not None:
+        return [timepoint_code(int(k)) for k in indexed.keys if k != BEST_KEY]
     keys = timepoint_key().drop_nulls().unique().sort()
     present = responses.filter(pl.col("response").is_not_null()).select(keys).to_series()
     return [timepoint_code(k) for k in present.to_list()]
@@ -100,13 +110,19 @@ def alluvial_flows(
     patients: pl.DataFrame,
     responses: pl.DataFrame,
     timepoints: Sequence[str] | None = None,
+    *,
+    indexed: IndexedCohort | None = None,
 ) -> pl.DataFrame:
     """Flows of patients between consecutive timepoints (default: every observed timepoint).
 
     Columns: ``step`` (0 for the first pair), ``from_timepoint``, ``to_timepoint``, ``from``,
     ``to``, ``n``, ``patient_ids``. Every step accounts for all patients of `patients`.
+    `indexed`, when given, is `cohort_index` of the cohort whose frames these are.
     """
-    chosen = list(timepoints) if timepoints is not None else observed_timepoints(responses)
+    if timepoints is not None:
+        chosen = list(timepoints)
+    else:
+        chosen = observed_timepoints(responses, indexed=indexed)
     schema = pl.Schema(
         [
             ("step", pl.Int64()),
@@ -121,7 +137,8 @@ def alluvial_flows(
     require_columns(patients, responses)
     if len(chosen) < 2:
         return pl.DataFrame(schema=schema)
-    indexed = index_cohort(patients, responses)
+    if indexed is None:
+        indexed = index_cohort(patients, responses)
     frames = [
         _transitions(indexed, start, end).select(
             pl.lit(step, dtype=pl.Int64).alias("step"),
@@ -166,29 +183,36 @@ STATEMENT_GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 
 def conversion_statements(
-    patients: pl.DataFrame, responses: pl.DataFrame
+    patients: pl.DataFrame,
+    responses: pl.DataFrame,
+    *,
+    indexed: IndexedCohort | None = None,
 ) -> list[ConversionStatement]:
     """The paper's statements, live: best response to the bispecific by post-debulking response.
 
     Each statement covers the patients of one post-debulking group (groups without patients are
     left out); patients never assessed on the bispecific count in the group, not as responders,
-    and the statement says how many there were.
+    and the statement says how many there were. `indexed`, when given, is `cohort_index` of the
+    cohort whose frames these are.
     """
     require_columns(patients, responses)
-    table = _transitions(index_cohort(patients, responses), POST_DEBULKING, BEST_TIMEPOINT)
-    summary = table.group_by("from").agg(
-        pl.col("n").sum().alias("n"),
-        pl.col("n").filter(pl.col("to").is_in(list(ORR_CODES))).sum().alias("responders"),
-        pl.col("n").filter(pl.col("to") == NOT_ASSESSED).sum().alias("not_assessed"),
-    )
+    if indexed is None:
+        indexed = index_cohort(patients, responses)
+    width = len(CATEGORY_ORDER)
+    # Patients by (post-debulking category, best category): counts are all the statements need.
+    table = np.bincount(
+        _cells(indexed, POST_DEBULKING, BEST_TIMEPOINT), minlength=width * width
+    ).reshape(width, width)
+    responder_ranks = [CATEGORY_ORDER.index(code) for code in ORR_CODES]
+    rank_of = {category: rank for rank, category in enumerate(CATEGORY_ORDER)}
     statements = []
     for name, codes, phrase in STATEMENT_GROUPS:
-        rows = summary.filter(pl.col("from").is_in(list(codes)))
-        n = int(rows.get_column("n").sum())
+        rows = table[[rank_of[code] for code in codes]]
+        n = int(rows.sum())
         if n == 0:
             continue
-        responders = int(rows.get_column("responders").sum())
-        missing = int(rows.get_column("not_assessed").sum())
+        responders = int(rows[:, responder_ranks].sum())
+        missing = int(rows[:, NOT_ASSESSED_RANK].sum())
         text = (
             f"Among patients {phrase} (n = {n}), {responders} "
             f"({format_percent(responders, n)} %) responded to the bispecific (best response ≥ PR)"

@@ -10,6 +10,7 @@ recorded ``best_response`` when present, else the best of their assessments on t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -17,11 +18,15 @@ import polars as pl
 from scipy import special
 
 from bsab_explorer.analyses.table1 import OVERALL, cohort_groups, format_percent
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.filters import Cohort, response_owners
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     CR_OR_BETTER_CODES,
     ORR_CODES,
+    PATIENTS,
     RESPONSE_CODES,
+    RESPONSES,
     VGPR_OR_BETTER_CODES,
     timepoint_label,
     timepoint_order,
@@ -106,34 +111,100 @@ def timepoint_code(key: int) -> str:
 
 @dataclass(frozen=True)
 class IndexedCohort:
-    """Patients numbered 0..n-1 and their assessments keyed by integers, for fast grouping.
+    """Every patient's response at every timepoint as integer grids, for fast counting.
 
-    `patients`: ``__idx``, ``patient_id``, ``__best`` (recorded best-response rank) and the
-    group column when one was asked for. `visits`: one row per patient and timepoint (``__idx``,
-    ``__tp`` from `timepoint_key`, ``__rank`` from `response_rank`, ``pet_ct``), the best
-    response of each patient included under ``__tp`` = `BEST_KEY`.
+    `patient_ids`: the pseudonyms, patients numbered 0..n-1 in this order. `keys`: the
+    timepoints with at least one assessment, as ascending integer keys (`timepoint_key`; the
+    best response under `BEST_KEY`). `ranks`: keys x patients, each patient's `response_rank`
+    at each timepoint (`NOT_ASSESSED_RANK` where there is none). `pet`: keys x patients, whether
+    that assessment had PET-CT (never for the best response).
     """
 
-    patients: pl.DataFrame
-    visits: pl.DataFrame
+    patient_ids: pl.Series
+    keys: np.ndarray
+    ranks: np.ndarray
+    pet: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of patients."""
+        return self.patient_ids.len()
+
+    def ranks_at(self, key: int) -> np.ndarray:
+        """Every patient's rank at the timepoint of integer `key` (see `timepoint_key`)."""
+        at = int(np.searchsorted(self.keys, key))
+        if at == self.keys.size or self.keys[at] != key:
+            return np.full(self.n, NOT_ASSESSED_RANK, dtype=np.int8)
+        row: np.ndarray = self.ranks[at]
+        return row
+
+    @cached_property
+    def by_pseudonym(self) -> tuple[np.ndarray, pl.Series]:
+        """The patients in pseudonym order: their numbers and their sorted pseudonyms."""
+        order = self.patient_ids.arg_sort().to_numpy()
+        return order, self.patient_ids.gather(order)
+
+    def restricted(self, rows: np.ndarray, patient_ids: pl.Series) -> IndexedCohort:
+        """The cohort of the patients at `rows` (whose pseudonyms are `patient_ids`)."""
+        ranks = self.ranks[:, rows]
+        present = (ranks != NOT_ASSESSED_RANK).any(axis=1)
+        return IndexedCohort(
+            patient_ids, self.keys[present], ranks[present], self.pet[present][:, rows]
+        )
 
 
-def index_cohort(
-    patients: pl.DataFrame | None,
-    responses: pl.DataFrame,
-    group: pl.Expr | None = None,
-) -> IndexedCohort:
-    """Number the patients (every patient with an assessment when `patients` is None)."""
+def dataset_index(dataset: Dataset) -> IndexedCohort:
+    """The index of every patient of the dataset (built once, kept with the dataset)."""
+    return dataset.derived(
+        "response_index",
+        lambda d: index_cohort(d.table(PATIENTS.name), d.table(RESPONSES.name)),
+    )
+
+
+def prepare_dataset(dataset: Dataset) -> None:
+    """Derive now what every filter of this dataset reuses (the responses' patient rows and
+    the response index), so that the first filter change does not pay for it."""
+    response_owners(dataset)
+    dataset_index(dataset)
+
+
+def cohort_index(cohort: Cohort) -> IndexedCohort:
+    """The indexed cohort of a filtered cohort (kept with the cohort).
+
+    The whole dataset is indexed once (kept with the dataset) and each filter only takes its
+    patients' columns of the grids, so that a filter change never re-reads the response codes
+    of every patient. Equal to ``index_cohort(cohort.patients, cohort.responses)``.
+    """
+    if "index" not in cohort.memo:
+        source = cohort.source
+        if source is None:
+            indexed = index_cohort(cohort.patients, cohort.responses)
+        else:
+            whole = dataset_index(source)
+            indexed = (
+                whole
+                if cohort.rows is None
+                else whole.restricted(cohort.rows, cohort.patients.get_column(_PATIENT))
+            )
+        cohort.memo["index"] = indexed
+    found: IndexedCohort = cohort.memo["index"]
+    return found
+
+
+def _visits(
+    patients: pl.DataFrame | None, responses: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Patients numbered 0..n-1 (``__idx``, ``patient_id``; every patient with an assessment
+    when `patients` is None) and their assessments by integer keys: one row per patient and
+    timepoint (``__idx``, ``__tp`` from `timepoint_key`, ``__rank`` from `response_rank`,
+    ``pet_ct``), each patient's best response included under ``__tp`` = `BEST_KEY`."""
     base = patients if patients is not None else responses.select(_PATIENT).unique()
     recorded = (
         response_rank("best_response")
         if "best_response" in base.columns
         else pl.lit(None, dtype=pl.Int64)
     )
-    columns = [pl.col(_PATIENT), recorded.alias("__best")]
-    if group is not None:
-        columns.append(group)
-    cohort = base.select(columns).with_row_index("__idx")
+    cohort = base.select(pl.col(_PATIENT), recorded.alias("__best")).with_row_index("__idx")
     pet = pl.col("pet_ct").fill_null(False) if "pet_ct" in responses.columns else pl.lit(False)
     visits = (
         responses.select(
@@ -173,11 +244,25 @@ def index_cohort(
             "__idx",
             pl.lit(BEST_KEY, dtype=pl.Int64).alias("__tp"),
             pl.coalesce("__best", "d").alias(_RANK),
-            pl.lit(None, dtype=pl.Boolean).alias("pet_ct"),
+            pl.lit(False).alias("pet_ct"),
         )
         .drop_nulls(_RANK)
     )
-    return IndexedCohort(cohort, pl.concat([visits, best.cast(visits.schema)]))
+    return cohort.select("__idx", _PATIENT), pl.concat([visits, best.cast(visits.schema)])
+
+
+def index_cohort(patients: pl.DataFrame | None, responses: pl.DataFrame) -> IndexedCohort:
+    """Index the patients (every patient with an assessment when `patients` is None)."""
+    cohort, visits = _visits(patients, responses)
+    tp = visits.get_column("__tp").to_numpy()
+    keys = np.unique(tp)
+    shape = (keys.size, cohort.height)
+    where = (np.searchsorted(keys, tp), visits.get_column("__idx").to_numpy())
+    ranks = np.full(shape, NOT_ASSESSED_RANK, dtype=np.int8)
+    ranks[where] = visits.get_column(_RANK).to_numpy()
+    pet = np.zeros(shape, dtype=bool)
+    pet[where] = visits.get_column("pet_ct").to_numpy()
+    return IndexedCohort(cohort.get_column(_PATIENT), keys, ranks, pet)
 
 
 def assessments(responses: pl.DataFrame) -> pl.DataFrame:
@@ -186,14 +271,14 @@ def assessments(responses: pl.DataFrame) -> pl.DataFrame:
     Rows without a response are not assessments; a repeated assessment keeps the best response
     and counts PET-CT when any row had one.
     """
-    indexed = index_cohort(None, responses)
+    cohort, visits = _visits(None, responses)
     return (
-        indexed.visits.filter(pl.col("__tp") != BEST_KEY)
-        .join(indexed.patients.select("__idx", _PATIENT), on="__idx")
+        visits.filter(pl.col("__tp") != BEST_KEY)
+        .join(cohort, on="__idx")
         .sort(_PATIENT, "__tp")
         .select(
             _PATIENT,
-            _mapped("__tp", _timepoint_codes(indexed.visits)).alias("timepoint"),
+            _mapped("__tp", _timepoint_codes(visits)).alias("timepoint"),
             _code_of_rank(_RANK).alias("response"),
             "pet_ct",
         )
@@ -217,10 +302,10 @@ def best_responses(patients: pl.DataFrame | None, responses: pl.DataFrame) -> pl
     The recorded ``patients.best_response`` wins; when it is missing, the best assessment on a
     cycle (post-debulking excluded) is used. Patients with neither are left out.
     """
-    indexed = index_cohort(patients, responses)
+    cohort, visits = _visits(patients, responses)
     return (
-        indexed.visits.filter(pl.col("__tp") == BEST_KEY)
-        .join(indexed.patients.select("__idx", _PATIENT), on="__idx")
+        visits.filter(pl.col("__tp") == BEST_KEY)
+        .join(cohort, on="__idx")
         .select(_PATIENT, _code_of_rank(_RANK).alias("response"))
         .sort(_PATIENT)
     )
@@ -275,8 +360,14 @@ def response_by_timepoint(
     responses: pl.DataFrame,
     denominator: Denominator = "evaluable",
     by: str | None = None,
+    *,
+    indexed: IndexedCohort | None = None,
 ) -> ResponseSummary:
-    """IMWG response counts and rates per timepoint (and per group of `by`)."""
+    """IMWG response counts and rates per timepoint (and per group of `by`).
+
+    `indexed`, when given, is `cohort_index` of the cohort whose frames these are (it saves
+    indexing the assessments again).
+    """
     if denominator not in DENOMINATORS:
         raise ValueError(f"denominator must be one of {DENOMINATORS}, not {denominator!r}")
     require_columns(patients, responses)
@@ -284,28 +375,40 @@ def response_by_timepoint(
         group_expr, groups = cohort_groups(patients, by)
     else:
         group_expr, groups = pl.lit(OVERALL).alias(_GROUP), (OVERALL,)
-    indexed = index_cohort(patients, responses, group_expr)
+    if indexed is None:
+        indexed = index_cohort(patients, responses)
     # Counting with numpy on integer codes: one bincount per quantity, whatever the cohort size.
     group_index = {g: i for i, g in enumerate(groups)}
     patient_group = (
-        indexed.patients.get_column(_GROUP)
+        # with_columns, not select: a group expression can be a bare literal.
+        patients.with_columns(group_expr.alias(_GROUP))
+        .get_column(_GROUP)
         .replace_strict(group_index, return_dtype=pl.Int64)
         .to_numpy()
         .astype(np.int64, copy=False)
+        if by is not None
+        else np.zeros(patients.height, dtype=np.int64)
     )
-    visits = indexed.visits
-    tp = visits.get_column("__tp").to_numpy().astype(np.int64, copy=False)
-    rank = visits.get_column(_RANK).to_numpy().astype(np.int64, copy=False)
-    pet = visits.get_column("pet_ct").fill_null(False).to_numpy().astype(np.int64, copy=False)
-    # Keys are small non-negative integers: a bincount finds them faster than a sort.
-    present = np.bincount(tp) if tp.size else np.zeros(0, dtype=np.int64)
-    keys = np.flatnonzero(present)
-    position = np.cumsum(present > 0) - 1
+    keys = indexed.keys
     n_groups, n_keys, n_codes = len(groups), keys.size, len(RESPONSE_CODES)
-    cell = patient_group[visits.get_column("__idx").to_numpy()] * n_keys + position[tp]
-    tally = np.bincount(cell * n_codes + rank, minlength=n_groups * n_keys * n_codes).reshape(
-        n_groups * n_keys, n_codes
+    # Per timepoint, one count per group and response rank ("Not assessed", the last rank,
+    # dropped): group-major rows of (group, timepoint), one column per IMWG code.
+    cells = (patient_group * (n_codes + 1)).astype(np.int32)
+    per_key = [
+        np.bincount(cells + indexed.ranks[k], minlength=n_groups * (n_codes + 1))
+        for k in range(n_keys)
+    ]
+    tally = (
+        np.stack(per_key, axis=0).reshape(n_keys, n_groups, n_codes + 1)
+        if n_keys
+        else np.zeros((0, n_groups, n_codes + 1), dtype=np.int64)
     )
+    tally = tally.transpose(1, 0, 2).reshape(n_groups * n_keys, n_codes + 1)[:, :n_codes]
+    pet_n = np.stack(
+        [np.bincount(patient_group[indexed.pet[k]], minlength=n_groups) for k in range(n_keys)]
+        or [np.zeros(n_groups, dtype=np.int64)],
+        axis=1,
+    ).ravel()[: n_groups * n_keys]
     sizes = np.bincount(patient_group, minlength=n_groups)
     codes = [timepoint_code(int(k)) for k in keys]
     frame = pl.DataFrame(
@@ -318,7 +421,7 @@ def response_by_timepoint(
             "orr_n": tally[:, : len(ORR_CODES)].sum(axis=1),
             "vgpr_n": tally[:, : len(VGPR_OR_BETTER_CODES)].sum(axis=1),
             "cr_n": tally[:, : len(CR_OR_BETTER_CODES)].sum(axis=1),
-            "pet_ct_n": np.bincount(cell, weights=pet, minlength=n_groups * n_keys),
+            "pet_ct_n": pet_n,
         },
         schema_overrides={_GROUP: pl.String, "timepoint": pl.String},
     ).with_columns(

@@ -29,6 +29,7 @@ from bsab_explorer.analyses.response import (
     DENOMINATORS,
     POST_DEBULKING,
     Denominator,
+    cohort_index,
     response_by_timepoint,
 )
 from bsab_explorer.analyses.survival import (
@@ -51,7 +52,7 @@ from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
 from bsab_explorer.exports.tables import table_to_csv
-from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
+from bsab_explorer.filters import Cohort, CohortFilter, select_cases, select_cohort
 from bsab_explorer.schema import BEST_TIMEPOINT, CASES, PATIENTS, column_label, timepoint_label
 
 COHORT = "debulking"
@@ -130,11 +131,10 @@ class Export:
 # --- options ------------------------------------------------------------------------------------
 
 
-def _cohort(dataset: Dataset, request: ExportRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _cohort(dataset: Dataset, request: ExportRequest) -> Cohort:
     if not dataset.has("patients"):
         raise ExportUnavailable("This analysis needs the cohort study's patients table.")
-    cohort = select_cohort(dataset, request.cohort_filter)
-    return cohort.patients, cohort.responses
+    return select_cohort(dataset, request.cohort_filter)
 
 
 def _cases(dataset: Dataset, request: ExportRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -175,12 +175,13 @@ def _flag(request: ExportRequest, flag: str, *, default: bool) -> bool:
 
 
 def _response(dataset: Dataset, request: ExportRequest) -> Built:
-    patients, responses = _cohort(dataset, request)
+    cohort = _cohort(dataset, request)
     summary = response_by_timepoint(
-        patients,
-        responses,
+        cohort.patients,
+        cohort.responses,
         _denominator(request),
-        _by(request, patients),
+        _by(request, cohort.patients),
+        indexed=cohort_index(cohort),
     )
     # Drawn as the page draws it; the filter is in the provenance footer.
     chart = response_chart(summary)
@@ -188,28 +189,33 @@ def _response(dataset: Dataset, request: ExportRequest) -> Built:
 
 
 def _conversion_flows(dataset: Dataset, request: ExportRequest) -> Built:
-    patients, responses = _cohort(dataset, request)
-    flows = alluvial_flows(patients, responses)
-    statements = tuple(s.text for s in conversion_statements(patients, responses))
-    return Built(flows, alluvial_chart(flows), statements)
+    cohort = _cohort(dataset, request)
+    indexed = cohort_index(cohort)
+    flows = alluvial_flows(cohort.patients, cohort.responses, indexed=indexed)
+    return Built(flows, alluvial_chart(flows), _statements(cohort))
 
 
 def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:
-    patients, responses = _cohort(dataset, request)
+    cohort = _cohort(dataset, request)
+    patients, responses = cohort.patients, cohort.responses
     start = request.option("from", POST_DEBULKING) or POST_DEBULKING
     end = request.option("to", BEST_TIMEPOINT) or BEST_TIMEPOINT
     known = {*observed_timepoints(responses), POST_DEBULKING, BEST_TIMEPOINT}
     for value in (start, end):
         if value not in known:
             raise ExportUnavailable(f"'{value}' is not a timepoint of these data.")
-    table = transition_table(responses, start, end, patients)
-    statements = tuple(s.text for s in conversion_statements(patients, responses))
+    table = transition_table(responses, start, end, patients, indexed=cohort_index(cohort))
     title = f"{timepoint_label(start)} → {timepoint_label(end)}"
-    return Built(table, notes=(title, *statements))
+    return Built(table, notes=(title, *_statements(cohort)))
+
+
+def _statements(cohort: Cohort) -> tuple[str, ...]:
+    found = conversion_statements(cohort.patients, cohort.responses, indexed=cohort_index(cohort))
+    return tuple(s.text for s in found)
 
 
 def _table1(dataset: Dataset, request: ExportRequest) -> Built:
-    patients, _ = _cohort(dataset, request)
+    patients = _cohort(dataset, request).patients
     p_values = _flag(request, "p-values", default=False)
     table = build_table1(patients, _by(request, patients), p_values=p_values)
     return Built(table.frame)
@@ -239,7 +245,7 @@ def _ci(request: ExportRequest) -> CIMethod:
 
 def survival_summary(dataset: Dataset, request: ExportRequest) -> SurvivalSummary:
     """The survival summary a request names (endpoint, by, CI method) under its filter."""
-    patients, _ = _cohort(dataset, request)
+    patients = _cohort(dataset, request).patients
     endpoint = _endpoint(request)
     missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
     if missing:

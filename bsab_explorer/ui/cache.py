@@ -16,7 +16,13 @@ from bsab_explorer.analyses.conversion import (
     transition_table,
 )
 from bsab_explorer.analyses.recurrence import analyse_recurrence, crs_episodes
-from bsab_explorer.analyses.response import Denominator, ResponseSummary, response_by_timepoint
+from bsab_explorer.analyses.response import (
+    Denominator,
+    ResponseSummary,
+    cohort_index,
+    prepare_dataset,
+    response_by_timepoint,
+)
 from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
 from bsab_explorer.analyses.table1 import Table1, build_table1
 from bsab_explorer.audit import audit_dataset, audit_frame
@@ -54,7 +60,11 @@ def store_generation(the_store: Store) -> str:
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def _load(path: str, which: str, generation: str) -> LoadResult:
     choice: Which = "pooled" if which == "pooled" else "both" if which == "both" else "bundled"
-    return _store(path).load_dataset(choice)
+    result = _store(path).load_dataset(choice)
+    if result.dataset is not None:
+        # Once per dataset, under the loading spinner, rather than on the first filter change.
+        prepare_dataset(result.dataset)
+    return result
 
 
 def load_current() -> LoadResult:
@@ -72,7 +82,7 @@ class View:
     cohort_filter: CohortFilter
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _cohort(_dataset: Dataset, fingerprint: str, filter_text: str) -> Cohort:
     return select_cohort(_dataset, CohortFilter.parse(filter_text))
 
@@ -115,7 +125,9 @@ def _response(
     _cohort: Cohort, key: tuple[str, str], denominator: str, by: str | None
 ) -> ResponseSummary:
     chosen: Denominator = "all_treated" if denominator == "all_treated" else "evaluable"
-    return response_by_timepoint(_cohort.patients, _cohort.responses, chosen, by)
+    return response_by_timepoint(
+        _cohort.patients, _cohort.responses, chosen, by, indexed=cohort_index(_cohort)
+    )
 
 
 def response(view: View, denominator: str, by: str | None) -> ResponseSummary:
@@ -125,12 +137,13 @@ def response(view: View, denominator: str, by: str | None) -> ResponseSummary:
 
 def timepoints(view: View) -> list[str]:
     """Timepoints assessed in the filtered cohort, in clinical order."""
-    return observed_timepoints(cohort(view).responses)
+    selected = cohort(view)
+    return observed_timepoints(selected.responses, indexed=cohort_index(selected))
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _flows(_cohort: Cohort, key: tuple[str, str]) -> pl.DataFrame:
-    return alluvial_flows(_cohort.patients, _cohort.responses)
+    return alluvial_flows(_cohort.patients, _cohort.responses, indexed=cohort_index(_cohort))
 
 
 def flows(view: View) -> pl.DataFrame:
@@ -140,13 +153,18 @@ def flows(view: View) -> pl.DataFrame:
 
 def statements(view: View) -> list[ConversionStatement]:
     """The conversion statements of the filtered cohort."""
-    return conversion_statements(cohort(view).patients, cohort(view).responses)
+    selected = cohort(view)
+    return conversion_statements(
+        selected.patients, selected.responses, indexed=cohort_index(selected)
+    )
 
 
 def transitions(view: View, start: str, end: str) -> pl.DataFrame:
     """Transition table between two timepoints (all treated patients of the filtered cohort)."""
     selected = cohort(view)
-    return transition_table(selected.responses, start, end, selected.patients)
+    return transition_table(
+        selected.responses, start, end, selected.patients, indexed=cohort_index(selected)
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

@@ -1,0 +1,129 @@
+"""The per-dataset response index: a filtered cohort's index (taken from the whole dataset's)
+equals the index built from the cohort's own frames, and every analysis gives the same result
+with it as without it."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bench import registry
+from bsab_explorer.analyses.conversion import (
+    alluvial_flows,
+    conversion_statements,
+    observed_timepoints,
+    transition_table,
+)
+from bsab_explorer.analyses.response import (
+    IndexedCohort,
+    cohort_index,
+    index_cohort,
+    response_by_timepoint,
+)
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.filters import Cohort, CohortFilter, response_owners, select_cohort
+from tests.fixtures.cohorts import constructed_patients, constructed_responses
+
+FILTERS = (
+    "",
+    "age_years>=65",
+    "iss_stage=II,III",
+    "iss_stage=na",
+    "emd=true;age_years<70",
+    "age_years>200",
+)
+
+
+@pytest.fixture(scope="module")
+def generated() -> Dataset:
+    tables = registry.generate(600, seed=11).tables
+    return Dataset("generated", {k: tables[k] for k in ("patients", "responses")})
+
+
+@pytest.fixture(scope="module")
+def constructed() -> Dataset:
+    """The ten constructed patients, with a repeated assessment and an orphan assessment."""
+    responses = constructed_responses()
+    extra = pl.DataFrame(
+        {
+            "patient_id": [responses["patient_id"][0], "NOBODY"],
+            "timepoint": [responses["timepoint"][0], "C1"],
+            "response": ["sCR", "PR"],
+        }
+    )
+    responses = pl.concat([responses, extra], how="diagonal_relaxed")
+    return Dataset("constructed", {"patients": constructed_patients(), "responses": responses})
+
+
+def _same(a: IndexedCohort, b: IndexedCohort) -> None:
+    assert a.patient_ids.to_list() == b.patient_ids.to_list()
+    assert a.keys.tolist() == b.keys.tolist()
+    assert np.array_equal(a.ranks, b.ranks)
+    assert np.array_equal(a.pet, b.pet)
+
+
+def _cohorts(dataset: Dataset) -> list[Cohort]:
+    return [select_cohort(dataset, CohortFilter.parse(text)) for text in FILTERS]
+
+
+@pytest.mark.parametrize("which", ["generated", "constructed"])
+def test_the_cohort_index_equals_indexing_the_cohort_frames(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    dataset: Dataset = request.getfixturevalue(which)
+    sizes = set()
+    for cohort in _cohorts(dataset):
+        sizes.add(cohort.n)
+        _same(cohort_index(cohort), index_cohort(cohort.patients, cohort.responses))
+        assert cohort_index(cohort) is cohort_index(cohort)
+    # The filters cut the cohort in different ways, including to nobody.
+    assert 0 in sizes
+    assert len(sizes) >= 4
+
+
+def test_the_whole_dataset_is_indexed_once(generated: Dataset) -> None:
+    first, second = (select_cohort(generated, CohortFilter.parse(t)) for t in FILTERS[1:3])
+    cohort_index(first)
+    whole = generated.memo["response_index"]
+    cohort_index(second)
+    assert generated.memo["response_index"] is whole
+
+
+def test_responses_follow_their_patients(constructed: Dataset) -> None:
+    owners = response_owners(constructed)
+    responses = constructed.table("responses")
+    assert owners.size == responses.height
+    assert owners[-1] == -1  # the orphan assessment
+    cohort = select_cohort(constructed, CohortFilter.parse("age_years>=65"))
+    kept = set(cohort.patients["patient_id"])
+    assert set(cohort.responses["patient_id"]) <= kept
+    expected = responses.filter(pl.col("patient_id").is_in(list(kept)))
+    assert cohort.responses.equals(expected)
+
+
+@pytest.mark.parametrize("by", [None, "iss_stage", "emd"])
+def test_analyses_agree_with_and_without_the_index(generated: Dataset, by: str | None) -> None:
+    for cohort in _cohorts(generated):
+        p, r, ix = cohort.patients, cohort.responses, cohort_index(cohort)
+        for denominator in ("evaluable", "all_treated"):
+            plain = response_by_timepoint(p, r, denominator, by)
+            fast = response_by_timepoint(p, r, denominator, by, indexed=ix)
+            assert fast.frame.equals(plain.frame)
+            assert fast.counts.equals(plain.counts)
+        assert alluvial_flows(p, r, indexed=ix).equals(alluvial_flows(p, r))
+        assert conversion_statements(p, r, indexed=ix) == conversion_statements(p, r)
+        assert observed_timepoints(r, indexed=ix) == observed_timepoints(r)
+        for start, end in (("post_debulking", "best"), ("C1", "C3")):
+            assert transition_table(r, start, end, p, indexed=ix).equals(
+                transition_table(r, start, end, p)
+            )
+
+
+def test_transition_pseudonyms_are_sorted_within_each_cell(generated: Dataset) -> None:
+    # Patients in a shuffled order: the pseudonyms of each cell still come out sorted.
+    patients = generated.table("patients").sample(fraction=1.0, shuffle=True, seed=3)
+    table = transition_table(generated.table("responses"), "post_debulking", "best", patients)
+    for ids in table["patient_ids"].to_list():
+        assert ids == sorted(ids)
+    assert int(table["n"].sum()) == patients.height
