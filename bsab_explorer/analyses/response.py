@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from bsab_explorer.analyses.table1 import OVERALL, cohort_groups, format_percent
+from bsab_explorer.analyses.table1 import OVERALL, cohort_group_codes, format_percent
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import Cohort, response_owners
 from bsab_explorer.schema import (
@@ -372,23 +372,12 @@ def response_by_timepoint(
         raise ValueError(f"denominator must be one of {DENOMINATORS}, not {denominator!r}")
     require_columns(patients, responses)
     if by is not None:
-        group_expr, groups = cohort_groups(patients, by)
+        patient_group, groups = cohort_group_codes(patients, by)
     else:
-        group_expr, groups = pl.lit(OVERALL).alias(_GROUP), (OVERALL,)
+        patient_group, groups = np.zeros(patients.height, dtype=np.int64), (OVERALL,)
     if indexed is None:
         indexed = index_cohort(patients, responses)
     # Counting with numpy on integer codes: one bincount per quantity, whatever the cohort size.
-    group_index = {g: i for i, g in enumerate(groups)}
-    patient_group = (
-        # with_columns, not select: a group expression can be a bare literal.
-        patients.with_columns(group_expr.alias(_GROUP))
-        .get_column(_GROUP)
-        .replace_strict(group_index, return_dtype=pl.Int64)
-        .to_numpy()
-        .astype(np.int64, copy=False)
-        if by is not None
-        else np.zeros(patients.height, dtype=np.int64)
-    )
     keys = indexed.keys
     n_groups, n_keys, n_codes = len(groups), keys.size, len(RESPONSE_CODES)
     # Per timepoint, one count per group and response rank ("Not assessed", the last rank,

@@ -38,6 +38,7 @@ import numpy.typing as npt
 import polars as pl
 from scipy import special
 
+from bsab_explorer.analyses.levels import level_codes, present_values
 from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
 
 FloatArray = npt.NDArray[np.float64]
@@ -954,17 +955,14 @@ def required_columns(endpoint: Endpoint | str, by: str | None = None) -> tuple[s
 
 def _group_levels(values: pl.Series, by: str) -> tuple[list[Any], list[str]]:
     """Distinct non-null values of a grouping column in level order, and their labels."""
-    present = values.drop_nulls().unique().to_list()
     if values.dtype == pl.Boolean:
-        ordered = sorted(present)
+        ordered = present_values(values)
         return ordered, [BOOL_LABELS[bool(v)] for v in ordered]
     if values.dtype.is_numeric():
-        ordered = sorted(present)
+        ordered = present_values(values)
         return ordered, [f"{v:g}" if isinstance(v, float) else str(v) for v in ordered]
     column = TABLES["patients"].by_name.get(by)
-    codes = column.codes if column is not None else ()
-    rank = {code: i for i, code in enumerate(codes)}
-    ordered = sorted((str(v) for v in present), key=lambda v: (rank.get(v, len(rank)), v))
+    ordered = present_values(values.cast(pl.String), column.codes if column is not None else ())
     return ordered, ordered
 
 
@@ -974,10 +972,7 @@ def _group_codes(values: pl.Series, levels: list[Any]) -> IntArray:
         # Levels are sorted: a binary search is much faster than a dictionary lookup.
         raw = values.to_numpy()
         return np.searchsorted(np.asarray(levels, dtype=raw.dtype), raw).astype(np.int64)
-    codes = values.cast(pl.String).replace_strict(
-        levels, list(range(len(levels))), return_dtype=pl.Int64
-    )
-    return codes.to_numpy()
+    return level_codes(values.cast(pl.String), levels)
 
 
 def summarise_survival(

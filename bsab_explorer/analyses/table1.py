@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from bsab_explorer.analyses.levels import level_codes, present_values
 from bsab_explorer.schema import (
     AGE_CAP,
     ALKYLATING_COLUMNS,
@@ -47,6 +48,7 @@ KRUSKAL = "Kruskal–Wallis test"
 TESTS = (FISHER, CHI_SQUARED, WILCOXON, KRUSKAL)
 
 _GROUP = "__group"
+_GROUP_CODE = "__group_code"
 _VALUE_LABELS = {"sex": {"F": "Female", "M": "Male"}}
 _CYTOGENETIC_ORDER = ("del17p", "gain_1q21", "t_4_14", "t_14_16", "del_1p32", "amp_1q21")
 _OTHER_AGENTS = (
@@ -82,27 +84,34 @@ def _value_label(column: str, value: object) -> str:
     return _VALUE_LABELS.get(column, {}).get(text, text)
 
 
+def _group_values(patients: pl.DataFrame, by: str) -> list[object]:
+    """The values of `by` present, in group order (booleans yes first, codes in contract
+    order, other values sorted)."""
+    if by not in patients.columns:
+        raise KeyError(f"column {by!r} is not in the patients table")
+    values = patients.get_column(by)
+    if values.dtype == pl.Boolean:
+        present = present_values(values)
+        ordered: list[object] = [v for v in (True, False) if v in present]
+    else:
+        codes = PATIENTS.column(by).codes if by in PATIENTS.by_name else ()
+        ordered = present_values(values, codes)
+    if len(ordered) > MAX_GROUPS:
+        raise ValueError(
+            f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
+            f"{MAX_GROUPS} groups"
+        )
+    return ordered
+
+
 def cohort_groups(patients: pl.DataFrame, by: str) -> tuple[pl.Expr, tuple[str, ...]]:
     """An expression labelling each patient's group of `by`, and the group labels in order.
 
     Booleans read "Yes"/"No" (yes first), codes follow the contract order, other values sort;
     patients with `by` missing form the group "Not recorded" (last, only when present).
     """
-    if by not in patients.columns:
-        raise KeyError(f"column {by!r} is not in the patients table")
-    values = patients.get_column(by).drop_nulls().unique()
+    ordered = _group_values(patients, by)
     dtype = patients.schema[by]
-    if dtype == pl.Boolean:
-        ordered: list[object] = [v for v in (True, False) if v in values.to_list()]
-    else:
-        present = values.sort().to_list()
-        codes = PATIENTS.column(by).codes if by in PATIENTS.by_name else ()
-        ordered = [c for c in codes if c in present] + [v for v in present if v not in codes]
-    if len(ordered) > MAX_GROUPS:
-        raise ValueError(
-            f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
-            f"{MAX_GROUPS} groups"
-        )
     labels = [_value_label(by, v) for v in ordered]
     expr: pl.Expr = pl.lit(NOT_RECORDED, dtype=pl.String)
     for value, label in zip(reversed(ordered), reversed(labels), strict=True):
@@ -110,6 +119,16 @@ def cohort_groups(patients: pl.DataFrame, by: str) -> tuple[pl.Expr, tuple[str, 
     if patients.get_column(by).null_count() > 0:
         labels.append(NOT_RECORDED)
     return expr.alias(_GROUP), tuple(labels)
+
+
+def cohort_group_codes(patients: pl.DataFrame, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each patient's group of `by` as its position among the labels of `cohort_groups`
+    (the same labels, in the same order), without writing a label per patient."""
+    ordered = _group_values(patients, by)
+    labels = [_value_label(by, v) for v in ordered]
+    if patients.get_column(by).null_count() > 0:
+        labels.append(NOT_RECORDED)
+    return level_codes(patients.get_column(by), ordered), tuple(labels)
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -373,11 +392,16 @@ class _Builder:
 def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool = False) -> Table1:
     """Table 1 of the cohort (all patients, plus one column per group of `by` when given)."""
     if by is not None:
-        group_expr, group_labels = cohort_groups(patients, by)
-        frame = patients.with_columns(group_expr)
+        codes, group_labels = cohort_group_codes(patients, by)
+        frame = patients.with_columns(pl.Series(_GROUP_CODE, codes))
+        if p_values:
+            label_of = dict(enumerate(group_labels))
+            frame = frame.with_columns(
+                pl.col(_GROUP_CODE).replace_strict(label_of, return_dtype=pl.String).alias(_GROUP)
+            )
     else:
         group_labels = ()
-        frame = patients.with_columns(pl.lit(OVERALL).alias(_GROUP))
+        frame = patients
     specs = _specs(patients)
     builder = _Builder([])
     plans: list[tuple[_Spec, dict[str, str]]] = []
@@ -389,9 +413,9 @@ def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool =
     if group_labels:
         # Filter only the columns the cells read (a copy of every column per group is wasted).
         used = {name for expr in builder.exprs for name in expr.meta.root_names()}
-        narrow = frame.select([c for c in frame.columns if c in used or c == _GROUP])
-        for label in group_labels:
-            subset = narrow.filter(pl.col(_GROUP) == label)
+        narrow = frame.select([c for c in frame.columns if c in used or c == _GROUP_CODE])
+        for code in range(len(group_labels)):
+            subset = narrow.filter(pl.col(_GROUP_CODE) == code)
             stats_by_column.append(subset.select(builder.exprs).row(0, named=True))
     columns = tuple(
         Table1Column(label, int(str(s[size])))

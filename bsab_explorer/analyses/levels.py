@@ -1,0 +1,52 @@
+"""Grouping a million patients by a column: which values are present, and each row's level.
+
+Both are written to avoid a hash of every value: a coded column is checked code by code (one
+comparison each), and rows are numbered by a chain of comparisons, which Polars evaluates far
+faster than a dictionary lookup of strings.
+
+>>> values = pl.Series(["II", None, "I", "II", "IV?"])
+>>> present_values(values, ("I", "II", "III"))
+['I', 'II', 'IV?']
+>>> level_codes(values, ["I", "II", "IV?"]).tolist()
+[1, 3, 0, 1, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+
+def present_values(values: pl.Series, codes: Sequence[str] = ()) -> list[Any]:
+    """The distinct non-null values: the `codes` present, in code order, then any other value
+    sorted (all values sorted when there are no codes)."""
+    if not codes or values.dtype != pl.String:
+        return sorted(values.drop_nulls().unique().to_list())
+    column = pl.col(values.name)
+    # (A chain of != is several times faster than is_in on strings.)
+    other = pl.all_horizontal([column != code for code in codes])
+    found = values.to_frame().select(
+        *[(column == code).any().alias(f"c{i}") for i, code in enumerate(codes)],
+        other.any().alias("other"),
+    )
+    flags = found.row(0)
+    present: list[Any] = [code for code, flag in zip(codes, flags[:-1], strict=True) if flag]
+    if flags[-1]:
+        others = values.filter(~values.is_in(list(codes))).drop_nulls().unique()
+        present += sorted(others.to_list())
+    return present
+
+
+def level_codes(values: pl.Series, levels: Sequence[Any]) -> np.ndarray:
+    """Each row's position among `levels` (int64); missing or other values get len(levels)."""
+    column = pl.col(values.name)
+    expr: pl.Expr = pl.lit(len(levels), dtype=pl.Int64)
+    for i in reversed(range(len(levels))):
+        expr = pl.when(column == pl.lit(levels[i], dtype=values.dtype)).then(i).otherwise(expr)
+    codes = values.to_frame().select(expr.cast(pl.Int64).alias("code")).to_series()
+    if codes.len() != values.len():  # a chain of literals (no level) is a single value
+        return np.full(values.len(), len(levels), dtype=np.int64)
+    return codes.to_numpy()
