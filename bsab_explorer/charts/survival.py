@@ -19,7 +19,13 @@ import numpy.typing as npt
 import polars as pl
 
 from bsab_explorer.analyses.survival import KaplanMeierCurve, SurvivalSummary
-from bsab_explorer.charts.theme import FONT_SIZE, LINE_WIDTH, apply_theme, group_colors
+from bsab_explorer.charts.theme import (
+    FONT_SIZE,
+    LINE_WIDTH,
+    apply_theme,
+    group_colors,
+    theme_config,
+)
 from bsab_explorer.schema import DAYS_PER_MONTH
 
 #: Largest number of step vertices drawn per curve (the plot is < 1000 px wide).
@@ -348,7 +354,10 @@ def km_chart(
             .mark_point(shape=_CENSOR_SHAPE, size=90, strokeWidth=2, filled=False, opacity=1)
             .encode(x=x, y="surv:Q", color=alt.Color("group:N", legend=None))
         )
-    curve_panel = alt.LayerChart(layer=layers).properties(
+    # Built with constructors, not chained methods: each Altair method deep-copies the whole
+    # chart, which made up most of the time of a filter change on the survival page.
+    curve_panel = alt.LayerChart(
+        layer=layers,
         width=width,
         height=height,
         title=alt.TitleParams(
@@ -359,7 +368,12 @@ def km_chart(
     for row in risk_rows:
         panels.append(_risk_panel(data, row, x_scale, width))
     # Independent legends: the curve panel's legend stays inside its own plot area.
-    return apply_theme(alt.vconcat(*panels, spacing=12).resolve_legend(color="independent"))
+    return alt.VConcatChart(
+        vconcat=panels,
+        spacing=12,
+        resolve=alt.Resolve(legend=alt.LegendResolveMap(color="independent")),
+        config=alt.Config(**theme_config()),
+    )
 
 
 def _risk_panel(data: KMChartData, row: str, x_scale: alt.Scale, width: int) -> alt.Chart:
