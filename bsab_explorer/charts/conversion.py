@@ -25,7 +25,7 @@ NODE_GAP = 0.035
 #: Smallest gap, in patients (keeps small cohorts' nodes apart).
 MIN_NODE_GAP = 0.5
 #: Points along each band edge.
-BAND_STEPS = 24
+BAND_STEPS = 16
 #: Pseudonyms listed in a tooltip before "and n more".
 TOOLTIP_IDS = 25
 COLUMN_WIDTH = 230
@@ -179,8 +179,22 @@ def alluvial_chart(
     # Every node is labelled with its category, so no legend is needed.
     color = alt.Color("category:N", scale=category_scale(categories), legend=None)
     no_axis = None
+    # The band outlines carry geometry only; each flow's tooltip (with up to TOOLTIP_IDS
+    # pseudonyms) is looked up once per flow instead of repeated at every vertex.
+    described = ["from_timepoint", "to_timepoint", "to", "n", "patients"]
+    per_flow = layout.bands.unique("flow", keep="first", maintain_order=True)
     bands = (
-        alt.Chart({"values": layout.bands.to_dicts()})
+        alt.Chart(
+            {"values": layout.bands.select("flow", "from", "x", "y_top", "y_bottom").to_dicts()}
+        )
+        .transform_lookup(
+            lookup="flow",
+            from_=alt.LookupData(
+                data={"values": per_flow.select("flow", *described).to_dicts()},
+                key="flow",
+                fields=described,
+            ),
+        )
         .mark_area(opacity=0.5, interpolate="monotone")
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=no_axis),

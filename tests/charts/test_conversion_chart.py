@@ -84,6 +84,13 @@ def test_chart_layers_colours_and_tooltips() -> None:
     tooltip_fields = [t["field"] for t in bands["encoding"]["tooltip"]]
     assert "patients" in tooltip_fields
     assert "n" in tooltip_fields
+    # Vertices carry geometry only; each flow's tooltip is looked up once per flow.
+    assert set(_rows(spec, bands["data"])[0]) == {"flow", "from", "x", "y_top", "y_bottom"}
+    (lookup,) = bands["transform"]
+    assert lookup["lookup"] == "flow"
+    described = _rows(spec, lookup["from"]["data"])
+    assert len(described) == len({r["flow"] for r in _rows(spec, bands["data"])})
+    assert {"patients", "n", "to", "from_timepoint", "to_timepoint"} <= set(described[0])
     assert nodes["mark"]["type"] == "rect"
     assert labels["mark"]["type"] == "text"
     assert [h["timepoint_label"] for h in _rows(spec, headers["data"])] == [
