@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,8 +300,34 @@ def response_owners(dataset: Dataset) -> np.ndarray:
     return dataset.derived("response_owners", build)
 
 
+#: Cohorts kept per dataset (the most recently used): a page, its downloads and its
+#: provenance footers ask for the same filter several times per rerun.
+RECENT_COHORTS = 4
+_RECENT_LOCK = threading.Lock()
+
+
 def select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
-    """Apply the filter to the cohort study's patients and keep their responses."""
+    """Apply the filter to the cohort study's patients and keep their responses.
+
+    The result is kept with the dataset (the `RECENT_COHORTS` most recent filters), so that
+    asking again for the same filter returns the same cohort, with what analyses kept in it.
+    """
+    key = cohort_filter.to_text()
+    with _RECENT_LOCK:
+        recent: OrderedDict[str, Cohort] = dataset.memo.setdefault("cohorts", OrderedDict())
+        if key in recent:
+            recent.move_to_end(key)
+            return recent[key]
+    cohort = _select_cohort(dataset, cohort_filter)
+    with _RECENT_LOCK:
+        recent[key] = cohort
+        recent.move_to_end(key)
+        while len(recent) > RECENT_COHORTS:
+            recent.popitem(last=False)
+    return cohort
+
+
+def _select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
     patients = dataset.table(PATIENTS.name)
     responses = dataset.table(RESPONSES.name)
     predicate = cohort_filter.predicate(patients, PATIENTS)

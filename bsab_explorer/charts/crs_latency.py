@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import altair as alt
+import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.recurrence import INITIAL, RECURRENT
@@ -29,7 +30,14 @@ GAP_COLOR = "#9e9e9e"
 INTERVAL_TICKS = (1, 2, 3, 5, 7, 14, 21, 28, 35, 42, 56, 90, 180, 365, 730)
 INTERVAL_COLOR = "#0072b2"
 #: By case, at most this many cases (most episodes first) are drawn: more lanes cannot be read.
-MAX_CASES = 200
+MAX_CASES = 100
+#: Above this many episodes, episodes are counted in bins (one mark per lane, bin, grade and
+#: phase, sized by its count) instead of drawn one by one.
+MAX_POINTS = 2_000
+#: Bin width of latencies (hours) when binned.
+BIN_HOURS = 4.0
+#: Ratio between consecutive interval bin edges (log scale) when binned.
+INTERVAL_BIN_RATIO = 1.25
 
 
 def _step(n_groups: int) -> int:
@@ -53,6 +61,49 @@ def latency_data(episodes: pl.DataFrame, by: By = "case") -> pl.DataFrame:
         "dose_detail",
         pl.format("Grade {}", pl.col("grade")).alias("grade_label"),
         jitter.alias("jitter"),
+    )
+
+
+def binned_latencies(timed: pl.DataFrame) -> pl.DataFrame:
+    """Episodes counted per lane, phase, grade and `BIN_HOURS` latency bin (at its centre)."""
+    start = (pl.col("latency_hours") / BIN_HOURS).floor() * BIN_HOURS
+    return (
+        timed.with_columns(start.alias("bin_start"))
+        .group_by("group", "phase", "grade_label", "bin_start")
+        .agg(pl.len().alias("episodes"))
+        # Largest first, so that smaller counts at the same place are drawn on top of them.
+        .sort(
+            ["episodes", "group", "grade_label", "bin_start"],
+            descending=[True, False, False, False],
+        )
+        .with_columns(
+            (pl.col("bin_start") + BIN_HOURS / 2).alias("latency_hours"),
+            pl.format(
+                "{}–{} h",
+                pl.col("bin_start").cast(pl.Int64),
+                (pl.col("bin_start") + BIN_HOURS).cast(pl.Int64),
+            ).alias("hours"),
+        )
+    )
+
+
+def binned_intervals(recurrent: pl.DataFrame) -> pl.DataFrame:
+    """Intervals counted per lane, gap or not, and log-scale bin (at its geometric centre)."""
+    ratio = np.log(INTERVAL_BIN_RATIO)
+    index = (pl.col("interval_days").log() / ratio).floor()
+    return (
+        recurrent.with_columns(index.alias("bin"))
+        .group_by("group", "gap", "bin")
+        .agg(pl.len().alias("intervals"))
+        .sort(["intervals", "group", "bin"], descending=[True, False, False])
+        .with_columns(
+            (pl.col("bin") * ratio).exp().alias("low"),
+            ((pl.col("bin") + 1) * ratio).exp().alias("high"),
+        )
+        .with_columns(
+            (pl.col("low") * pl.col("high")).sqrt().alias("interval_days"),
+            pl.format("{}–{} d", pl.col("low").round(1), pl.col("high").round(1)).alias("days"),
+        )
     )
 
 
@@ -131,6 +182,26 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     color = alt.Color("grade_label:N", title="ASTCT grade", scale=grade_scale())
     timed = rows.filter(pl.col("latency_hours").is_not_null())
 
+    binned = timed.height > MAX_POINTS
+    if binned:
+        note += (
+            f" {timed.height:,} episodes, counted in {BIN_HOURS:g}-hour bins: "
+            "the larger the mark, the more episodes."
+        )
+    counted = alt.Size(
+        "episodes:Q",
+        title="Episodes",
+        scale=alt.Scale(range=[size * 0.5, size * 6], zero=False),
+        legend=alt.Legend(orient="right"),
+    )
+    binned_tooltip = [
+        alt.Tooltip("group:N", title=group_title),
+        alt.Tooltip("phase:N", title="Phase"),
+        alt.Tooltip("grade_label:N", title="Grade"),
+        alt.Tooltip("hours:N", title="Hours after dose"),
+        alt.Tooltip("episodes:Q", title="Episodes"),
+    ]
+
     def strip(phase: str) -> alt.Chart:
         initial = phase == INITIAL
         # Hollow marks take their stroke from the grade colour; filled ones get an outline.
@@ -140,8 +211,21 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
             else {"filled": True, "shape": "circle", "size": size, "stroke": "#222222"}
         )
         mark["opacity"] = 0.95
+        of_phase = timed.filter(pl.col("phase") == phase)
+        if binned:
+            return (
+                alt.Chart(inline_data(binned_latencies(of_phase)))
+                .mark_point(**mark)
+                .encode(
+                    x=x_latency,
+                    y=y,
+                    color=color,
+                    size=counted,
+                    tooltip=binned_tooltip,
+                )
+            )
         return (
-            alt.Chart(inline_data(timed.filter(pl.col("phase") == phase)))
+            alt.Chart(inline_data(of_phase))
             .mark_point(**mark)
             .encode(x=x_latency, y=y, yOffset=y_offset, color=color, tooltip=tooltip)
         )
@@ -152,6 +236,9 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         .group_by("group")
         .agg(pl.len().alias("n"), pl.col("latency_hours").median().alias("median"))
     )
+    if not labelled:
+        # Lanes too thin for a label are too thin for their summary text.
+        latency_summary = latency_summary.head(0)
     latency_text = _summary_text(
         latency_summary.with_columns(
             pl.format(
@@ -180,6 +267,8 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     interval_summary = recurrent.group_by("group").agg(
         pl.len().alias("n"), pl.col("interval_days").median().alias("median")
     )
+    if not labelled:
+        interval_summary = interval_summary.head(0)
     interval_text = _summary_text(
         interval_summary.with_columns(
             pl.format("n = {}, median {} d", "n", pl.col("median").round(0).cast(pl.Int64)).alias(
@@ -190,22 +279,40 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         y,
         log=True,
     )
-    interval_points = (
-        alt.Chart(inline_data(recurrent))
-        .mark_point(filled=True, size=size, opacity=0.85)
-        .encode(
-            x=alt.X(
-                "interval_days:Q",
-                title="Days between consecutive recurrent episodes (log scale)",
-                scale=alt.Scale(type="log", domain=[low, high], nice=False),
-                axis=alt.Axis(values=ticks, format="d"),
-            ),
-            y=y,
-            yOffset=y_offset,
-            color=alt.condition(alt.datum.gap, alt.value(GAP_COLOR), alt.value(INTERVAL_COLOR)),
-            tooltip=tooltip,
-        )
+    x_interval = alt.X(
+        "interval_days:Q",
+        title="Days between consecutive recurrent episodes (log scale)",
+        scale=alt.Scale(type="log", domain=[low, high], nice=False),
+        axis=alt.Axis(values=ticks, format="d"),
     )
+    gap_color = alt.condition(alt.datum.gap, alt.value(GAP_COLOR), alt.value(INTERVAL_COLOR))
+    if binned:
+        interval_points = (
+            alt.Chart(inline_data(binned_intervals(recurrent)))
+            .mark_point(filled=True, size=size, opacity=0.85)
+            .encode(
+                x=x_interval,
+                y=y,
+                color=gap_color,
+                size=alt.Size(
+                    "intervals:Q",
+                    title="Intervals",
+                    scale=alt.Scale(range=[size * 0.5, size * 6], zero=False),
+                ),
+                tooltip=[
+                    alt.Tooltip("group:N", title=group_title),
+                    alt.Tooltip("days:N", title="Days between episodes"),
+                    alt.Tooltip("intervals:Q", title="Intervals"),
+                    alt.Tooltip("gap:N", title="Gap"),
+                ],
+            )
+        )
+    else:
+        interval_points = (
+            alt.Chart(inline_data(recurrent))
+            .mark_point(filled=True, size=size, opacity=0.85)
+            .encode(x=x_interval, y=y, yOffset=y_offset, color=gap_color, tooltip=tooltip)
+        )
     intervals = alt.layer(interval_points, interval_text).properties(
         width=CHART_WIDTH,
         height=alt.Step(step),
@@ -215,6 +322,6 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         ),
     )
     chart = alt.vconcat(latency, intervals, spacing=36).resolve_scale(
-        color="independent", shape="independent"
+        color="independent", shape="independent", size="independent"
     )
     return apply_theme(chart)

@@ -244,13 +244,19 @@ def _ci(request: ExportRequest) -> CIMethod:
 
 
 def survival_summary(dataset: Dataset, request: ExportRequest) -> SurvivalSummary:
-    """The survival summary a request names (endpoint, by, CI method) under its filter."""
-    patients = _cohort(dataset, request).patients
+    """The survival summary a request names (endpoint, by, CI method) under its filter (kept
+    with the cohort: a page offers several tables of the same summary)."""
+    cohort = _cohort(dataset, request)
+    patients = cohort.patients
     endpoint = _endpoint(request)
     missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
     if missing:
         raise ExportUnavailable(f"Survival needs the column(s) {', '.join(missing)}.")
-    return summarise_survival(patients, endpoint, request.by, _ci(request))
+    key = f"survival:{endpoint.value}:{request.by}:{_ci(request).value}"
+    if key not in cohort.memo:
+        cohort.memo[key] = summarise_survival(patients, endpoint, request.by, _ci(request))
+    summary: SurvivalSummary = cohort.memo[key]
+    return summary
 
 
 def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:

@@ -82,19 +82,14 @@ class View:
     cohort_filter: CohortFilter
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _cohort(_dataset: Dataset, fingerprint: str, filter_text: str) -> Cohort:
-    return select_cohort(_dataset, CohortFilter.parse(filter_text))
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _cases(_dataset: Dataset, fingerprint: str, filter_text: str) -> CaseSeries:
     return select_cases(_dataset, CohortFilter.parse(filter_text))
 
 
 def cohort(view: View) -> Cohort:
-    """The filtered cohort study (cached by dataset fingerprint and filter text)."""
-    return _cohort(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
+    """The filtered cohort study (the recent ones are kept with the dataset)."""
+    return select_cohort(view.dataset, view.cohort_filter)
 
 
 def cases(view: View) -> CaseSeries:

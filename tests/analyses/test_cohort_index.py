@@ -22,7 +22,13 @@ from bsab_explorer.analyses.response import (
     response_by_timepoint,
 )
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.filters import Cohort, CohortFilter, response_owners, select_cohort
+from bsab_explorer.filters import (
+    RECENT_COHORTS,
+    Cohort,
+    CohortFilter,
+    response_owners,
+    select_cohort,
+)
 from tests.fixtures.cohorts import constructed_patients, constructed_responses
 
 FILTERS = (
@@ -127,3 +133,23 @@ def test_transition_pseudonyms_are_sorted_within_each_cell(generated: Dataset) -
     for ids in table["patient_ids"].to_list():
         assert ids == sorted(ids)
     assert int(table["n"].sum()) == patients.height
+
+
+def test_a_filter_asked_again_gives_the_same_cohort(generated: Dataset) -> None:
+    first = select_cohort(generated, CohortFilter.parse("age_years>=65"))
+    again = select_cohort(generated, CohortFilter.parse(" age_years >= 65 "))
+    assert again is first
+    assert cohort_index(again) is cohort_index(first)
+
+
+def test_only_the_recent_cohorts_are_kept(generated: Dataset) -> None:
+    oldest = select_cohort(generated, CohortFilter.parse("age_years>=20"))
+    for age in range(21, 21 + RECENT_COHORTS):
+        select_cohort(generated, CohortFilter.parse(f"age_years>={age}"))
+    assert len(generated.memo["cohorts"]) == RECENT_COHORTS
+    renewed = select_cohort(generated, CohortFilter.parse("age_years>=20"))
+    assert renewed is not oldest
+    assert renewed.patients.equals(oldest.patients)
+    # Another dataset keeps its own cohorts.
+    other = Dataset("other", dict(generated.tables))
+    assert select_cohort(other, CohortFilter.parse("age_years>=20")) is not renewed

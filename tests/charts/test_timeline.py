@@ -298,3 +298,42 @@ def test_latency_by_case_draws_at_most_max_cases() -> None:
     assert episodes["case_id"].n_unique() > MAX_CASES
     assert len(shown) == MAX_CASES
     assert f"The {MAX_CASES} cases with most episodes" in str(spec["vconcat"][0]["title"])
+
+
+def test_latency_chart_counts_episodes_in_bins_above_max_points() -> None:
+    from bsab_explorer.charts import crs_latency
+
+    cases, events = simulate_case_series(400, seed=3)
+    episodes = crs_episodes(cases, events)
+    timed = episodes.filter(pl.col("latency_hours").is_not_null())
+    assert timed.height > crs_latency.MAX_POINTS
+    spec = _spec(crs_latency_chart(episodes, "bsab"))
+    latency, intervals = spec["vconcat"]
+    _, _, recurrent, initial, _ = latency["layer"]
+    counted = _values(recurrent) + _values(initial)
+    # Every timed episode is in exactly one bin, and each bin is one mark sized by its count.
+    assert sum(r["episodes"] for r in counted) == timed.height
+    assert len(counted) < 400
+    assert recurrent["encoding"]["size"]["field"] == "episodes"
+    for row in counted:
+        low, high = (int(v) for v in row["hours"].removesuffix(" h").split("–"))
+        assert high - low == crs_latency.BIN_HOURS
+        assert low <= row["latency_hours"] <= high
+    assert f"{timed.height:,} episodes, counted in 4-hour bins" in json.dumps(
+        latency["title"], ensure_ascii=False
+    )
+    points = intervals["layer"][0]
+    spaced = episodes.filter(pl.col("interval_days") > 0).height
+    assert sum(r["intervals"] for r in _values(points)) == spaced
+    assert points["encoding"]["size"]["field"] == "intervals"
+
+
+def test_latency_chart_below_max_points_draws_every_episode(events: pl.DataFrame) -> None:
+    from bsab_explorer.charts import crs_latency
+
+    episodes = crs_episodes(build_cases(), events)
+    assert episodes.height < crs_latency.MAX_POINTS
+    spec = _spec(crs_latency_chart(episodes, "bsab"))
+    recurrent = spec["vconcat"][0]["layer"][2]
+    assert "size" not in recurrent["encoding"]
+    assert "episodes" not in _values(recurrent)[0]
