@@ -327,6 +327,12 @@ def select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
     return cohort
 
 
+def forget_cohorts(dataset: Dataset) -> None:
+    """Drop the cohorts kept with the dataset (what it derived for every filter stays)."""
+    with _RECENT_LOCK:
+        dataset.memo.pop("cohorts", None)
+
+
 def _select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
     patients = dataset.table(PATIENTS.name)
     responses = dataset.table(RESPONSES.name)

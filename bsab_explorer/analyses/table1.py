@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -379,14 +379,33 @@ class Table1:
 
 @dataclass
 class _Builder:
-    """Accumulates aggregate expressions (one pass over the patients) and row templates."""
+    """Accumulates aggregate expressions (one pass over the patients) and how each combines
+    across groups: "sum" (counts), "min", "max", or "" (a median: computed on all patients)."""
 
     exprs: list[pl.Expr]
+    combine: dict[str, str] = field(default_factory=dict)
 
-    def add(self, expr: pl.Expr) -> str:
+    def add(self, expr: pl.Expr, combine: str = "sum") -> str:
         name = f"a{len(self.exprs)}"
         self.exprs.append(expr.alias(name))
+        self.combine[name] = combine
         return name
+
+    def overall(self, frame: pl.DataFrame, groups: list[dict[str, object]]) -> dict[str, object]:
+        """The all-patients value of every aggregate, from the groups' values where they combine
+        (the groups partition the patients) and from `frame` for the medians."""
+        medians = [e for e in self.exprs if not self.combine[e.meta.output_name()]]
+        found: dict[str, object] = frame.select(medians).row(0, named=True) if medians else {}
+        for name, how in self.combine.items():
+            if not how:
+                continue
+            values = [g[name] for g in groups if g[name] is not None]
+            if how == "sum":
+                found[name] = sum(int(str(v)) for v in values)
+            else:
+                numbers = [float(str(v)) for v in values]
+                found[name] = (min if how == "min" else max)(numbers) if numbers else None
+        return found
 
 
 def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool = False) -> Table1:
@@ -409,14 +428,18 @@ def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool =
         plans.append((spec, _plan(spec, builder)))
     size = builder.add(pl.len())
     # One select per column: far cheaper than a group_by with a hundred aggregations.
-    stats_by_column: list[dict[str, object]] = [frame.select(builder.exprs).row(0, named=True)]
     if group_labels:
         # Filter only the columns the cells read (a copy of every column per group is wasted).
         used = {name for expr in builder.exprs for name in expr.meta.root_names()}
         narrow = frame.select([c for c in frame.columns if c in used or c == _GROUP_CODE])
-        for code in range(len(group_labels)):
-            subset = narrow.filter(pl.col(_GROUP_CODE) == code)
-            stats_by_column.append(subset.select(builder.exprs).row(0, named=True))
+        groups = [
+            narrow.filter(pl.col(_GROUP_CODE) == code).select(builder.exprs).row(0, named=True)
+            for code in range(len(group_labels))
+        ]
+        # The groups partition the patients: their counts add up to the overall column's.
+        stats_by_column = [builder.overall(frame, groups), *groups]
+    else:
+        stats_by_column = [frame.select(builder.exprs).row(0, named=True)]
     columns = tuple(
         Table1Column(label, int(str(s[size])))
         for label, s in zip((OVERALL, *group_labels), stats_by_column, strict=True)
@@ -484,9 +507,9 @@ def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
     if isinstance(spec, _Summary) and spec.available:
         value = pl.col(spec.column)
         return {
-            "median": builder.add(value.median()),
-            "min": builder.add(value.min()),
-            "max": builder.add(value.max()),
+            "median": builder.add(value.median(), ""),
+            "min": builder.add(value.min(), "min"),
+            "max": builder.add(value.max(), "max"),
             "miss": builder.add(value.null_count()),
         }
     if isinstance(spec, _Levels) and spec.bucket is not None:

@@ -4,6 +4,10 @@ Top: every episode placed by its latency after the dose it is attributed to (a s
 or per antibody, points coloured by ASTCT grade, initial episodes hollow), with the 24–48 h
 window shaded, so "24–48 h post-infusion" is visible at a glance. Bottom: the days between
 consecutive recurrent episodes (gaps in the rhythm in grey). Input: `crs_episodes(...)`.
+
+Large series stay readable and light: by case, the `MAX_CASES` cases with most episodes are
+drawn; above `MAX_POINTS` episodes, each panel counts them in bins (latency: `BIN_HOURS`;
+intervals: a log scale) and draws one mark per bin, sized by its count.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from bsab_explorer.analyses.conversion import (
 from bsab_explorer.analyses.response import (
     IndexedCohort,
     cohort_index,
+    dataset_index,
     index_cohort,
     response_by_timepoint,
 )
@@ -153,3 +154,17 @@ def test_only_the_recent_cohorts_are_kept(generated: Dataset) -> None:
     # Another dataset keeps its own cohorts.
     other = Dataset("other", dict(generated.tables))
     assert select_cohort(other, CohortFilter.parse("age_years>=20")) is not renewed
+
+
+def test_forgotten_cohorts_are_selected_anew(generated: Dataset) -> None:
+    from bsab_explorer.filters import forget_cohorts
+
+    first = select_cohort(generated, CohortFilter.parse("age_years>=70"))
+    whole = dataset_index(generated)
+    forget_cohorts(generated)
+    again = select_cohort(generated, CohortFilter.parse("age_years>=70"))
+    assert again is not first
+    assert again.patients.equals(first.patients)
+    # What the dataset derived for every filter is kept.
+    assert dataset_index(generated) is whole
+    _same(cohort_index(again), cohort_index(first))
