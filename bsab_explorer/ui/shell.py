@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 from typing import Any
 
 # Imported whole before any page runs: Altair looks pandas up in sys.modules, so a chart drawn
@@ -9,6 +11,7 @@ from typing import Any
 # "partially initialized module 'pandas'" (a filter changed while the first page loads).
 import pandas  # noqa: F401
 import streamlit as st
+from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 
 from bsab_explorer import __version__
@@ -116,10 +119,31 @@ def draw_sidebar(page: Any) -> None:
     st.sidebar.caption(f"bsab-explorer {__version__}")
 
 
+_FROZEN: list[bool] = []
+
+
 def run(page: Any) -> None:
     """Style the page and run it behind the error boundary."""
     apply_page_style()
     run_guarded(page.run)
+    freeze_once()
+
+
+def freeze_once() -> None:
+    """Once a process's first page has run: leave everything alive now (the libraries, the
+    loaded data) out of later garbage collections (not outside a Streamlit runtime).
+
+    Streamlit's collection after every rerun is turned off (config.toml, ~140 ms a rerun); the
+    collections Python still starts on its own would otherwise scan those few hundred thousand
+    objects too, now and then in the middle of a filter change.
+    """
+    if _FROZEN or not runtime.exists():
+        return
+    _FROZEN.append(True)
+    gc.collect()
+    gc.freeze()
+    # At exit everything is collectable again (extension modules report objects left alive).
+    atexit.register(gc.unfreeze)
 
 
 def cohort_page(title: str, *, needs_responses: bool = False) -> tuple[View, Cohort]:
