@@ -146,11 +146,13 @@ class IndexedCohort:
 
     def restricted(self, rows: np.ndarray, patient_ids: pl.Series) -> IndexedCohort:
         """The cohort of the patients at `rows` (whose pseudonyms are `patient_ids`)."""
-        ranks = self.ranks[:, rows]
+        # np.take along an axis is several times faster than fancy indexing here.
+        ranks = np.take(self.ranks, rows, axis=1)
         present = (ranks != NOT_ASSESSED_RANK).any(axis=1)
-        return IndexedCohort(
-            patient_ids, self.keys[present], ranks[present], self.pet[present][:, rows]
-        )
+        pet = np.take(self.pet, rows, axis=1)
+        if present.all():
+            return IndexedCohort(patient_ids, self.keys, ranks, pet)
+        return IndexedCohort(patient_ids, self.keys[present], ranks[present], pet[present])
 
 
 def dataset_index(dataset: Dataset) -> IndexedCohort:
