@@ -81,13 +81,15 @@ _KM_PAINTED = """
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    """Wait until the server at `url` answers its health check (fail if it exits first)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -103,14 +105,18 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 1
 
 @contextmanager
 def server(
-    script: Path, store: Path | None
+    script: Path, store: Path | None, *, log_dir: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
-    """A Streamlit server for `script` on a free port: (url, process, launch time)."""
-    port = _free_port()
+    """A Streamlit server for `script` on a free port: (url, process, launch time).
+
+    Its output goes to a log in `log_dir` (default bench/out), removed when the server stops
+    unless `log_dir` was given.
+    """
+    port = free_port()
     env = dict(os.environ)
     if store is not None:
         env["BSAB_EXPLORER_STORE"] = str(store)
-    log_path = registry.OUT_DIR / f"streamlit-{script.stem}-{port}.log"
+    log_path = (log_dir or registry.OUT_DIR) / f"streamlit-{script.stem}-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         launched = time.perf_counter()
@@ -144,7 +150,8 @@ def server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    log_path.unlink(missing_ok=True)
+    if log_dir is None:
+        log_path.unlink(missing_ok=True)
 
 
 def trivial_app() -> Path:
@@ -199,7 +206,8 @@ def data_param(which: str) -> str:
     return next(label for label, value in DATA_CHOICES.items() if value == which)
 
 
-def _launch_browser(playwright: Any) -> Any:
+def launch_browser(playwright: Any) -> Any:
+    """Chromium with the project's flags: /usr/bin/chromium when present, else Playwright's."""
     executable = str(CHROMIUM) if CHROMIUM.exists() else None
     return playwright.chromium.launch(
         executable_path=executable, args=CHROMIUM_FLAGS, headless=True
@@ -209,7 +217,7 @@ def _launch_browser(playwright: Any) -> Any:
 def cold_start(browser: Any, script: Path, store: Path | None, path: str, ready: str) -> float:
     """Seconds from launching the server to `ready` (a JS predicate) true on `path`."""
     with server(script, store) as (url, process, launched):
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         page = context.new_page()
         page.goto(f"{url}{path}")
@@ -242,7 +250,7 @@ def filter_changes(
     """Latency (ms) from a new filter typed in the sidebar to every chart repainted."""
     latencies: list[float] = []
     with server(ROOT / "app.py", store) as (url, process, _):
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         page = context.new_page()
         page.goto(f"{url}/survival?data={data_param(data)}")
@@ -283,7 +291,7 @@ def run_browser(size: int = 100_000, changes: int = 20, cold_repeats: int = 3) -
     trivial = trivial_app()
     result: dict[str, Any] = {}
     with sync_playwright() as playwright:
-        browser = _launch_browser(playwright)
+        browser = launch_browser(playwright)
         try:
             # A first start creates and seeds the bundled store: not a cold start, not counted.
             cold_start(browser, ROOT / "app.py", bundled_store, "/survival", _KM_PAINTED)

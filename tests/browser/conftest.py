@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.browser import launch_browser, server, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -31,26 +18,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not answer on {url} within {seconds} s")
 
 
 def _warm_up(url: str, browser: object) -> None:
@@ -68,43 +35,17 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterat
     """Start the app on the bundled data, with a store of its own, on a free port."""
     from bsab_explorer.data.store import open_store
 
-    port = _free_port()
     store = tmp_path_factory.mktemp("store") / "browser.duckdb"
     # Create and seed the store before the server starts, so the first page is not kept waiting.
     open_store(store).close()
-    env = {**os.environ, "BSAB_EXPLORER_STORE": str(store)}
-    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, process)
+    with server(ROOT / "app.py", store, log_dir=tmp_path_factory.mktemp("server")) as (
+        url,
+        process,
+        _,
+    ):
+        wait_healthy(url, process, seconds=60)
         _warm_up(url, browser)
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -113,11 +54,8 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import Error, sync_playwright
 
     with sync_playwright() as playwright:
-        executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
         try:
-            launched = playwright.chromium.launch(
-                executable_path=executable, args=CHROMIUM_FLAGS, headless=True
-            )
+            launched = launch_browser(playwright)
         except Error as error:
             hint = (
                 "No Chromium for the browser tests. Install Debian's: "
