@@ -3,21 +3,10 @@
 import streamlit as st
 
 from bsab_explorer.analyses.listing import CASE_LISTING_COLUMNS, listing
-from bsab_explorer.ui import cache, shell
-from bsab_explorer.ui.layout import page_header
+from bsab_explorer.ui import shell
 from bsab_explorer.ui.listings import offer_listing
 
-view = shell.current_view()
-series = cache.cases(view)
-page_header(
-    "Recurrent CRS case series", view.dataset, view.cohort_filter, series.n, series.total, "cases"
-)
-if series.total == 0:
-    st.info("This dataset has no case-series cases (no `cases` table).")
-    st.stop()
-if series.n == 0:
-    st.info("No case matches this filter. Widen it or clear it in the sidebar.")
-    st.stop()
+view, series = shell.case_page("Recurrent CRS case series")
 
 left, right = st.columns(2)
 left.metric("Cases", series.n)

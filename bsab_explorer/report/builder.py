@@ -20,6 +20,7 @@ import polars as pl
 from bsab_explorer import __version__
 from bsab_explorer.analyses.response import rate_statement
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, SurvivalSummary
+from bsab_explorer.analyses.survival_tables import comparison_lines, median_table
 from bsab_explorer.audit import AUDIT_STATUSES, REPRODUCED, audit_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
@@ -41,7 +42,6 @@ from bsab_explorer.report.template import (
     definition_list,
     esc,
     figure_html,
-    format_p,
     key_value_table,
     page,
     paragraph,
@@ -212,7 +212,7 @@ class _Report:
         summary = survival_summary(self.dataset, request)
         parts = [self.km_figure(endpoint, by)]
         parts.append(_survival_table(summary))
-        parts.append(paragraphs(_comparison_lines(summary)))
+        parts.append(paragraphs([f"{line}." for line in comparison_lines(summary)]))
         parts.append(paragraphs(summary.warnings, "warning"))
         parts.append(paragraphs(summary.notes, "note"))
         parts.append(self.command(request))
@@ -398,34 +398,9 @@ def _figure_names() -> frozenset[str]:
 
 
 def _survival_table(summary: SurvivalSummary) -> str:
-    landmarks = summary.landmark_months
-    rows = []
-    for group in summary.groups:
-        row = {
-            "Group": group.label,
-            "n": str(group.n),
-            "Events": str(group.events),
-            "Median, months (95 % CI)": group.median.text(),
-        }
-        for months, at in zip(landmarks, group.landmarks, strict=True):
-            if at.surv is None:
-                text = "—"
-            else:
-                low = "NE" if at.lower is None else f"{100 * at.lower:.0f}"
-                high = "NE" if at.upper is None else f"{100 * at.upper:.0f}"
-                text = f"{100 * at.surv:.0f} % ({low}–{high})"
-            row[f"{months:g} months"] = text
-        rows.append(row)
-    columns = [
-        "Group",
-        "n",
-        "Events",
-        "Median, months (95 % CI)",
-        *(f"{m:g} months" for m in landmarks),
-    ]
-    frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String))
     return table_html(
-        frame, caption=f"Medians and survival at landmarks (95 % CI, {summary.ci_method.value})"
+        median_table(summary),
+        caption=f"Medians and survival at landmarks (95 % CI, {summary.ci_method.value})",
     )
 
 
@@ -448,23 +423,6 @@ def _first_crs(day: object, grade: object) -> str:
     if day is None:
         return "none"
     return f"day {_short(day)}, grade {_short(grade)}"
-
-
-def _comparison_lines(summary: SurvivalSummary) -> list[str]:
-    lines = []
-    if summary.logrank is not None:
-        lr = summary.logrank
-        lines.append(
-            f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, p = {format_p(lr.p_value)}."
-        )
-    if summary.cox is not None:
-        for ratio in summary.cox.ratios:
-            lines.append(
-                f"Cox hazard ratio, {ratio.group} vs {ratio.reference} (reference): "
-                f"{ratio.hazard_ratio:.2f} (95 % CI {ratio.lower:.2f}–{ratio.upper:.2f}), "
-                f"p = {format_p(ratio.p_value)}."
-            )
-    return lines
 
 
 def _audit_section(dataset: Dataset) -> Section | None:

@@ -176,7 +176,10 @@ def case_page(title: str) -> tuple[View, CaseSeries]:
     view = current_view()
     series = cache.cases(view)
     page_header(title, view.dataset, view.cohort_filter, series.n, series.total, "cases")
+    if series.total == 0:
+        st.info("This dataset has no case-series cases (no `cases` table).")
+        st.stop()
     if series.n == 0:
-        st.info("No case to show: the data have no case series, or the filter keeps none.")
+        st.info("No case matches this filter. Widen it or clear it in the sidebar.")
         st.stop()
     return view, series
