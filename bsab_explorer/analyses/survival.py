@@ -39,6 +39,7 @@ import polars as pl
 from scipy import special
 
 from bsab_explorer.analyses.levels import level_codes, present_values
+from bsab_explorer.filters import Cohort
 from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
 
 FloatArray = npt.NDArray[np.float64]
@@ -1039,3 +1040,19 @@ def summarise_survival(
         excluded_missing_outcome=excluded_outcome,
         excluded_missing_group=excluded_group,
     )
+
+
+def cohort_survival(
+    cohort: Cohort,
+    endpoint: Endpoint | str = Endpoint.PFS,
+    by: str | None = None,
+    ci: CIMethod | str = CIMethod.LOG,
+) -> SurvivalSummary:
+    """`summarise_survival` of a filtered cohort's patients, kept with the cohort: a page, its
+    table downloads and its report ask for the same summary."""
+    ep, method = Endpoint(endpoint), CIMethod(ci)
+    key = f"survival:{ep.value}:{by}:{method.value}"
+    if key not in cohort.memo:
+        cohort.memo[key] = summarise_survival(cohort.patients, ep, by, method)
+    summary: SurvivalSummary = cohort.memo[key]
+    return summary

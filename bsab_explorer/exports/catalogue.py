@@ -36,8 +36,8 @@ from bsab_explorer.analyses.survival import (
     CIMethod,
     Endpoint,
     SurvivalSummary,
+    cohort_survival,
     required_columns,
-    summarise_survival,
 )
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.charts.conversion import alluvial_chart
@@ -244,19 +244,14 @@ def _ci(request: ExportRequest) -> CIMethod:
 
 
 def survival_summary(dataset: Dataset, request: ExportRequest) -> SurvivalSummary:
-    """The survival summary a request names (endpoint, by, CI method) under its filter (kept
-    with the cohort: a page offers several tables of the same summary)."""
+    """The survival summary a request names (endpoint, by, CI method) under its filter."""
     cohort = _cohort(dataset, request)
     patients = cohort.patients
     endpoint = _endpoint(request)
     missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
     if missing:
         raise ExportUnavailable(f"Survival needs the column(s) {', '.join(missing)}.")
-    key = f"survival:{endpoint.value}:{request.by}:{_ci(request).value}"
-    if key not in cohort.memo:
-        cohort.memo[key] = summarise_survival(patients, endpoint, request.by, _ci(request))
-    summary: SurvivalSummary = cohort.memo[key]
-    return summary
+    return cohort_survival(cohort, endpoint, request.by, _ci(request))
 
 
 def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:

@@ -23,7 +23,7 @@ from bsab_explorer.analyses.response import (
     prepare_dataset,
     response_by_timepoint,
 )
-from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
+from bsab_explorer.analyses.survival import SurvivalSummary, cohort_survival
 from bsab_explorer.analyses.table1 import Table1, build_table1
 from bsab_explorer.audit import audit_dataset, audit_frame
 from bsab_explorer.data.loading import LoadResult
@@ -97,18 +97,10 @@ def cases(view: View) -> CaseSeries:
     return _cases(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _survival(
-    _cohort: Cohort, fingerprint: str, filter_text: str, endpoint: str, by: str | None, ci: str
-) -> SurvivalSummary:
-    return summarise_survival(_cohort.patients, endpoint=endpoint, by=by, ci=ci)
-
-
 def survival(view: View, endpoint: str, by: str | None, ci: str) -> SurvivalSummary:
-    """The survival summary of the filtered cohort (memoised by dataset, filter and options)."""
-    return _survival(
-        cohort(view), view.dataset.fingerprint, view.cohort_filter.to_text(), endpoint, by, ci
-    )
+    """The survival summary of the filtered cohort (kept with the cohort, which the table
+    downloads of the page share)."""
+    return cohort_survival(cohort(view), endpoint, by, ci)
 
 
 def _key(view: View) -> tuple[str, str]:

@@ -168,3 +168,15 @@ def test_forgotten_cohorts_are_selected_anew(generated: Dataset) -> None:
     # What the dataset derived for every filter is kept.
     assert dataset_index(generated) is whole
     _same(cohort_index(again), cohort_index(first))
+
+
+def test_a_cohorts_survival_summary_is_kept_with_it(generated: Dataset) -> None:
+    from bsab_explorer.analyses.survival import cohort_survival, summarise_survival
+
+    cohort = select_cohort(generated, CohortFilter.parse("age_years>=55"))
+    first = cohort_survival(cohort, "os", "iss_stage", "log-log")
+    assert cohort_survival(cohort, "os", "iss_stage", "log-log") is first
+    plain = summarise_survival(cohort.patients, "os", "iss_stage", "log-log")
+    assert first.medians_frame().equals(plain.medians_frame())
+    assert first.logrank == plain.logrank
+    assert cohort_survival(cohort, "pfs", "iss_stage", "log-log") is not first
