@@ -10,13 +10,21 @@ PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
 @dataclass(frozen=True)
 class Screen:
-    """One page of the app."""
+    """One page of the app, its script named as its URL path (pages/<url_path>.py).
 
-    file: str
+    On a fresh server Streamlit first runs a deep link (e.g. /cases) in its legacy pages mode,
+    which finds the script by file name; a script named otherwise answers "Page not found".
+    """
+
     title: str
     url_path: str
     study: str
     icon: str
+
+    @property
+    def file(self) -> str:
+        """The page script's file name in pages/."""
+        return f"{self.url_path}.py"
 
 
 COHORT = "debulking"
@@ -26,38 +34,20 @@ DATA = "data"
 #: Sections of the navigation, in order; every page is registered here explicitly.
 SECTIONS: dict[str, tuple[Screen, ...]] = {
     "Debulking cohort": (
-        Screen("cohort_overview.py", "Cohort overview", "cohort", COHORT, ":material/groups:"),
-        Screen("table1.py", "Table 1", "table-1", COHORT, ":material/table:"),
-        Screen("response.py", "Response by cycle", "response", COHORT, ":material/bar_chart:"),
-        Screen(
-            "conversion.py",
-            "Response conversion",
-            "conversion",
-            COHORT,
-            ":material/conversion_path:",
-        ),
-        Screen("survival.py", "Survival", "survival", COHORT, ":material/monitoring:"),
+        Screen("Cohort overview", "cohort", COHORT, ":material/groups:"),
+        Screen("Table 1", "table-1", COHORT, ":material/table:"),
+        Screen("Response by cycle", "response", COHORT, ":material/bar_chart:"),
+        Screen("Response conversion", "conversion", COHORT, ":material/conversion_path:"),
+        Screen("Survival", "survival", COHORT, ":material/monitoring:"),
     ),
     "Recurrent CRS": (
-        Screen(
-            "case_overview.py",
-            "Case series overview",
-            "cases",
-            CASE_SERIES,
-            ":material/patient_list:",
-        ),
-        Screen("timeline.py", "Patient timeline", "timeline", CASE_SERIES, ":material/timeline:"),
-        Screen(
-            "recurrence.py",
-            "Recurrence across cases",
-            "recurrence",
-            CASE_SERIES,
-            ":material/repeat:",
-        ),
+        Screen("Case series overview", "cases", CASE_SERIES, ":material/patient_list:"),
+        Screen("Patient timeline", "timeline", CASE_SERIES, ":material/timeline:"),
+        Screen("Recurrence across cases", "recurrence", CASE_SERIES, ":material/repeat:"),
     ),
     "Data": (
-        Screen("audit.py", "Audit", "audit", DATA, ":material/fact_check:"),
-        Screen("upload.py", "Upload", "upload", DATA, ":material/upload_file:"),
+        Screen("Audit", "audit", DATA, ":material/fact_check:"),
+        Screen("Upload", "upload", DATA, ":material/upload_file:"),
     ),
 }
 

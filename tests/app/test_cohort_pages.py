@@ -20,7 +20,7 @@ def _cohort(filter_text: str = "") -> Cohort:
 
 
 def test_table1_page_shows_the_characteristics(open_app: Callable[..., AppTest]) -> None:
-    app = open_app("table1.py")
+    app = open_app("table-1.py")
     expected = build_table1(_cohort().patients)
     shown = app.dataframe[0].value
     header = expected.columns[0].header
@@ -31,7 +31,7 @@ def test_table1_page_shows_the_characteristics(open_app: Callable[..., AppTest])
 def test_table1_page_splits_by_a_variable_with_p_values(
     open_app: Callable[..., AppTest],
 ) -> None:
-    app = open_app("table1.py", by="emd")
+    app = open_app("table-1.py", by="emd")
     app.toggle(key="p_values").set_value(True).run()
     shown = app.dataframe[0].value
     expected = build_table1(_cohort().patients, by="emd", p_values=True)

@@ -68,7 +68,7 @@ def test_empty_subgroup_says_so(open_app: Callable[..., AppTest]) -> None:
 
 
 def test_case_series_overview_lists_the_cases(open_app: Callable[..., AppTest]) -> None:
-    app = open_app("case_overview.py")
+    app = open_app("cases.py")
     dataset = load_dataset().dataset
     assert dataset is not None
     series = select_cases(dataset, CohortFilter())
