@@ -5,9 +5,10 @@ prints one JSON line: timings (ms, every repeat), peak RSS and the numbers to co
 runs in its own process so that its peak memory is its own.
 
 - ours: `select_cohort`, then `summarise_survival` for PFS and OS by a variable (KM, medians,
-  landmarks, log-rank, Cox), `response_by_timepoint`, `alluvial_flows`, `conversion_statements`,
-  `transition_table` and `build_table1` — what the survival, response, conversion and Table 1
-  pages compute.
+  landmarks, log-rank, Cox), `response_by_timepoint`, `alluvial_flows` (with the pseudonyms its
+  tooltips show), `conversion_statements`, `transition_table` (with the pseudonyms the page
+  lists) and `build_table1` — what the survival, response, conversion and Table 1 pages
+  compute. The CSV downloads, which list every pseudonym, are made on click only.
 - baseline: the same on pandas with lifelines, page by page (KaplanMeierFitter,
   median_survival_times, multivariate_logrank_test, CoxPHFitter; groupby/crosstab).
 - r: survfit (log CI) medians, survdiff and coxph(ties = "efron") via Rscript, on the same
@@ -46,8 +47,10 @@ from bsab_explorer.analyses.response import (
     prepare_dataset,
     response_by_timepoint,
 )
+from bsab_explorer.analyses.response_tables import SHOWN_IDS
 from bsab_explorer.analyses.survival import CIMethod, summarise_survival
 from bsab_explorer.analyses.table1 import build_table1
+from bsab_explorer.charts.conversion import TOOLTIP_IDS
 from bsab_explorer.filters import CohortFilter, forget_cohorts, select_cohort
 from bsab_explorer.schema import (
     CYTOGENETIC_COLUMNS,
@@ -140,12 +143,21 @@ def recompute(dataset: Any, filter_text: str = FILTER_TEXT, by: str = BY) -> dic
         "pfs": summarise_survival(patients, "pfs", by),
         "os": summarise_survival(patients, "os", by),
         "response": response_by_timepoint(patients, responses, "evaluable", by, indexed=indexed),
-        "flows": alluvial_flows(patients, responses, indexed=indexed),
+        **_conversion(cohort),
+        "table1": build_table1(patients, by=by),
+    }
+
+
+def _conversion(cohort: Any) -> dict[str, Any]:
+    """The conversion page: its flows, statements and transition table, with the pseudonyms it
+    shows (tooltips and table rows; the CSV downloads list them all, on click)."""
+    patients, responses, indexed = cohort.patients, cohort.responses, cohort_index(cohort)
+    return {
+        "flows": alluvial_flows(patients, responses, indexed=indexed, max_ids=TOOLTIP_IDS),
         "statements": conversion_statements(patients, responses, indexed=indexed),
         "transitions": transition_table(
-            responses, "post_debulking", "best", patients, indexed=indexed
+            responses, "post_debulking", "best", patients, indexed=indexed, max_ids=SHOWN_IDS
         ),
-        "table1": build_table1(patients, by=by),
     }
 
 
@@ -177,9 +189,7 @@ def _stage_times(dataset: Any) -> dict[str, float]:
     mark("survival")
     response_by_timepoint(cohort.patients, cohort.responses, "evaluable", BY, indexed=indexed)
     mark("response")
-    alluvial_flows(cohort.patients, cohort.responses, indexed=indexed)
-    conversion_statements(cohort.patients, cohort.responses, indexed=indexed)
-    transition_table(cohort.responses, "post_debulking", "best", cohort.patients, indexed=indexed)
+    _conversion(cohort)
     mark("conversion")
     build_table1(cohort.patients, by=BY)
     mark("table1")

@@ -50,25 +50,67 @@ def _cells(indexed: IndexedCohort, from_tp: str, to_tp: str) -> np.ndarray:
     return start * width + indexed.ranks_at(_key(to_tp))
 
 
-def _transitions(indexed: IndexedCohort, from_tp: str, to_tp: str) -> pl.DataFrame:
-    order, pseudonyms = indexed.by_pseudonym
+def _transitions(
+    indexed: IndexedCohort, from_tp: str, to_tp: str, max_ids: int | None = None
+) -> pl.DataFrame:
     width = len(CATEGORY_ORDER)
-    # Grouping in pseudonym order keeps each group's pseudonyms sorted without sorting them.
-    return (
-        pl.DataFrame({"cell": _cells(indexed, from_tp, to_tp)[order], _PATIENT: pseudonyms})
-        .group_by("cell", maintain_order=True)
-        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).alias("patient_ids"))
-        .sort("cell")
-        .select(
-            (pl.col("cell") // width)
-            .replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String)
-            .alias("from"),
-            (pl.col("cell") % width)
-            .replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String)
-            .alias("to"),
-            "n",
-            "patient_ids",
+    if max_ids is None:
+        order, pseudonyms = indexed.by_pseudonym
+        # Grouping in pseudonym order keeps each group's pseudonyms sorted without sorting them.
+        cells = pl.DataFrame({"cell": _cells(indexed, from_tp, to_tp)[order], _PATIENT: pseudonyms})
+        found = (
+            cells.group_by("cell", maintain_order=True)
+            .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(_PATIENT).alias("patient_ids"))
+            .sort("cell")
         )
+    else:
+        found = _first_ids(indexed, from_tp, to_tp, max(max_ids, 0))
+    category = {"from": pl.col("cell") // width, "to": pl.col("cell") % width}
+    return found.select(
+        *(
+            code.replace_strict(_CATEGORY_OF_RANK, return_dtype=pl.String).alias(name)
+            for name, code in category.items()
+        ),
+        "n",
+        pl.col("patient_ids").cast(pl.List(pl.String)),
+    )
+
+
+#: Patients (in pseudonym order) looked at first for each cell's first pseudonyms.
+_HEAD = 1 << 16
+
+
+def _first_ids(indexed: IndexedCohort, from_tp: str, to_tp: str, limit: int) -> pl.DataFrame:
+    """``cell``, ``n`` and the first `limit` pseudonyms (sorted) of each cell with patients."""
+    width = len(CATEGORY_ORDER)
+    assert width * width <= np.iinfo(np.int8).max
+    # Cells of the patients in pseudonym order, as int8.
+    cells = indexed.ranks_at_by_pseudonym(_key(from_tp)) * np.int8(width)
+    cells += indexed.ranks_at_by_pseudonym(_key(to_tp))
+    counts = np.bincount(cells, minlength=width * width)
+    wanted = np.minimum(counts, limit)
+    # Without sorting a million cells: the first patients in pseudonym order hold the first
+    # pseudonyms of every common cell; only cells short of theirs are looked for further on.
+    head = cells[:_HEAD]
+    short = np.bincount(head, minlength=width * width) < wanted
+    candidates = np.arange(head.size)
+    if short.any():
+        candidates = np.concatenate([candidates, np.flatnonzero(short[cells[_HEAD:]]) + _HEAD])
+    by_cell = candidates[np.argsort(cells[candidates], kind="stable")]
+    starts = np.searchsorted(cells[by_cell], np.arange(width * width))
+    present = np.flatnonzero(counts)
+    shown = wanted[present]
+    picked = [by_cell[starts[c] : starts[c] + k] for c, k in zip(present, shown, strict=True)]
+    at = np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
+    names = indexed.patient_ids.gather(indexed.pseudonym_order[at]).to_list()
+    bounds = np.concatenate([[0], np.cumsum(shown)])
+    return pl.DataFrame(
+        {
+            "cell": present.astype(np.int64),
+            "n": counts[present].astype(np.int64),
+            "patient_ids": [names[a:b] for a, b in itertools.pairwise(bounds)],
+        },
+        schema={"cell": pl.Int64, "n": pl.Int64, "patient_ids": pl.List(pl.String)},
     )
 
 
@@ -79,19 +121,21 @@ def transition_table(
     patients: pl.DataFrame | None = None,
     *,
     indexed: IndexedCohort | None = None,
+    max_ids: int | None = None,
 ) -> pl.DataFrame:
     """Patients by response at `from_tp` and at `to_tp`: ``from``, ``to``, ``n``, ``patient_ids``.
 
     The patients counted are those of `patients` when given (all treated), else every patient
     with an assessment; "Not assessed" stands for no assessment at that timepoint. Either
     timepoint may be "best" (best response to the bispecific). Rows follow the clinical order
-    of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms. `indexed`, when given, is
+    of ``from`` then ``to``; ``patient_ids`` are sorted pseudonyms (with `max_ids`, only the
+    first `max_ids` of each row; ``n`` counts them all). `indexed`, when given, is
     `cohort_index` of the cohort whose frames these are.
     """
     require_columns(patients if patients is not None else responses.select(_PATIENT), responses)
     if indexed is None:
         indexed = index_cohort(patients, responses)
-    return _transitions(indexed, from_tp, to_tp)
+    return _transitions(indexed, from_tp, to_tp, max_ids)
 
 
 def observed_timepoints(
@@ -112,12 +156,16 @@ def alluvial_flows(
     timepoints: Sequence[str] | None = None,
     *,
     indexed: IndexedCohort | None = None,
+    max_ids: int | None = None,
 ) -> pl.DataFrame:
     """Flows of patients between consecutive timepoints (default: every observed timepoint).
 
     Columns: ``step`` (0 for the first pair), ``from_timepoint``, ``to_timepoint``, ``from``,
-    ``to``, ``n``, ``patient_ids``. Every step accounts for all patients of `patients`.
-    `indexed`, when given, is `cohort_index` of the cohort whose frames these are.
+    ``to``, ``n``, ``patient_ids`` (sorted pseudonyms). Every step accounts for all patients of
+    `patients`. With `max_ids`, ``patient_ids`` holds only the first `max_ids` pseudonyms of
+    each flow (``n`` still counts them all): what a chart's tooltip shows, without listing a
+    registry's patients. `indexed`, when given, is `cohort_index` of the cohort whose frames
+    these are.
     """
     if timepoints is not None:
         chosen = list(timepoints)
@@ -140,7 +188,7 @@ def alluvial_flows(
     if indexed is None:
         indexed = index_cohort(patients, responses)
     frames = [
-        _transitions(indexed, start, end).select(
+        _transitions(indexed, start, end, max_ids).select(
             pl.lit(step, dtype=pl.Int64).alias("step"),
             pl.lit(start).alias("from_timepoint"),
             pl.lit(end).alias("to_timepoint"),

@@ -9,7 +9,8 @@ recorded ``best_response`` when present, else the best of their assessments on t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
@@ -138,10 +139,35 @@ class IndexedCohort:
         row: np.ndarray = self.ranks[at]
         return row
 
+    #: How to find `pseudonym_order` without sorting strings (set by `restricted`).
+    derive_order: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def pseudonym_order(self) -> np.ndarray:
+        """The patients' numbers in pseudonym order."""
+        if self.derive_order is not None:
+            return self.derive_order()
+        order: np.ndarray = self.patient_ids.arg_sort().to_numpy()
+        return order
+
+    @cached_property
+    def ranks_by_pseudonym(self) -> np.ndarray:
+        """`ranks` with the patients (columns) in pseudonym order."""
+        ranks: np.ndarray = np.take(self.ranks, self.pseudonym_order, axis=1)
+        return ranks
+
+    def ranks_at_by_pseudonym(self, key: int) -> np.ndarray:
+        """`ranks_at` with the patients in pseudonym order."""
+        at = int(np.searchsorted(self.keys, key))
+        if at == self.keys.size or self.keys[at] != key:
+            return np.full(self.n, NOT_ASSESSED_RANK, dtype=np.int8)
+        row: np.ndarray = self.ranks_by_pseudonym[at]
+        return row
+
     @cached_property
     def by_pseudonym(self) -> tuple[np.ndarray, pl.Series]:
         """The patients in pseudonym order: their numbers and their sorted pseudonyms."""
-        order = self.patient_ids.arg_sort().to_numpy()
+        order = self.pseudonym_order
         return order, self.patient_ids.gather(order)
 
     def restricted(self, rows: np.ndarray, patient_ids: pl.Series) -> IndexedCohort:
@@ -150,9 +176,21 @@ class IndexedCohort:
         ranks = np.take(self.ranks, rows, axis=1)
         present = (ranks != NOT_ASSESSED_RANK).any(axis=1)
         pet = np.take(self.pet, rows, axis=1)
+
+        def derive_order() -> np.ndarray:
+            # This index's pseudonym order, kept to the patients at `rows` and renumbered:
+            # no strings are sorted again.
+            number = np.full(self.n, -1, dtype=np.int64)
+            number[rows] = np.arange(len(rows))
+            ordered = number[self.pseudonym_order]
+            kept: np.ndarray = ordered[ordered >= 0]
+            return kept
+
         if present.all():
-            return IndexedCohort(patient_ids, self.keys, ranks, pet)
-        return IndexedCohort(patient_ids, self.keys[present], ranks[present], pet[present])
+            return IndexedCohort(patient_ids, self.keys, ranks, pet, derive_order)
+        return IndexedCohort(
+            patient_ids, self.keys[present], ranks[present], pet[present], derive_order
+        )
 
 
 def dataset_index(dataset: Dataset) -> IndexedCohort:
@@ -167,7 +205,7 @@ def prepare_dataset(dataset: Dataset) -> None:
     """Derive now what every filter of this dataset reuses (the responses' patient rows and
     the response index), so that the first filter change does not pay for it."""
     response_owners(dataset)
-    dataset_index(dataset)
+    _ = dataset_index(dataset).pseudonym_order  # sorted once; every filter renumbers it
 
 
 def cohort_index(cohort: Cohort) -> IndexedCohort:

@@ -51,11 +51,25 @@ def response_table(summary: ResponseSummary) -> pl.DataFrame:
     return frame.select(columns)
 
 
+#: Pseudonyms a transition table lists on screen in each row (the CSV lists them all).
+SHOWN_IDS = 50
+
+
 def transition_display(transitions: pl.DataFrame) -> pl.DataFrame:
-    """A transition table (from, to, n, patient_ids) with the pseudonyms joined as text."""
+    """A transition table (from, to, n, patient_ids) with the pseudonyms joined as text.
+
+    A row whose ``patient_ids`` holds fewer pseudonyms than its ``n`` patients (see
+    ``transition_table(max_ids=...)``) says how many more there are.
+    """
+    ids = pl.col("patient_ids")
+    more = pl.col("n") - ids.list.len()
+    listed = ids.list.join(", ")
     return transitions.select(
         pl.col("from").alias("From"),
         pl.col("to").alias("To"),
         pl.col("n").alias("Patients"),
-        pl.col("patient_ids").list.join(", ").alias("Pseudonyms"),
+        pl.when(more > 0)
+        .then(pl.format("{} … and {} more (all in the CSV)", listed, more))
+        .otherwise(listed)
+        .alias("Pseudonyms"),
     )

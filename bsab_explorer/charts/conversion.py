@@ -51,9 +51,10 @@ def _rank(column: str) -> pl.Expr:
     return pl.col(column).replace_strict(_RANK, return_dtype=pl.Int64)
 
 
-def _id_text(ids: list[str]) -> str:
+def _id_text(ids: list[str], n: int) -> str:
+    """The first `TOOLTIP_IDS` pseudonyms of a flow of `n` patients (`ids` may hold only those)."""
     shown = ", ".join(ids[:TOOLTIP_IDS])
-    more = len(ids) - TOOLTIP_IDS
+    more = n - min(len(ids), TOOLTIP_IDS)
     return f"{shown} … and {more} more" if more > 0 else shown
 
 
@@ -133,7 +134,9 @@ def alluvial_layout(flows: pl.DataFrame) -> AlluvialLayout:
             .alias("target_top")
         )
         .with_columns(
-            pl.col("patient_ids").map_elements(_id_text, return_dtype=pl.String).alias("patients"),
+            pl.struct("patient_ids", "n")
+            .map_elements(lambda f: _id_text(f["patient_ids"], f["n"]), return_dtype=pl.String)
+            .alias("patients"),
             pl.col("from_timepoint").map_elements(timepoint_label, return_dtype=pl.String),
             pl.col("to_timepoint").map_elements(timepoint_label, return_dtype=pl.String),
         )

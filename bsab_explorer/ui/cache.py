@@ -23,9 +23,11 @@ from bsab_explorer.analyses.response import (
     prepare_dataset,
     response_by_timepoint,
 )
+from bsab_explorer.analyses.response_tables import SHOWN_IDS
 from bsab_explorer.analyses.survival import SurvivalSummary, cohort_survival
 from bsab_explorer.analyses.table1 import Table1, build_table1
 from bsab_explorer.audit import audit_dataset, audit_frame
+from bsab_explorer.charts.conversion import TOOLTIP_IDS
 from bsab_explorer.data.loading import LoadResult
 from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
@@ -130,11 +132,14 @@ def timepoints(view: View) -> list[str]:
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _flows(_cohort: Cohort, key: tuple[str, str]) -> pl.DataFrame:
-    return alluvial_flows(_cohort.patients, _cohort.responses, indexed=cohort_index(_cohort))
+    return alluvial_flows(
+        _cohort.patients, _cohort.responses, indexed=cohort_index(_cohort), max_ids=TOOLTIP_IDS
+    )
 
 
 def flows(view: View) -> pl.DataFrame:
-    """Alluvial flows between consecutive observed timepoints."""
+    """Alluvial flows between consecutive observed timepoints, with the pseudonyms the chart's
+    tooltips show (the CSV download lists them all)."""
     return _flows(cohort(view), _key(view))
 
 
@@ -147,10 +152,16 @@ def statements(view: View) -> list[ConversionStatement]:
 
 
 def transitions(view: View, start: str, end: str) -> pl.DataFrame:
-    """Transition table between two timepoints (all treated patients of the filtered cohort)."""
+    """Transition table between two timepoints (all treated patients of the filtered cohort),
+    with the pseudonyms the page lists (`SHOWN_IDS` a row; the CSV download lists them all)."""
     selected = cohort(view)
     return transition_table(
-        selected.responses, start, end, selected.patients, indexed=cohort_index(selected)
+        selected.responses,
+        start,
+        end,
+        selected.patients,
+        indexed=cohort_index(selected),
+        max_ids=SHOWN_IDS,
     )
 
 

@@ -104,15 +104,22 @@ def chart_downloads(
 
 
 def table_downloads(
-    frame: pl.DataFrame, provenance: Provenance, request: ExportRequest
+    frame: pl.DataFrame | Callable[[], pl.DataFrame], provenance: Provenance, request: ExportRequest
 ) -> tuple[Download, ...]:
-    """The download of a table: CSV with the provenance as comment lines."""
+    """The download of a table: CSV with the provenance as comment lines.
+
+    `frame` may be a function, called only when the CSV is asked for.
+    """
+
+    def data() -> pl.DataFrame:
+        return frame() if callable(frame) else frame
+
     return (
         Download(
             "Table (CSV)",
             request.file_name("csv"),
             CSV,
-            lambda: table_to_csv(frame, provenance),
+            lambda: table_to_csv(data(), provenance),
             "Safe to open in a spreadsheet; provenance as # comment lines at the end",
             "csv",
         ),
@@ -177,21 +184,30 @@ def offer_chart(
 
 
 def offer_table(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | Callable[[], pl.DataFrame],
     request: ExportRequest,
     dataset: Dataset,
     *,
     provenance: Provenance | None = None,
     key: str | None = None,
 ) -> None:
-    """The CSV download of a shown table (as the request's table gives it), and Reproduce."""
+    """The CSV download of a shown table (as the request's table gives it), and Reproduce.
+
+    `frame` may be a function, called only when the CSV is asked for."""
     facts = request_provenance(dataset, request) if provenance is None else provenance
     _buttons(table_downloads(frame, facts, request), request, key)
     show_reproduce(request, dataset, key=key)
 
 
 def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = None) -> None:
-    """Downloads of a figure or table built by the exports catalogue (as the CLI makes it)."""
+    """Downloads of a figure or table built by the exports catalogue (as the CLI makes it).
+
+    A table is built only when its CSV is asked for: the page has already computed what it
+    shows, and a rerun must not compute it again (at registry size, Table 1 twice).
+    """
+    if request.command == "table":
+        offer_table(lambda: make_export(dataset, request).data, request, dataset, key=key)
+        return
     export = make_export(dataset, request)
     if export.is_figure:
         offer_chart(

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from bench import registry
+from bsab_explorer.analyses import conversion
 from bsab_explorer.analyses.conversion import (
     alluvial_flows,
     conversion_statements,
@@ -180,3 +181,43 @@ def test_a_cohorts_survival_summary_is_kept_with_it(generated: Dataset) -> None:
     assert first.medians_frame().equals(plain.medians_frame())
     assert first.logrank == plain.logrank
     assert cohort_survival(cohort, "pfs", "iss_stage", "log-log") is not first
+
+
+def _shuffled(dataset: Dataset) -> Dataset:
+    """The dataset with its patients (and responses) in a random order, not pseudonym order."""
+    return Dataset(
+        "shuffled",
+        {
+            name: dataset.table(name).sample(fraction=1.0, shuffle=True, seed=5)
+            for name in ("patients", "responses")
+        },
+    )
+
+
+@pytest.mark.parametrize("which", ["generated", "constructed"])
+def test_a_cohorts_pseudonym_order_comes_from_the_datasets(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    dataset = _shuffled(request.getfixturevalue(which))
+    for cohort in _cohorts(dataset):
+        indexed = cohort_index(cohort)
+        sorted_ids = indexed.patient_ids.gather(indexed.pseudonym_order).to_list()
+        assert sorted_ids == sorted(cohort.patients["patient_id"].to_list())
+        # Renumbered from the dataset's order, not sorted again.
+        assert (indexed is dataset_index(dataset)) == (indexed.derive_order is None)
+
+
+@pytest.mark.parametrize("head", [7, 100, conversion._HEAD])
+@pytest.mark.parametrize("limit", [0, 1, 3, 10_000])
+def test_flows_with_a_few_pseudonyms_are_the_full_flows_cut_short(
+    generated: Dataset, limit: int, head: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short head makes most cells look further on for their first pseudonyms.
+    monkeypatch.setattr(conversion, "_HEAD", head)
+    dataset = _shuffled(generated)
+    for cohort in _cohorts(dataset):
+        p, r, ix = cohort.patients, cohort.responses, cohort_index(cohort)
+        full = alluvial_flows(p, r)
+        short = alluvial_flows(p, r, indexed=ix, max_ids=limit)
+        assert short.schema == full.schema
+        assert short.equals(full.with_columns(pl.col("patient_ids").list.head(limit)))

@@ -14,6 +14,7 @@ from bsab_explorer.analyses.conversion import (
     transition_table,
 )
 from bsab_explorer.analyses.response import NOT_ASSESSED
+from bsab_explorer.analyses.response_tables import transition_display
 from tests.fixtures.cohorts import contract_frame
 
 
@@ -35,6 +36,32 @@ def test_transition_table_counts_and_pseudonyms(
     assert table.get_column("from").to_list() == [
         "CR", "VGPR", "PR", "SD", "PD", "PD", "NE", NOT_ASSESSED, NOT_ASSESSED,
     ]  # fmt: skip
+
+
+def test_a_transition_table_may_list_only_the_first_pseudonyms(
+    patients: pl.DataFrame, responses: pl.DataFrame
+) -> None:
+    full = transition_table(responses, "post_debulking", "C1", patients=patients)
+    short = transition_table(responses, "post_debulking", "C1", patients=patients, max_ids=1)
+    assert short.select("from", "to", "n").equals(full.select("from", "to", "n"))
+    assert _cell(short, "PD", "PR") == (2, ["P04"])
+    shown = transition_display(short).filter(pl.col("From") == "PD", pl.col("To") == "PR")
+    assert shown.row(0, named=True) == {
+        "From": "PD",
+        "To": "PR",
+        "Patients": 2,
+        "Pseudonyms": "P04 … and 1 more (all in the CSV)",
+    }
+    # Rows listing every patient read as the plain list.
+    complete = transition_display(full)
+    assert complete.filter(pl.col("From") == "PD", pl.col("To") == "PR")["Pseudonyms"].item() == (
+        "P04, P07"
+    )
+    assert (
+        transition_display(short)
+        .filter(pl.col("Patients") == 1)
+        .equals(complete.filter(pl.col("Patients") == 1))
+    )
 
 
 def test_transition_without_patients_counts_assessed_patients(responses: pl.DataFrame) -> None:

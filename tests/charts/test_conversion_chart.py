@@ -12,6 +12,7 @@ from bsab_explorer.charts.conversion import (
     BAND_STEPS,
     MIN_NODE_GAP,
     NODE_GAP,
+    TOOLTIP_IDS,
     alluvial_chart,
     alluvial_layout,
 )
@@ -113,6 +114,11 @@ def test_long_pseudonym_lists_are_shortened() -> None:
     )
     layout = alluvial_layout(flows)
     assert layout.bands.get_column("patients")[0].endswith("D024 … and 5 more")
+    # Flows carrying only the pseudonyms a tooltip shows (as the page asks for them) draw
+    # the same chart: the count of the rest comes from n.
+    short = flows.with_columns(pl.col("patient_ids").list.head(TOOLTIP_IDS))
+    assert alluvial_layout(short).bands.equals(layout.bands)
+    assert alluvial_chart(short).to_dict() == alluvial_chart(flows).to_dict()
 
 
 def test_no_flows_gives_a_message() -> None:

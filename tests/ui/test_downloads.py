@@ -79,17 +79,35 @@ def test_table_downloads_make_the_csv(bundled: Dataset) -> None:
 
 
 def _page() -> None:
+    from typing import Any
+
+    import streamlit as st
+
     from bsab_explorer.charts.survival import km_chart
     from bsab_explorer.data.loading import load_dataset
     from bsab_explorer.exports import ExportRequest, survival_summary
     from bsab_explorer.filters import CohortFilter
+    from bsab_explorer.ui import downloads
     from bsab_explorer.ui.downloads import offer_chart, offer_export, offer_report, offer_table
     from tests.ui.test_downloads import MEDIANS, OS_PLAIN
 
     dataset = load_dataset().dataset
     assert dataset is not None
     km = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
-    offer_export(dataset, km)
+    built: list[str] = []
+    real = downloads.make_export
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(args[1].name)
+        return real(*args, **kwargs)
+
+    downloads.make_export = counted
+    try:
+        offer_export(dataset, km)
+        offer_export(dataset, ExportRequest("table", "table1", by="emd"), key="t1")
+    finally:
+        downloads.make_export = real
+    st.session_state["built"] = built
     # As a page does it: its own chart, described by a request with the same options.
     summary = survival_summary(dataset, OS_PLAIN)
     offer_chart(km_chart(summary, show_ci=False, risk_rows=()), OS_PLAIN, dataset)
@@ -106,25 +124,31 @@ def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
         "PNG",
         "PNG for print",
         "Data (CSV)",
+        "Table (CSV)",
         "PNG",
         "PNG for print",
         "Data (CSV)",
         "Table (CSV)",
         "Report (HTML)",
     ]
+    # The figure is built to be drawn; the table only when its CSV is asked for.
+    assert app.session_state["built"] == ["km"]
     # Files are made on click only: every button holds a deferred file, none a ready URL.
     assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
     assert all(b.proto.ignore_rerun for b in buttons)
-    assert [e.proto.label for e in app.get("expander")] == ["Reproduce"] * 3
+    assert [e.proto.label for e in app.get("expander")] == ["Reproduce"] * 4
+    table1 = ExportRequest("table", "table1", by="emd")
     assert [c.value for c in app.code] == [
         reproduce_command(KM),
         reproduce_python(KM),
+        reproduce_command(table1),
+        reproduce_python(table1),
         reproduce_command(OS_PLAIN),
         reproduce_python(OS_PLAIN),
         reproduce_command(MEDIANS),
         reproduce_python(MEDIANS),
     ]
-    assert app.code[2].value == (
+    assert app.code[4].value == (
         "bsab-explorer figure km --endpoint os --bands false --risk-table none "
         "--out km-os_bands-false_risk-table-none.png"
     )
@@ -150,6 +174,21 @@ def test_chart_data_may_be_computed_on_click(bundled: Dataset) -> None:
 
     *_, csv = chart_downloads(export.chart, later, export.provenance, OS_PLAIN)
     assert calls == []  # nothing computed until the button is pressed
+    assert read_table_csv(csv.make(), export.data.schema).equals(export.data)
+    assert calls == [1]
+
+
+def test_table_data_may_be_computed_on_click(bundled: Dataset) -> None:
+    request = ExportRequest("table", "table1", by="emd")
+    export = make_export(bundled, request, clock=fixed_clock)
+    calls: list[int] = []
+
+    def later() -> pl.DataFrame:
+        calls.append(1)
+        return export.data
+
+    (csv,) = table_downloads(later, export.provenance, request)
+    assert calls == []
     assert read_table_csv(csv.make(), export.data.schema).equals(export.data)
     assert calls == [1]
 
