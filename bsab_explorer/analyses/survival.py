@@ -38,7 +38,7 @@ import numpy.typing as npt
 import polars as pl
 from scipy import special
 
-from bsab_explorer.analyses.levels import level_codes, present_values
+from bsab_explorer.analyses.levels import column_levels
 from bsab_explorer.filters import Cohort
 from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
 
@@ -954,26 +954,20 @@ def required_columns(endpoint: Endpoint | str, by: str | None = None) -> tuple[s
     return (ep.time_column, ep.event_column, *(() if by is None else (by,)))
 
 
-def _group_levels(values: pl.Series, by: str) -> tuple[list[Any], list[str]]:
-    """Distinct non-null values of a grouping column in level order, and their labels."""
-    if values.dtype == pl.Boolean:
-        ordered = present_values(values)
-        return ordered, [BOOL_LABELS[bool(v)] for v in ordered]
-    if values.dtype.is_numeric():
-        ordered = present_values(values)
-        return ordered, [f"{v:g}" if isinstance(v, float) else str(v) for v in ordered]
+def _grouping(patients: pl.DataFrame, by: str) -> tuple[list[Any], list[str], IntArray]:
+    """Distinct non-null values of a grouping column in level order, their labels, and each
+    row's position among them (missing values: the number of levels)."""
+    dtype = patients.schema[by]
     column = TABLES["patients"].by_name.get(by)
-    ordered = present_values(values.cast(pl.String), column.codes if column is not None else ())
-    return ordered, ordered
-
-
-def _group_codes(values: pl.Series, levels: list[Any]) -> IntArray:
-    """Position of each (non-null) value among `levels`."""
-    if values.dtype == pl.Boolean or values.dtype.is_numeric():
-        # Levels are sorted: a binary search is much faster than a dictionary lookup.
-        raw = values.to_numpy()
-        return np.searchsorted(np.asarray(levels, dtype=raw.dtype), raw).astype(np.int64)
-    return level_codes(values.cast(pl.String), levels)
+    codes = column.codes if column is not None and dtype not in (pl.Boolean,) else ()
+    ordered, rows = column_levels(patients, by, codes)
+    if dtype == pl.Boolean:
+        labels = [BOOL_LABELS[bool(v)] for v in ordered]
+    elif dtype.is_numeric():
+        labels = [f"{v:g}" if isinstance(v, float) else str(v) for v in ordered]
+    else:
+        labels = [str(v) for v in ordered]
+    return ordered, labels, rows
 
 
 def summarise_survival(
@@ -992,31 +986,27 @@ def summarise_survival(
     missing = [c for c in required_columns(ep, by) if c not in patients.columns]
     if missing:
         raise ValueError(f"survival needs column(s) {', '.join(missing)}")
-    frame = patients.select(
-        pl.col(ep.time_column).cast(pl.Float64).fill_nan(None).alias("time"),
-        pl.col(ep.event_column).cast(pl.Boolean).alias("event"),
-        *(() if by is None else (pl.col(by).alias("group"),)),
-    )
-    with_outcome = frame.drop_nulls(["time", "event"])
-    excluded_outcome = frame.height - with_outcome.height
+    # Plain arrays and one mask: no frame of the kept rows (nor of a text column) is copied.
+    time = patients.get_column(ep.time_column).cast(pl.Float64).to_numpy()
+    flags = patients.get_column(ep.event_column).cast(pl.Boolean).cast(pl.Int8)
+    event = flags.fill_null(-1).to_numpy()
+    kept = ~np.isnan(time) & (event >= 0)
+    excluded_outcome = patients.height - int(kept.sum())
+    with_outcome = patients.height - excluded_outcome
     if by is None:
-        grouped = with_outcome
         labels = [OVERALL_GROUP]
-        codes = np.zeros(grouped.height, dtype=np.int64)
+        codes = np.zeros(with_outcome, dtype=np.int64)
     else:
-        grouped = with_outcome.drop_nulls("group")
-        if grouped["group"].dtype in (pl.Categorical, pl.Enum):
-            grouped = grouped.with_columns(pl.col("group").cast(pl.String))
-        levels, labels = _group_levels(grouped["group"], by)
-        codes = _group_codes(grouped["group"], levels)
-    excluded_group = with_outcome.height - grouped.height
-    counts = _tabulate(
-        grouped["time"].to_numpy().astype(np.float64),
-        grouped["event"].to_numpy().astype(np.bool_),
-        codes.astype(np.int64),
-        len(labels),
-        timefix=True,
-    )
+        levels, labels, all_codes = _grouping(patients, by)
+        kept &= all_codes < len(levels)
+        codes = all_codes[kept]
+    excluded_group = with_outcome - codes.size
+    counts = _tabulate(time[kept], event[kept] == 1, codes, len(labels), timefix=True)
+    seen = counts.at_time.sum(axis=1) > 0
+    if not seen.all():
+        # Levels without a patient with an outcome are not groups (as if never seen).
+        labels = [label for label, found in zip(labels, seen, strict=True) if found]
+        counts = _Tabulation(counts.times, counts.at_time[seen], counts.events[seen])
     landmark_days = [m * DAYS_PER_MONTH for m in landmark_months]
     groups: list[GroupSurvival] = []
     for k, label in enumerate(labels):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from bsab_explorer.analyses.levels import level_codes, present_values
+from bsab_explorer.analyses.levels import column_levels, kept_present_values
 from bsab_explorer.schema import (
     AGE_CAP,
     ALKYLATING_COLUMNS,
@@ -89,13 +89,11 @@ def _group_values(patients: pl.DataFrame, by: str) -> list[object]:
     order, other values sorted)."""
     if by not in patients.columns:
         raise KeyError(f"column {by!r} is not in the patients table")
-    values = patients.get_column(by)
-    if values.dtype == pl.Boolean:
-        present = present_values(values)
+    if patients.schema[by] == pl.Boolean:
+        present = kept_present_values(patients, by)
         ordered: list[object] = [v for v in (True, False) if v in present]
     else:
-        codes = PATIENTS.column(by).codes if by in PATIENTS.by_name else ()
-        ordered = present_values(values, codes)
+        ordered = kept_present_values(patients, by, _codes(by))
     if len(ordered) > MAX_GROUPS:
         raise ValueError(
             f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
@@ -128,7 +126,17 @@ def cohort_group_codes(patients: pl.DataFrame, by: str) -> tuple[np.ndarray, tup
     labels = [_value_label(by, v) for v in ordered]
     if patients.get_column(by).null_count() > 0:
         labels.append(NOT_RECORDED)
-    return level_codes(patients.get_column(by), ordered), tuple(labels)
+    # Each row's level is kept with the frame: survival and response group the same patients.
+    present, rows = column_levels(patients, by, _codes(by))
+    if present != ordered:  # booleans: yes first
+        position = np.array([*(ordered.index(v) for v in present), len(ordered)], dtype=np.int64)
+        rows = position[rows]
+    return rows, tuple(labels)
+
+
+def _codes(column: str) -> tuple[str, ...]:
+    """The contract's codes of a patients column (none for other columns)."""
+    return PATIENTS.column(column).codes if column in PATIENTS.by_name else ()
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -187,6 +195,9 @@ class _Count:
     indent: int = 0
     among: pl.Expr | None = None
     test: bool = True
+    #: The column whose missing values are the condition's (cheaper to count); None: the
+    #: condition's own.
+    recorded: pl.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,8 @@ class _Levels:
     indent: int = 0
     #: For a binned count: the raw column (levels compare with it directly; the last is ">=").
     source: pl.Expr | None = None
+    #: Levels without a patient in the cohort are not shown (codes the contract lists).
+    hide_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,12 +239,12 @@ def _available(patients: pl.DataFrame, column: str) -> bool:
 
 def _flag(patients: pl.DataFrame, column: str, indent: int = 0, label: str = "") -> _Count:
     condition = pl.col(column).cast(pl.Boolean) if _available(patients, column) else None
-    return _Count(label or column_label(column), condition, indent)
+    return _Count(label or column_label(column), condition, indent, recorded=pl.col(column))
 
 
 def _equals(patients: pl.DataFrame, column: str, value: str, label: str) -> _Count:
     condition = (pl.col(column) == value) if _available(patients, column) else None
-    return _Count(label, condition)
+    return _Count(label, condition, recorded=pl.col(column))
 
 
 def _binned(patients: pl.DataFrame, column: str, label: str, top: int = 3) -> _Levels:
@@ -257,9 +270,16 @@ def _code_levels(patients: pl.DataFrame, column: str) -> _Levels | _Count:
     label = column_label(column)
     if not _available(patients, column):
         return _Count(label, None)
-    present = patients.get_column(column).drop_nulls().unique().sort().to_list()
-    ordered = [c for c in BSAB_CODES if c in present] + [v for v in present if v not in BSAB_CODES]
-    return _Levels(label, pl.col(column), tuple((v, v.capitalize()) for v in ordered))
+    # Every contract code is counted and codes without patients are hidden when the table is
+    # drawn: cheaper than finding the distinct values of a million rows.
+    # (A chain of != is several times faster than is_in on strings.)
+    other = pl.all_horizontal([pl.col(column) != code for code in BSAB_CODES])
+    ordered = list(BSAB_CODES)
+    if patients.select(other.any()).item():
+        values = patients.get_column(column)
+        ordered += sorted(values.filter(~values.is_in(BSAB_CODES)).drop_nulls().unique())
+    levels = tuple((v, v.capitalize()) for v in ordered)
+    return _Levels(label, pl.col(column), levels, hide_empty=True)
 
 
 def _alkylating(patients: pl.DataFrame) -> _Count:
@@ -430,7 +450,7 @@ def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool =
     # One select per column: far cheaper than a group_by with a hundred aggregations.
     if group_labels:
         # Filter only the columns the cells read (a copy of every column per group is wasted).
-        used = {name for expr in builder.exprs for name in expr.meta.root_names()}
+        used = {name for spec in specs for name in _columns(spec)}
         narrow = frame.select([c for c in frame.columns if c in used or c == _GROUP_CODE])
         groups = [
             narrow.filter(pl.col(_GROUP_CODE) == code).select(builder.exprs).row(0, named=True)
@@ -485,6 +505,19 @@ def _row(
     return row
 
 
+def _columns(spec: _Spec) -> set[str]:
+    """The columns a row reads."""
+    if isinstance(spec, _Summary):
+        return {spec.column} if spec.available else set()
+    if isinstance(spec, _Count):
+        exprs = [spec.condition, spec.among, spec.recorded]
+    elif isinstance(spec, _Levels):
+        exprs = [spec.bucket, spec.source]
+    else:
+        return set()
+    return {name for e in exprs if e is not None for name in e.meta.root_names()}
+
+
 def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
     """Register the aggregates a row needs; returns their names.
 
@@ -499,10 +532,11 @@ def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
                 "d": builder.add(spec.among.sum()),
                 "miss": builder.add(pl.lit(0)),
             }
+        recorded = spec.condition if spec.recorded is None else spec.recorded
         return {
             "n": builder.add(spec.condition.sum()),
-            "d": builder.add(size - spec.condition.null_count()),
-            "miss": builder.add(spec.condition.null_count()),
+            "d": builder.add(size - recorded.null_count()),
+            "miss": builder.add(recorded.null_count()),
         }
     if isinstance(spec, _Summary) and spec.available:
         value = pl.col(spec.column)
@@ -517,8 +551,10 @@ def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
             f"level:{key}": builder.add(condition.sum())
             for key, _, condition in _level_conditions(spec)
         }
-        names["d"] = builder.add(size - spec.bucket.null_count())
-        names["miss"] = builder.add(spec.bucket.null_count())
+        # A binned count's bucket is missing exactly where its source is (cheaper to count).
+        recorded = spec.bucket if spec.source is None else spec.source
+        names["d"] = builder.add(size - recorded.null_count())
+        names["miss"] = builder.add(recorded.null_count())
         return names
     return {}
 
@@ -574,6 +610,8 @@ def _render(
     else:
         out.append((spec.label, indent, blank, True))
         for key, label in spec.levels:
+            if spec.hide_empty and value(stats_by_column[0], f"level:{key}") == 0:
+                continue
             cells = [
                 format_count(value(s, f"level:{key}"), value(s, "d"), col.n)
                 for s, col in zip(stats_by_column, columns, strict=True)

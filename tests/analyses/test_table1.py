@@ -167,6 +167,34 @@ def test_groups_follow_contract_order_and_label_booleans(patients: pl.DataFrame)
         cohort_groups(many, "patient_id")
 
 
+def _level_rows(table: Table1, header: str) -> list[tuple[str, str]]:
+    """(label, overall cell) of the level rows under a header row."""
+    frame = table.frame.with_row_index("i")
+    start = frame.filter(pl.col("characteristic") == header).get_column("i")[0]
+    rows = []
+    for row in frame.slice(start + 1).iter_rows(named=True):
+        if row["indent"] <= frame.row(start, named=True)["indent"]:
+            break
+        rows.append((row["characteristic"], row[table.columns[0].header]))
+    return rows
+
+
+def test_antibody_rows_list_the_antibodies_present(patients: pl.DataFrame) -> None:
+    # Codes without a patient are not shown; values beyond the contract's codes are.
+    n = patients.height
+    values = ["teclistamab"] * 6 + ["linvoseltamab"] * 2 + [None] * (n - 8)
+    table = build_table1(patients.with_columns(pl.Series("bsab", values, dtype=pl.String)))
+    assert _level_rows(table, "Bispecific antibody") == [
+        ("Teclistamab", "6/8 (75 %)"),
+        ("Linvoseltamab", "2/8 (25 %)"),
+        (NOT_RECORDED, str(n - 8)),
+    ]
+    only_codes = ["elranatamab", "teclistamab"] * (n // 2) + ["teclistamab"] * (n % 2)
+    table = build_table1(patients.with_columns(pl.Series("bsab", only_codes)))
+    labels = [label for label, _ in _level_rows(table, "Bispecific antibody")]
+    assert labels == ["Teclistamab", "Elranatamab"]
+
+
 def test_empty_cohort_gives_a_table_not_an_error(patients: pl.DataFrame) -> None:
     table = build_table1(patients.clear(), by="emd", p_values=True)
     assert [c.header for c in table.columns] == ["All patients (N = 0)"]
