@@ -42,3 +42,32 @@ def test_level_codes_agree_with_a_dictionary_lookup() -> None:
     codes = level_codes(pl.Series("s", raw, dtype=pl.String), levels)
     lookup = {v: i for i, v in enumerate(levels)}
     assert codes.tolist() == [lookup.get(v, 3) for v in raw]
+
+
+def test_number_levels_are_found_by_binary_search() -> None:
+    values = pl.Series("x", [3, None, 1, 7, 3, 2])
+    # 7 and 2 are not levels: they go last, with the missing value.
+    assert level_codes(values, [1, 3]).tolist() == [1, 2, 0, 2, 1, 2]
+    assert level_codes(pl.Series("f", [0.5, 1.5, None]), [0.5, 1.5]).tolist() == [0, 1, 2]
+
+
+def test_column_levels_are_kept_with_their_frame_and_dropped_with_it() -> None:
+    import gc
+
+    from bsab_explorer.analyses import levels
+
+    frame = pl.DataFrame({"stage": ["II", None, "I", "II"], "flag": [True, None, False, True]})
+    first = levels.column_levels(frame, "stage", ("I", "II", "III"))
+    assert first[0] == ["I", "II"]
+    assert first[1].tolist() == [1, 2, 0, 1]
+    assert levels.column_levels(frame, "stage", ("I", "II", "III"))[1] is first[1]
+    assert not first[1].flags.writeable  # shared: nobody may change it
+    assert levels.column_levels(frame, "flag")[1].tolist() == [1, 2, 0, 1]
+    # Another frame with the same values has its own.
+    other = frame.clone()
+    assert levels.column_levels(other, "stage", ("I", "II", "III"))[1] is not first[1]
+    key = id(frame)
+    assert key in levels._KEPT
+    del frame, first
+    gc.collect()
+    assert key not in levels._KEPT
