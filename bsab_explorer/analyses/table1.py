@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from bsab_explorer.analyses.levels import column_levels, kept_present_values
 from bsab_explorer.schema import (
@@ -48,7 +49,6 @@ KRUSKAL = "Kruskal–Wallis test"
 TESTS = (FISHER, CHI_SQUARED, WILCOXON, KRUSKAL)
 
 _GROUP = "__group"
-_GROUP_CODE = "__group_code"
 _VALUE_LABELS = {"sex": {"F": "Female", "M": "Male"}}
 _CYTOGENETIC_ORDER = ("del17p", "gain_1q21", "t_4_14", "t_14_16", "del_1p32", "amp_1q21")
 _OTHER_AGENTS = (
@@ -397,69 +397,207 @@ class Table1:
         return str(rows.get_column(header)[0])
 
 
+#: The kinds of aggregate a cell may need (see `_Builder`).
+_KINDS = ("count", "recorded", "missing", "size", "zero", "median", "min", "max")
+_NUMBER_KINDS = ("median", "min", "max")
+
+
 @dataclass
 class _Builder:
-    """Accumulates aggregate expressions (one pass over the patients) and how each combines
-    across groups: "sum" (counts), "min", "max", or "" (a median: computed on all patients)."""
+    """The aggregates Table 1's cells need, each a kind and a row-level expression: "count"
+    (rows where a condition is true), "recorded" / "missing" (rows with / without a value),
+    "median", "min", "max", "size" (rows) and "zero"."""
 
-    exprs: list[pl.Expr]
-    combine: dict[str, str] = field(default_factory=dict)
+    items: list[tuple[str, str, pl.Expr | None]] = field(default_factory=list)
 
-    def add(self, expr: pl.Expr, combine: str = "sum") -> str:
-        name = f"a{len(self.exprs)}"
-        self.exprs.append(expr.alias(name))
-        self.combine[name] = combine
+    def add(self, kind: str, expr: pl.Expr | None = None) -> str:
+        name = f"a{len(self.items)}"
+        self.items.append((name, kind, expr))
         return name
 
-    def overall(self, frame: pl.DataFrame, groups: list[dict[str, object]]) -> dict[str, object]:
-        """The all-patients value of every aggregate, from the groups' values where they combine
-        (the groups partition the patients) and from `frame` for the medians."""
-        medians = [e for e in self.exprs if not self.combine[e.meta.output_name()]]
-        found: dict[str, object] = frame.select(medians).row(0, named=True) if medians else {}
-        for name, how in self.combine.items():
-            if not how:
+    def exprs(self, kinds: Sequence[str] = _KINDS) -> list[pl.Expr]:
+        """Polars aggregate expressions of the items of `kinds`, named by item."""
+        out = []
+        for name, kind, expr in self.items:
+            if kind not in kinds:
                 continue
-            values = [g[name] for g in groups if g[name] is not None]
-            if how == "sum":
-                found[name] = sum(int(str(v)) for v in values)
+            if kind in ("size", "zero"):
+                agg = pl.len() if kind == "size" else pl.lit(0)
             else:
-                numbers = [float(str(v)) for v in values]
-                found[name] = (min if how == "min" else max)(numbers) if numbers else None
-        return found
+                assert expr is not None
+                agg = {
+                    "count": lambda e: e.sum(),
+                    "recorded": lambda e: pl.len() - e.null_count(),
+                    "missing": lambda e: e.null_count(),
+                    "median": lambda e: e.median(),
+                    "min": lambda e: e.min(),
+                    "max": lambda e: e.max(),
+                }[kind](expr)
+            out.append(agg.alias(name))
+        return out
+
+    def by_group(
+        self, frame: pl.DataFrame, codes: np.ndarray, n_groups: int
+    ) -> list[dict[str, object]]:
+        """The aggregates of all patients, then of each group (rows of `frame` whose code is
+        the group's; the groups partition the patients).
+
+        Counts are taken on bitmaps: each condition is evaluated once for every patient, and a
+        group's count is the number of bits set in (condition AND group). Medians, minima and
+        maxima of whole numbers come from each group's histogram (see `_number_summaries`).
+        """
+        keys: dict[str, str] = {}  # item -> the row-level boolean it counts
+        rows: dict[str, pl.Expr] = {}
+        for name, kind, expr in self.items:
+            if kind in ("count", "recorded", "missing"):
+                assert expr is not None
+                key = str(expr) if kind == "count" else f"recorded:{expr}"
+                keys[name] = key
+                if key not in rows:
+                    rows[key] = expr if kind == "count" else expr.is_not_null()
+        table = frame.select([e.alias(f"b{i}") for i, e in enumerate(rows.values())])
+        group_bits = [_pack(codes == group) for group in range(n_groups)]
+        counts: dict[str, list[int]] = {}
+        for i, key in enumerate(rows):
+            bits = _bits(table.to_series(i))
+            counts[key] = [int(np.bitwise_count(bits & g).sum()) for g in group_bits]
+        sizes = np.bincount(codes, minlength=n_groups)[:n_groups].tolist()
+        numbers = {
+            column: _number_summaries(frame.get_column(column), codes, n_groups)
+            for column in {
+                n for _, kind, e in self.items if kind in _NUMBER_KINDS and e is not None
+                for n in e.meta.root_names()
+            }
+        }  # fmt: skip
+        stats: list[dict[str, object]] = [{} for _ in range(n_groups + 1)]
+        values: Sequence[object]
+        for name, kind, expr in self.items:
+            if kind in _NUMBER_KINDS:
+                assert expr is not None
+                (column,) = expr.meta.root_names()
+                values = numbers[column][_NUMBER_KINDS.index(kind)]
+            else:
+                counted: list[int]
+                if kind == "size":
+                    counted = sizes
+                elif kind == "zero":
+                    counted = [0] * n_groups
+                elif kind == "missing":
+                    counted = [size - n for size, n in zip(sizes, counts[keys[name]], strict=True)]
+                else:
+                    counted = counts[keys[name]]
+                # The groups partition the patients: all patients' counts are their sums.
+                values = [*counted, sum(counted)]
+            for found, value in zip(stats, values, strict=True):
+                found[name] = value
+        *groups, overall = stats
+        return [overall, *groups]
+
+
+#: Whole numbers spanning at most this many values are summarised from histograms.
+_HISTOGRAM_SPAN = 1 << 16
+
+
+def _number_summaries(
+    values: pl.Series, codes: np.ndarray, n_groups: int
+) -> tuple[list[float | None], list[float | None], list[float | None]]:
+    """Median, minimum and maximum of `values` in each group and then for all patients (None
+    where there is no value), as Polars computes them (the median of an even count is the mean
+    of the middle two)."""
+    bounds = values.to_frame().select(pl.first().min().alias("low"), pl.first().max().alias("high"))
+    low, high = bounds.row(0)
+    summaries: tuple[list[float | None], list[float | None], list[float | None]] = ([], [], [])
+    medians, lows, highs = summaries
+    if not values.dtype.is_integer() or low is None or high - low >= _HISTOGRAM_SPAN:
+        for rows in [*(values.filter(pl.Series(codes == g)) for g in range(n_groups)), values]:
+            row = rows.to_frame().select(
+                pl.first().median().alias("median"),
+                pl.first().min().alias("min"),
+                pl.first().max().alias("max"),
+            )
+            for found, value in zip(summaries, row.row(0), strict=True):
+                found.append(None if value is None else float(value))
+        return summaries
+    # Each group's histogram over the span of values: one bincount for every group (rows
+    # without a value are counted in an extra group, dropped).
+    span = high - low + 1
+    cells = values.fill_null(low).to_numpy().astype(np.int64) - low
+    group = (
+        codes
+        if values.null_count() == 0
+        else np.where(values.is_null().to_numpy(), n_groups, codes)
+    )
+    cells += group * span
+    histograms = np.bincount(cells, minlength=(n_groups + 1) * span).reshape(n_groups + 1, span)
+    histograms[n_groups] = histograms[:n_groups].sum(axis=0)  # all patients
+    for histogram in histograms:
+        total = int(histogram.sum())
+        if total == 0:
+            for found in summaries:
+                found.append(None)
+            continue
+        cumulative = np.cumsum(histogram)
+        # The values at (1-based) ranks ceil(total / 2) and floor(total / 2) + 1.
+        lower = int(np.searchsorted(cumulative, (total + 1) // 2))
+        upper = int(np.searchsorted(cumulative, total // 2 + 1))
+        seen = np.flatnonzero(histogram)
+        medians.append(low + (lower + upper) / 2)
+        lows.append(float(low + seen[0]))
+        highs.append(float(low + seen[-1]))
+    return summaries
+
+
+def _pack(rows: np.ndarray) -> np.ndarray:
+    """Booleans as little-endian bit words (uint64; the padding bits are 0)."""
+    packed = np.packbits(rows, bitorder="little")
+    padded = np.zeros(-(-packed.size // 8) * 8, dtype=np.uint8)
+    padded[: packed.size] = packed
+    return padded.view(np.uint64)
+
+
+def _bits(values: pl.Series) -> np.ndarray:
+    """The rows where a boolean column is true (missing counts as not true), as `_pack` words.
+
+    Read from the column's own Arrow bitmaps (values AND validity) without unpacking them.
+    """
+    n = values.len()
+    array = values.cast(pl.Boolean).rechunk().to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    validity, data = array.buffers()[:2]
+    if n == 0 or data is None or array.offset % 8:
+        return _pack(values.cast(pl.Boolean).fill_null(False).to_numpy())
+    start, size = array.offset // 8, -(-n // 8)
+    padded = np.zeros(-(-size // 8) * 8, dtype=np.uint8)
+    padded[:size] = np.frombuffer(data, dtype=np.uint8, count=size, offset=start)
+    if validity is not None:
+        padded[:size] &= np.frombuffer(validity, dtype=np.uint8, count=size, offset=start)
+    if n % 8:
+        padded[size - 1] &= (1 << (n % 8)) - 1  # bits past the last row are not rows
+    return padded.view(np.uint64)
 
 
 def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool = False) -> Table1:
     """Table 1 of the cohort (all patients, plus one column per group of `by` when given)."""
+    group_labels: tuple[str, ...] = ()
+    codes = np.zeros(0, dtype=np.int64)
+    frame = patients  # with each patient's group label, for the p-values
     if by is not None:
         codes, group_labels = cohort_group_codes(patients, by)
-        frame = patients.with_columns(pl.Series(_GROUP_CODE, codes))
         if p_values:
             label_of = dict(enumerate(group_labels))
-            frame = frame.with_columns(
-                pl.col(_GROUP_CODE).replace_strict(label_of, return_dtype=pl.String).alias(_GROUP)
-            )
-    else:
-        group_labels = ()
-        frame = patients
+            labels = pl.Series(_GROUP, codes).replace_strict(label_of, return_dtype=pl.String)
+            frame = patients.with_columns(labels)
     specs = _specs(patients)
-    builder = _Builder([])
+    builder = _Builder()
     plans: list[tuple[_Spec, dict[str, str]]] = []
     for spec in specs:
         plans.append((spec, _plan(spec, builder)))
-    size = builder.add(pl.len())
-    # One select per column: far cheaper than a group_by with a hundred aggregations.
+    size = builder.add("size")
     if group_labels:
-        # Filter only the columns the cells read (a copy of every column per group is wasted).
-        used = {name for spec in specs for name in _columns(spec)}
-        narrow = frame.select([c for c in frame.columns if c in used or c == _GROUP_CODE])
-        groups = [
-            narrow.filter(pl.col(_GROUP_CODE) == code).select(builder.exprs).row(0, named=True)
-            for code in range(len(group_labels))
-        ]
-        # The groups partition the patients: their counts add up to the overall column's.
-        stats_by_column = [builder.overall(frame, groups), *groups]
+        stats_by_column = builder.by_group(patients, codes, len(group_labels))
     else:
-        stats_by_column = [frame.select(builder.exprs).row(0, named=True)]
+        stats_by_column = [frame.select(builder.exprs()).row(0, named=True)]
     columns = tuple(
         Table1Column(label, int(str(s[size])))
         for label, s in zip((OVERALL, *group_labels), stats_by_column, strict=True)
@@ -505,56 +643,42 @@ def _row(
     return row
 
 
-def _columns(spec: _Spec) -> set[str]:
-    """The columns a row reads."""
-    if isinstance(spec, _Summary):
-        return {spec.column} if spec.available else set()
-    if isinstance(spec, _Count):
-        exprs = [spec.condition, spec.among, spec.recorded]
-    elif isinstance(spec, _Levels):
-        exprs = [spec.bucket, spec.source]
-    else:
-        return set()
-    return {name for e in exprs if e is not None for name in e.meta.root_names()}
-
-
 def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
     """Register the aggregates a row needs; returns their names.
 
     Plain sums and null counts only: they are the cheapest aggregations polars has.
     """
-    size = pl.len()
     if isinstance(spec, _Count) and spec.condition is not None:
         if spec.among is not None:
             # Grade rows: the condition implies `among`, which excludes missing values.
             return {
-                "n": builder.add(spec.condition.sum()),
-                "d": builder.add(spec.among.sum()),
-                "miss": builder.add(pl.lit(0)),
+                "n": builder.add("count", spec.condition),
+                "d": builder.add("count", spec.among),
+                "miss": builder.add("zero"),
             }
         recorded = spec.condition if spec.recorded is None else spec.recorded
         return {
-            "n": builder.add(spec.condition.sum()),
-            "d": builder.add(size - recorded.null_count()),
-            "miss": builder.add(recorded.null_count()),
+            "n": builder.add("count", spec.condition),
+            "d": builder.add("recorded", recorded),
+            "miss": builder.add("missing", recorded),
         }
     if isinstance(spec, _Summary) and spec.available:
         value = pl.col(spec.column)
         return {
-            "median": builder.add(value.median(), ""),
-            "min": builder.add(value.min(), "min"),
-            "max": builder.add(value.max(), "max"),
-            "miss": builder.add(value.null_count()),
+            "median": builder.add("median", value),
+            "min": builder.add("min", value),
+            "max": builder.add("max", value),
+            "miss": builder.add("missing", value),
         }
     if isinstance(spec, _Levels) and spec.bucket is not None:
         names = {
-            f"level:{key}": builder.add(condition.sum())
+            f"level:{key}": builder.add("count", condition)
             for key, _, condition in _level_conditions(spec)
         }
         # A binned count's bucket is missing exactly where its source is (cheaper to count).
         recorded = spec.bucket if spec.source is None else spec.source
-        names["d"] = builder.add(size - recorded.null_count())
-        names["miss"] = builder.add(recorded.null_count())
+        names["d"] = builder.add("recorded", recorded)
+        names["miss"] = builder.add("missing", recorded)
         return names
     return {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -289,3 +290,40 @@ def test_flag_cells_equal_a_plain_python_count(
         recorded = [h for h in members if h is not None]
         expected = format_count(sum(recorded), len(recorded), len(members))
         assert table.cell("High-risk cytogenetics (HRCA)", column.label) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(-5, 40)), max_size=60),
+    st.integers(1, 4),
+    st.integers(0, 9),
+)
+def test_group_numbers_from_histograms_equal_polars(
+    values: list[int | None], n_groups: int, seed: int
+) -> None:
+    from bsab_explorer.analyses.table1 import _number_summaries
+
+    codes = np.random.default_rng(seed).integers(0, n_groups, len(values))
+    series = pl.Series("x", values, dtype=pl.Int64)
+    medians, lows, highs = _number_summaries(series, codes, n_groups)
+    for group, rows in enumerate([*(codes == g for g in range(n_groups)), None]):
+        part = series if rows is None else series.filter(pl.Series(rows))
+        expected = part.to_frame().select(
+            pl.first().median().alias("m"), pl.first().min().alias("lo"), pl.first().max()
+        )
+        median, low, high = expected.row(0)
+        assert medians[group] == median
+        assert lows[group] == low
+        assert highs[group] == high
+
+
+@pytest.mark.parametrize("offset", [0, 1, 8, 13])
+def test_bitmaps_count_true_values_only(offset: int) -> None:
+    from bsab_explorer.analyses.table1 import _bits, _pack
+
+    raw = [True, None, False, True] * 50 + [True, None, True]
+    column = pl.Series("b", raw).slice(offset)  # a slice keeps an offset into the buffers
+    expected = [v is True for v in raw[offset:]]
+    assert np.array_equal(_bits(column), _pack(np.array(expected)))
+    chunked = pl.concat([column, pl.Series("b", [True, None])], rechunk=False)
+    assert np.array_equal(_bits(chunked), _pack(np.array([*expected, True, False])))
