@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from bsab_explorer.analyses.audit_view import STATUS_ORDER, audit_counts, audit_rows, audit_studies
+from bsab_explorer.audit import DIFFERS, STATUS_ORDER, audit_counts, audit_rows, audit_studies
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import STUDY_LABELS
 from bsab_explorer.ui import cache, shell
@@ -26,8 +26,8 @@ if frame.height == 0:
 counts = audit_counts(frame)
 for column, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
     column.metric(status.capitalize(), counts[status])
-if counts["differs"]:
-    st.error(f"{counts['differs']} published value(s) differ from the data.")
+if counts[DIFFERS]:
+    st.error(f"{counts[DIFFERS]} published value(s) differ from the data.")
 else:
     st.success("Every published value is reproduced or explained as a paper inconsistency.")
 
