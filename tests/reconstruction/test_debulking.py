@@ -371,9 +371,10 @@ def test_designed_start_places_every_median_and_limit() -> None:
     assert {k for k, v in penalties.items() if v > 0} == {"pfs_median_emd"}
 
 
-def test_solved_courses_meet_every_search_target() -> None:
+def _solved_state() -> debulking_search.State:
+    """The search's state holding the embedded courses."""
     courses = debulking.COURSES
-    state = debulking_search.State(
+    return debulking_search.State(
         [c.pfs_days for c in courses],
         [c.pfs_event for c in courses],
         [c.os_days for c in courses],
@@ -381,6 +382,10 @@ def test_solved_courses_meet_every_search_target() -> None:
         [c.emd for c in courses],
         [-1 if c.hrca is None else int(c.hrca) for c in courses],
     )
+
+
+def test_solved_courses_meet_every_search_target() -> None:
+    state = _solved_state()
     assert debulking_search.loss(state, "log") == 0.0
     # with the other CI methods the same data miss printed limits
     assert sum(v > 0 for v in debulking_search.median_penalties(state, "log-log").values()) >= 5
@@ -391,14 +396,7 @@ def test_course_table_is_the_search_output() -> None:
     # the finishing step (causes of death, PET-CT) rebuilds the embedded lines from the solved
     # survival and responses: the table in debulking.py is exactly what the search printed
     courses = debulking.COURSES
-    state = debulking_search.State(
-        [c.pfs_days for c in courses],
-        [c.pfs_event for c in courses],
-        [c.os_days for c in courses],
-        [c.os_event for c in courses],
-        [c.emd for c in courses],
-        [-1 if c.hrca is None else int(c.hrca) for c in courses],
-    )
+    state = _solved_state()
     rows: list[dict[str, str | None]] = [
         {
             tp: None if token == "-" else token.rstrip("*")
