@@ -133,10 +133,14 @@ class IndexedCohort:
 
     def ranks_at(self, key: int) -> np.ndarray:
         """Every patient's rank at the timepoint of integer `key` (see `timepoint_key`)."""
+        return self._row(self.ranks, key)
+
+    def _row(self, grid: np.ndarray, key: int) -> np.ndarray:
+        """The row of `grid` (keys x patients) at timepoint `key`; "Not assessed" if none."""
         at = int(np.searchsorted(self.keys, key))
         if at == self.keys.size or self.keys[at] != key:
             return np.full(self.n, NOT_ASSESSED_RANK, dtype=np.int8)
-        row: np.ndarray = self.ranks[at]
+        row: np.ndarray = grid[at]
         return row
 
     #: How to find `pseudonym_order` without sorting strings (set by `restricted`).
@@ -158,11 +162,7 @@ class IndexedCohort:
 
     def ranks_at_by_pseudonym(self, key: int) -> np.ndarray:
         """`ranks_at` with the patients in pseudonym order."""
-        at = int(np.searchsorted(self.keys, key))
-        if at == self.keys.size or self.keys[at] != key:
-            return np.full(self.n, NOT_ASSESSED_RANK, dtype=np.int8)
-        row: np.ndarray = self.ranks_by_pseudonym[at]
-        return row
+        return self._row(self.ranks_by_pseudonym, key)
 
     @cached_property
     def by_pseudonym(self) -> tuple[np.ndarray, pl.Series]:

@@ -61,6 +61,11 @@ class Download:
     what: str
 
 
+def _frame(frame: pl.DataFrame | Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    """A frame, or the frame a function makes (called only now: when its file is asked for)."""
+    return frame() if callable(frame) else frame
+
+
 def chart_downloads(
     chart: Any,
     frame: pl.DataFrame | Callable[[], pl.DataFrame],
@@ -71,9 +76,6 @@ def chart_downloads(
 
     `frame` may be a function, called only when the CSV is asked for.
     """
-
-    def data() -> pl.DataFrame:
-        return frame() if callable(frame) else frame
 
     return (
         Download(
@@ -96,7 +98,7 @@ def chart_downloads(
             "Data (CSV)",
             request.file_name("csv"),
             CSV,
-            lambda: table_to_csv(data(), provenance),
+            lambda: table_to_csv(_frame(frame), provenance),
             "The data behind the chart, with the provenance as # comment lines",
             "csv",
         ),
@@ -111,15 +113,12 @@ def table_downloads(
     `frame` may be a function, called only when the CSV is asked for.
     """
 
-    def data() -> pl.DataFrame:
-        return frame() if callable(frame) else frame
-
     return (
         Download(
             "Table (CSV)",
             request.file_name("csv"),
             CSV,
-            lambda: table_to_csv(data(), provenance),
+            lambda: table_to_csv(_frame(frame), provenance),
             "Safe to open in a spreadsheet; provenance as # comment lines at the end",
             "csv",
         ),
