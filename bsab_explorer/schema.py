@@ -71,6 +71,12 @@ class Table:
         """The column called `name` (KeyError when it is not in the contract)."""
         return self.by_name[name]
 
+    def codes_of(self, name: str) -> tuple[str, ...]:
+        """The codes of column `name`, in contract order (none for a column without codes or
+        not in the contract)."""
+        column = self.by_name.get(name)
+        return column.codes if column is not None else ()
+
 
 # --- codes -------------------------------------------------------------------------------------
 

@@ -958,8 +958,7 @@ def _grouping(patients: pl.DataFrame, by: str) -> tuple[list[Any], list[str], In
     """Distinct non-null values of a grouping column in level order, their labels, and each
     row's position among them (missing values: the number of levels)."""
     dtype = patients.schema[by]
-    column = TABLES["patients"].by_name.get(by)
-    codes = column.codes if column is not None and dtype not in (pl.Boolean,) else ()
+    codes = () if dtype == pl.Boolean else TABLES["patients"].codes_of(by)
     ordered, rows = column_levels(patients, by, codes)
     if dtype == pl.Boolean:
         labels = [BOOL_LABELS[bool(v)] for v in ordered]

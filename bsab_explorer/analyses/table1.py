@@ -93,7 +93,7 @@ def _group_values(patients: pl.DataFrame, by: str) -> list[object]:
         present = kept_present_values(patients, by)
         ordered: list[object] = [v for v in (True, False) if v in present]
     else:
-        ordered = kept_present_values(patients, by, _codes(by))
+        ordered = kept_present_values(patients, by, PATIENTS.codes_of(by))
     if len(ordered) > MAX_GROUPS:
         raise ValueError(
             f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
@@ -127,16 +127,11 @@ def cohort_group_codes(patients: pl.DataFrame, by: str) -> tuple[np.ndarray, tup
     if patients.get_column(by).null_count() > 0:
         labels.append(NOT_RECORDED)
     # Each row's level is kept with the frame: survival and response group the same patients.
-    present, rows = column_levels(patients, by, _codes(by))
+    present, rows = column_levels(patients, by, PATIENTS.codes_of(by))
     if present != ordered:  # booleans: yes first
         position = np.array([*(ordered.index(v) for v in present), len(ordered)], dtype=np.int64)
         rows = position[rows]
     return rows, tuple(labels)
-
-
-def _codes(column: str) -> tuple[str, ...]:
-    """The contract's codes of a patients column (none for other columns)."""
-    return PATIENTS.column(column).codes if column in PATIENTS.by_name else ()
 
 
 # --- formatting --------------------------------------------------------------------------------
