@@ -60,3 +60,32 @@ def test_pages_start_inside_the_shell(page: Path) -> None:
         "shell.case_page(",
     )
     assert any(start in text for start in starts)
+
+
+def test_raw_html_only_ever_gets_the_static_css() -> None:
+    # st.html and unsafe_allow_html render raw HTML: no uploaded or data value may reach them.
+    # The one call passes the module's two constant CSS strings.
+    calls = []
+    for path in [*PACKAGE.rglob("*.py"), *PAGES, ROOT / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            unsafe = any(
+                k.arg == "unsafe_allow_html"
+                and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                for k in node.keywords
+            )
+            name = ast.unparse(node.func)
+            if unsafe or name.endswith(("st.html", "components.html", "components.v1.html")):
+                calls.append((str(path.relative_to(ROOT)), ast.unparse(node)))
+    assert calls == [
+        (
+            "bsab_explorer/ui/layout.py",
+            "st.html(_PRESENT_CSS if presentation_mode() else _BASE_CSS)",
+        )
+    ]
+    from bsab_explorer.ui import layout
+
+    for css in (layout._BASE_CSS, layout._PRESENT_CSS):
+        assert css.strip().startswith("<style>")
+        assert css.strip().endswith("</style>")
