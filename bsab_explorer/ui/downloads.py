@@ -1,9 +1,11 @@
-"""Download buttons and "Reproduce" expanders under every figure and table.
+"""Download buttons and "Reproduce" popovers under every figure and table.
 
 Files are made only when a button is pressed (Streamlit calls the data function on click, on
 its own thread), so a page pays nothing for the PNGs it offers. Every file carries the
-provenance of what the page shows; the Reproduce expander gives the command line and the
-Python call that regenerate it from the same data.
+provenance of what the page shows; the Reproduce popover, at the end of the row of buttons,
+gives the command line and the Python call that regenerate it from the same data. (A popover
+is drawn only when opened: the browser does not lay out and highlight the commands of every
+figure on every filter change, nor load the code highlighter before the first one is opened.)
 """
 
 from __future__ import annotations
@@ -125,7 +127,10 @@ def table_downloads(
     )
 
 
-def _buttons(downloads: tuple[Download, ...], request: ExportRequest, key: str | None) -> None:
+def _buttons(
+    downloads: tuple[Download, ...], request: ExportRequest, dataset: Dataset, key: str | None
+) -> None:
+    """One row: a button per download, then the Reproduce popover."""
     with st.container(horizontal=True, gap="small", key=_key(request, "buttons", key)):
         for download in downloads:
             st.download_button(
@@ -138,13 +143,19 @@ def _buttons(downloads: tuple[Download, ...], request: ExportRequest, key: str |
                 on_click="ignore",  # a download must not rerun (and recompute) the page
                 icon=":material/download:",
             )
+        show_reproduce(request, dataset, key=key)
 
 
 def show_reproduce(request: ExportRequest, dataset: Dataset, *, key: str | None = None) -> None:
-    """The "Reproduce" expander: the CLI command and the Python call for this export."""
+    """The "Reproduce" popover: the CLI command and the Python call for this export."""
     data = data_argument(dataset)
     out = request.file_name()
-    with st.expander("Reproduce", icon=":material/terminal:", key=_key(request, "reproduce", key)):
+    with st.popover(
+        "Reproduce",
+        icon=":material/terminal:",
+        help="The command line and the Python call that make this file from the same data",
+        key=_key(request, "reproduce", key),
+    ):
         st.caption("Command line (after `pip install` of this project):")
         st.code(reproduce_command(request, out=out, data=data), language="bash", wrap_lines=True)
         st.caption("Python:")
@@ -167,7 +178,7 @@ def offer_chart(
     provenance: Provenance | None = None,
     key: str | None = None,
 ) -> None:
-    """PNG (screen, print 300 dpi) and CSV downloads of a shown chart, and its Reproduce box.
+    """PNG (screen, print 300 dpi) and CSV downloads of a shown chart, and its Reproduce popover.
 
     `request` must describe the chart as drawn (name, filter, by, endpoint, CI and options such
     as ``("bands", "false")``), so that its Reproduce command makes the same figure. `data`
@@ -178,8 +189,7 @@ def offer_chart(
         (lambda: make_export(dataset, request).data) if data is None else data
     )
     facts = request_provenance(dataset, request) if provenance is None else provenance
-    _buttons(chart_downloads(chart, frame, facts, request), request, key)
-    show_reproduce(request, dataset, key=key)
+    _buttons(chart_downloads(chart, frame, facts, request), request, dataset, key)
 
 
 def offer_table(
@@ -194,8 +204,7 @@ def offer_table(
 
     `frame` may be a function, called only when the CSV is asked for."""
     facts = request_provenance(dataset, request) if provenance is None else provenance
-    _buttons(table_downloads(frame, facts, request), request, key)
-    show_reproduce(request, dataset, key=key)
+    _buttons(table_downloads(frame, facts, request), request, dataset, key)
 
 
 def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = None) -> None:

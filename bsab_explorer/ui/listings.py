@@ -23,16 +23,21 @@ def offer_listing(
 ) -> None:
     """A CSV download of a shown table (provenance included); the command that makes it, if any."""
     provenance = Provenance.of(dataset, cohort_filter, n, total, unit=unit)
-    st.download_button(
-        "Table (CSV)",
-        data=lambda: table_to_csv(frame, provenance),
-        file_name=export_name(name, cohort_filter=cohort_filter, ext="csv"),
-        mime="text/csv",
-        key=f"download-{name}",
-        on_click="ignore",
-        icon=":material/download:",
-        help="The table as shown, formula-safe, with its provenance as trailing # lines",
-    )
-    if command is not None:
-        with st.expander("Reproduce", icon=":material/terminal:"):
-            st.code(command, language="bash")
+    with st.container(horizontal=True, gap="small", key=f"download-{name}-buttons"):
+        st.download_button(
+            "Table (CSV)",
+            data=lambda: table_to_csv(frame, provenance),
+            file_name=export_name(name, cohort_filter=cohort_filter, ext="csv"),
+            mime="text/csv",
+            key=f"download-{name}",
+            on_click="ignore",
+            icon=":material/download:",
+            help="The table as shown, formula-safe, with its provenance as trailing # lines",
+        )
+        if command is not None:
+            with st.popover(
+                "Reproduce",
+                icon=":material/terminal:",
+                help="The command line that makes this file from the same data",
+            ):
+                st.code(command, language="bash")

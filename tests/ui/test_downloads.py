@@ -136,7 +136,13 @@ def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
     # Files are made on click only: every button holds a deferred file, none a ready URL.
     assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
     assert all(b.proto.ignore_rerun for b in buttons)
-    assert [e.proto.label for e in app.get("expander")] == ["Reproduce"] * 4
+    # Reproduce is a popover at the end of each row of buttons (drawn only when opened).
+    popovers = app.get("popover")
+    assert [e.proto.popover.label for e in popovers] == ["Reproduce"] * 4
+    for popover in popovers:
+        row = [e for e in app.get("flex_container") if popover in e.children.values()]
+        assert len(row) == 1, "a Reproduce popover is not in a row of download buttons"
+        assert any(child.type == "download_button" for child in row[0].children.values())
     table1 = ExportRequest("table", "table1", by="emd")
     assert [c.value for c in app.code] == [
         reproduce_command(KM),
