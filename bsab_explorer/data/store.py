@@ -312,6 +312,24 @@ class Store:
         batches = tuple(Batch(*row) for row in rows)
         return batches if include_retracted else tuple(b for b in batches if not b.retracted)
 
+    def generation(self) -> str:
+        """A key that changes whenever a batch is stored, retracted or restored.
+
+        Batches and retractions are only ever appended, so their counts and largest ids say
+        whether anything changed (one small query: the app asks on every rerun).
+        """
+        cursor = self._cursor()
+        try:
+            (row,) = _fetch(
+                cursor,
+                "SELECT (SELECT count(*) FROM store_batches), (SELECT max(batch_id) FROM "
+                "store_batches), (SELECT count(*) FROM store_retractions), "
+                "(SELECT max(retraction_id) FROM store_retractions)",
+            )
+        finally:
+            cursor.close()
+        return ":".join("-" if value is None else str(value) for value in row)
+
     def batch(self, batch_id: int) -> Batch | None:
         """The batch with this id (None when there is none)."""
         return next((b for b in self.batches() if b.batch_id == batch_id), None)

@@ -56,7 +56,7 @@ def store() -> Store:
 
 def store_generation(the_store: Store) -> str:
     """A key that changes whenever a batch is stored, retracted or restored."""
-    return ";".join(f"{b.batch_id}{'r' if b.retracted else ''}" for b in the_store.batches())
+    return the_store.generation()
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=8)

@@ -193,6 +193,26 @@ def test_retract_and_restore(empty_store: Store) -> None:
     assert empty_store.retract(999) is None
 
 
+def test_the_generation_changes_with_every_stored_retracted_or_restored_batch(
+    empty_store: Store,
+) -> None:
+    seen = [empty_store.generation()]
+    patients = empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").batch
+    assert patients is not None
+    seen.append(empty_store.generation())
+    # A refused file (the same bytes again) and reading leave it as it was.
+    assert not empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    empty_store.load_dataset("pooled")
+    assert empty_store.generation() == seen[-1]
+    assert empty_store.retract(patients.batch_id, "wrong export") is not None
+    seen.append(empty_store.generation())
+    assert empty_store.restore(patients.batch_id) is not None
+    seen.append(empty_store.generation())
+    assert empty_store.retract(999) is None
+    assert empty_store.generation() == seen[-1]
+    assert len(set(seen)) == len(seen) == 4
+
+
 def test_replacing_a_file_needs_a_retraction(empty_store: Store) -> None:
     first = empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").batch
     assert first is not None
