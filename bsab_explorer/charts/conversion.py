@@ -202,9 +202,9 @@ def alluvial_chart(
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y_top:Q", scale=y_scale, axis=no_axis),
-            y2="y_bottom:Q",
+            y2=alt.Y2("y_bottom:Q"),
             color=alt.Color("from:N", scale=category_scale(categories), legend=None),
-            detail="flow:N",
+            detail=alt.Detail("flow:N"),
             tooltip=[
                 alt.Tooltip("from_timepoint:N", title="From timepoint"),
                 alt.Tooltip("from:N", title="From response"),
@@ -221,9 +221,9 @@ def alluvial_chart(
         .mark_rect(stroke="#4d4d4d", strokeWidth=0.8)
         .encode(
             x=alt.X("x0:Q", scale=x_scale, axis=no_axis),
-            x2="x1:Q",
+            x2=alt.X2("x1:Q"),
             y=alt.Y("y0:Q", scale=y_scale, axis=no_axis),
-            y2="y1:Q",
+            y2=alt.Y2("y1:Q"),
             color=color,
             tooltip=[
                 alt.Tooltip("timepoint_label:N", title="Timepoint"),
@@ -243,7 +243,7 @@ def alluvial_chart(
         .encode(
             x=alt.X("x_label:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y_mid:Q", scale=y_scale, axis=no_axis),
-            text="label:N",
+            text=alt.Text("label:N"),
         )
     )  # fmt: skip
     header_rows = [
@@ -256,7 +256,7 @@ def alluvial_chart(
         .encode(
             x=alt.X("column:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y:Q", scale=y_scale, axis=no_axis),
-            text="timepoint_label:N",
+            text=alt.Text("timepoint_label:N"),
         )
     )
     subtitle = [

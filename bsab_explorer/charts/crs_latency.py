@@ -117,7 +117,7 @@ def _summary_text(summary: pl.DataFrame, y: alt.Y, *, log: bool = False) -> alt.
     return (
         alt.Chart(inline_data(summary))
         .mark_text(align="right", dx=-4, fontSize=FONT_SIZE - 2, color="#333333")
-        .encode(x=alt.X("at:Q", scale=scale), y=y, text="text:N")
+        .encode(x=alt.X("at:Q", scale=scale), y=y, text=alt.Text("text:N"))
     )
 
 
@@ -169,7 +169,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     band = (
         alt.Chart(inline_data(window))
         .mark_rect(color="#fdd0a2", opacity=0.45)
-        .encode(x=alt.X("start:Q"), x2="end:Q")
+        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"))
     )
     band_label = (
         alt.Chart(inline_data(window))
@@ -237,7 +237,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     # The summary describes recurrent episodes, like the recurrence table.
     latency_summary = (
         timed.filter(pl.col("phase") == RECURRENT)
-        .group_by("group")
+        .group_by("group", maintain_order=True)
         .agg(pl.len().alias("n"), pl.col("latency_hours").median().alias("median"))
     )
     if not labelled:
@@ -268,7 +268,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     low = float(recurrent.select(pl.col("interval_days").min()).item() or 1.0) / 1.25
     high = float(recurrent.select(pl.col("interval_days").max()).item() or 1.0) * 1.25
     ticks = [t for t in INTERVAL_TICKS if low <= t <= high]
-    interval_summary = recurrent.group_by("group").agg(
+    interval_summary = recurrent.group_by("group", maintain_order=True).agg(
         pl.len().alias("n"), pl.col("interval_days").median().alias("median")
     )
     if not labelled:
@@ -289,7 +289,9 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         scale=alt.Scale(type="log", domain=[low, high], nice=False),
         axis=alt.Axis(values=ticks, format="d"),
     )
-    gap_color = alt.condition(alt.datum.gap, alt.value(GAP_COLOR), alt.value(INTERVAL_COLOR))
+    gap_color = alt.ColorValue(
+        **alt.condition(alt.datum.gap, alt.value(GAP_COLOR), alt.value(INTERVAL_COLOR))
+    )
     if binned:
         interval_points = (
             alt.Chart(inline_data(binned_intervals(recurrent)))

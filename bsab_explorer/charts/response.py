@@ -156,13 +156,17 @@ def response_chart(
             # Vega-Lite stacks from the bottom in ascending order: worst first puts best on top.
             order=alt.Order("rank:Q", sort="descending"),
             # The two palest categories get a grey outline to stand out from the background.
-            stroke=alt.condition(
-                (alt.datum.category == NOT_ASSESSED) | (alt.datum.category == "NE"),
-                alt.value("#737373"),
-                alt.value("white"),
+            stroke=alt.StrokeValue(
+                **alt.condition(
+                    (alt.datum.category == NOT_ASSESSED) | (alt.datum.category == "NE"),
+                    alt.value("#737373"),
+                    alt.value("white"),
+                )
             ),
-            strokeDash=alt.condition(
-                alt.datum.category == NOT_ASSESSED, alt.value([4, 3]), alt.value([1, 0])
+            strokeDash=alt.StrokeDashValue(
+                **alt.condition(
+                    alt.datum.category == NOT_ASSESSED, alt.value([4, 3]), alt.value([1, 0])
+                )
             ),
             tooltip=[
                 alt.Tooltip("timepoint_label:N", title="Timepoint"),
@@ -176,7 +180,7 @@ def response_chart(
     label_base = alt.Chart().transform_filter(alt.datum.kind == "label")
     n_text = label_base.mark_text(
         baseline="top", dy=8, fontSize=FONT_SIZE, color=_TEXT_COLOR
-    ).encode(x=x, y=alt.datum(0), text="n_label:N")
+    ).encode(x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"))
     rate_text = label_base.mark_text(
         baseline="bottom", lineBreak="\n", fontSize=FONT_SIZE - 1, color=_TEXT_COLOR,
         lineHeight=_LINE_HEIGHT,
@@ -185,7 +189,7 @@ def response_chart(
     ).encode(
         x=x,
         y=alt.Y("top:Q", scale=y_scale),
-        text="rates:N",
+        text=alt.Text("rates:N"),
         tooltip=[
             alt.Tooltip("timepoint_label:N", title="Timepoint"),
             alt.Tooltip("orr:N", title="ORR"),
@@ -227,6 +231,6 @@ def empty_chart(message: str) -> alt.Chart:
     return apply_theme(
         alt.Chart({"values": [{"message": message}]})
         .mark_text(fontSize=FONT_SIZE + 2, color=_TEXT_COLOR)
-        .encode(text="message:N")
+        .encode(text=alt.Text("message:N"))
         .properties(width=500, height=120)
     )

@@ -200,13 +200,13 @@ def swimmer_chart(
     layers: list[alt.Chart] = [
         base("follow_up")
         .mark_bar(size=band, color="#d9d9d9")
-        .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
+        .encode(x=x, x2=alt.X2("x2:Q"), y=y, tooltip=tooltip),
         base(ON_TREATMENT)
         .mark_bar(size=max(2.0, step * 0.5), color=TREATMENT_COLOR, opacity=0.55)
-        .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
+        .encode(x=x, x2=alt.X2("x2:Q"), y=y, tooltip=tooltip),
         base("hold")
         .mark_bar(size=max(3.0, step * 0.7), color="#bdbdbd", opacity=0.6)
-        .encode(x=x, x2="x2:Q", y=y, tooltip=tooltip),
+        .encode(x=x, x2=alt.X2("x2:Q"), y=y, tooltip=tooltip),
         base("dose")
         .mark_tick(thickness=1 if n > LABELLED_CASES else 2, size=max(3.0, step * 0.7))
         .encode(
@@ -262,7 +262,7 @@ def swimmer_chart(
         layers.append(
             base("response")
             .mark_text(dy=-step * 0.36, fontSize=FONT_SIZE - 3, fontWeight="bold", color="#08306b")
-            .encode(x=x, y=y, text="detail:N", tooltip=tooltip)
+            .encode(x=x, y=y, text=alt.Text("detail:N"), tooltip=tooltip)
         )
     # Everything in one constructor: each Altair chart method deep-copies every layer.
     chart = alt.LayerChart(

@@ -229,17 +229,19 @@ def timeline_layers(
         base("rule")
         .transform_filter(alt.datum.event == "treatment_hold")
         .mark_rect(color="#bdbdbd", opacity=0.28)
-        .encode(x=x, x2="x2:Q", tooltip=tooltip)
+        .encode(x=x, x2=alt.X2("x2:Q"), tooltip=tooltip)
     )
     rules = (
         base("rule")
         .mark_rule(strokeWidth=2.5, strokeDash=[6, 4])
         .encode(
             x=x,
-            color=alt.condition(
-                alt.datum.event == "discontinuation",
-                alt.value(_LANES["discontinuation"][2]),
-                alt.value("#333333"),
+            color=alt.ColorValue(
+                **alt.condition(
+                    alt.datum.event == "discontinuation",
+                    alt.value(_LANES["discontinuation"][2]),
+                    alt.value("#333333"),
+                )
             ),
             tooltip=tooltip,
         )
@@ -247,7 +249,12 @@ def timeline_layers(
     rule_text = (
         base("rule")
         .mark_text(align="left", dx=6, fontSize=FONT_SIZE, fontWeight="bold")
-        .encode(x=x, y=y, yOffset=alt.YOffset("stagger:Q", scale=None), text="rule_label:N")
+        .encode(
+            x=x,
+            y=y,
+            yOffset=alt.YOffset("stagger:Q", scale=None),
+            text=alt.Text("rule_label:N"),
+        )
         .encode(tooltip=tooltip)
     )
     doses = (
@@ -264,7 +271,9 @@ def timeline_layers(
                     domain=[STEP_UP_LABEL, TREATMENT_LABEL], range=[STEP_UP_COLOR, TREATMENT_COLOR]
                 ),
             ),
-            size=alt.condition(alt.datum.dose_kind == STEP_UP_LABEL, alt.value(34), alt.value(22)),
+            size=alt.SizeValue(
+                **alt.condition(alt.datum.dose_kind == STEP_UP_LABEL, alt.value(34), alt.value(22))
+            ),
             tooltip=tooltip,
         )
     )
@@ -275,7 +284,7 @@ def timeline_layers(
         .mark_bar(size=14, cornerRadius=3, opacity=0.85)
         .encode(
             x=x,
-            x2="x2:Q",
+            x2=alt.X2("x2:Q"),
             y=y,
             color=alt.Color("label:N", title="Event", scale=color, legend=None),
             tooltip=tooltip,
@@ -310,7 +319,7 @@ def timeline_layers(
     responses = (
         base("response")
         .mark_text(fontSize=FONT_SIZE + 1, fontWeight="bold", color=_LANES["response"][2])
-        .encode(x=x, y=y, text="detail:N", tooltip=tooltip)
+        .encode(x=x, y=y, text=alt.Text("detail:N"), tooltip=tooltip)
     )
     return [holds, rules, doses, courses, points, graded, responses, rule_text]
 
