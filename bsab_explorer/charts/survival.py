@@ -19,6 +19,7 @@ import numpy.typing as npt
 import polars as pl
 
 from bsab_explorer.analyses.survival import KaplanMeierCurve, SurvivalSummary
+from bsab_explorer.charts import compose
 from bsab_explorer.charts.theme import (
     FONT_SIZE,
     LINE_WIDTH,
@@ -278,7 +279,7 @@ def km_chart(
                 pl.DataFrame({"text": ["No patients with a recorded time in this selection"]})
             )
             .mark_text(fontSize=FONT_SIZE + 2, color=_TEXT_COLOR)
-            .encode(text="text:N")
+            .encode(text=alt.Text("text:N"))
             .properties(width=width, height=80, title=heading)
         )
         return apply_theme(alt.vconcat(empty))
@@ -330,7 +331,7 @@ def km_chart(
             steps.mark_area(interpolate="step-after", opacity=0.15).encode(
                 x=x,
                 y=alt.Y("band_lower:Q", scale=alt.Scale(domain=[0, 1])),
-                y2="band_upper:Q",
+                y2=alt.Y2("band_upper:Q"),
                 color=color,
             )
         )
@@ -352,12 +353,13 @@ def km_chart(
         layers.append(
             alt.Chart(data.censors)
             .mark_point(shape=_CENSOR_SHAPE, size=90, strokeWidth=2, filled=False, opacity=1)
-            .encode(x=x, y="surv:Q", color=alt.Color("group:N", legend=None))
+            .encode(x=x, y=alt.Y("surv:Q"), color=alt.Color("group:N", legend=None))
         )
     # Built with constructors, not chained methods: each Altair method deep-copies the whole
-    # chart, which made up most of the time of a filter change on the survival page.
-    curve_panel = alt.LayerChart(
-        layer=layers,
+    # chart, which made up most of the time of a filter change on the survival page; and
+    # composed without Altair's copies of every part (charts.compose).
+    curve_panel = compose.layer(
+        layers,
         width=width,
         height=height,
         title=alt.TitleParams(
@@ -368,8 +370,8 @@ def km_chart(
     for row in risk_rows:
         panels.append(_risk_panel(data, row, x_scale, width))
     # Independent legends: the curve panel's legend stays inside its own plot area.
-    return alt.VConcatChart(
-        vconcat=panels,
+    return compose.vconcat(
+        panels,
         spacing=12,
         resolve=alt.Resolve(legend=alt.LegendResolveMap(color="independent")),
         config=alt.Config(**theme_config()),
