@@ -1,11 +1,12 @@
-"""Layering and concatenating charts without Altair copying every part.
+"""Layering, concatenating and faceting charts without Altair copying every part.
 
-Altair's `LayerChart` and `VConcatChart` constructors deep-copy each part (with its hundreds
-of unset properties, twice over for a layer inside a concatenation) so that they can lift
-selection parameters, shared data and layer sizes to the top. Parts with none of these have
-nothing to lift: `layer` and `vconcat` attach them as they are, and leave every other case to
-Altair's constructor. The spec is the same either way (tests/charts/test_compose.py); on the
-survival page this halved the time to build the Kaplan–Meier chart after a filter change.
+Altair's `LayerChart`, `VConcatChart` and `FacetChart` constructors deep-copy each part (with
+its hundreds of unset properties, twice over for a layer inside a concatenation) so that they
+can lift selection parameters, shared data and layer sizes to the top. Parts with none of
+these have nothing to lift: `layer`, `vconcat` and `facet` attach them as they are, and leave
+every other case to Altair's constructor. The spec is the same either way
+(tests/charts/test_compose.py); on the survival page this halved the time to build the
+Kaplan–Meier chart after a filter change.
 """
 
 from __future__ import annotations
@@ -59,4 +60,14 @@ def vconcat(parts: Sequence[Any], **properties: Any) -> alt.VConcatChart:
         return alt.VConcatChart(vconcat=list(parts), **properties)
     chart = alt.VConcatChart(**properties)
     chart.vconcat = list(parts)
+    return chart
+
+
+def facet(spec: Any, **properties: Any) -> alt.FacetChart:
+    """`alt.FacetChart(spec=spec, **properties)`, without a copy when nothing is lifted."""
+    data = properties.get("data", Undefined)
+    if _needs_altair([spec], data, ()):
+        return alt.FacetChart(spec=spec, **properties)
+    chart = alt.FacetChart(spec=alt.Chart(), **properties)
+    chart.spec = spec
     return chart

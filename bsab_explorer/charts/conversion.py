@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.response import CATEGORY_ORDER
+from bsab_explorer.charts import compose
 from bsab_explorer.charts.response import category_scale, empty_chart
 from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
 from bsab_explorer.schema import timepoint_label
@@ -265,7 +266,8 @@ def alluvial_chart(
     ]
     if note:
         subtitle.append(note)
-    chart = alt.layer(bands, nodes, labels, headers).properties(
+    chart = compose.layer(
+        [bands, nodes, labels, headers],
         width=COLUMN_WIDTH * columns,
         height=CHART_HEIGHT,
         title=alt.TitleParams(title, subtitle=subtitle),

@@ -13,6 +13,7 @@ import polars as pl
 
 from bsab_explorer.analyses.response import CATEGORY_ORDER, NOT_ASSESSED, ResponseSummary
 from bsab_explorer.analyses.table1 import format_percent
+from bsab_explorer.charts import compose
 from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
 from bsab_explorer.schema import RESPONSE_COLORS, column_label
 
@@ -200,24 +201,25 @@ def response_chart(
     )  # fmt: skip
     # A plain dict, not alt.Data: Altair validates alt.Data row by row, which is slow.
     data = {"values": response_chart_data(summary)}
-    layer = alt.layer(bars, n_text, rate_text).properties(
-        width=FACET_STEP_WIDTH * max(len(labels), 1), height=CHART_HEIGHT
-    )
     heading = alt.TitleParams(title, subtitle=subtitle)
+    # Composed with constructors (charts.compose): each chained method copies the whole chart.
     if summary.by is None:
-        return apply_theme(alt.layer(bars, n_text, rate_text, data=data).properties(
-            width=STEP_WIDTH * max(len(labels), 1), height=CHART_HEIGHT, title=heading
+        return apply_theme(compose.layer(
+            [bars, n_text, rate_text], data=data, width=STEP_WIDTH * max(len(labels), 1),
+            height=CHART_HEIGHT, title=heading,
         ))  # fmt: skip
-    faceted = layer.facet(
-        data=data,
-        column=alt.Column(
-            "group:N",
-            sort=list(summary.groups),
-            title=column_label(summary.by),
-            header=alt.Header(labelFontSize=FONT_SIZE + 2, titleFontSize=FONT_SIZE + 2),
-        ),
-    ).properties(title=heading)
-    return apply_theme(faceted)
+    panel = compose.layer(
+        [bars, n_text, rate_text], width=FACET_STEP_WIDTH * max(len(labels), 1), height=CHART_HEIGHT
+    )
+    column = alt.Column(
+        "group:N",
+        sort=list(summary.groups),
+        title=column_label(summary.by),
+        header=alt.Header(labelFontSize=FONT_SIZE + 2, titleFontSize=FONT_SIZE + 2),
+    )
+    return apply_theme(
+        compose.facet(panel, data=data, facet=alt.FacetMapping(column=column), title=heading)
+    )
 
 
 def _y_title(summary: ResponseSummary) -> str:

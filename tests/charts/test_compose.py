@@ -7,12 +7,18 @@ from typing import Any
 import altair as alt
 import polars as pl
 import pytest
-from altair.utils import schemapi
+from altair.utils import Undefined, schemapi
 
+from bsab_explorer.analyses.conversion import alluvial_flows
+from bsab_explorer.analyses.response import response_by_timepoint
 from bsab_explorer.analyses.survival import CIMethod
 from bsab_explorer.charts import compose
+from bsab_explorer.charts.conversion import alluvial_chart
+from bsab_explorer.charts.response import response_chart
 from bsab_explorer.charts.survival import km_chart
+from bsab_explorer.charts.theme import apply_theme, theme_config
 from tests.charts.test_survival_chart import lung
+from tests.fixtures.cohorts import constructed_patients, constructed_responses
 
 FRAME = pl.DataFrame({"x": [1.0, 2.0, 3.0], "y": [3.0, 1.0, 2.0], "g": ["a", "b", "a"]})
 OTHER = pl.DataFrame({"x": [1.0], "y": [2.0], "g": ["a"]})
@@ -46,6 +52,28 @@ def test_the_km_chart_is_the_chart_altair_composes(
     assert km_chart(summary, **options).to_dict() == ours
 
 
+PAGE_CHARTS = {
+    "response": lambda: response_chart(
+        response_by_timepoint(constructed_patients(), constructed_responses(), "evaluable")
+    ),
+    "response by emd": lambda: response_chart(
+        response_by_timepoint(constructed_patients(), constructed_responses(), "all_treated", "emd")
+    ),
+    "conversion": lambda: alluvial_chart(
+        alluvial_flows(constructed_patients(), constructed_responses())
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PAGE_CHARTS)
+def test_the_page_charts_are_the_charts_altair_composes(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    ours = PAGE_CHARTS[name]().to_dict()
+    _with_altair(monkeypatch)
+    assert PAGE_CHARTS[name]().to_dict() == ours
+
+
 def test_parts_that_altair_would_change_are_left_to_altair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -65,6 +93,14 @@ def test_parts_that_altair_would_change_are_left_to_altair(
             [compose.layer([_line(name="a"), _line(OTHER)]), _line(OTHER)]
         ),
         "empty": lambda: compose.vconcat([]),
+        "facet params": lambda: compose.facet(
+            _line(Undefined).add_params(brush), data=FRAME, facet=alt.FacetMapping(column="g:N")
+        ),
+        "facet": lambda: compose.facet(
+            compose.layer([_line(Undefined), _line(Undefined).mark_point()]),
+            data=FRAME,
+            facet=alt.FacetMapping(column=alt.Column("g:N")),
+        ),
     }
     ours = {name: make().to_dict() for name, make in cases.items()}
     _with_altair(monkeypatch)
@@ -74,6 +110,7 @@ def test_parts_that_altair_would_change_are_left_to_altair(
     assert [p["name"] for p in ours["params"]["params"]] == [brush.name]
     assert "data" in ours["shared data"]
     assert "data" not in ours["shared data"]["layer"][0]
+    assert [p["name"] for p in ours["facet params"]["params"]] == [brush.name]
 
 
 def test_parts_are_attached_without_copies_when_nothing_is_lifted(
@@ -94,3 +131,10 @@ def test_parts_are_attached_without_copies_when_nothing_is_lifted(
     assert chart.vconcat[0].layer == parts
     alt.vconcat(alt.LayerChart(layer=parts, width=200), below, spacing=4)
     assert copies, "Altair's constructors copy their parts (the reason for compose)"
+
+
+def test_the_theme_is_the_config_altair_would_attach() -> None:
+    layered = compose.layer([_line(), _line(OTHER)], width=100)
+    expected = layered.configure(**theme_config()).to_dict()
+    assert apply_theme(layered).to_dict() == expected
+    assert apply_theme(_line()).to_dict() == _line().configure(**theme_config()).to_dict()
