@@ -41,8 +41,10 @@ PRINT_DPI = 300
 
 
 def _key(request: ExportRequest, what: str, key: str | None) -> str:
-    # Widget keys from the file name: one per export and button unless the page passes `key`.
-    base = key or f"{request.command}-{request.file_name()}"
+    # Widget keys from the file name without the filter (unless the page passes `key`): one per
+    # export and button, the same after a filter change, so that the browser updates the row in
+    # place instead of drawing a new one and removing the old one when the rerun ends.
+    base = key or f"{request.command}-{request.with_filter(CohortFilter()).file_name()}"
     return "download-" + re.sub(r"[^A-Za-z0-9_.=+-]+", "-", f"{base}-{what}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import polars as pl
@@ -25,7 +26,7 @@ from bsab_explorer.exports import (
     survival_summary,
 )
 from bsab_explorer.filters import CohortFilter, select_cohort
-from bsab_explorer.ui.downloads import chart_downloads, print_file_name, table_downloads
+from bsab_explorer.ui.downloads import _key, chart_downloads, print_file_name, table_downloads
 
 KM = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
 OS_PLAIN = ExportRequest(
@@ -210,3 +211,13 @@ def test_the_pages_charts_are_the_catalogues_charts(bundled: Dataset) -> None:
     flows = alluvial_flows(cohort.patients, cohort.responses)
     conversion = ExportRequest("figure", "conversion", cohort_filter)
     assert make_export(bundled, conversion).chart.to_dict() == alluvial_chart(flows).to_dict()
+
+
+def test_a_download_keeps_its_widget_key_when_the_filter_changes() -> None:
+    # The browser then updates the row of buttons in place after a filter change.
+    other = KM.with_filter(CohortFilter.parse("emd=false;age_years>=60"))
+    assert _key(KM, "png", None) == _key(other, "png", None)
+    assert _key(KM, "png", None) != _key(KM, "csv", None)
+    assert _key(KM, "png", None) != _key(replace(KM, endpoint="os"), "png", None)
+    assert _key(KM, "png", None) != _key(MEDIANS, "png", None)
+    assert _key(KM, "png", "t1") == "download-t1-png"
