@@ -158,17 +158,37 @@ def show_reproduce(request: ExportRequest, dataset: Dataset, *, key: str | None 
         help="The command line and the Python call that make this file from the same data",
         key=_key(request, "reproduce", key),
     ):
-        st.caption("Command line (after `pip install` of this project):")
-        st.code(reproduce_command(request, out=out, data=data), language="bash", wrap_lines=True)
-        st.caption("Python:")
-        st.code(reproduce_python(request, out=out, data=data), language="python", wrap_lines=True)
+        # One element, not five: every element is a message and a redraw on each rerun.
         note = f"Same data when `bsab-explorer info` reports sha256 `{dataset.fingerprint}`."
         if data == DATA_PLACEHOLDER:
             note = (
                 f"Replace {DATA_PLACEHOLDER} with the folder or DuckDB file holding these data. "
                 + note
             )
-        st.caption(note)
+        st.markdown(
+            "\n\n".join(
+                (
+                    "Command line (after `pip install` of this project):",
+                    fenced(reproduce_command(request, out=out, data=data), "bash"),
+                    "Python:",
+                    fenced(reproduce_python(request, out=out, data=data), "python"),
+                    f":small[{note}]",
+                )
+            )
+        )
+
+
+def fenced(code: str, language: str) -> str:
+    """`code` as a Markdown code block, its fence longer than any run of backticks in it.
+
+    >>> print(fenced("echo `date`", "bash"))
+    ```bash
+    echo `date`
+    ```
+    """
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{code}\n{fence}"
 
 
 def offer_chart(

@@ -21,6 +21,7 @@ _BASE_CSS = """
 <style>
 [data-testid="stMetricValue"] { font-size: 2.2rem; }
 [data-testid="stCaptionContainer"] { font-size: 1rem; }
+[data-testid="stMarkdownPre"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 </style>
 """
 _PRESENT_CSS = """
@@ -35,6 +36,7 @@ button p, [data-baseweb="select"] div { font-size: 1.35rem !important; }
 [data-testid="stMetricValue"] { font-size: 3rem !important; }
 [data-testid="stVegaLiteChart"] { zoom: 1.3; }
 .block-container { max-width: 96vw !important; padding-top: 1rem !important; }
+[data-testid="stMarkdownPre"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 </style>
 """
 
