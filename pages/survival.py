@@ -13,7 +13,7 @@ from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.downloads import offer_chart, offer_export
+from bsab_explorer.ui.downloads import offer_chart, offer_tables
 from bsab_explorer.ui.params import group_choice, url_choice
 
 view, cohort = shell.cohort_page("Survival")
@@ -66,13 +66,15 @@ for warning in summary.warnings:
 for note in summary.notes:
     st.caption(note)
 st.caption(method_note(summary))
-st.markdown("**Download the tables** (CSV), each with the command that rebuilds it")
+st.markdown("**Download the tables** (CSV), with the commands that rebuild them")
 tables = {"survival-medians": "Medians", "survival-landmarks": "Landmarks"}
 if by is not None:
     tables |= {"logrank": "Log-rank test", "cox": "Cox model"}
-for tab, name in zip(st.tabs(list(tables.values())), tables, strict=True):
-    with tab:
-        offer_export(
-            view.dataset,
-            ExportRequest("table", name, view.cohort_filter, by=by, endpoint=endpoint, ci=ci),
-        )
+offer_tables(
+    view.dataset,
+    [
+        (label, ExportRequest("table", name, view.cohort_filter, by=by, endpoint=endpoint, ci=ci))
+        for name, label in tables.items()
+    ],
+    key="survival-tables",
+)

@@ -11,8 +11,9 @@ figure on every filter change, nor load the code highlighter before the first on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -129,53 +130,92 @@ def table_downloads(
     )
 
 
+def _button(download: Download, request: ExportRequest, key: str | None) -> None:
+    st.download_button(
+        download.label,
+        data=download.make,  # called on click only, on Streamlit's own thread
+        file_name=download.file_name,
+        mime=download.mime,
+        key=_key(request, download.what, key),
+        help=download.help,
+        on_click="ignore",  # a download must not rerun (and recompute) the page
+        icon=":material/download:",
+    )
+
+
 def _buttons(
     downloads: tuple[Download, ...], request: ExportRequest, dataset: Dataset, key: str | None
 ) -> None:
     """One row: a button per download, then the Reproduce popover."""
     with st.container(horizontal=True, gap="small", key=_key(request, "buttons", key)):
         for download in downloads:
-            st.download_button(
-                download.label,
-                data=download.make,  # called on click only, on Streamlit's own thread
-                file_name=download.file_name,
-                mime=download.mime,
-                key=_key(request, download.what, key),
-                help=download.help,
-                on_click="ignore",  # a download must not rerun (and recompute) the page
-                icon=":material/download:",
-            )
+            _button(download, request, key)
         show_reproduce(request, dataset, key=key)
 
 
 def show_reproduce(request: ExportRequest, dataset: Dataset, *, key: str | None = None) -> None:
     """The "Reproduce" popover: the CLI command and the Python call for this export."""
+    _reproduce([(None, request)], dataset, _key(request, "reproduce", key))
+
+
+def _reproduce(
+    requests: Sequence[tuple[str | None, ExportRequest]], dataset: Dataset, key: str
+) -> None:
+    """A "Reproduce" popover with the command line and the Python call of each export."""
     data = data_argument(dataset)
-    out = request.file_name()
+    several = len(requests) > 1
     with st.popover(
         "Reproduce",
         icon=":material/terminal:",
-        help="The command line and the Python call that make this file from the same data",
-        key=_key(request, "reproduce", key),
+        help=(
+            f"The command lines and the Python calls that make these {len(requests)} files "
+            "from the same data"
+            if several
+            else "The command line and the Python call that make this file from the same data"
+        ),
+        key=key,
     ):
-        # One element, not five: every element is a message and a redraw on each rerun.
+        # One element, not five a file: every element is a message and a redraw on each rerun.
         note = f"Same data when `bsab-explorer info` reports sha256 `{dataset.fingerprint}`."
         if data == DATA_PLACEHOLDER:
             note = (
                 f"Replace {DATA_PLACEHOLDER} with the folder or DuckDB file holding these data. "
                 + note
             )
-        st.markdown(
-            "\n\n".join(
-                (
-                    "Command line (after `pip install` of this project):",
-                    fenced(reproduce_command(request, out=out, data=data), "bash"),
-                    "Python:",
-                    fenced(reproduce_python(request, out=out, data=data), "python"),
-                    f":small[{note}]",
-                )
+        parts: list[str] = []
+        for label, request in requests:
+            out = request.file_name()
+            if label is not None:
+                parts.append(f"**{label}** (`{out}`)")
+            parts += [
+                "Command line (after `pip install` of this project):",
+                fenced(reproduce_command(request, out=out, data=data), "bash"),
+                "Python:",
+                fenced(reproduce_python(request, out=out, data=data), "python"),
+            ]
+        st.markdown("\n\n".join((*parts, f":small[{note}]")))
+
+
+def offer_tables(
+    dataset: Dataset, tables: Sequence[tuple[str, ExportRequest]], *, key: str
+) -> None:
+    """One row of CSV downloads of tables the exports catalogue builds (each built only when its
+    button is pressed), then one Reproduce popover with the commands of them all."""
+    with st.container(horizontal=True, gap="small", key=f"download-{key}-buttons"):
+        for label, request in tables:
+            (download,) = table_downloads(
+                partial(_export_data, dataset, request),
+                request_provenance(dataset, request),
+                request,
             )
-        )
+            _button(
+                replace(download, label=label, help=f"{label}: {download.help}"), request, key=None
+            )
+        _reproduce(tables, dataset, f"download-{key}-reproduce")
+
+
+def _export_data(dataset: Dataset, request: ExportRequest) -> pl.DataFrame:
+    return make_export(dataset, request).data
 
 
 def fenced(code: str, language: str) -> str:

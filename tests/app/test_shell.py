@@ -97,3 +97,13 @@ def test_survival_page_reads_its_options_from_the_url(open_app: Callable[..., Ap
     charts = app.get("vega_lite_chart")
     assert len(charts) == 1
     assert "Overall survival by Extramedullary disease (EMD)" in charts[0].proto.spec
+    # The tables' CSVs in one row, with one Reproduce popover for them all.
+    (row,) = [e for e in app.get("flex_container") if "survival-tables" in (e.proto.id or "")]
+    buttons = [c for c in row.children.values() if c.type == "download_button"]
+    labels = ["Medians", "Landmarks", "Log-rank test", "Cox model"]
+    assert [b.proto.label for b in buttons] == labels
+    assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
+    (popover,) = [c for c in row.children.values() if c.type == "popover"]
+    (commands,) = [c.value for c in popover.children.values()]
+    for table in ("survival-medians", "survival-landmarks", "logrank", "cox"):
+        assert f"bsab-explorer table {table} --endpoint os --by emd --ci log-log" in commands
