@@ -156,6 +156,10 @@ class StoreUnavailable(Exception):
 _CONNECTIONS: dict[Path, duckdb.DuckDBPyConnection] = {}
 _REGISTRY_LOCK = threading.Lock()
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
+#: Committed write transactions per store file in this process, and the last generation read
+#: (with the count it was read at): `Store.generation` asks the file again only after a write.
+_WRITES: dict[Path, int] = {}
+_GENERATIONS: dict[Path, tuple[int, str]] = {}
 
 
 def open_store(
@@ -228,24 +232,32 @@ class Store:
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction (all or nothing), one writer at a time in this process."""
-        with self._write_lock:
-            cursor = self._cursor()
+        with self._write_lock, self._locked_transaction() as cursor:
+            yield cursor
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction, the write lock already held by the caller."""
+        cursor = self._cursor()
+        try:
+            _fetch(cursor, "BEGIN TRANSACTION")
             try:
-                _fetch(cursor, "BEGIN TRANSACTION")
-                try:
-                    yield cursor
-                except BaseException:
-                    _fetch(cursor, "ROLLBACK")
-                    raise
-                _fetch(cursor, "COMMIT")
-            finally:
-                cursor.close()
+                yield cursor
+            except BaseException:
+                _fetch(cursor, "ROLLBACK")
+                raise
+            _fetch(cursor, "COMMIT")
+            # Counted after the commit: a generation read before it is read again.
+            _WRITES[self.path] = _WRITES.get(self.path, 0) + 1
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         """Close this process's connection to the store file (for every `Store` sharing it)."""
         with _REGISTRY_LOCK:
             connection = _CONNECTIONS.pop(self.path, None)
             _WRITE_LOCKS.pop(self.path, None)
+            _GENERATIONS.pop(self.path, None)
         if connection is not None:
             connection.close()
 
@@ -316,8 +328,14 @@ class Store:
         """A key that changes whenever a batch is stored, retracted or restored.
 
         Batches and retractions are only ever appended, so their counts and largest ids say
-        whether anything changed (one small query: the app asks on every rerun).
+        whether anything changed. The app asks on every rerun: the answer is read from the file
+        once, and again only after a write through this process (the only one that can write
+        to the file while it is open here).
         """
+        writes = _WRITES.get(self.path, 0)
+        known = _GENERATIONS.get(self.path)
+        if known is not None and known[0] == writes:
+            return known[1]
         cursor = self._cursor()
         try:
             (row,) = _fetch(
@@ -328,7 +346,9 @@ class Store:
             )
         finally:
             cursor.close()
-        return ":".join("-" if value is None else str(value) for value in row)
+        generation = ":".join("-" if value is None else str(value) for value in row)
+        _GENERATIONS[self.path] = (writes, generation)
+        return generation
 
     def batch(self, batch_id: int) -> Batch | None:
         """The batch with this id (None when there is none)."""
@@ -614,26 +634,17 @@ class Store:
             if not check.storable or check.rows is None:
                 return IngestResult(check.report, None, check.duplicate_of)
             rows = check.rows
-            # The lock is held: the transaction below must not take it again.
-            cursor = self._cursor()
-            try:
-                _fetch(cursor, "BEGIN TRANSACTION")
-                try:
-                    batch_id = self._write_batch(
-                        cursor,
-                        rows,
-                        table=check.table,
-                        center=check.center,
-                        sha256=check.sha256,
-                        file_name=file_name,
-                        origin=UPLOAD,
-                    )
-                except BaseException:
-                    _fetch(cursor, "ROLLBACK")
-                    raise
-                _fetch(cursor, "COMMIT")
-            finally:
-                cursor.close()
+            # The lock is held: the transaction must not take it again.
+            with self._locked_transaction() as cursor:
+                batch_id = self._write_batch(
+                    cursor,
+                    rows,
+                    table=check.table,
+                    center=check.center,
+                    sha256=check.sha256,
+                    file_name=file_name,
+                    origin=UPLOAD,
+                )
         batch = self.batch(batch_id)
         notice = (
             f"{file_name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."

@@ -210,7 +210,12 @@ def test_the_generation_changes_with_every_stored_retracted_or_restored_batch(
     seen.append(empty_store.generation())
     assert empty_store.retract(999) is None
     assert empty_store.generation() == seen[-1]
-    assert len(set(seen)) == len(seen) == 4
+    assert len(set(seen)) == len(seen) == 4, seen
+    # Read once and kept until the next write, by any Store open on the same file.
+    other = open_store(empty_store.path)
+    assert other.generation() == seen[-1]
+    assert other.ingest_bytes(P_C02, "b.csv", "patients", "C02").stored
+    assert empty_store.generation() == other.generation() != seen[-1]
 
 
 def test_replacing_a_file_needs_a_retraction(empty_store: Store) -> None:
