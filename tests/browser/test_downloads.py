@@ -22,7 +22,7 @@ def test_km_png_and_medians_csv(page, app_url: str, tmp_path: Path) -> None:  # 
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     with page.expect_download() as csv_info:
-        page.get_by_role("button", name="Table (CSV)").first.click()
+        page.get_by_role("button", name="Medians", exact=True).click()
     csv = csv_info.value
     assert re.match(
         r"^survival-medians-pfs_by-emd_filter-bsab=teclistamab\.csv$", csv.suggested_filename
@@ -32,6 +32,12 @@ def test_km_png_and_medians_csv(page, app_url: str, tmp_path: Path) -> None:  # 
     frame = read_table_csv(saved.read_bytes())
     assert isinstance(frame, pl.DataFrame)
     assert frame["group"].to_list() == ["No", "Yes"]
+
+    # The tables' commands, all in the row's one Reproduce popover.
+    page.get_by_role("button", name="Reproduce").last.click()
+    popover = page.get_by_test_id("stPopoverBody")
+    for table in ("survival-medians", "survival-landmarks", "logrank", "cox"):
+        popover.get_by_text(f"bsab-explorer table {table} --endpoint pfs --by emd").first.wait_for()
 
 
 def test_report_downloads_from_the_sidebar(page, app_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
