@@ -1,5 +1,6 @@
 """Response by cycle (Fig. 1A): IMWG categories per timepoint, ORR with exact CI, by group."""
 
+import polars as pl
 import streamlit as st
 
 from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
@@ -34,12 +35,19 @@ offer_chart(
     view.dataset,
 )
 st.subheader("Counts and rates")
-st.dataframe(response_table(summary), hide_index=True)
+# PET-CT is a property of visits: the best response has none ("—" rather than "None").
+shown = response_table(summary).with_columns(pl.col("PET-CT").cast(pl.String).fill_null("—"))
+st.dataframe(
+    shown,
+    hide_index=True,
+    column_config={"PET-CT": st.column_config.TextColumn("PET-CT", alignment="right")},
+)
 offer_export(
     view.dataset, ExportRequest("table", "response", view.cohort_filter, by=by, options=options)
 )
 st.caption(
     "ORR: PR or better; ≥ VGPR: sCR + CR + VGPR; CR or better: sCR + CR. Percentages of "
     f"{summary.denominator_label}; 95 % CI of the ORR by the exact Clopper–Pearson method. "
-    "No row means not assessed; NE means assessed but not evaluable."
+    "No row means not assessed; NE means assessed but not evaluable. PET-CT is counted per "
+    "visit, so not for the best response (—)."
 )

@@ -49,6 +49,10 @@ def test_response_page_counts_each_timepoint(open_app: Callable[..., AppTest]) -
     shown = app.dataframe[0].value
     assert shown["Timepoint"].tolist() == expected.frame["timepoint_label"].to_list()
     assert shown["Assessed"].tolist() == expected.frame["n_assessed"].to_list()
+    # PET-CT is counted per visit: the best response shows a dash, not "None".
+    pet_ct = shown["PET-CT"].tolist()
+    assert pet_ct[-1] == "—"
+    assert all(value.isdigit() for value in pet_ct[:-1])
     assert len(app.get("vega_lite_chart")) == 1
 
 
