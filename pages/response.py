@@ -1,10 +1,9 @@
 """Response by cycle (Fig. 1A): IMWG categories per timepoint, ORR with exact CI, by group."""
 
-import polars as pl
 import streamlit as st
 
 from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
-from bsab_explorer.analyses.response_tables import response_table
+from bsab_explorer.analyses.response_tables import response_display
 from bsab_explorer.charts.response import response_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
@@ -35,10 +34,8 @@ offer_chart(
     view.dataset,
 )
 st.subheader("Counts and rates")
-# PET-CT is a property of visits: the best response has none ("—" rather than "None").
-shown = response_table(summary).with_columns(pl.col("PET-CT").cast(pl.String).fill_null("—"))
 st.dataframe(
-    shown,
+    response_display(summary),
     hide_index=True,
     column_config={"PET-CT": st.column_config.TextColumn("PET-CT", alignment="right")},
 )

@@ -51,6 +51,12 @@ def response_table(summary: ResponseSummary) -> pl.DataFrame:
     return frame.select(columns)
 
 
+def response_display(summary: ResponseSummary) -> pl.DataFrame:
+    """`response_table` as the page shows it: PET-CT is counted per visit, so the best
+    response's cell reads "—" (the CSV keeps it empty)."""
+    return response_table(summary).with_columns(pl.col("PET-CT").cast(pl.String).fill_null("—"))
+
+
 #: Pseudonyms a transition table lists on screen in each row (the CSV lists them all).
 SHOWN_IDS = 50
 
