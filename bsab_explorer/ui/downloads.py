@@ -215,6 +215,7 @@ def offer_tables(
 
 
 def _export_data(dataset: Dataset, request: ExportRequest) -> pl.DataFrame:
+    """The data of an export (for a download: called on click only)."""
     return make_export(dataset, request).data
 
 
@@ -248,7 +249,7 @@ def offer_chart(
     only when the CSV is asked for; `provenance` defaults to the request's.
     """
     frame: pl.DataFrame | Callable[[], pl.DataFrame] = (
-        (lambda: make_export(dataset, request).data) if data is None else data
+        partial(_export_data, dataset, request) if data is None else data
     )
     facts = request_provenance(dataset, request) if provenance is None else provenance
     _buttons(chart_downloads(chart, frame, facts, request), request, dataset, key)
@@ -276,7 +277,7 @@ def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = 
     shows, and a rerun must not compute it again (at registry size, Table 1 twice).
     """
     if request.command == "table":
-        offer_table(lambda: make_export(dataset, request).data, request, dataset, key=key)
+        offer_table(partial(_export_data, dataset, request), request, dataset, key=key)
         return
     export = make_export(dataset, request)
     if export.is_figure:
