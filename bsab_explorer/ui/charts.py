@@ -2,19 +2,77 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import altair as alt
 import streamlit as st
+from altair.utils import Undefined
 from altair.utils.schemapi import disable_debug_mode
+from streamlit import dataframe_util
 
 # Altair checks every object it creates (and every copy of one) against the Vega-Lite schema.
-# The app draws only the package's own charts, each kind checked by the tests, and Streamlit
-# checks each whole spec again before sending it: in the app the per-object checks only made a
-# chart slower to build (the Kaplan–Meier chart 23 → 10 ms). Exports keep them.
+# The app draws only the package's own charts, each kind checked by the tests: in the app the
+# per-object checks only made a chart slower to build (the Kaplan–Meier chart 23 → 10 ms).
+# Exports keep them.
 disable_debug_mode()
 
 AnyChart = alt.Chart | alt.LayerChart | alt.VConcatChart | alt.HConcatChart | alt.FacetChart
+
+#: Where a composed chart keeps its parts.
+_PARTS = ("layer", "vconcat", "hconcat", "concat", "spec")
+
+
+def _frames(chart: Any) -> list[Any]:
+    """`chart` and every chart inside it with a data frame of its own, in the order Altair's
+    `to_dict` meets them."""
+    if not isinstance(chart, alt.SchemaBase):
+        return []
+    data = getattr(chart, "data", Undefined)
+    own = data is not Undefined and not isinstance(data, dict | str | alt.SchemaBase)
+    found = [chart] if own else []
+    for name in _PARTS:
+        inner = getattr(chart, name, Undefined)
+        for part in inner if isinstance(inner, list) else [inner]:
+            found += _frames(part)
+    return found
+
+
+def vega_lite_spec(chart: AnyChart) -> dict[str, Any]:
+    """The spec `st.altair_chart(chart, theme=None)` would send, without its schema check.
+
+    `st.altair_chart` checks the whole spec against the Vega-Lite schema on every rerun (15 ms
+    for the Kaplan–Meier chart, 40 ms in the running server after a filter change). The app
+    draws only the package's own charts, and the tests check every kind against the schema and
+    against `st.altair_chart`'s spec (tests/app/test_chart_spec.py), datasets included.
+
+    As Streamlit does, each data frame is sent as a dataset in Arrow IPC, named by the hash of
+    its bytes (data given as values stay in the spec), and Altair's default theme (which would
+    add a 300-pixel default view size) is left out. The chart is left as it was.
+    """
+    datasets: dict[str, bytes] = {}
+    inline: dict[str, Any] = {}
+    names: dict[int, str] = {}
+    swapped = []
+    try:
+        for part in _frames(chart):
+            data = part.data
+            if id(data) not in names:
+                payload = dataframe_util.convert_anything_to_arrow_bytes(data)
+                name = hashlib.blake2b(payload, digest_size=16, usedforsecurity=False).hexdigest()
+                datasets[name] = payload
+                names[id(data)] = name
+            swapped.append((part, data))
+            part.data = alt.NamedData(name=names[id(data)])
+        # Not at the top level: no theme merged in, no `$schema` (added below). Data given as
+        # values (not a frame) are collected in `inline`, as Altair does at the top level.
+        spec = chart.to_dict(validate=False, context={"top_level": False, "datasets": inline})
+    finally:
+        for part, data in swapped:
+            part.data = data
+    spec["$schema"] = alt.SCHEMA_URL
+    spec["datasets"] = inline | datasets
+    return spec
 
 
 def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
@@ -25,5 +83,5 @@ def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
     """
     concatenated = isinstance(chart, alt.VConcatChart | alt.HConcatChart)
     if concatenated and not stretch:
-        return st.altair_chart(chart, theme=None, width="content")
-    return st.altair_chart(chart, theme=None, width="stretch")
+        return st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="content")
+    return st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="stretch")

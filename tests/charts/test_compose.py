@@ -138,3 +138,28 @@ def test_the_theme_is_the_config_altair_would_attach() -> None:
     expected = layered.configure(**theme_config()).to_dict()
     assert apply_theme(layered).to_dict() == expected
     assert apply_theme(_line()).to_dict() == _line().configure(**theme_config()).to_dict()
+
+
+def test_to_dict_and_copies_of_a_composed_chart_copy_no_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Altair copies a chart by calling its constructor again (to_dict does so at every level):
+    # a composed chart's constructor must not deep-copy its parts then either.
+    deep: list[type] = []
+    deep_copy = schemapi._deep_copy
+
+    def counted(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        deep.append(type(obj))
+        return deep_copy(obj, *args, **kwargs)
+
+    summary = lung(CIMethod.LOG, by="sex")
+    chart = km_chart(summary)
+    reference = alt.vconcat(alt.LayerChart(layer=[_line(), _line(OTHER)]), _line(OTHER))
+    monkeypatch.setattr(schemapi, "_deep_copy", counted)
+    spec = chart.to_dict()
+    chart.copy(deep=False).properties(title="copied").to_dict()
+    assert deep == []
+    reference.to_dict()
+    assert deep, "Altair's own charts deep-copy their parts in to_dict (the reason for compose)"
+    _with_altair(monkeypatch)
+    assert km_chart(summary).to_dict() == spec
