@@ -22,3 +22,35 @@ def test_page_opens_by_url(page, app_url: str, screen) -> None:  # type: ignore[
     assert page.get_by_test_id("stSidebar").get_by_text("Cohort filter").count() == 1
     active = page.get_by_test_id("stSidebarNavLink").filter(has_text=screen.title)
     assert active.count() == 1
+
+
+def test_no_page_asks_anything_of_another_host(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    # A clinical deployment may have no way out, and must not tell anyone else who looks at what:
+    # the page icon used to be a Material icon, which the browser fetched from a font CDN on every
+    # rerun. Every page is opened, then the filter is changed (a rerun sets the icon again).
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith((app_url, "data:")) else elsewhere.append(request.url)
+        ),
+    )
+    for screen in all_screens():
+        page.goto(f"{app_url}/{screen.url_path}")
+        page.locator("h1").first.wait_for()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=stApp]')"
+            "?.getAttribute('data-test-script-state') === 'notRunning'"
+        )
+    page.goto(f"{app_url}/survival")
+    page.locator("h1").first.wait_for()
+    box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Filter")
+    box.fill("emd=true")
+    box.press("Enter")
+    page.get_by_text("of 44 patients").first.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+    )
+    page.wait_for_timeout(500)
+    assert elsewhere == []
