@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import registry
 from bench.marks import run_marks
 
@@ -268,6 +270,14 @@ def summary_table(results: dict[str, Any]) -> str:
             f"{min(cold['app_registry_s']):.1f} s | ratio {cold['ratio_registry']} | "
             f"{len(cold['app_registry_s'])} |"
         )
+        warm = browser.get("warm_server")
+        if warm:
+            lines.append(
+                f"| first KM curve, server already warm (new browser context): app / trivial "
+                f"app | {np.median(warm['app_bundled_s']):.2f} s / "
+                f"{np.median(warm['trivial_s']):.2f} s (median) | floor of the cold-start "
+                f"ratio {warm['cold_start_floor_ratio']} | {len(warm['trivial_s'])} |"
+            )
     return "\n".join(lines)
 
 
