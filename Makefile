@@ -30,7 +30,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	@touch $@
 
 run: env
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m bsab_explorer.ui.serve --server.port $(PORT)
 
 lint: env
 	$(BIN)/ruff check .

@@ -270,6 +270,14 @@ def summary_table(results: dict[str, Any]) -> str:
             f"{min(cold['app_registry_s']):.1f} s | ratio {cold['ratio_registry']} | "
             f"{len(cold['app_registry_s'])} |"
         )
+        later = browser.get("first_visit_after_start")
+        if later:
+            lines.append(
+                f"| first visit {later['idle_s']:.0f} s after the server started: warmed up / "
+                f"plain `streamlit run` | {np.median(later['warmed_up_s']):.2f} s / "
+                f"{np.median(later['plain_s']):.2f} s (median) | {later['speed_up']}× sooner | "
+                f"{len(later['plain_s'])} |"
+            )
         warm = browser.get("warm_server")
         if warm:
             lines.append(

@@ -73,6 +73,8 @@ _SETTLED = """
   return window.__benchLast !== null && performance.now() - window.__benchLast > quiet;
 }
 """
+#: Seconds after the server's start at which a "later" first visitor arrives.
+LATER_S = 10.0
 #: Quiet time after the last change before a repaint counts as finished (not part of the time).
 QUIET_MS = 750
 _KM_PAINTED = """
@@ -105,12 +107,14 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 12
 
 @contextmanager
 def server(
-    script: Path, store: Path | None, *, log_dir: Path | None = None
+    script: Path, store: Path | None, *, log_dir: Path | None = None, warm: bool = True
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
     """A Streamlit server for `script` on a free port: (url, process, launch time).
 
-    Its output goes to a log in `log_dir` (default bench/out), removed when the server stops
-    unless `log_dir` was given.
+    The app is started as `make run` starts it, warmed up once the server is up
+    (`bsab_explorer.ui.serve`), unless `warm` is false; any other script with a plain
+    `streamlit run`. Its output goes to a log in `log_dir` (default bench/out), removed when the
+    server stops unless `log_dir` was given.
     """
     port = free_port()
     env = dict(os.environ)
@@ -120,13 +124,13 @@ def server(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         launched = time.perf_counter()
+        if warm and script.resolve() == (ROOT / "app.py").resolve():
+            command = [sys.executable, "-m", "bsab_explorer.ui.serve"]
+        else:
+            command = [sys.executable, "-m", "streamlit", "run", str(script)]
         process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(script),
+                *command,
                 "--server.port",
                 str(port),
                 "--server.address",
@@ -249,6 +253,22 @@ def warm_visits(
     return times
 
 
+def later_visit(browser: Any, store: Path | None, *, warm: bool, idle_s: float) -> float:
+    """Seconds from navigation to the first KM curve, for a first visitor who comes `idle_s`
+    after the app's server started (with or without the warm-up)."""
+    with server(ROOT / "app.py", store, warm=warm) as (url, process, launched):
+        wait_healthy(url, process)
+        time.sleep(max(0.0, idle_s - (time.perf_counter() - launched)))
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = context.new_page()
+        started = time.perf_counter()
+        page.goto(f"{url}/survival")
+        page.wait_for_function(_KM_PAINTED, timeout=180_000, polling="raf")
+        elapsed = time.perf_counter() - started
+        context.close()
+    return elapsed
+
+
 def filter_plan(dataset: Dataset, count: int) -> list[tuple[str, int]]:
     """`count` distinct filters (never a cached one) whose N differs from the one before."""
     candidates = [f"age_years>={a}" for a in range(30, 90)]
@@ -356,6 +376,19 @@ def run_browser(size: int = 100_000, changes: int = 20, cold_repeats: int = 3) -
                 "trivial_s": [round(r, 2) for r in trivial_warm],
                 "cold_start_floor_s": round(floor, 2),
                 "cold_start_floor_ratio": round(floor / trivial_cold, 2),
+            }
+            # A first visitor some seconds after the start, as at a tumor board: the server's
+            # warm-up against a server that imports and loads on that visit (alternated).
+            warmed, plain = [], []
+            for repeat in range(cold_repeats):
+                for warm in (True, False) if repeat % 2 == 0 else (False, True):
+                    visit = later_visit(browser, bundled_store, warm=warm, idle_s=LATER_S)
+                    (warmed if warm else plain).append(visit)
+            result["first_visit_after_start"] = {
+                "idle_s": LATER_S,
+                "warmed_up_s": [round(r, 2) for r in warmed],
+                "plain_s": [round(r, 2) for r in plain],
+                "speed_up": round(float(np.median(plain) / np.median(warmed)), 2),
             }
             result["filter_change_bundled"] = filter_changes(
                 browser,

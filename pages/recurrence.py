@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.case_card import recurrence_display
 from bsab_explorer.charts.crs_latency import crs_latency_chart
 from bsab_explorer.charts.swimmer import swimmer_chart

@@ -69,6 +69,13 @@ def _load(path: str, which: str, generation: str) -> LoadResult:
     return result
 
 
+def load_bundled() -> LoadResult:
+    """The bundled dataset, loaded through the store into the cache the pages read (the server's
+    warm-up calls this before any browser asks for it)."""
+    the_store = store()
+    return _load(str(the_store.path), DATA_CHOICES["Bundled"], store_generation(the_store))
+
+
 def load_current() -> LoadResult:
     """The dataset chosen in the sidebar switch, loaded through the store."""
     which = DATA_CHOICES.get(st.session_state.get(DATA_KEY) or "Bundled", "bundled")
