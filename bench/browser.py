@@ -218,17 +218,23 @@ def launch_browser(playwright: Any) -> Any:
     )
 
 
+def _painted_at(browser: Any, url: str, path: str, ready: str) -> float:
+    """`time.perf_counter()` when `ready` (a JS predicate) is first true on `path`, opened in a
+    new browser context (nothing cached)."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{url}{path}")
+    page.wait_for_function(ready, timeout=180_000, polling="raf")
+    painted = time.perf_counter()
+    context.close()
+    return painted
+
+
 def cold_start(browser: Any, script: Path, store: Path | None, path: str, ready: str) -> float:
     """Seconds from launching the server to `ready` (a JS predicate) true on `path`."""
     with server(script, store) as (url, process, launched):
         wait_healthy(url, process)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        page = context.new_page()
-        page.goto(f"{url}{path}")
-        page.wait_for_function(ready, timeout=180_000, polling="raf")
-        elapsed = time.perf_counter() - launched
-        context.close()
-    return elapsed
+        return _painted_at(browser, url, path, ready) - launched
 
 
 def warm_visits(
@@ -237,19 +243,13 @@ def warm_visits(
     """Seconds from navigation to `ready`, each in a new browser context (nothing cached), on a
     server that has served the page once already (libraries imported, data loaded, caches
     filled): the browser's own share of a cold start."""
-    times: list[float] = []
     with server(script, store) as (url, process, _):
         wait_healthy(url, process)
-        for visit in range(visits + 1):
-            context = browser.new_context(viewport={"width": 1600, "height": 1000})
-            page = context.new_page()
+        _painted_at(browser, url, path, ready)  # the first visit warms the server
+        times = []
+        for _ in range(visits):
             started = time.perf_counter()
-            page.goto(f"{url}{path}")
-            page.wait_for_function(ready, timeout=180_000, polling="raf")
-            elapsed = time.perf_counter() - started
-            context.close()
-            if visit:  # the first visit warms the server
-                times.append(elapsed)
+            times.append(_painted_at(browser, url, path, ready) - started)
     return times
 
 
@@ -259,14 +259,8 @@ def later_visit(browser: Any, store: Path | None, *, warm: bool, idle_s: float) 
     with server(ROOT / "app.py", store, warm=warm) as (url, process, launched):
         wait_healthy(url, process)
         time.sleep(max(0.0, idle_s - (time.perf_counter() - launched)))
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        page = context.new_page()
         started = time.perf_counter()
-        page.goto(f"{url}/survival")
-        page.wait_for_function(_KM_PAINTED, timeout=180_000, polling="raf")
-        elapsed = time.perf_counter() - started
-        context.close()
-    return elapsed
+        return _painted_at(browser, url, "/survival", _KM_PAINTED) - started
 
 
 def filter_plan(dataset: Dataset, count: int) -> list[tuple[str, int]]:
