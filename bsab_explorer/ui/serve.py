@@ -2,7 +2,7 @@
 
 Starts `streamlit run app.py` with the options given (e.g. `--server.port 8502`) and, once the
 server is up, imports the libraries and loads the bundled data in the background
-(`bsab_explorer.ui.warm`), so the first visitor does not wait for them. `make run` starts the
+(`bsab_explorer.ui.warmup`), so the first visitor does not wait for them. `make run` starts the
 app this way; a plain `streamlit run app.py` works too, without the warm-up.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import sys
 
-from bsab_explorer.ui import warm
+from bsab_explorer.ui import warmup
 
 
 def main(argv: list[str] | None = None) -> None:
     """Start the warm-up, then Streamlit's own command line (it does not return until exit)."""
     from streamlit.web import cli
 
-    warm.start()
-    args = ["run", str(warm.ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]
+    warmup.start()
+    args = ["run", str(warmup.ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]
     cli.main(args, prog_name="streamlit")
 
 

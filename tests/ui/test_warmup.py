@@ -1,4 +1,4 @@
-"""The server's warm-up (bsab_explorer.ui.warm): what it imports and loads, and that a page
+"""The server's warm-up (bsab_explorer.ui.warmup): what it imports and loads, and that a page
 script waits for it instead of importing the same modules at the same time."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bsab_explorer.ui import warm
+from bsab_explorer.ui import warmup
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
@@ -33,8 +33,8 @@ def _run(code: str, env: dict[str, str] | None = None) -> list[str]:
 
 
 def test_the_warm_up_imports_what_the_scripts_import_but_the_waiting_module() -> None:
-    names = warm.script_imports()
-    assert warm.READY not in names
+    names = warmup.script_imports()
+    assert warmup.READY not in names
     assert "streamlit" in names
     for script in SCRIPTS:
         for node in ast.parse(script.read_text(encoding="utf-8")).body:
@@ -57,26 +57,26 @@ def test_every_script_imports_the_waiting_module_before_the_package(script: Path
         )
     )
     assert isinstance(first, ast.Import)
-    assert [alias.name for alias in first.names] == [warm.READY]
+    assert [alias.name for alias in first.names] == [warmup.READY]
 
 
 def test_without_a_warm_up_nothing_waits() -> None:
-    assert warm.wait(timeout=0)
+    assert warmup.wait(timeout=0)
 
 
 def test_a_script_waits_until_the_warm_up_has_ended() -> None:
     lines = _run(
         """
         import threading, time
-        from bsab_explorer.ui import warm
+        from bsab_explorer.ui import warmup
 
         ended = []
         def work():
             time.sleep(0.5)
             ended.append(time.perf_counter())
 
-        thread = warm.start(work=work, ready=lambda: True)
-        print(warm.start(work=work, ready=lambda: True) is None)  # once per process
+        thread = warmup.start(work=work, ready=lambda: True)
+        print(warmup.start(work=work, ready=lambda: True) is None)  # once per process
         import bsab_explorer.ui.ready  # what every page does first
         print(ended != [] and time.perf_counter() >= ended[0])
         """
@@ -89,10 +89,10 @@ def test_a_failed_warm_up_lets_the_pages_go_on_and_says_why() -> None:
         [
             sys.executable,
             "-c",
-            "from bsab_explorer.ui import warm\n"
+            "from bsab_explorer.ui import warmup\n"
             "def work(): raise OSError('store locked')\n"
-            "warm.start(work=work, ready=lambda: True)\n"
-            "print(warm.wait(timeout=30))",
+            "warmup.start(work=work, ready=lambda: True)\n"
+            "print(warmup.wait(timeout=30))",
         ],
         capture_output=True,
         text=True,
@@ -108,10 +108,10 @@ def test_a_failed_warm_up_lets_the_pages_go_on_and_says_why() -> None:
 def test_a_server_that_never_starts_ends_the_warm_up_without_work() -> None:
     lines = _run(
         """
-        from bsab_explorer.ui import warm
+        from bsab_explorer.ui import warmup
         done = []
-        warm.start(work=lambda: done.append(1), ready=lambda: False, give_up_s=0.2)
-        print(warm.wait(timeout=30), done)
+        warmup.start(work=lambda: done.append(1), ready=lambda: False, give_up_s=0.2)
+        print(warmup.wait(timeout=30), done)
         """
     )
     assert lines == ["True []"]
@@ -121,9 +121,9 @@ def test_the_warm_up_fills_the_cache_the_pages_read(tmp_path: Path) -> None:
     lines = _run(
         """
         import sys
-        from bsab_explorer.ui import cache, warm
+        from bsab_explorer.ui import cache, warmup
 
-        imported = warm.warm_up()
+        imported = warmup.warm_up()
         print("bsab_explorer.ui.shell" in imported and "bsab_explorer.charts.survival" in imported)
         first = cache.load_bundled()
         print(first.dataset is not None and first.dataset.table("patients").height)
