@@ -69,18 +69,20 @@ def _load(path: str, which: str, generation: str) -> LoadResult:
     return result
 
 
-def load_bundled() -> LoadResult:
-    """The bundled dataset, loaded through the store into the cache the pages read (the server's
-    warm-up calls this before any browser asks for it)."""
+def load(which: str) -> LoadResult:
+    """The store's dataset `which` (bundled, pooled or both), through the cache the pages read."""
     the_store = store()
-    return _load(str(the_store.path), DATA_CHOICES["Bundled"], store_generation(the_store))
+    return _load(str(the_store.path), which, store_generation(the_store))
+
+
+def load_bundled() -> LoadResult:
+    """The bundled dataset (the server's warm-up loads it before any browser asks for it)."""
+    return load(DATA_CHOICES["Bundled"])
 
 
 def load_current() -> LoadResult:
     """The dataset chosen in the sidebar switch, loaded through the store."""
-    which = DATA_CHOICES.get(st.session_state.get(DATA_KEY) or "Bundled", "bundled")
-    the_store = store()
-    return _load(str(the_store.path), which, store_generation(the_store))
+    return load(DATA_CHOICES.get(st.session_state.get(DATA_KEY) or "Bundled", "bundled"))
 
 
 @dataclass(frozen=True)
