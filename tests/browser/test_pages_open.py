@@ -9,14 +9,23 @@ from bsab_explorer.ui.pages import all_screens
 DEEP_LINKED = [s for s in all_screens() if s is not all_screens()[0]]
 
 
-@pytest.mark.parametrize("screen", DEEP_LINKED, ids=[s.url_path for s in DEEP_LINKED])
-def test_page_opens_by_url(page, app_url: str, screen) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/{screen.url_path}")
+def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Open `url` and wait until its page is drawn and its script has ended."""
+    page.goto(url)
     page.locator("h1").first.wait_for()
+    _wait_idle(page)
+
+
+def _wait_idle(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_function(
         "() => document.querySelector('[data-testid=stApp]')"
         "?.getAttribute('data-test-script-state') === 'notRunning'"
     )
+
+
+@pytest.mark.parametrize("screen", DEEP_LINKED, ids=[s.url_path for s in DEEP_LINKED])
+def test_page_opens_by_url(page, app_url: str, screen) -> None:  # type: ignore[no-untyped-def]
+    _open(page, f"{app_url}/{screen.url_path}")
     assert page.get_by_test_id("stDialog").count() == 0
     assert page.get_by_test_id("stException").count() == 0
     assert page.get_by_test_id("stSidebar").get_by_text("Cohort filter").count() == 1
@@ -36,21 +45,12 @@ def test_no_page_asks_anything_of_another_host(page, app_url: str) -> None:  # t
         ),
     )
     for screen in all_screens():
-        page.goto(f"{app_url}/{screen.url_path}")
-        page.locator("h1").first.wait_for()
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=stApp]')"
-            "?.getAttribute('data-test-script-state') === 'notRunning'"
-        )
-    page.goto(f"{app_url}/survival")
-    page.locator("h1").first.wait_for()
+        _open(page, f"{app_url}/{screen.url_path}")
+    _open(page, f"{app_url}/survival")
     box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Filter")
     box.fill("emd=true")
     box.press("Enter")
-    page.get_by_text("of 44 patients").first.wait_for()
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-    )
+    page.get_by_test_id("stMain").get_by_text("emd=true").first.wait_for()  # the rerun's header
+    _wait_idle(page)
     page.wait_for_timeout(500)
     assert elsewhere == []
