@@ -17,7 +17,7 @@ from bsab_explorer.analyses.conversion import transition_table
 from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, summarise_survival
 from bsab_explorer.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
-from bsab_explorer.cli_tables import table_names, table_to_json
+from bsab_explorer.cli.tables import table_names, table_to_json
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import TABLES, ExportRequest, command_arguments, read_table_csv

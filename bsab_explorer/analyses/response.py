@@ -20,6 +20,7 @@ from scipy import special
 
 from bsab_explorer.analyses.table1 import OVERALL, cohort_group_codes, format_percent
 from bsab_explorer.dataset import Dataset
+from bsab_explorer.errors import Unavailable
 from bsab_explorer.filters import Cohort, response_owners
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
@@ -73,10 +74,10 @@ def missing_columns(patients: pl.DataFrame, responses: pl.DataFrame) -> list[str
 
 
 def require_columns(patients: pl.DataFrame, responses: pl.DataFrame) -> None:
-    """Raise ValueError naming the required columns that are missing."""
+    """Raise Unavailable naming the required columns that are missing."""
     missing = missing_columns(patients, responses)
     if missing:
-        raise ValueError(
+        raise Unavailable(
             "Response analyses are unavailable: the data have no values in "
             + ", ".join(missing)
             + "."

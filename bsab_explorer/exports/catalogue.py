@@ -48,6 +48,7 @@ from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.charts.swimmer import SortBy, swimmer_chart
 from bsab_explorer.charts.timeline import Unit, timeline_chart
 from bsab_explorer.dataset import Dataset
+from bsab_explorer.errors import Unavailable
 from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
@@ -68,7 +69,7 @@ RISK_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-class ExportUnavailable(ValueError):
+class ExportUnavailable(Unavailable):
     """A request the data cannot answer (unknown name, missing table or column, bad option)."""
 
 

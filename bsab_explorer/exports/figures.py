@@ -26,6 +26,7 @@ import altair as alt
 import polars as pl
 import vl_convert as vlc
 
+from bsab_explorer.errors import Unavailable
 from bsab_explorer.exports.provenance import Provenance
 
 #: The font family vl-convert bundles, used for every exported figure.
@@ -160,7 +161,7 @@ def svg_to_png(svg: str, size: Size = "screen", *, dpi: int | None = None) -> by
             raise ValueError(f"size must be one of {sorted(SIZE_PPI)}, not {size!r}")
         dpi = SIZE_PPI[size]
     if not 36 <= dpi <= 1200:
-        raise ValueError(f"dpi must be between 36 and 1200, not {dpi}")
+        raise Unavailable(f"dpi must be between 36 and 1200, not {dpi}")
     png: bytes = vlc.svg_to_png(svg, scale=print_scale(svg, dpi), ppi=float(dpi))
     return png
 

@@ -11,8 +11,8 @@ downloaded file never disagree, and the Reproduce command a page prints runs her
 - JSON is a list of row objects; floats at full precision, NaN and infinities as null, list
   columns (e.g. the conversion table's ``patient_ids``) as lists.
 
-Exit codes as `bsab_explorer.cli`: 0 written; 1 the data are invalid or cannot answer the
-table (the message names the table, the analysis and the missing columns); 2 the command
+Exit codes as `bsab_explorer.cli.errors`: 0 written; 1 the data are invalid or cannot answer
+the table (the message names the table, the analysis and the missing columns); 2 the command
 could not run (bad filter, no such --data path, usage).
 
 Registering the command imports nothing heavy: the catalogue (and with it the analyses, SciPy
@@ -28,34 +28,31 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from bsab_explorer.data.loading import load_dataset
-from bsab_explorer.filters import CohortFilter, FilterError
+from bsab_explorer.cli.errors import EXIT_OK, print_error
+from bsab_explorer.cli.options import (
+    Subparsers,
+    add_data_option,
+    add_filter_option,
+    load_data,
+    parse_filter,
+)
+from bsab_explorer.errors import Unavailable
+from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import PATIENTS
 
 if TYPE_CHECKING:
     from bsab_explorer.dataset import Dataset
     from bsab_explorer.exports import Entry, ExportRequest
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_ERROR = 2
-
 FORMATS = ("csv", "json")
 #: Tables whose rows come from the response assessments (the catalogue's cohort tables).
 RESPONSE_TABLES = ("response", "conversion")
 
-# The subscripted form is only for type checkers (argparse does not subscript at run time).
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
 _BOM = b"\xef\xbb\xbf"
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr)
 
 
 # --- what the package offers (loaded on first use) ----------------------------------------------
@@ -243,40 +240,25 @@ def run_table(args: argparse.Namespace) -> int:
     """Write one table as CSV (with provenance lines) or JSON rows, to --out or stdout."""
     from bsab_explorer.exports import make_export
 
-    try:
-        cohort_filter = CohortFilter.parse(args.filter)
-    except FilterError as error:
-        _err(f"--filter: {error}")
-        return EXIT_ERROR
-    if args.data is not None and not Path(args.data).exists():
-        _err(
-            f"--data: there is no file or folder '{args.data}'. Give a folder of contract "
-            "tables, a table file (patients.csv, ...) or a DuckDB file."
-        )
-        return EXIT_ERROR
-    result = load_dataset(args.data)
-    if result.dataset is None or not result.report.ok:
-        _err(result.report.to_text())
-        _err("The data are invalid: correct the problems above (`bsab-explorer validate`).")
-        return EXIT_INVALID
-    dataset = result.dataset
+    cohort_filter = parse_filter(args.filter)
+    dataset = load_data(args.data)
     for flag in ignored_options(args):
-        _err(f"Note: {flag} does not apply to the table '{args.name}' and was ignored.")
+        print_error(f"Note: {flag} does not apply to the table '{args.name}' and was ignored.")
     request = request_from_args(args, cohort_filter)
     unavailable = f"Table '{request.name}' ({analysis_name(request)}) is unavailable for these data"
     missing = missing_columns(dataset, request)
     if missing:
-        _err(f"{unavailable}: it needs {', '.join(missing)}, not recorded in these data.")
-        return EXIT_INVALID
+        raise Unavailable(
+            f"{unavailable}: it needs {', '.join(missing)}, not recorded in these data."
+        )
     try:
         export = make_export(dataset, request)
-    except ValueError as error:  # ExportUnavailable and the analyses' refusals
-        _err(f"{unavailable}: {error}")
-        return EXIT_INVALID
+    except Unavailable as refusal:
+        raise Unavailable(f"{unavailable}: {refusal}") from refusal
     for note in export.notes:
-        _err(f"Note: {note}")
+        print_error(f"Note: {note}")
     if export.provenance.n == 0:
-        _err(f"Note: the filter keeps no {export.provenance.unit}; the table is empty.")
+        print_error(f"Note: the filter keeps no {export.provenance.unit}; the table is empty.")
     if args.format == "json":
         data = (table_to_json(export.data) + "\n").encode("utf-8")
     else:
@@ -302,18 +284,8 @@ def register_table(subparsers: Subparsers) -> None:
     parser.add_argument(
         "name", choices=Choices(table_names), metavar="NAME", help="one of: %(choices)s"
     )
-    parser.add_argument(
-        "--data",
-        metavar="PATH",
-        default=None,
-        help="folder of contract tables, table file or DuckDB file (default: the bundled data)",
-    )
-    parser.add_argument(
-        "--filter",
-        metavar="SPEC",
-        default="",
-        help="cohort filter, e.g. 'emd=true;bsab=teclistamab' (default: everyone)",
-    )
+    add_data_option(parser)
+    add_filter_option(parser)
     parser.add_argument("--by", metavar="COLUMN", help="compare the groups of this column")
     parser.add_argument(
         "--endpoint",

@@ -6,15 +6,16 @@ import argparse
 import json
 import sys
 from collections import Counter
-from pathlib import Path
 
-EXIT_OK = 0
-EXIT_DIFFERS = 1
-EXIT_ERROR = 2
+from bsab_explorer.cli.errors import EXIT_INVALID, EXIT_OK, UsageError, print_error
+from bsab_explorer.cli.options import Subparsers, add_data_option, load_data
+
+#: Exit code when a published value is neither reproduced nor explained.
+EXIT_DIFFERS = EXIT_INVALID
 FORMATS = ("text", "csv", "json")
 
 
-def register_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_audit(subparsers: Subparsers) -> None:
     """`audit [--data PATH] [--status STATUS] [--format text|csv|json]`."""
     parser = subparsers.add_parser(
         "audit",
@@ -25,13 +26,7 @@ def register_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
             "inconsistent (with the arithmetic). Exit 0 when nothing differs, 1 otherwise."
         ),
     )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="folder of contract tables or DuckDB file (default: bundled data)",
-    )
+    add_data_option(parser)
     parser.add_argument(
         "--status",
         default=None,
@@ -45,19 +40,11 @@ def register_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
 def run_audit(args: argparse.Namespace) -> int:
     """Print the audit; exit 1 when any published value is not reproduced or explained."""
     from bsab_explorer.audit import AUDIT_STATUSES, DIFFERS, audit_dataset, audit_frame
-    from bsab_explorer.data.loading import load_dataset
 
-    if args.data is not None and not Path(args.data).exists():
-        print(f"No such file or folder: {args.data}", file=sys.stderr)
-        return EXIT_ERROR
     if args.status is not None and args.status not in AUDIT_STATUSES:
-        print(f"--status must be one of: {', '.join(AUDIT_STATUSES)}", file=sys.stderr)
-        return EXIT_ERROR
-    result = load_dataset(args.data)
-    if result.dataset is None or not result.report.ok:
-        print(result.report.to_text(), file=sys.stderr)
-        return EXIT_DIFFERS
-    rows = audit_dataset(result.dataset)
+        raise UsageError(f"--status must be one of: {', '.join(AUDIT_STATUSES)}")
+    dataset = load_data(args.data)
+    rows = audit_dataset(dataset)
     counts = Counter(row.status for row in rows)
     shown = [r for r in rows if args.status is None or r.status == args.status]
     frame = audit_frame(shown)
@@ -72,7 +59,5 @@ def run_audit(args: argparse.Namespace) -> int:
             if row.note:
                 print(f"    {row.note}")
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in AUDIT_STATUSES)
-    print(
-        f"Audit of {result.dataset.name}: {len(rows)} published values: {summary}.", file=sys.stderr
-    )
+    print_error(f"Audit of {dataset.name}: {len(rows)} published values: {summary}.")
     return EXIT_DIFFERS if counts.get(DIFFERS, 0) else EXIT_OK

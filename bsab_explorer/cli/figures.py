@@ -2,19 +2,26 @@
 
 They call the same functions as the pages (`bsab_explorer.exports.make_export`,
 `bsab_explorer.report.build_report`), so a page's "Reproduce" command regenerates exactly the
-file it offered (tables: `bsab_explorer.cli_tables`). `bsab_explorer.cli` registers them with
+file it offered (tables: `bsab_explorer.cli.tables`). `bsab_explorer.cli` registers them with
 `register_figure` and `register_report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
+
+from bsab_explorer.cli.errors import EXIT_OK
+from bsab_explorer.cli.options import (
+    Subparsers,
+    add_data_option,
+    add_filter_option,
+    load_data,
+    parse_filter,
+)
 
 if TYPE_CHECKING:
-    from bsab_explorer.dataset import Dataset
     from bsab_explorer.exports import ExportRequest
     from bsab_explorer.exports.request import Command
 
@@ -27,13 +34,6 @@ ENDPOINTS = ("pfs", "os")
 CI_METHODS = ("log", "log-log", "plain")
 DEFAULT_COMPARISONS = ("emd",)
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_ERROR = 2
-
-# The subscripted form is only for type checkers (argparse does not subscript at run time).
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.
 EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
     ("denominator", "response rates of: evaluable (default) or all_treated"),
@@ -44,27 +44,9 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _err(text: str) -> None:
-    print(text, file=sys.stderr)
-
-
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        metavar="PATH",
-        default=None,
-        help="folder of contract tables or DuckDB file (default: the bundled data)",
-    )
-    parser.add_argument(
-        "--filter",
-        metavar="SPEC",
-        default="",
-        help="cohort filter, e.g. 'emd=true;bsab=teclistamab' (default: everyone)",
-    )
-
-
 def _add_export_options(parser: argparse.ArgumentParser) -> None:
-    _add_data_options(parser)
+    add_data_option(parser)
+    add_filter_option(parser)
     parser.add_argument("--by", metavar="COLUMN", help="compare groups of this column")
     parser.add_argument("--endpoint", choices=ENDPOINTS, help="survival endpoint (default pfs)")
     parser.add_argument("--ci", choices=CI_METHODS, help="survival CI method (default log)")
@@ -73,19 +55,9 @@ def _add_export_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{flag}", dest=flag.replace("-", "_"), metavar="VALUE", help=text)
 
 
-def _load(path: str | None) -> Dataset | None:
-    from bsab_explorer.data.loading import load_dataset
-
-    result = load_dataset(path)
-    if result.dataset is None:
-        _err(result.report.to_text())
-    return result.dataset
-
-
 def request_from_args(command: Command, args: argparse.Namespace) -> ExportRequest:
-    """The export request the parsed arguments describe (raises FilterError on a bad filter)."""
+    """The export request the parsed arguments describe (a bad filter is a UsageError)."""
     from bsab_explorer.exports import ExportRequest
-    from bsab_explorer.filters import CohortFilter
 
     options = tuple(
         (flag, value)
@@ -95,7 +67,7 @@ def request_from_args(command: Command, args: argparse.Namespace) -> ExportReque
     return ExportRequest(
         command,
         args.name,
-        CohortFilter.parse(args.filter),
+        parse_filter(args.filter),
         by=args.by,
         endpoint=args.endpoint,
         ci=args.ci,
@@ -104,31 +76,17 @@ def request_from_args(command: Command, args: argparse.Namespace) -> ExportReque
     )
 
 
-def _refusal(error: Exception) -> int:
-    _err(str(error))
-    return EXIT_INVALID
-
-
 # --- figure -------------------------------------------------------------------------------------
 
 
 def figure_command(args: argparse.Namespace) -> int:
     """Write one figure (PNG at --dpi, default 144; SVG; or its data as CSV) to --out."""
-    from bsab_explorer.exports import ExportError, ExportUnavailable, write_export
-    from bsab_explorer.filters import FilterError
+    from bsab_explorer.exports import write_export
 
-    try:
-        request = request_from_args("figure", args)
-    except FilterError as error:
-        return _refusal(error)
-    dataset = _load(args.data)
-    if dataset is None:
-        return EXIT_INVALID
+    request = request_from_args("figure", args)
+    dataset = load_data(args.data, complete=False)
     out = Path(args.out) if args.out else Path(request.file_name())
-    try:
-        path = write_export(dataset, request, out, dpi=args.dpi)
-    except (ExportUnavailable, ExportError, ValueError) as error:
-        return _refusal(error)
+    path = write_export(dataset, request, out, dpi=args.dpi)
     print(path)
     return EXIT_OK
 
@@ -159,16 +117,10 @@ def register_figure(subparsers: Subparsers) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Write the self-contained HTML report for the filter to --out."""
-    from bsab_explorer.filters import CohortFilter, FilterError
     from bsab_explorer.report import build_report
 
-    try:
-        cohort_filter = CohortFilter.parse(args.filter)
-    except FilterError as error:
-        return _refusal(error)
-    dataset = _load(args.data)
-    if dataset is None:
-        return EXIT_INVALID
+    cohort_filter = parse_filter(args.filter)
+    dataset = load_data(args.data, complete=False)
     comparisons = tuple(args.by) if args.by else DEFAULT_COMPARISONS
     html = build_report(dataset, cohort_filter, ci=args.ci, comparisons=comparisons)
     out = Path(args.out)
@@ -184,7 +136,8 @@ def register_report(subparsers: Subparsers) -> None:
         help="write one self-contained HTML report (every figure and table) for a filter",
     )
     parser.add_argument("--out", metavar="FILE", required=True, help="HTML file to write")
-    _add_data_options(parser)
+    add_data_option(parser)
+    add_filter_option(parser)
     parser.add_argument("--ci", choices=CI_METHODS, default="log", help="survival CI method")
     parser.add_argument(
         "--by",
@@ -193,13 +146,3 @@ def register_report(subparsers: Subparsers) -> None:
         help="survival comparison (repeatable; default: emd)",
     )
     parser.set_defaults(handler=report_command)
-
-
-#: The registrars this module offers, in help order.
-REGISTRARS = (register_figure, register_report)
-
-
-def register_all(subparsers: Subparsers) -> None:
-    """Register `figure` and `report`."""
-    for register in REGISTRARS:
-        register(subparsers)

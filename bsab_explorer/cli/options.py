@@ -1,0 +1,85 @@
+"""The options several commands share, defined once: ``--data``, ``--filter`` and ``--store``.
+
+Each comes with the one function that reads it (`parse_filter`, `load_data`), so a bad value is
+refused in the same words and with the same exit code by every command that takes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TypeAlias
+
+from bsab_explorer.cli.errors import InvalidData, UsageError
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.data.store import STORE_ENV
+from bsab_explorer.dataset import Dataset
+from bsab_explorer.filters import CohortFilter, FilterError
+
+# The subscripted form is only for type checkers (argparse does not subscript at run time).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--data PATH`` (default: the bundled data)."""
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="folder of contract tables, table file or DuckDB file (default: the bundled data)",
+    )
+
+
+def add_filter_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--filter SPEC`` (default: everyone)."""
+    parser.add_argument(
+        "--filter",
+        metavar="SPEC",
+        default="",
+        help="cohort filter, e.g. 'emd=true;bsab=teclistamab' (default: everyone)",
+    )
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--store PATH`` (default: the environment's store, else the project's)."""
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help=f"DuckDB store file (default: ${STORE_ENV}, else data/bsab-explorer.duckdb)",
+    )
+
+
+def parse_filter(text: str) -> CohortFilter:
+    """The cohort filter of ``--filter``; a bad one is a usage error (exit 2)."""
+    try:
+        return CohortFilter.parse(text)
+    except FilterError as error:
+        raise UsageError(f"--filter: {error}") from None
+
+
+def check_data_path(path: Path | None) -> None:
+    """Refuse a ``--data`` path that does not exist (a usage error, exit 2)."""
+    if path is not None and not path.exists():
+        raise UsageError(
+            f"--data: there is no file or folder '{path}' (No such file or folder). Give a "
+            "folder of contract tables, a table file (patients.csv, ...) or a DuckDB file."
+        )
+
+
+def load_data(path: Path | None, *, complete: bool = True) -> Dataset:
+    """The dataset of ``--data``; raises InvalidData when it cannot be loaded.
+
+    With `complete`, data with any validation problem are refused too; without, whatever
+    loaded is used (as the pages do).
+    """
+    check_data_path(path)
+    result = load_dataset(path)
+    if result.dataset is None or (complete and not result.report.ok):
+        raise InvalidData(
+            result.report.to_text()
+            + "\nThe data are invalid: correct the problems above (`bsab-explorer validate`)."
+        )
+    return result.dataset
