@@ -13,7 +13,8 @@ import pytest
 from bsab_explorer import report
 from bsab_explorer.analyses.survival import CIMethod, Endpoint
 from bsab_explorer.cli import main
-from bsab_explorer.cli.figures import CI_METHODS, DEFAULT_COMPARISONS, ENDPOINTS, FIGURE_NAMES
+from bsab_explorer.cli.figures import DEFAULT_COMPARISONS, FIGURE_NAMES
+from bsab_explorer.cli.options import CI_METHODS, ENDPOINTS
 from bsab_explorer.cli.tables import register_table
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset

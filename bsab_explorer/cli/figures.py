@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 from bsab_explorer.cli.errors import EXIT_OK
 from bsab_explorer.cli.options import (
+    CI_METHODS,
     Subparsers,
     add_data_option,
     add_filter_option,
+    add_survival_options,
     load_data,
     parse_filter,
 )
@@ -30,8 +32,6 @@ if TYPE_CHECKING:
 
 #: Command-line names of the figures (a test keeps them equal to the catalogue's).
 FIGURE_NAMES = ("response", "conversion", "km", "timeline", "swimmer", "crs-latency")
-ENDPOINTS = ("pfs", "os")
-CI_METHODS = ("log", "log-log", "plain")
 DEFAULT_COMPARISONS = ("emd",)
 
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.
@@ -47,9 +47,7 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
 def _add_export_options(parser: argparse.ArgumentParser) -> None:
     add_data_option(parser)
     add_filter_option(parser)
-    parser.add_argument("--by", metavar="COLUMN", help="compare groups of this column")
-    parser.add_argument("--endpoint", choices=ENDPOINTS, help="survival endpoint (default pfs)")
-    parser.add_argument("--ci", choices=CI_METHODS, help="survival CI method (default log)")
+    add_survival_options(parser)
     parser.add_argument("--case", metavar="ID", help="case of a timeline, e.g. RC2")
     for flag, text in EXTRA_OPTIONS:
         parser.add_argument(f"--{flag}", dest=flag.replace("-", "_"), metavar="VALUE", help=text)

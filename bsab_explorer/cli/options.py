@@ -1,4 +1,5 @@
-"""The options several commands share, defined once: ``--data``, ``--filter`` and ``--store``.
+"""The options several commands share, defined once: ``--data``, ``--filter``, ``--store`` and
+the survival options ``--by``, ``--endpoint`` and ``--ci``.
 
 Each comes with the one function that reads it (`parse_filter`, `load_data`), so a bad value is
 refused in the same words and with the same exit code by every command that takes it.
@@ -18,6 +19,11 @@ from bsab_explorer.filters import CohortFilter, FilterError
 
 # The subscripted form is only for type checkers (argparse does not subscript at run time).
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+#: The --endpoint and --ci values, first the default (a test keeps them equal to the analysis's;
+#: spelled out so that registering the commands does not import the analyses).
+ENDPOINTS = ("pfs", "os")
+CI_METHODS = ("log", "log-log", "plain")
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +55,19 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help=f"DuckDB store file (default: ${STORE_ENV}, else data/bsab-explorer.duckdb)",
+    )
+
+
+def add_survival_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--by COLUMN``, ``--endpoint`` and ``--ci``, read by the tables and figures."""
+    parser.add_argument("--by", metavar="COLUMN", help="compare the groups of this column")
+    parser.add_argument(
+        "--endpoint", choices=ENDPOINTS, help="survival endpoint: %(choices)s (default: pfs)"
+    )
+    parser.add_argument(
+        "--ci",
+        choices=CI_METHODS,
+        help="survival, 95 %% CI transformation: %(choices)s (default: log, as R)",
     )
 
 

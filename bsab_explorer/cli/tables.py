@@ -34,9 +34,11 @@ import polars as pl
 
 from bsab_explorer.cli.errors import EXIT_OK, print_error
 from bsab_explorer.cli.options import (
+    ENDPOINTS,
     Subparsers,
     add_data_option,
     add_filter_option,
+    add_survival_options,
     load_data,
     parse_filter,
 )
@@ -74,20 +76,6 @@ def table_names() -> tuple[str, ...]:
 def survival_tables() -> tuple[str, ...]:
     """Tables whose rows come from a survival summary (they read --endpoint, --ci, --by)."""
     return tuple(name for name, entry in table_entries().items() if "endpoint" in entry.options)
-
-
-def endpoint_codes() -> tuple[str, ...]:
-    """The --endpoint values."""
-    from bsab_explorer.analyses.survival import Endpoint
-
-    return tuple(e.value for e in Endpoint)
-
-
-def ci_codes() -> tuple[str, ...]:
-    """The --ci values."""
-    from bsab_explorer.analyses.survival import CIMethod
-
-    return tuple(m.value for m in CIMethod)
 
 
 def denominator_codes() -> tuple[str, ...]:
@@ -156,7 +144,7 @@ def request_from_args(args: argparse.Namespace, cohort_filter: CohortFilter) -> 
 
 def _endpoint(request: ExportRequest) -> str:
     # The catalogue's default endpoint is the first one (PFS).
-    return request.endpoint or endpoint_codes()[0]
+    return request.endpoint or ENDPOINTS[0]
 
 
 def needed_columns(request: ExportRequest) -> tuple[tuple[str, str], ...]:
@@ -286,17 +274,7 @@ def register_table(subparsers: Subparsers) -> None:
     )
     add_data_option(parser)
     add_filter_option(parser)
-    parser.add_argument("--by", metavar="COLUMN", help="compare the groups of this column")
-    parser.add_argument(
-        "--endpoint",
-        choices=Choices(endpoint_codes),
-        help="survival tables: %(choices)s (default: the first)",
-    )
-    parser.add_argument(
-        "--ci",
-        choices=Choices(ci_codes),
-        help="survival tables, 95 %% CI transformation: %(choices)s (default: log, as R)",
-    )
+    add_survival_options(parser)
     parser.add_argument(
         "--denominator",
         choices=Choices(denominator_codes),
