@@ -9,6 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-$(UV_VERSION)
 PORT ?= 8501
+# Empty: this machine only (127.0.0.1, .streamlit/config.toml). Behind a reverse proxy:
+# `make run ADDRESS=0.0.0.0` (README, "Deployment").
+ADDRESS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -30,7 +33,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	@touch $@
 
 run: env
-	$(BIN)/python -m bsab_explorer.ui.serve --server.port $(PORT)
+	$(BIN)/python -m bsab_explorer.ui.serve --server.port $(PORT) $(if $(ADDRESS),--server.address $(ADDRESS))
 
 lint: env
 	$(BIN)/ruff check .
