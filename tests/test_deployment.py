@@ -83,6 +83,21 @@ def _refused(host: str, port: int) -> bool:
     return code in (errno.ECONNREFUSED, errno.EADDRNOTAVAIL, errno.ENETUNREACH)
 
 
+def _websocket_status(port: int, host: str) -> int:
+    """The HTTP status of a WebSocket opening handshake to the app, sent with Host `host`."""
+    request = (
+        "GET /_stcore/stream HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request.encode("ascii"))
+        status_line = connection.recv(4096).split(b"\r\n")[0]
+    return int(status_line.split()[1])
+
+
 @contextmanager
 def _launched(folder: Path, **streamlit_env: str) -> Iterator[int]:
     """`python -m bsab_explorer.ui.serve` on a free port, started in `folder`: its port."""
@@ -118,9 +133,20 @@ def test_the_launcher_with_defaults_listens_on_127_0_0_1_only(tmp_path: Path) ->
         url = f"http://127.0.0.1:{port}/_stcore/host-config"
         with urllib.request.urlopen(url, timeout=10) as reply:
             assert json.load(reply)["allowedOrigins"] == []
+        # A page whose own domain name was made to point at 127.0.0.1 cannot open the app's
+        # WebSocket: its Host is not one of the allowed names.
+        assert _websocket_status(port, "127.0.0.1") == 101
+        assert _websocket_status(port, "localhost") == 101
+        assert _websocket_status(port, "rebound.example") == 403
 
 
-def test_the_documented_switch_opens_the_server_for_a_proxy(tmp_path: Path) -> None:
-    with _launched(tmp_path, STREAMLIT_SERVER_ADDRESS="0.0.0.0") as port:
+def test_the_documented_switches_open_the_server_for_a_proxy(tmp_path: Path) -> None:
+    proxy = {
+        "STREAMLIT_SERVER_ADDRESS": "0.0.0.0",
+        "STREAMLIT_SERVER_ALLOWED_HOSTS": "localhost 127.0.0.1 explorer.example.org",
+    }
+    with _launched(tmp_path, **proxy) as port:
         assert _listening(port) == {"0.0.0.0"}
         assert not _refused("127.0.0.2", port)
+        assert _websocket_status(port, "explorer.example.org") == 101
+        assert _websocket_status(port, "rebound.example") == 403
