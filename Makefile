@@ -27,7 +27,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Bytecode is compiled once here: a fresh server then loads the libraries from .pyc files even
-# where PYTHONDONTWRITEBYTECODE is set (it halves the first page's wait; README, Performance).
+# where PYTHONDONTWRITEBYTECODE is set (the first page's wait: docs/performance.md, Cold start).
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
