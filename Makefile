@@ -9,6 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-$(UV_VERSION)
 PORT ?= 8501
+# Empty: this machine only (127.0.0.1, .streamlit/config.toml). Behind a reverse proxy:
+# `make run ADDRESS=0.0.0.0` (README, "Deployment").
+ADDRESS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -24,13 +27,13 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Bytecode is compiled once here: a fresh server then loads the libraries from .pyc files even
-# where PYTHONDONTWRITEBYTECODE is set (it halves the first page's wait; README, Performance).
+# where PYTHONDONTWRITEBYTECODE is set (the first page's wait: docs/performance.md, Cold start).
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 run: env
-	$(BIN)/python -m bsab_explorer.ui.serve --server.port $(PORT)
+	$(BIN)/python -m bsab_explorer.ui.serve --server.port $(PORT) $(if $(ADDRESS),--server.address $(ADDRESS))
 
 lint: env
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@
 
 `--quick` (or `make bench QUICK=1`) skips the million-patient registry and the browser (about a
 minute) and writes bench/out/results-quick.json instead, so a quick run never replaces the full
-results. `--table` prints the README's tables from bench/results.json.
+results. `--table` prints the tables of docs/performance.md from bench/results.json.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def _ms(value: float) -> str:
 
 
 def summary_table(results: dict[str, Any]) -> str:
-    """The README's tables (Markdown) from a results file."""
+    """The tables of docs/performance.md (Markdown) from a results file."""
     lines = [
         "| patients | ours, min (median) | pandas + lifelines, min | speed-up | R survfit + "
         "survdiff + coxph (compute) | peak memory, ours / plain | numbers vs R / vs lifelines |",
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-repeats", type=int, default=3)
     parser.add_argument("--changes", type=int, default=20, help="filter changes in the browser")
     parser.add_argument(
-        "--table", action="store_true", help="print the README tables of bench/results.json"
+        "--table", action="store_true", help="print the tables of docs/performance.md"
     )
     args = parser.parse_args(argv)
     if args.table:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
+import bsab_explorer
 from bsab_explorer.audit import audit_dataset
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
@@ -19,6 +22,7 @@ from bsab_explorer.report import (
     report_command,
     without_timestamp,
 )
+from bsab_explorer.report.methods import SOFTWARE
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDY_LABELS
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -85,9 +89,35 @@ def test_report_provenance_block_lists_fingerprint_filter_and_versions(
     assert f"<td>{bundled.fingerprint}</td>" in report
     assert "<td>Filter</td><td>none (everyone)</td>" in report
     versions = dict(package_versions())
-    for name in ("streamlit", "polars", "altair", "lifelines", "duckdb", "vl-convert-python"):
+    for name in ("streamlit", "polars", "altair", "duckdb", "vl-convert-python"):
         assert f"<td>{name}</td><td>{versions[name]}</td>" in report
     assert '<p class="timestamp">Created 2026-01-01 09:00:00 UTC</p>' in report
+
+
+def _imported_by_the_package() -> set[str]:
+    """Top-level names of every module the package's own code imports."""
+    names = set()
+    for path in Path(bsab_explorer.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_provenance_names_only_packages_that_do_the_work(report: str) -> None:
+    imported = _imported_by_the_package()
+    named = [name for name, _ in SOFTWARE]
+    assert named == [name for name, _ in package_versions()[1:]]
+    for name in named:
+        assert name.removesuffix("-python").replace("-", "_") in imported, name
+    # Installed for the benchmark's comparison only: nothing in a report comes from them.
+    for unused in ("lifelines", "pandas"):
+        assert unused not in report
+    assert "lifelines" not in imported
+    assert "computed by bsab-explorer&#x27;s own code" in report
+    assert "no survival library is used" in report
 
 
 def test_two_runs_differ_only_in_the_timestamp_line(bundled: Dataset, report: str) -> None:

@@ -7,8 +7,9 @@ these have nothing to lift: `layer`, `vconcat` and `facet` attach them as they a
 every other case to Altair's constructor. Altair copies a chart by calling its constructor
 again (`to_dict` does so at every level, as do `properties` and `copy`), so the charts made
 here are subclasses whose constructor decides the same way each time. The spec is the same
-either way (tests/charts/test_compose.py); on the survival page this took the Kaplan–Meier
-chart from 36 to 9 ms to build and its spec from 60 to 9 ms to write.
+either way (tests/charts/test_compose.py); the copies were most of the time a filter change
+spent building and writing the Kaplan–Meier chart (docs/performance.md, Figures behind the
+code).
 """
 
 from __future__ import annotations

@@ -75,8 +75,8 @@ def apply_theme(chart: ChartT) -> ChartT:
     """The chart with the house theme as its top-level config (call last, on a chart just built).
 
     The config is set on `chart` itself: Altair's `configure` returns a copy, and copying a
-    composed chart runs its constructor again, which deep-copies every part (6 ms for the
-    response chart, on every filter change).
+    composed chart runs its constructor again, which deep-copies every part, on every filter
+    change (docs/performance.md).
     """
     chart.config = alt.Config(**theme_config())
     return chart

@@ -36,7 +36,7 @@ from bsab_explorer.exports import (
 from bsab_explorer.exports.provenance import Clock, utc_now
 from bsab_explorer.exports.reproduce import data_argument
 from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
-from bsab_explorer.report.methods import DEFINITIONS, statistical_methods
+from bsab_explorer.report.methods import DEFINITIONS, SOFTWARE, statistical_methods
 from bsab_explorer.report.template import (
     FONT_STACK,
     definition_list,
@@ -55,18 +55,8 @@ REPORT_TITLE = "bsab-explorer report"
 AUDIT_TITLE = "Audit against the publications"
 #: Subgroup comparisons of the survival section by default (the study's Fig. 1D and 1F).
 DEFAULT_COMPARISONS: tuple[str, ...] = ("emd",)
-#: Packages whose versions the provenance block lists.
-PACKAGES = (
-    "streamlit",
-    "polars",
-    "altair",
-    "lifelines",
-    "duckdb",
-    "vl-convert-python",
-    "numpy",
-    "scipy",
-    "pandas",
-)
+#: Packages whose versions the provenance block lists: those that computed, drew or served it.
+PACKAGES = tuple(name for name, _ in SOFTWARE)
 #: The one line that changes between two runs on the same inputs.
 TIMESTAMP_PREFIX = "Created "
 _TIMESTAMP_LINE = re.compile(rf'<p class="timestamp">{TIMESTAMP_PREFIX}[^<]*</p>')

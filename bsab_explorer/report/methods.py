@@ -15,6 +15,19 @@ from bsab_explorer.analyses.recurrence import (
 from bsab_explorer.analyses.survival import SMALL_GROUP_SIZE, CIMethod
 from bsab_explorer.schema import DAYS_PER_MONTH
 
+#: The packages that computed, drew or served a report, with what each did: the provenance lists
+#: their versions. The statistics themselves (Kaplan–Meier, log-rank, Cox, Clopper–Pearson) are
+#: bsab-explorer's own code, checked against R's survival package; no survival library runs.
+SOFTWARE: tuple[tuple[str, str], ...] = (
+    ("polars", "reads, filters and counts the tables"),
+    ("numpy", "the arithmetic of Kaplan–Meier, log-rank and Cox"),
+    ("scipy", "distribution functions (chi-square, normal, beta) and Table 1's tests"),
+    ("duckdb", "the store the data are read from"),
+    ("altair", "the figures' specifications"),
+    ("vl-convert-python", "renders the figures"),
+    ("streamlit", "the app that offers the report"),
+)
+
 #: (term, definition) pairs, in the order the report lists them.
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
@@ -107,8 +120,10 @@ def statistical_methods(ci: CIMethod) -> tuple[str, ...]:
         "hazards model (Efron ties) giving hazard ratios with Wald 95 % confidence intervals "
         "against the named reference group. When a group has fewer than "
         f"{SMALL_GROUP_SIZE} patients the p-value is printed with a warning.",
-        "Every number equals R's survival package to the printed digit (checked by the test "
-        "suite against values computed with R).",
+        "These estimates, tests and models are computed by bsab-explorer's own code (NumPy "
+        "arithmetic, SciPy's distribution functions); no survival library is used. Every number "
+        "equals R's survival package to the printed digit (checked by the test suite against "
+        "values computed with R).",
         "Percentages state their denominator. Missing values are counted as not recorded, "
         "never as negative.",
     )

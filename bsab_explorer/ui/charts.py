@@ -13,7 +13,7 @@ from streamlit import dataframe_util
 
 # Altair checks every object it creates (and every copy of one) against the Vega-Lite schema.
 # The app draws only the package's own charts, each kind checked by the tests: in the app the
-# per-object checks only made a chart slower to build (the Kaplan–Meier chart 23 → 10 ms).
+# per-object checks only made a chart slower to build (docs/performance.md).
 # Exports keep them.
 disable_debug_mode()
 
@@ -41,8 +41,8 @@ def _frames(chart: Any) -> list[Any]:
 def vega_lite_spec(chart: AnyChart) -> dict[str, Any]:
     """The spec `st.altair_chart(chart, theme=None)` would send, without its schema check.
 
-    `st.altair_chart` checks the whole spec against the Vega-Lite schema on every rerun (15 ms
-    for the Kaplan–Meier chart, 40 ms in the running server after a filter change). The app
+    `st.altair_chart` checks the whole spec against the Vega-Lite schema on every rerun, a
+    large share of a filter change's server time (docs/performance.md). The app
     draws only the package's own charts, and the tests check every kind against the schema and
     against `st.altair_chart`'s spec (tests/app/test_chart_spec.py), datasets included.
 

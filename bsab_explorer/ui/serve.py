@@ -4,6 +4,10 @@ Starts `streamlit run app.py` with the options given (e.g. `--server.port 8502`)
 server is up, imports the libraries and loads the bundled data in the background
 (`bsab_explorer.ui.warmup`), so the first visitor does not wait for them. `make run` starts the
 app this way; a plain `streamlit run app.py` works too, without the warm-up.
+
+Either way the server listens on 127.0.0.1 only: `.streamlit/config.toml` beside app.py sets it,
+whatever the working folder. `--server.address 0.0.0.0` (or STREAMLIT_SERVER_ADDRESS) opens it
+to other machines, for a reverse proxy in front (README, "Deployment").
 """
 
 from __future__ import annotations

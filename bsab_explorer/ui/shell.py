@@ -133,9 +133,9 @@ def freeze_once() -> None:
     """Once a process's first page has run: leave everything alive now (the libraries, the
     loaded data) out of later garbage collections (not outside a Streamlit runtime).
 
-    Streamlit's collection after every rerun is turned off (config.toml, ~140 ms a rerun); the
-    collections Python still starts on its own would otherwise scan those few hundred thousand
-    objects too, now and then in the middle of a filter change.
+    Streamlit's collection after every rerun is turned off (config.toml, docs/performance.md);
+    the collections Python still starts on its own would otherwise scan those few hundred
+    thousand objects too, now and then in the middle of a filter change.
     """
     if _FROZEN or not runtime.exists():
         return

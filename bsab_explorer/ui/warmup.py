@@ -3,11 +3,11 @@ is waiting, so the first visitor after a start does not wait for it.
 
 `python -m bsab_explorer.ui.serve` (what `make run` starts) calls `start()` before Streamlit's
 server; once the server is up, a thread imports every module app.py and the pages import
-(polars, altair, duckdb, scipy and the package: about a second here) and loads the bundled
-dataset into the cache the pages read. A page script that starts meanwhile waits for the
-warm-up to end before its own imports (it imports `bsab_explorer.ui.ready` first), so no two
-threads ever import the same modules at once. Without the launcher (a plain `streamlit run
-app.py`, tests) there is no warm-up and nothing waits.
+(polars, altair, duckdb, scipy and the package) and loads the bundled dataset into the cache
+the pages read. A page script that starts meanwhile waits for the warm-up to end before its own
+imports (it imports `bsab_explorer.ui.ready` first), so no two threads ever import the same
+modules at once. Without the launcher (a plain `streamlit run app.py`, tests) there is no
+warm-up and nothing waits.
 
 This module is imported by the launcher before the server starts: it imports nothing heavy.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import polars as pl
@@ -195,14 +196,39 @@ def test_cohort_targets_hold() -> None:
     assert (best["rank"] <= rank["CR"]).sum() >= by_id["series.n_cr_or_better"]["value"]
 
 
+def _paper_passages() -> list[str]:
+    """The paper's passages kept in the repository (quotes.toml), whitespace-normalised."""
+    quotes = tomllib.loads((DATA / "quotes.toml").read_text(encoding="utf-8"))
+    assert quotes["source"]["citation"].startswith("Della Pepa R, Leone A, Grimaldi F")
+    return [" ".join(passage["text"].split()) for passage in quotes["passage"]]
+
+
 def test_every_inconsistency_quotes_the_paper() -> None:
-    paper = (Path(__file__).resolve().parents[3] / "shared" / "seeds").glob("002_*.txt")
-    text = " ".join(next(iter(paper)).read_text().split())
+    text = " ".join(_paper_passages())
     targets = json.loads((DATA / "targets.json").read_text())
     quoted = [t["quote"] for t in targets["targets"] if "\t" not in t["quote"]]
     for quote in quoted:
         for part in quote.split(" ... "):
             assert " ".join(part.split()) in text, part
+
+
+def test_every_quote_is_part_of_one_passage_of_the_paper() -> None:
+    passages = _paper_passages()
+    targets = json.loads((DATA / "targets.json").read_text())
+    quotes = [t["quote"] for t in targets["targets"] + targets["inconsistencies"]]
+    assert len(quotes) == 94
+    for quote in quotes:
+        for part in quote.split(" ... "):
+            assert any(" ".join(part.split()) in passage for passage in passages), part
+
+
+def test_table_1_rows_keep_the_papers_cells() -> None:
+    quotes = tomllib.loads((DATA / "quotes.toml").read_text(encoding="utf-8"))
+    rows = [p["text"].split("\t") for p in quotes["passage"] if p["where"] == "Table 1"]
+    header = next(p["text"] for p in quotes["passage"] if p["where"] == "Table 1 (header)")
+    assert [row[0] for row in rows] == ["1", "2", "3", "4", "5"]
+    assert {len(row) for row in rows} == {len(header.split("\t"))} == {11}
+    assert [row[4] for row in rows] == ["Tecelstamab"] + ["Talquetamab"] * 4
 
 
 def test_event_targets_hold(events: pl.DataFrame) -> None:
