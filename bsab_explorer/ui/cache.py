@@ -125,7 +125,9 @@ def audit(view: View) -> pl.DataFrame:
     return _audit(view.dataset, view.dataset.fingerprint)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+# 64 results: a page holds one to four, so the last dozen or more views a server showed. Each is
+# kept pickled, data included (at registry size a conversion's pseudonym lists are megabytes).
+@st.cache_data(show_spinner=False, max_entries=64)
 def _result(
     _dataset: Dataset, fingerprint: str, request_key: str, _request: ExportRequest
 ) -> Built:
