@@ -9,6 +9,7 @@ from bsab_explorer.schema import STUDY_LABELS
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.layout import data_banner
 from bsab_explorer.ui.listings import offer_listing
+from bsab_explorer.ui.params import url_choice, url_choices
 
 view = shell.current_view()
 st.title("Audit of the published figures")
@@ -34,14 +35,16 @@ else:
 
 left, right = st.columns([1, 2])
 studies = ["all", *audit_studies(frame)]
-study = left.selectbox(
+study = url_choice(
     "Study",
     studies,
-    format_func=lambda s: "Both papers" if s == "all" else STUDY_LABELS[s],
     key="audit_study",
+    param="study",
+    format_func=lambda s: "Both papers" if s == "all" else STUDY_LABELS[s],
+    where=left,
 )
-statuses = right.multiselect(
-    "Status", list(STATUS_ORDER), default=list(STATUS_ORDER), key="audit_status"
+statuses = url_choices(
+    "Status", list(STATUS_ORDER), key="audit_status", param="status", where=right
 )
 shown = audit_rows(frame, None if study == "all" else study, statuses)
 st.dataframe(shown, hide_index=True, height=700)

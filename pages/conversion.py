@@ -4,30 +4,30 @@ import streamlit as st
 
 import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.response_tables import transition_display
-from bsab_explorer.charts.conversion import alluvial_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.schema import timepoint_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.downloads import offer_chart, offer_export
+from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import url_choice
 
 view, cohort = shell.cohort_page("Response conversion", needs_responses=True)
 
 timepoints = cache.timepoints(view)
-chart = alluvial_chart(cache.flows(view))
-show_chart(chart)
-offer_chart(chart, ExportRequest("figure", "conversion", view.cohort_filter), view.dataset)
+figure = ExportRequest("figure", "conversion", view.cohort_filter)
+drawn = cache.result(view, figure)
+show_chart(drawn.chart)
+offer_chart(drawn.chart, figure, view.dataset, data=drawn.data)
 st.caption(
     "Bands are sized by patients and coloured by the response they leave; hover a band for "
     "its patients. 'Not assessed' keeps every treated patient in each column."
 )
 
 st.subheader("What became of each post-debulking response")
-statements = cache.statements(view)
-if statements:
-    for statement in statements:
-        st.markdown(f"- {statement.text}")
+# The figure's notes are the conversion statements of the cohort in view.
+if drawn.notes:
+    for statement in drawn.notes:
+        st.markdown(f"- {statement}")
 else:
     st.caption("No post-debulking assessments in this subgroup.")
 
@@ -40,10 +40,9 @@ start = url_choice(
 end = url_choice(
     "To", choices, key="to", default=choices[-1], format_func=timepoint_label, where=right
 )
-st.dataframe(transition_display(cache.transitions(view, start, end)), hide_index=True)
-offer_export(
-    view.dataset,
-    ExportRequest(
-        "table", "conversion", view.cohort_filter, options=(("from", start), ("to", end))
-    ),
+table = ExportRequest(
+    "table", "conversion", view.cohort_filter, options=(("from", start), ("to", end))
 )
+transitions = cache.result(view, table).data
+st.dataframe(transition_display(cache.shown_transitions(transitions)), hide_index=True)
+offer_table(transitions, table, view.dataset)

@@ -5,11 +5,10 @@ import streamlit as st
 import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
 from bsab_explorer.analyses.response_tables import response_display
-from bsab_explorer.charts.response import response_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
-from bsab_explorer.ui.downloads import offer_chart, offer_export
+from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import group_choice, url_choice
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
@@ -25,23 +24,22 @@ denominator = url_choice(
 )
 by = group_choice("Compare by", cohort.patients.columns, where=right)
 
-summary = cache.response(view, denominator, by)
-chart = response_chart(summary)
-show_chart(chart)
 options = (("denominator", denominator),) if denominator != "evaluable" else ()
-offer_chart(
-    chart,
-    ExportRequest("figure", "response", view.cohort_filter, by=by, options=options),
-    view.dataset,
-)
+figure = ExportRequest("figure", "response", view.cohort_filter, by=by, options=options)
+drawn = cache.result(view, figure)
+summary = drawn.summary
+show_chart(drawn.chart)
+offer_chart(drawn.chart, figure, view.dataset, data=drawn.data)
 st.subheader("Counts and rates")
 st.dataframe(
     response_display(summary),
     hide_index=True,
     column_config={"PET-CT": st.column_config.TextColumn("PET-CT", alignment="right")},
 )
-offer_export(
-    view.dataset, ExportRequest("table", "response", view.cohort_filter, by=by, options=options)
+offer_table(
+    drawn.data,
+    ExportRequest("table", "response", view.cohort_filter, by=by, options=options),
+    view.dataset,
 )
 st.caption(
     "ORR: PR or better; ≥ VGPR: sCR + CR + VGPR; CR or better: sCR + CR. Percentages of "

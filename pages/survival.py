@@ -10,12 +10,11 @@ from bsab_explorer.analyses.survival_tables import (
     median_table,
     method_note,
 )
-from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_tables
-from bsab_explorer.ui.params import group_choice, url_choice
+from bsab_explorer.ui.params import FALSE, TRUE, group_choice, url_choice, url_toggle
 
 view, cohort = shell.cohort_page("Survival")
 
@@ -36,27 +35,41 @@ ci = url_choice(
     format_func=lambda m: CIMethod(m).label,
     where=controls[2],
 )
-risk_extra = controls[3].toggle("Events and censored under the curve", key="risk_extra")
-show_ci = controls[3].toggle("Confidence bands", value=True, key="ci_bands")
+risk_full = url_toggle(
+    "Events and censored under the curve",
+    key="risk_extra",
+    param="risk-table",
+    on="full",
+    off="at-risk",
+    aliases={"risk_extra": lambda old: "full" if old == TRUE else "at-risk"},
+    where=controls[3],
+)
+show_ci = url_toggle(
+    "Confidence bands",
+    key="ci_bands",
+    param="bands",
+    default=True,
+    aliases={"ci_bands": lambda old: FALSE if old == FALSE else TRUE},
+    where=controls[3],
+)
 
 missing = unrecorded(cohort.patients, required_columns(endpoint, by))
 if missing:
     st.warning(f"Survival is unavailable for these data: {', '.join(missing)} not recorded.")
     st.stop()
 
-summary = cache.survival(view, endpoint, by, ci)
-rows = ("n_risk", "cum_events", "cum_censored") if risk_extra else ("n_risk",)
-chart = km_chart(summary, show_ci=show_ci, risk_rows=rows)
-show_chart(chart)
 # Only options that differ from the defaults, so file names and commands stay short.
 options = (
-    *((("bands", "false"),) if not show_ci else ()),
-    *((("risk-table", "full"),) if risk_extra else ()),
+    *((("bands", FALSE),) if not show_ci else ()),
+    *((("risk-table", "full"),) if risk_full else ()),
 )
 survival_request = ExportRequest(
     "figure", "km", view.cohort_filter, by=by, endpoint=endpoint, ci=ci, options=options
 )
-offer_chart(chart, survival_request, view.dataset)
+drawn = cache.result(view, survival_request)
+summary = drawn.summary
+show_chart(drawn.chart)
+offer_chart(drawn.chart, survival_request, view.dataset, data=drawn.data)
 
 st.subheader("Medians and landmarks")
 st.table(median_table(summary), hide_index=True)

@@ -6,32 +6,32 @@ import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm
 from bsab_explorer.analyses.table1_view import table1_rows
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
-from bsab_explorer.ui.downloads import offer_export
-from bsab_explorer.ui.params import group_choice
+from bsab_explorer.ui.downloads import offer_table
+from bsab_explorer.ui.params import FALSE, TRUE, group_choice, url_toggle
 
 view, cohort = shell.cohort_page("Table 1")
 
 left, right = st.columns([2, 1])
 by = group_choice("Split by", cohort.patients.columns, where=left)
-with_p = right.toggle(
+with_p = url_toggle(
     "Comparison p-values",
-    value=False,
     key="p_values",
+    param="p-values",
     disabled=by is None,
     help="Fisher's exact (2×2) or chi-squared for counts; Wilcoxon rank-sum or Kruskal–Wallis "
     "for numbers. The test is named in each row.",
+    where=right,
 )
-table = cache.table1(view, by, with_p and by is not None)
+request = ExportRequest(
+    "table",
+    "table1",
+    view.cohort_filter,
+    by=by,
+    options=(("p-values", TRUE if with_p and by is not None else FALSE),),
+)
+built = cache.result(view, request)
+table = built.summary
 st.dataframe(table1_rows(table), hide_index=True, height=900)
-offer_export(
-    view.dataset,
-    ExportRequest(
-        "table",
-        "table1",
-        view.cohort_filter,
-        by=by,
-        options=(("p-values", str(table.p_values).lower()),),
-    ),
-)
+offer_table(built.data, request, view.dataset)
 for note in table.notes:
     st.caption(note)

@@ -4,7 +4,6 @@ import streamlit as st
 
 import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.case_card import case_card, recurrence_card
-from bsab_explorer.charts.timeline import timeline_chart
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
@@ -25,15 +24,12 @@ unit = url_choice(
     where=right,
 )
 
-chart = timeline_chart(series.events, case_id, unit)
-show_chart(chart)
-offer_chart(
-    chart,
-    ExportRequest(
-        "figure", "timeline", view.cohort_filter, case=case_id, options=(("unit", unit),)
-    ),
-    view.dataset,
+timeline = ExportRequest(
+    "figure", "timeline", view.cohort_filter, case=case_id, options=(("unit", unit),)
 )
+drawn = cache.result(view, timeline)
+show_chart(drawn.chart)
+offer_chart(drawn.chart, timeline, view.dataset, data=drawn.data)
 st.caption(
     "Scroll to zoom and drag to pan the time axis; hover a mark for its detail. Step-up and "
     "treatment doses are distinct ticks; CRS episodes are coloured by ASTCT grade."

@@ -28,6 +28,7 @@ from bsab_explorer.exports import (
     ExportRequest,
     ExportUnavailable,
     Provenance,
+    build,
     chart_data_frame,
     chart_to_png,
     chart_to_svg,
@@ -578,3 +579,36 @@ def test_print_png_of_a_wide_chart_is_at_most_180_mm_wide(provenance: Provenance
     assert width == pytest.approx(180 / 25.4 * 300, abs=2)  # 2126 px: 180 mm at 300 dpi
     screen_width, _, _ = _png_size_and_dpi(chart_to_png(wide, provenance, "screen"))
     assert screen_width > 2 * 1400  # screen exports keep the nominal size
+
+
+@pytest.mark.parametrize("request_", FIGURE_REQUESTS, ids=lambda r: r.name)
+def test_a_page_draws_what_the_file_holds(bundled: Dataset, request_: ExportRequest) -> None:
+    # A page draws `build`'s chart; its files and its Reproduce command go through make_export.
+    drawn = build(request_, bundled)
+    export = make_export(bundled, request_, clock=fixed_clock)
+    assert drawn.chart.to_dict() == export.chart.to_dict()
+    assert drawn.data.equals(export.data)
+    assert drawn.notes == export.notes
+
+
+@pytest.mark.parametrize(
+    ("request_", "kind"),
+    [
+        (ExportRequest("figure", "response", by="emd"), "ResponseSummary"),
+        (ExportRequest("figure", "km", endpoint="os", by="emd"), "SurvivalSummary"),
+        (ExportRequest("table", "survival-medians", by="emd"), "SurvivalSummary"),
+        (ExportRequest("table", "table1", by="emd", options=(("p-values", "true"),)), "Table1"),
+        (ExportRequest("table", "conversion"), "DataFrame"),
+    ],
+    ids=lambda v: v.name if isinstance(v, ExportRequest) else v,
+)
+def test_a_result_carries_the_analysis_its_page_formats(
+    bundled: Dataset, request_: ExportRequest, kind: str
+) -> None:
+    drawn = build(request_, bundled)
+    assert type(drawn.summary).__name__ == kind
+    # A table request builds no chart, even where its builder draws one for the figure.
+    assert (drawn.chart is None) == (request_.command == "table")
+    if kind == "Table1":
+        assert drawn.summary.p_values is True
+        assert drawn.data.equals(drawn.summary.frame)

@@ -5,15 +5,18 @@
 - `tables`: CSV safe against spreadsheet formula injection, with a provenance footer;
 - `figures`: PNG/SVG rendered with vl-convert, provenance drawn under the chart;
 - `request`/`reproduce`: what to export, and the CLI command and Python call that remake it;
-- `catalogue`: every figure and table by its command-line name (`make_export`, `write_export`).
+- `catalogue`: every figure and table by its command-line name: `build` (what a page draws),
+  `make_export` and `write_export` (its files).
 """
 
 from bsab_explorer.exports.catalogue import (
     FIGURES,
     TABLES,
+    Built,
     Entry,
     Export,
     ExportUnavailable,
+    build,
     catalogue,
     make_export,
     request_provenance,
@@ -51,6 +54,7 @@ __all__ = [
     "FIGURES",
     "SIZE_PPI",
     "TABLES",
+    "Built",
     "Clock",
     "Entry",
     "Export",
@@ -59,6 +63,7 @@ __all__ = [
     "ExportUnavailable",
     "Provenance",
     "Size",
+    "build",
     "catalogue",
     "chart_data_frame",
     "chart_datasets",

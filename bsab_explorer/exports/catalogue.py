@@ -1,8 +1,13 @@
 """Every figure and table of the app by its command-line name, built the same way everywhere.
 
-The pages' downloads, `bsab-explorer figure|table NAME`, the Python API (`write_export`) and
-the report all call `make_export` with an `ExportRequest`, so a Reproduce command
-regenerates exactly what a page offered.
+A page asks `build` for the chart and tables it draws; its downloads, `bsab-explorer
+figure|table NAME`, the Python API (`write_export`) and the report call `make_export` with the
+same `ExportRequest`, which builds through the same function. So what a page shows is what its
+files hold and what its Reproduce command regenerates: there is no second way to a chart.
+
+(One module over 500 lines: the catalogue is one table of entries, and each entry's builder
+sits beside the option parsing it shares with the others; split, a reader would chase every
+builder across files to see how an option is read.)
 
 Adding a figure: write a builder `(dataset, request) -> Built` and add an `Entry` to `FIGURES`
 (or `TABLES`), naming the options it understands.
@@ -75,11 +80,14 @@ class ExportUnavailable(Unavailable):
 
 @dataclass(frozen=True)
 class Built:
-    """What a builder returns: the chart (figures) or table, the data behind it, and notes."""
+    """What a request builds: the data its file holds, the chart (figures), notes, and the
+    analysis result the page formats its on-screen tables from."""
 
     data: pl.DataFrame
     chart: Any = None
     notes: tuple[str, ...] = ()
+    #: The analysis value behind the data (a survival or response summary, Table 1...).
+    summary: Any = None
 
 
 Builder = Callable[[Dataset, ExportRequest], Built]
@@ -186,7 +194,7 @@ def _response(dataset: Dataset, request: ExportRequest) -> Built:
     )
     # Drawn as the page draws it; the filter is in the provenance footer.
     chart = response_chart(summary)
-    return Built(summary.frame, chart)
+    return Built(summary.frame, chart, summary=summary)
 
 
 def _conversion_flows(dataset: Dataset, request: ExportRequest) -> Built:
@@ -207,7 +215,7 @@ def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:
             raise ExportUnavailable(f"'{value}' is not a timepoint of these data.")
     table = transition_table(responses, start, end, patients, indexed=cohort_index(cohort))
     title = f"{timepoint_label(start)} → {timepoint_label(end)}"
-    return Built(table, notes=(title, *_statements(cohort)))
+    return Built(table, notes=(title, *_statements(cohort)), summary=table)
 
 
 def _statements(cohort: Cohort) -> tuple[str, ...]:
@@ -219,7 +227,7 @@ def _table1(dataset: Dataset, request: ExportRequest) -> Built:
     patients = _cohort(dataset, request).patients
     p_values = _flag(request, "p-values", default=False)
     table = build_table1(patients, _by(request, patients), p_values=p_values)
-    return Built(table.frame)
+    return Built(table.frame, summary=table)
 
 
 # --- survival -----------------------------------------------------------------------------------
@@ -259,7 +267,7 @@ def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Buil
     def build(dataset: Dataset, request: ExportRequest) -> Built:
         summary = survival_summary(dataset, request)
         notes = (*summary.warnings, *summary.notes)
-        return Built(frame_of(summary), notes=notes)
+        return Built(frame_of(summary), notes=notes, summary=summary)
 
     return build
 
@@ -274,7 +282,7 @@ def _km(dataset: Dataset, request: ExportRequest) -> Built:
             f"--risk-table must be one of {', '.join(RISK_TABLES)}, not '{risk}'."
         )
     chart = km_chart(summary, show_ci=bands, risk_rows=RISK_TABLES[risk])
-    return Built(summary.curves_frame(), chart, notes)
+    return Built(summary.curves_frame(), chart, notes, summary)
 
 
 # --- case series --------------------------------------------------------------------------------
@@ -477,15 +485,19 @@ def request_provenance(
     )
 
 
+def build(request: ExportRequest, dataset: Dataset) -> Built:
+    """The chart, data and analysis result a request names: what a page draws, a file holds."""
+    built = _entry(request).build(dataset, request)
+    if request.command == "table" and built.chart is not None:
+        return Built(built.data, None, built.notes, built.summary)
+    return built
+
+
 def make_export(dataset: Dataset, request: ExportRequest, *, clock: Clock = utc_now) -> Export:
     """Build the figure or table a request names, with its provenance."""
-    entry = _entry(request)
-    built = entry.build(dataset, request)
-    title = entry.title
-    if request.command == "table" and built.chart is not None:
-        built = Built(built.data, None, built.notes)
+    built = build(request, dataset)
     provenance = request_provenance(dataset, request, clock=clock)
-    return Export(request, title, built.data, provenance, built.chart, built.notes)
+    return Export(request, _entry(request).title, built.data, provenance, built.chart, built.notes)
 
 
 def write_export(

@@ -1,36 +1,23 @@
-"""Cached access to the store, the loaded data and the filtered views (keyed by specs)."""
+"""Cached access to the store, the loaded data, the filtered views and the results the pages
+draw (keyed by specs: the data's fingerprint, the filter text, the export request)."""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 import polars as pl
 import streamlit as st
 
-from bsab_explorer.analyses.case_table import build_case_table
-from bsab_explorer.analyses.conversion import (
-    ConversionStatement,
-    alluvial_flows,
-    conversion_statements,
-    observed_timepoints,
-    transition_table,
-)
-from bsab_explorer.analyses.recurrence import analyse_recurrence, crs_episodes
-from bsab_explorer.analyses.response import (
-    Denominator,
-    ResponseSummary,
-    cohort_index,
-    prepare_dataset,
-    response_by_timepoint,
-)
+from bsab_explorer.analyses.conversion import observed_timepoints
+from bsab_explorer.analyses.recurrence import analyse_recurrence
+from bsab_explorer.analyses.response import cohort_index, prepare_dataset
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
-from bsab_explorer.analyses.survival import SurvivalSummary, cohort_survival
-from bsab_explorer.analyses.table1 import Table1, build_table1
 from bsab_explorer.audit import audit_dataset, audit_frame
-from bsab_explorer.charts.conversion import TOOLTIP_IDS
 from bsab_explorer.data.loading import LoadResult
 from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import Built, ExportRequest, build
 from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases, select_cohort
 
 DATA_KEY = "data"
@@ -108,80 +95,14 @@ def cases(view: View) -> CaseSeries:
     return _cases(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
 
 
-def survival(view: View, endpoint: str, by: str | None, ci: str) -> SurvivalSummary:
-    """The survival summary of the filtered cohort (kept with the cohort, which the table
-    downloads of the page share)."""
-    return cohort_survival(cohort(view), endpoint, by, ci)
-
-
 def _key(view: View) -> tuple[str, str]:
     return view.dataset.fingerprint, view.cohort_filter.to_text()
-
-
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _response(
-    _cohort: Cohort, key: tuple[str, str], denominator: str, by: str | None
-) -> ResponseSummary:
-    chosen: Denominator = "all_treated" if denominator == "all_treated" else "evaluable"
-    return response_by_timepoint(
-        _cohort.patients, _cohort.responses, chosen, by, indexed=cohort_index(_cohort)
-    )
-
-
-def response(view: View, denominator: str, by: str | None) -> ResponseSummary:
-    """Response by timepoint of the filtered cohort."""
-    return _response(cohort(view), _key(view), denominator, by)
 
 
 def timepoints(view: View) -> list[str]:
     """Timepoints assessed in the filtered cohort, in clinical order."""
     selected = cohort(view)
     return observed_timepoints(selected.responses, indexed=cohort_index(selected))
-
-
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _flows(_cohort: Cohort, key: tuple[str, str]) -> pl.DataFrame:
-    return alluvial_flows(
-        _cohort.patients, _cohort.responses, indexed=cohort_index(_cohort), max_ids=TOOLTIP_IDS
-    )
-
-
-def flows(view: View) -> pl.DataFrame:
-    """Alluvial flows between consecutive observed timepoints, with the pseudonyms the chart's
-    tooltips show (the CSV download lists them all)."""
-    return _flows(cohort(view), _key(view))
-
-
-def statements(view: View) -> list[ConversionStatement]:
-    """The conversion statements of the filtered cohort."""
-    selected = cohort(view)
-    return conversion_statements(
-        selected.patients, selected.responses, indexed=cohort_index(selected)
-    )
-
-
-def transitions(view: View, start: str, end: str) -> pl.DataFrame:
-    """Transition table between two timepoints (all treated patients of the filtered cohort),
-    with the pseudonyms the page lists (`SHOWN_IDS` a row; the CSV download lists them all)."""
-    selected = cohort(view)
-    return transition_table(
-        selected.responses,
-        start,
-        end,
-        selected.patients,
-        indexed=cohort_index(selected),
-        max_ids=SHOWN_IDS,
-    )
-
-
-@st.cache_resource(show_spinner=False, max_entries=256)
-def _table1(_cohort: Cohort, key: tuple[str, str], by: str | None, p_values: bool) -> Table1:
-    return build_table1(_cohort.patients, by=by, p_values=p_values)
-
-
-def table1(view: View, by: str | None, p_values: bool) -> Table1:
-    """Table 1 of the filtered cohort."""
-    return _table1(cohort(view), _key(view), by, p_values)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -194,22 +115,6 @@ def recurrence(view: View) -> pl.DataFrame:
     return _recurrence(cases(view), _key(view))
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _episodes(_series: CaseSeries, key: tuple[str, str]) -> pl.DataFrame:
-    return crs_episodes(_series.cases, _series.events)
-
-
-def episodes(view: View) -> pl.DataFrame:
-    """Every CRS episode of the filtered case series, attributed to its dose."""
-    return _episodes(cases(view), _key(view))
-
-
-def case_table(view: View) -> pl.DataFrame:
-    """The case-series Table 1 rebuilt from the filtered data."""
-    series = cases(view)
-    return build_case_table(series.cases, series.events)
-
-
 @st.cache_resource(show_spinner="Recomputing every published value…", max_entries=8)
 def _audit(_dataset: Dataset, fingerprint: str) -> pl.DataFrame:
     return audit_frame(audit_dataset(_dataset))
@@ -218,3 +123,30 @@ def _audit(_dataset: Dataset, fingerprint: str) -> pl.DataFrame:
 def audit(view: View) -> pl.DataFrame:
     """The audit of the whole dataset in view (the filter does not apply: papers report all)."""
     return _audit(view.dataset, view.dataset.fingerprint)
+
+
+# 64 results: a page holds one to four, so the last dozen or more views a server showed. Each is
+# kept pickled, data included (at registry size a conversion's pseudonym lists are megabytes).
+@st.cache_data(show_spinner=False, max_entries=64)
+def _result(
+    _dataset: Dataset, fingerprint: str, request_key: str, _request: ExportRequest
+) -> Built:
+    # Returned as a later hit returns it (unpickled: each frame in one chunk), so the chart's
+    # datasets, named by their Arrow bytes, keep their names from the first draw to the next
+    # rerun and the browser does not draw the same chart again.
+    return pickle.loads(pickle.dumps(build(_request, _dataset)))  # noqa: S301 (our own bytes)
+
+
+def result(view: View, request: ExportRequest) -> Built:
+    """What `request` builds from the data in view: the chart and tables its page draws (the
+    same as its files and its Reproduce command make). A copy per call: a chart drawn is never
+    shared between sessions."""
+    # The request's repr spells every field, the canonical filter included: equal requests,
+    # equal keys.
+    return _result(view.dataset, view.dataset.fingerprint, repr(request), request)
+
+
+def shown_transitions(table: pl.DataFrame) -> pl.DataFrame:
+    """A transition table as the page lists it: `SHOWN_IDS` pseudonyms a row at most (the CSV
+    lists them all; the row says how many more)."""
+    return table.with_columns(pl.col("patient_ids").list.head(SHOWN_IDS))

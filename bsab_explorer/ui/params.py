@@ -1,12 +1,15 @@
-"""Page options that live in the URL as readable codes (`?endpoint=os&by=emd&ci=log-log`).
+"""Page options that live in the URL as readable codes, under the command line's flag names
+(`?endpoint=os&by=emd&ci=log-log&bands=false`), so a copied link reopens the same view and
+the Reproduce command reads like the link.
 
 Streamlit's own widget binding stores the *displayed* label in the URL; these helpers keep the
-code instead, so links stay short and stable when labels change.
+code instead, so links stay short and stable when labels change. A widget's session key may
+differ from its URL name (`param`); `aliases` are older URL names still read, so old links open.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import streamlit as st
@@ -15,10 +18,33 @@ from streamlit.delta_generator import DeltaGenerator
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 
 Kind = Literal["selectbox", "segmented"]
+#: How a yes/no option reads in the URL (as the command line's `--bands false`).
+TRUE, FALSE = "true", "false"
+#: The URL value of a multiple choice with nothing chosen.
+NONE = "none"
 
 
-def _seed(key: str, options: Sequence[str], default: str) -> None:
-    from_url = st.query_params.get(key)
+def _from_url(param: str, aliases: Mapping[str, Callable[[str], str]]) -> str | None:
+    """The URL value of `param`, else of its first alias present (translated, then dropped)."""
+    value = st.query_params.get(param)
+    if value is not None:
+        return value
+    for alias, translate in aliases.items():
+        old = st.query_params.get(alias)
+        if old is not None:
+            del st.query_params[alias]
+            return translate(old)
+    return None
+
+
+def _seed(
+    key: str,
+    param: str,
+    options: Sequence[str],
+    default: str,
+    aliases: Mapping[str, Callable[[str], str]],
+) -> None:
+    from_url = _from_url(param, aliases)
     seen_key = f"_url_seen_{key}"
     if from_url is not None and from_url in options and st.session_state.get(seen_key) != from_url:
         st.session_state[key] = from_url
@@ -27,13 +53,13 @@ def _seed(key: str, options: Sequence[str], default: str) -> None:
         st.session_state[key] = default
 
 
-def _publish(key: str, value: str, default: str) -> None:
+def _publish(key: str, param: str, value: str, default: str) -> None:
     st.session_state[f"_url_seen_{key}"] = value
     if value == default:
-        if key in st.query_params:
-            del st.query_params[key]
-    elif st.query_params.get(key) != value:
-        st.query_params[key] = value
+        if param in st.query_params:
+            del st.query_params[param]
+    elif st.query_params.get(param) != value:
+        st.query_params[param] = value
 
 
 def url_choice(
@@ -41,15 +67,19 @@ def url_choice(
     options: Sequence[str],
     *,
     key: str,
+    param: str | None = None,
+    aliases: Mapping[str, Callable[[str], str]] | None = None,
     default: str | None = None,
     format_func: Callable[[str], str] = str,
     kind: Kind = "selectbox",
     where: DeltaGenerator | None = None,
     help: str | None = None,
 ) -> str:
-    """A single choice among codes, seeded from and written back to the URL parameter `key`."""
+    """A single choice among codes, seeded from and written back to the URL parameter `param`
+    (default: the widget's `key`)."""
+    name = param or key
     chosen_default = default if default is not None else options[0]
-    _seed(key, options, chosen_default)
+    _seed(key, name, options, chosen_default, aliases or {})
     container = where if where is not None else st.container()
     if kind == "segmented":
         value = container.segmented_control(
@@ -60,8 +90,67 @@ def url_choice(
             label, list(options), key=key, format_func=format_func, help=help
         )
     result = str(value) if value in options else chosen_default
-    _publish(key, result, chosen_default)
+    _publish(key, name, result, chosen_default)
     return result
+
+
+def url_toggle(
+    label: str,
+    *,
+    key: str,
+    param: str,
+    on: str = TRUE,
+    off: str = FALSE,
+    default: bool = False,
+    aliases: Mapping[str, Callable[[str], str]] | None = None,
+    where: DeltaGenerator | None = None,
+    disabled: bool = False,
+    help: str | None = None,
+) -> bool:
+    """A toggle kept in the URL parameter `param` as its command-line value (`on` or `off`)."""
+    values = {on: True, off: False}
+    chosen_default = on if default else off
+    from_url = _from_url(param, aliases or {})
+    seen_key = f"_url_seen_{key}"
+    if from_url in values and st.session_state.get(seen_key) != from_url:
+        st.session_state[key] = values[from_url]
+        st.session_state[seen_key] = from_url
+    elif not isinstance(st.session_state.get(key), bool):
+        st.session_state[key] = default
+    container = where if where is not None else st.container()
+    value = bool(container.toggle(label, key=key, disabled=disabled, help=help))
+    _publish(key, param, on if value else off, chosen_default)
+    return value
+
+
+def url_choices(
+    label: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    param: str,
+    where: DeltaGenerator | None = None,
+) -> list[str]:
+    """Several choices among codes (default: all of them), kept in the URL as the repeated
+    parameter `param` (`?status=differs&status=reproduced`) when not all are chosen, and as
+    `NONE` when none is."""
+    raw = st.query_params.get_all(param)
+    from_url = [] if raw == [NONE] else [v for v in raw if v in options]
+    seen_key = f"_url_seen_{key}"
+    if (from_url or raw == [NONE]) and st.session_state.get(seen_key) != from_url:
+        st.session_state[key] = from_url
+    elif key not in st.session_state:
+        st.session_state[key] = list(options)
+    container = where if where is not None else st.container()
+    chosen = [v for v in container.multiselect(label, list(options), key=key) if v in options]
+    st.session_state[seen_key] = chosen
+    written = [NONE] if not chosen else [] if set(chosen) == set(options) else chosen
+    if st.query_params.get_all(param) != written:
+        if written:
+            st.query_params[param] = written
+        elif param in st.query_params:
+            del st.query_params[param]
+    return chosen
 
 
 #: The URL value of "no split" in `?by=`.

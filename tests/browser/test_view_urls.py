@@ -1,0 +1,59 @@
+"""View options in a real browser: a link with options opens them, a changed option is written
+to the address bar under its command-line flag, and an old link is rewritten to the flags."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+
+def _query(page) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    return parse_qs(urlparse(page.url).query)
+
+
+def _toggle(page, label: str):  # type: ignore[no-untyped-def]
+    return page.get_by_role("switch", name=label)
+
+
+def test_survival_options_open_from_the_link_and_follow_the_widgets(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{app_url}/survival?endpoint=os&bands=false&risk-table=full")
+    page.locator("svg.marks").first.wait_for()
+    bands, risk = _toggle(page, "Confidence bands"), _toggle(page, "Events and censored")
+    assert not bands.is_checked()
+    assert risk.is_checked()
+    query = _query(page)
+    assert query["bands"] == ["false"]
+    assert query["risk-table"] == ["full"]
+    assert query["endpoint"] == ["os"]
+    # The Reproduce command names the same options as the link.
+    page.get_by_role("button", name=re.compile("Reproduce")).first.click()
+    page.get_by_text(re.compile(r"--bands false --risk-table full")).first.wait_for()
+    page.keyboard.press("Escape")
+    # Back to the default: the option leaves the link.
+    risk.click(force=True)
+    page.wait_for_url(lambda url: "risk-table" not in url)
+    assert not risk.is_checked()
+    assert _query(page)["bands"] == ["false"]
+
+
+def test_an_old_link_is_rewritten_to_the_flags(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{app_url}/survival?ci_bands=false&risk_extra=true")
+    page.locator("svg.marks").first.wait_for()
+    page.wait_for_url(re.compile(r"bands=false"))
+    query = _query(page)
+    assert query["bands"] == ["false"]
+    assert query["risk-table"] == ["full"]
+    assert "ci_bands" not in query
+    assert "risk_extra" not in query
+    assert not _toggle(page, "Confidence bands").is_checked()
+
+
+def test_audit_filters_live_in_the_link(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{app_url}/audit?study=recurrent_crs&status=reproduced")
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    status = page.get_by_test_id("stMultiSelect")
+    assert status.get_by_text("reproduced", exact=True).count() == 1
+    assert status.get_by_text("differs", exact=True).count() == 0
+    query = _query(page)
+    assert query["study"] == ["recurrent_crs"]
+    assert query["status"] == ["reproduced"]
