@@ -536,6 +536,8 @@ IDENTIFIER_RULES = frozenset(
         Rule.SSN,
         Rule.ZIP_CODE,
         Rule.MRN_LIKE,
+        Rule.BAD_PSEUDONYM,
+        Rule.PERSON_NAME,
     }
 )
 
@@ -590,6 +592,8 @@ def cells_to_clear(problems: Iterable[Problem]) -> Mapping[str, frozenset[int]]:
         Rule.AGE_OVER_90,
         Rule.FORMULA,
         Rule.HTML,
+        Rule.INVISIBLE_CHARACTER,
+        Rule.TEXT_TOO_LONG,
         *IDENTIFIER_RULES,
     }
     cells: dict[str, set[int]] = {}
