@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from bsab_explorer.data.limits import PSEUDONYM_CHARS, PSEUDONYM_COLUMNS
 from bsab_explorer.data.validation import (
     IDENTIFIER_RULES,
     ROW,
@@ -230,8 +231,7 @@ _LATE_TEXT_PATTERNS = (
 #: Columns holding a pseudonym: letters, digits, '-' and '_', at most `PSEUDONYM_LENGTH`
 #: characters, not a bare word. A space, a comma or a word (DUPONT, jean, Jean-Luc) is refused:
 #: that is how names look.
-PSEUDONYM_COLUMNS = frozenset({"patient_id", "case_id", "center"})
-PSEUDONYM_LENGTH = 32
+PSEUDONYM_LENGTH = PSEUDONYM_CHARS
 _PSEUDONYM = rf"^[A-Za-z0-9_-]{{1,{PSEUDONYM_LENGTH}}}$"
 #: A bare word (or hyphenated words) of three letters or more, in any case: DUPONT, jean.
 _WORD = r"^[A-Za-z]{3,}([-_][A-Za-z]+)*$"
@@ -285,8 +285,7 @@ _EXCEL_SERIAL_MAX = 80_000
 def _advice(rule: str) -> str:
     if rule == Rule.INVISIBLE_CHARACTER:
         return (
-            "Invisible characters make one value look like another: retype the value without "
-            "them."
+            "Invisible characters make one value look like another: retype the value without them."
         )
     if rule == Rule.PERSON_NAME:
         return (
@@ -439,7 +438,9 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
                 )
             )
         if column.name in PSEUDONYM_COLUMNS:
-            problems += _check_pseudonyms(table, file, frame, column.name, set(hits.get_column(ROW)))
+            problems += _check_pseudonyms(
+                table, file, frame, column.name, set(hits.get_column(ROW))
+            )
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return problems
 

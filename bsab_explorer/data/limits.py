@@ -21,7 +21,10 @@ import zipfile
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from bsab_explorer.data.validation import Rule
+import polars as pl
+
+from bsab_explorer.data.validation import ROW, Problem, Rule
+from bsab_explorer.schema import TABLES, Column, Kind
 
 MIB = 1024 * 1024
 #: Largest file accepted (bytes).
@@ -66,7 +69,7 @@ def _decoded_too_large(what: str, decoded: int) -> Refusal:
         Rule.DECODING_LIMIT,
         f"The file would decode to more than {size_text(decoded)} of {what}; the limit is "
         f"{size_text(MAX_DECODED_BYTES)}. It was not opened. Split it by center, or remove "
-        "columns outside the contract."
+        "columns outside the contract.",
     )
 
 
@@ -74,7 +77,7 @@ def _cell_too_long(length: int, where: str) -> Refusal:
     return Refusal(
         Rule.DECODING_LIMIT,
         f"A cell{where} holds {length:,} characters; no cell may hold more than "
-        f"{MAX_CELL_CHARS:,}. The file was not opened: keep one short value per cell."
+        f"{MAX_CELL_CHARS:,}. The file was not opened: keep one short value per cell.",
     )
 
 
@@ -88,7 +91,7 @@ def _too_many(rows: int, columns: int, what: str = "file") -> Refusal | None:
         return Refusal(
             Rule.FILE_TOO_LARGE,
             f"The {what} declares {columns:,} columns; the limit is {MAX_COLUMNS:,}. Keep the "
-            "contract's columns only."
+            "contract's columns only.",
         )
     return None
 
@@ -157,16 +160,20 @@ def check_workbook(data: bytes) -> Refusal | None:
             Rule.ZIP_BOMB,
             f"The workbook would unpack to {size_text(unpacked)} ({unpacked / packed:.0f} "
             "times its size), which looks like a zip bomb, so it was not opened. Save the "
-            "table as CSV instead."
+            "table as CSV instead.",
         )
-    sheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+    sheets = [
+        i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+    ]
     for info in sheets:
         with archive.open(info) as handle:
             head = handle.read(4096)
         match = _DIMENSION.search(head)
         if match and match.group(2) and match.group(4):
             rows = int(match.group(4)) - int(match.group(2)) + 1
-            columns = _column_number(match.group(3) or b"A") - _column_number(match.group(1) or b"A")
+            columns = _column_number(match.group(3) or b"A") - _column_number(
+                match.group(1) or b"A"
+            )
             refusal = _too_many(rows, columns + 1, "sheet")
             if refusal:
                 return refusal
@@ -188,7 +195,9 @@ def _check_sheet_text(archive: zipfile.ZipFile, sheets: list[zipfile.ZipInfo]) -
     if "xl/sharedStrings.xml" in names:
         with archive.open("xl/sharedStrings.xml") as handle:
             length = 0
-            for event, element in ElementTree.iterparse(handle, events=("end",)):
+            # The standard parser, as openpyxl's: it resolves no external entity and expat
+            # refuses entity-expansion bombs.
+            for _, element in ElementTree.iterparse(handle, events=("end",)):  # noqa: S314
                 tag = element.tag.rsplit("}", 1)[-1]
                 if tag == "t":
                     length += len(element.text or "")
@@ -202,7 +211,9 @@ def _check_sheet_text(archive: zipfile.ZipFile, sheets: list[zipfile.ZipInfo]) -
     for info in sheets:
         with archive.open(info) as handle:
             kind = ""
-            for event, element in ElementTree.iterparse(handle, events=("start", "end")):
+            for event, element in ElementTree.iterparse(  # noqa: S314
+                handle, events=("start", "end")
+            ):
                 tag = element.tag.rsplit("}", 1)[-1]
                 if tag == "c":
                     if event == "start":
@@ -236,8 +247,7 @@ def check_text(data: bytes) -> Refusal | None:
     if breaks > MAX_ROWS + 1:
         return Refusal(
             Rule.FILE_TOO_LARGE,
-            f"The file has {breaks:,} lines; the limit is {MAX_ROWS:,} rows. Split it by "
-            "center.",
+            f"The file has {breaks:,} lines; the limit is {MAX_ROWS:,} rows. Split it by center.",
         )
     if len(data) <= MAX_LINE_BYTES:
         return None
@@ -280,3 +290,66 @@ def check_encoding(data: bytes) -> Refusal | None:
             data[:bad].count(b"\n") + 1,
         )
     return None
+
+
+# --- text cells of the contract (after reading) -------------------------------------------------
+
+#: Longest value of each kind of text column (characters): pseudonyms, codes, free text. The
+#: contract documents these per column (see `text_limit`).
+PSEUDONYM_CHARS = 32
+#: Columns holding a pseudonym (their shape is checked by the identifier guard).
+PSEUDONYM_COLUMNS = frozenset({"patient_id", "case_id", "center"})
+CODE_CHARS = 40
+FREE_TEXT_CHARS = 200
+#: Most distinct values of a code column that accepts new codes (`bsab`, `target`).
+MAX_DISTINCT_CODES = 50
+
+
+def text_limit(column: Column) -> int | None:
+    """The longest value `column` accepts, in characters (None for numbers and booleans)."""
+    if column.kind == Kind.CODE:
+        return CODE_CHARS
+    if column.kind != Kind.STRING:
+        return None
+    return PSEUDONYM_CHARS if column.name in PSEUDONYM_COLUMNS else FREE_TEXT_CHARS
+
+
+def check_text_cells(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
+    """Text cells longer than their column allows, and open code columns with too many codes."""
+    problems: list[Problem] = []
+    for column in TABLES[table].columns:
+        limit = text_limit(column)
+        if limit is None or column.name not in frame.columns:
+            continue
+        lengths = pl.col(column.name).str.strip_chars().str.len_chars()
+        long = frame.select(ROW, lengths.alias("__length")).filter(pl.col("__length") > limit)
+        problems.extend(
+            Problem(
+                table,
+                file,
+                row,
+                column.name,
+                None,
+                Rule.TEXT_TOO_LONG,
+                f"The value holds {length:,} characters; {column.name} takes at most {limit}. "
+                "Shorten it (one value per cell, no pasted notes).",
+            )
+            for row, length in long.iter_rows()
+        )
+        if column.kind == Kind.CODE and column.open_codes:
+            distinct = frame.get_column(column.name).drop_nulls().str.to_lowercase().n_unique()
+            if distinct > MAX_DISTINCT_CODES:
+                problems.append(
+                    Problem(
+                        table,
+                        file,
+                        None,
+                        column.name,
+                        None,
+                        Rule.TOO_MANY_CODES,
+                        f"{column.name} holds {distinct:,} different codes; it takes at most "
+                        f"{MAX_DISTINCT_CODES} (each code is a group in every analysis). Check "
+                        "that the column holds codes, and spell each code one way.",
+                    )
+                )
+    return problems
