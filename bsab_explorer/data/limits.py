@@ -19,8 +19,8 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import IO
 from dataclasses import dataclass
+from typing import IO
 from xml.etree import ElementTree
 
 import polars as pl

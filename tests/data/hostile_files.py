@@ -30,10 +30,9 @@ class Hostile:
 
 def parquet_bomb(rows: int = 1_000_000, length: int = 1000) -> bytes:
     """`rows` copies of one `length`-character string, dictionary-encoded (a few kB on disk)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    import numpy as np
 
     column = pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(rows, dtype=np.int32)), pa.array(["x" * length])
