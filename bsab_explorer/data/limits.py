@@ -20,13 +20,16 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from xml.etree import ElementTree
 
 import polars as pl
 
 from bsab_explorer.data.validation import ROW, Problem, Rule
 from bsab_explorer.schema import TABLES, Column, Kind
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MIB = 1024 * 1024
 #: Largest file accepted (bytes).
@@ -144,7 +147,7 @@ def check_parquet(data: bytes) -> Refusal | None:
     return None
 
 
-def _is_text(kind: object) -> bool:
+def _is_text(kind: pa.DataType) -> bool:
     import pyarrow as pa
 
     if pa.types.is_dictionary(kind):

@@ -156,14 +156,22 @@ def _did_you_mean(column: Column, value: str) -> str:
     return f" Did you mean {code}?" if code else ""
 
 
-def _code_typos(raw: RawTable, frame: pl.DataFrame, present: list[Column]) -> list[str]:
-    """Notices for new codes of open code columns that are near a known code (typos)."""
+def _code_typos(
+    raw: RawTable, frame: pl.DataFrame, present: list[Column], flagged: set[tuple[int, str]]
+) -> list[str]:
+    """Notices for new codes of open code columns that are near a known code (typos); cells
+    another rule refused are never quoted."""
     notices: list[str] = []
     for column in present:
         if column.kind != Kind.CODE or not column.open_codes:
             continue
         known = {code.lower() for code in column.codes}
-        values = frame.select(ROW, _text(column.name).alias("v")).drop_nulls("v")
+        refused = sorted(row for row, name in flagged if name == column.name)
+        values = (
+            frame.select(ROW, _text(column.name).alias("v"))
+            .drop_nulls("v")
+            .filter(~pl.col(ROW).is_in(refused))
+        )
         new = values.filter(~pl.col("v").str.to_lowercase().is_in(sorted(known)))
         first = new.group_by("v").agg(pl.col(ROW).min(), pl.len().alias("n")).sort(ROW)
         for value, row, count in first.select("v", ROW, "n").iter_rows():
@@ -304,7 +312,6 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: free-text column(s), checked for names, dates and contact details, "
             f"at most {text_limit(free_text[0])} characters a cell: {names}."
         )
-    notices += _code_typos(raw, frame, present)
     guarded = check_text_cells(raw.table, raw.file, frame)
     too_long = {(p.row, p.column) for p in guarded}
     guarded += [
@@ -313,6 +320,9 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
+    notices += _code_typos(
+        raw, frame, present, {(r, c) for r, c in flagged if r is not None and c is not None}
+    )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
     typed = frame.with_columns(
