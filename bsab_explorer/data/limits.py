@@ -9,8 +9,13 @@ the file with a plain message when it would exceed the budget below.
 
 The budget: an upload of at most `MAX_FILE_BYTES` (100 MiB) may decode to at most
 `MAX_DECODED_BYTES` (400 MiB) of cell text, in at most `MAX_ROWS` rows, `MAX_COLUMNS` columns
-and `MAX_CELL_CHARS` characters a cell; with the copies parsing makes, a check stays under
-`MEMORY_BUDGET_BYTES` (10 times the upload limit, 1000 MiB). Sizes are always given in MiB.
+and `MAX_CELL_CHARS` characters a cell. `MEMORY_BUDGET_BYTES` (10 times the upload limit,
+1000 MiB) is the ceiling stated for checking one file; the test suite measures that a bomb is
+refused well under it. Sizes are always given in MiB.
+
+Once a file is read, `text_limit` bounds each text column of the contract (pseudonyms 32, codes
+40, free text 200 characters) and an open code column takes at most `MAX_DISTINCT_CODES` codes:
+the figures the contract documents per column.
 """
 
 from __future__ import annotations
