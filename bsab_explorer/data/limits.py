@@ -35,6 +35,7 @@ from bsab_explorer.schema import TABLES, Column, Kind
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 MIB = 1024 * 1024
 #: Largest file accepted (bytes).
@@ -127,6 +128,9 @@ def check_parquet(data: bytes) -> Refusal | None:
     )
     if declared > MAX_DECODED_BYTES:
         return _decoded_too_large("data", declared)
+    refusal = _check_nested(meta)
+    if refusal:
+        return refusal
     # Dictionary encoding makes a repeated long string nearly free on disk: read the text
     # columns as dictionaries (never expanded) and count what they would decode to.
     texts = [f.name for f in parquet.schema_arrow if _is_text(f.type)]
@@ -149,6 +153,36 @@ def check_parquet(data: bytes) -> Refusal | None:
             decoded += counted
         if decoded > MAX_DECODED_BYTES:
             return _decoded_too_large("text", decoded)
+    return None
+
+
+def _check_nested(meta: pq.FileMetaData) -> Refusal | None:
+    """Lists and structs are refused after reading, but reading them must be safe too: their
+    values are counted from the metadata, and their text bounded by its longest value."""
+    values = 0
+    decoded = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(meta.num_columns):
+            chunk = group.column(c)
+            if "." not in chunk.path_in_schema:
+                continue  # a plain column: the rows bound it
+            values += chunk.num_values
+            if chunk.physical_type == "BYTE_ARRAY":
+                stats = chunk.statistics
+                if stats is not None and stats.has_min_max:
+                    longest = max(len(stats.min), len(stats.max))
+                else:
+                    longest = chunk.total_uncompressed_size
+                decoded += chunk.num_values * longest
+    if values > MAX_ROWS:
+        return Refusal(
+            Rule.FILE_TOO_LARGE,
+            f"The file's list or nested columns declare {values:,} values; the limit is "
+            f"{MAX_ROWS:,}. Store one plain value per cell.",
+        )
+    if decoded > MAX_DECODED_BYTES:
+        return _decoded_too_large("text", decoded)
     return None
 
 

@@ -42,6 +42,21 @@ def parquet_bomb(rows: int = 1_000_000, length: int = 1000) -> bytes:
     return buffer.getvalue()
 
 
+def parquet_nested_bomb(values: int = 2_000_000, length: int = 1000) -> bytes:
+    """One patient with a list column of `values` copies of one `length`-character string."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    strings = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(values, dtype=np.int32)), pa.array(["x" * length])
+    )
+    lists = pa.ListArray.from_arrays(pa.array([0, values], pa.int32()), strings)
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"patient_id": ["P1"], "extra": lists}), buffer)
+    return buffer.getvalue()
+
+
 def parquet_long_cell(length: int = 10_000_000) -> bytes:
     """One case whose `bsab` cell holds `length` characters."""
     import pyarrow as pa
@@ -103,6 +118,10 @@ CASES = b"case_id,age_years,stage\n"
 CORPUS = [
     Hostile(
         "Parquet decompression bomb", "patients.parquet", "patients", parquet_bomb(),
+        Rule.DECODING_LIMIT, "of text; the limit is 400 MiB. It was not opened.",
+    ),
+    Hostile(
+        "Parquet list-column bomb", "patients.parquet", "patients", parquet_nested_bomb(),
         Rule.DECODING_LIMIT, "of text; the limit is 400 MiB. It was not opened.",
     ),
     Hostile(
