@@ -422,8 +422,10 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
             pattern = patterns[index] if index < len(patterns) else _EXCEL_SERIAL
             shown = mask(value) if pattern.rule in _IDENTIFYING_RULES else value
             if pattern.rule == Rule.INVISIBLE_CHARACTER:
+                # The shape only (the text around may be a name), with the invisible one named.
                 shown = "".join(
-                    f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else c for c in shown
+                    f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else mask(c)
+                    for c in value
                 )
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
             problems.append(

@@ -200,6 +200,12 @@ CORPUS = [
         column="patient_id",
     ),
     Hostile(
+        "zero-width space inside a name", "cases.csv", "cases",
+        "case_id,stage\nRC7,ISS I Jean\u200bDupont\n".encode(),
+        Rule.INVISIBLE_CHARACTER, "it holds an invisible character", row=2, column="stage",
+        secret="Dupont",
+    ),
+    Hostile(
         "Cyrillic letter in an id", "patients.csv", "patients",
         "patient_id,sex\n\u0420001,F\n".encode(),
         Rule.BAD_PSEUDONYM, "patient_id is not a pseudonym", row=2, column="patient_id",

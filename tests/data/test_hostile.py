@@ -273,3 +273,9 @@ def test_store_center_is_kept(store_path: Path) -> None:
         assert [b.center for b in store.batches() if b.origin == "upload"] == ["C01"]
     finally:
         store.close()
+
+
+def test_an_invisible_character_is_named_and_the_value_masked(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text("patient_id,sex\nP0\u200b01,F\n")
+    problem = load_dataset(tmp_path).report.problems[0]
+    assert (problem.rule, problem.value) == (Rule.INVISIBLE_CHARACTER, "x9<U+200B>99")
