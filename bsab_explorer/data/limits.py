@@ -312,6 +312,15 @@ def check_text(data: bytes) -> Refusal | None:
             Rule.FILE_TOO_LARGE,
             f"The file has {breaks:,} lines; the limit is {MAX_ROWS:,} rows. Split it by center.",
         )
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    columns = max(header.count(d) for d in (b",", b";", b"\t")) + 1
+    if columns > MAX_COLUMNS:
+        return Refusal(
+            Rule.FILE_TOO_LARGE,
+            f"The header has {columns:,} columns; the limit is {MAX_COLUMNS:,}. Keep the "
+            "contract's columns only.",
+            1,
+        )
     if len(data) <= MAX_LINE_BYTES:
         return None
     for line, text in enumerate(data.split(b"\n"), start=1):

@@ -141,6 +141,11 @@ CORPUS = [
         Rule.DECODING_LIMIT, "This line is 5.0 MiB long; the limit is 4 MiB a line.", row=2,
     ),
     Hostile(
+        "CSV with 20,000 columns", "patients.csv", "patients",
+        b"patient_id" + b",x" * 19_999 + b"\nP1" + b",1" * 19_999 + b"\n",
+        Rule.FILE_TOO_LARGE, "The header has 20,000 columns; the limit is 10,000.", row=1,
+    ),
+    Hostile(
         "1 kB code", "cases.csv", "cases", b"case_id,bsab\nRC7," + b"t" * 1000 + b"\n",
         Rule.TEXT_TOO_LONG, "The value holds 1,000 characters; bsab takes at most 40.",
         row=2, column="bsab",
