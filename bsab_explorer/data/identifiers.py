@@ -7,12 +7,14 @@ parsed, stored or displayed, and turns every suspicious column or value into a `
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 
 import polars as pl
 
+from bsab_explorer.data.limits import PSEUDONYM_CHARS, PSEUDONYM_COLUMNS
 from bsab_explorer.data.validation import (
     IDENTIFIER_RULES,
     ROW,
@@ -104,6 +106,15 @@ _IDENTIFIER_WORDS = frozenset(
         "direccion",
         "comentario",
         "comentarios",
+        "nombre",
+        "fecha",
+        "datum",
+        "geb",
+        "gebdat",
+        "strasse",
+        "ort",
+        "handy",
+        "versicherung",
     }
 )
 #: Fragments that suggest an identifier wherever they occur in a column name.
@@ -124,6 +135,9 @@ _IDENTIFIER_FRAGMENTS = (
     "insurance",
     "postcode",
     "zipcode",
+    "telefon",
+    "geburt",
+    "naissance",
 )
 
 
@@ -131,6 +145,8 @@ def identifier_column_reason(name: str) -> str | None:
     """Why column `name` looks like an identifier (None when it does not)."""
     # Accents are dropped so that "Prénom" and "Téléphone" match their plain spelling.
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    # camelCase is two words: PatientName is "patient name".
+    plain = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", plain)
     lowered = plain.strip().lower()
     flat = re.sub(r"[^a-z0-9]+", "_", lowered).strip("_")
     words = set(flat.split("_"))
@@ -166,9 +182,19 @@ _DATE_PATTERNS = (
     ),
     _Pattern(Rule.CALENDAR_DATE, rf"(?i)\b{_DATE_WORDS} \d{{1,2}},? \d{{4}}\b", "a calendar date"),
 )
+#: A spreadsheet runs a cell as a formula when it starts with = or @, or with + or - followed
+#: by anything but a plain number (`-2+3+cmd|' /C calc'!A0` starts with a digit after the sign).
+_FORMULA = r"^[=@]|^[+-][^0-9.\s]|^[+-]\S*[A-DF-Za-df-z|!&*/=^<>;:]|^[\t\r]"
+#: Invisible characters (zero-width space, joiners, direction marks, soft hyphen) make two ids
+#: that look the same different patients; they are refused wherever they occur.
+_INVISIBLE = _Pattern(
+    Rule.INVISIBLE_CHARACTER,
+    r"\p{Cf}",
+    "it holds an invisible character (zero-width space, direction mark or similar)",
+)
 #: Patterns searched in text columns (ids, codes, free-ish text) before the dates.
 _TEXT_PATTERNS = (
-    _Pattern(Rule.FORMULA, r"^[=@]|^[+-][^0-9.\s]|^[\t\r]", "a spreadsheet formula"),
+    _Pattern(Rule.FORMULA, _FORMULA, "a spreadsheet formula"),
     _Pattern(
         Rule.HTML,
         r"<[A-Za-z!/][^<>]*>|(?i:<(script|img|iframe|svg|a|style|object)\b)",
@@ -185,7 +211,7 @@ _TEXT_PATTERNS = (
 )
 #: Searched after the dates, which these would otherwise swallow (12.03.2021 is no phone number).
 _LATE_TEXT_PATTERNS = (
-    _Pattern(Rule.FORMULA, r"^[=@]|^[+-][^0-9.\s]|^[\t\r]", "a spreadsheet formula"),
+    _Pattern(Rule.FORMULA, _FORMULA, "a spreadsheet formula"),
     _Pattern(
         Rule.HTML,
         r"<[A-Za-z!/][^<>]*>|(?i:<(script|img|iframe|svg|a|style|object)\b)",
@@ -202,6 +228,54 @@ _LATE_TEXT_PATTERNS = (
     _Pattern(Rule.ZIP_CODE, r"^\d{5}(-\d{4})?$", "a ZIP code"),
 )
 
+#: Columns holding a pseudonym: letters, digits, '-' and '_', at most `PSEUDONYM_LENGTH`
+#: characters, not a bare word. A space, a comma or a word (DUPONT, jean, Jean-Luc) is refused:
+#: that is how names look.
+PSEUDONYM_LENGTH = PSEUDONYM_CHARS
+_PSEUDONYM = rf"^[A-Za-z0-9_-]{{1,{PSEUDONYM_LENGTH}}}$"
+#: A bare word (or hyphenated words) of three letters or more, in any case: DUPONT, jean.
+_WORD = r"^[A-Za-z]{3,}([-_][A-Za-z]+)*$"
+
+#: Given names common in the studies' countries, refused in free text when capitalised. Add
+#: local ones with the environment variable BSAB_EXPLORER_NAME_TOKENS (comma-separated).
+NAME_TOKENS = (
+    "Jean", "Marie", "Pierre", "Michel", "Philippe", "Alain", "Jacques", "Nathalie",
+    "Isabelle", "Catherine", "Sylvie", "Françoise", "Monique", "Giuseppe", "Giovanni",
+    "Francesco", "Antonio", "Mario", "Luigi", "Giulia", "Francesca", "Paola", "Hans",
+    "Klaus", "Jürgen", "Wolfgang", "Ursula", "Helga", "Sabine", "Jose", "José", "Juan",
+    "Carmen", "Manuel", "Javier", "Pilar", "Dolores", "John", "Mary", "Patricia",
+)  # fmt: skip
+NAME_TOKENS_VARIABLE = "BSAB_EXPLORER_NAME_TOKENS"
+#: A title before a capitalised word: Mr, Mme, Dr, Prof, Sig., Herr, Frau, Dott. and others.
+_TITLE = (
+    r"\b(?:Mr|Mrs|Ms|Mme|Mmes|Mlle|Dr|Drs|Pr|Prof|Sig|Sigg|Sig\.ra|Sra|Sr|Herr|Frau|Dott|"
+    r"Dott\.ssa)\.?\s+\p{Lu}|\bM\.\s*\p{Lu}\p{Ll}"
+)
+#: SURNAME Given, as names are written in French and Italian records.
+_SURNAME_GIVEN = r"\b\p{Lu}{2,}(?:[-']\p{Lu}{2,})*\s+\p{Lu}\p{Ll}+\b"
+
+
+def name_tokens() -> tuple[str, ...]:
+    """The given names searched in free text (built-in plus BSAB_EXPLORER_NAME_TOKENS)."""
+    extra = os.environ.get(NAME_TOKENS_VARIABLE, "")
+    added = tuple(t.strip() for t in extra.split(",") if t.strip())
+    return NAME_TOKENS + added
+
+
+def is_free_text(column: Column) -> bool:
+    """Whether `column` holds free text (a string that is not a pseudonym)."""
+    return column.kind == Kind.STRING and column.name not in PSEUDONYM_COLUMNS
+
+
+def _name_patterns() -> tuple[_Pattern, ...]:
+    tokens = "|".join(re.escape(t) for t in name_tokens())
+    return (
+        _Pattern(Rule.PERSON_NAME, _TITLE, "a title before a name (Mr, Mme, Dr, Prof, Sig.)"),
+        _Pattern(Rule.PERSON_NAME, _SURNAME_GIVEN, "a person's name (SURNAME Given)"),
+        _Pattern(Rule.PERSON_NAME, rf"\b(?:{tokens})\b", "a given name"),
+    )
+
+
 #: Excel stores dates as days since 1899-12-30: 1950-01-01 is 18264 and 2100-01-01 is 73051.
 #: No follow-up in a study lasts 50 years, so a day count in that band is almost surely a date.
 _EXCEL_SERIAL_MIN = 18_000
@@ -209,6 +283,15 @@ _EXCEL_SERIAL_MAX = 80_000
 
 
 def _advice(rule: str) -> str:
+    if rule == Rule.INVISIBLE_CHARACTER:
+        return (
+            "Invisible characters make one value look like another: retype the value without them."
+        )
+    if rule == Rule.PERSON_NAME:
+        return (
+            "Free text must not name anyone (patients, relatives, staff): remove the name. If "
+            "it is not a name, write the word in lower case."
+        )
     if rule in (Rule.CALENDAR_DATE, Rule.EXCEL_DATE):
         return (
             "The contract allows no calendar dates: give the time as days since the study "
@@ -306,8 +389,12 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
             continue
         is_text = column.kind in (Kind.STRING, Kind.CODE)
         patterns = (
-            _TEXT_PATTERNS + _DATE_PATTERNS + _LATE_TEXT_PATTERNS if is_text else _DATE_PATTERNS
+            (_INVISIBLE, *_TEXT_PATTERNS, *_DATE_PATTERNS, *_LATE_TEXT_PATTERNS)
+            if is_text
+            else (_INVISIBLE, *_DATE_PATTERNS)
         )
+        if is_free_text(column):
+            patterns = (*patterns, *_name_patterns())
         excel = column.name in TIME_COLUMNS
         # Plain values of the column's kind (a number, a yes/no, a known code) cannot hide an
         # identifier: only the rest go through the patterns, which matters for large files.
@@ -334,6 +421,12 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
         for row, value, index in hits.iter_rows():
             pattern = patterns[index] if index < len(patterns) else _EXCEL_SERIAL
             shown = mask(value) if pattern.rule in _IDENTIFYING_RULES else value
+            if pattern.rule == Rule.INVISIBLE_CHARACTER:
+                # The shape only (the text around may be a name), with the invisible one named.
+                shown = "".join(
+                    f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else mask(c)
+                    for c in value
+                )
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
             problems.append(
                 Problem(
@@ -346,5 +439,37 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
                     f"The value looks like {pattern.what}. {_advice(pattern.rule)}",
                 )
             )
+        if column.name in PSEUDONYM_COLUMNS:
+            problems += _check_pseudonyms(
+                table, file, frame, column.name, set(hits.get_column(ROW))
+            )
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return problems
+
+
+def _check_pseudonyms(
+    table: str, file: str, frame: pl.DataFrame, column: str, flagged: set[int]
+) -> list[Problem]:
+    """Ids that do not have a pseudonym's shape (cells another rule flagged are left to it)."""
+    text = pl.col(column).str.strip_chars()
+    bad = frame.select(ROW, column).filter(
+        text.is_not_null()
+        & (text != "")
+        & ~text.str.to_lowercase().is_in(sorted(MISSING_TOKENS))
+        & (~text.str.contains(_PSEUDONYM) | text.str.contains(_WORD))
+        & ~pl.col(ROW).is_in(sorted(flagged))
+    )
+    return [
+        Problem(
+            table,
+            file,
+            row,
+            column,
+            mask(value) if len(value) <= 80 else mask(value[:77]) + "...",
+            Rule.BAD_PSEUDONYM,
+            f"{column} is not a pseudonym: use 1 to {PSEUDONYM_LENGTH} letters, digits, '-' or "
+            "'_' (for example P001). Spaces, commas, other characters and bare words (such as a "
+            "surname) are refused, as names look like that.",
+        )
+        for row, value in bad.iter_rows()
+    ]

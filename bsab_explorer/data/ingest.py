@@ -17,16 +17,15 @@ from pathlib import Path
 
 import polars as pl
 
+from bsab_explorer.data import limits
 from bsab_explorer.data.validation import ROW, Problem, Rule
 
 #: Largest file accepted (bytes). Large enough for a multi-center cohort, small enough to refuse
 #: a mistaken upload of an unrelated export.
-MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_FILE_BYTES = limits.MAX_FILE_BYTES
 #: Most rows accepted from a compressed format (Parquet), checked before decompressing.
 MAX_ROWS = 5_000_000
-#: Largest total uncompressed size of an XLSX (a zip) and largest compression ratio.
-MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 200
+#: What a file may decode to (workbooks, Parquet, CSV lines) is checked in `limits`.
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 TABLE_SUFFIXES = (*CSV_SUFFIXES, ".parquet", ".xlsx")
@@ -83,8 +82,8 @@ def too_large(table: str, file: str, size: int, max_bytes: int) -> ReadResult:
         table,
         file,
         Rule.FILE_TOO_LARGE,
-        f"The file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Split it by "
-        "center or remove columns outside the contract.",
+        f"The file is {limits.size_text(size)}; the limit is {limits.size_text(max_bytes)}. "
+        "Split it by center or remove columns outside the contract.",
     )
 
 
@@ -201,6 +200,8 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 
 
 def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
+    if refusal := limits.check_text(data) or limits.check_encoding(data):
+        return _fail(table, file_name, refusal.rule, refusal.message, row=refusal.row)
     text, encoding, nul_row = _decode(data)
     if text is None:
         return _fail(
@@ -398,17 +399,8 @@ def _read_xlsx(data: bytes, file_name: str, table: str) -> ReadResult:
             Rule.WRONG_FORMAT,
             "The workbook is damaged (not a valid .xlsx). Save it again from Excel.",
         )
-    unpacked = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if unpacked > MAX_UNCOMPRESSED_BYTES or unpacked / packed > MAX_COMPRESSION_RATIO:
-        return _fail(
-            table,
-            file_name,
-            Rule.ZIP_BOMB,
-            f"The workbook would unpack to {unpacked / 1e6:.0f} MB ({unpacked / packed:.0f} "
-            "times its size), which looks like a zip bomb, so it was not opened. Save the "
-            "table as CSV instead.",
-        )
+    if infos and (refusal := limits.check_workbook(data)):
+        return _fail(table, file_name, refusal.rule, refusal.message, row=refusal.row)
     import openpyxl  # deferred: only workbook uploads need it
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -516,6 +508,8 @@ def _read_parquet(data: bytes, file_name: str, table: str) -> ReadResult:
             Rule.FILE_TOO_LARGE,
             f"The file declares {rows:,} rows; the limit is {MAX_ROWS:,}. Split it by center.",
         )
+    if refusal := limits.check_parquet(data):
+        return _fail(table, file_name, refusal.rule, refusal.message)
     frame = pl.read_parquet(io.BytesIO(data))
     return text_table_from_frame(frame, table, file_name, first_row=1)
 

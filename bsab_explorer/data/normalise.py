@@ -8,13 +8,15 @@ cannot be parsed becomes null and a `Problem` that says what was expected.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
 import polars as pl
 
-from bsab_explorer.data.identifiers import check_column_names, check_values
+from bsab_explorer.data.identifiers import check_column_names, check_values, is_free_text
 from bsab_explorer.data.ingest import RawTable
+from bsab_explorer.data.limits import check_text_cells, text_limit
 from bsab_explorer.data.validation import ROW, ParsedTable, Problem, Rule, cells_to_clear
 from bsab_explorer.dataset import polars_type
 from bsab_explorer.schema import (
@@ -135,8 +137,72 @@ def _parse_problem(raw: RawTable, column: Column, row: int, value: str) -> Probl
             allowed = f"{', '.join(TIMEPOINT_CODES)} (or another cycle C<n>)"
         else:
             allowed = ", ".join(column.codes)
-        message = f"'{value}' is not a known code for {label}. Use one of: {allowed}."
+        hint = _did_you_mean(column, value)
+        message = f"'{value}' is not a known code for {label}.{hint} Use one of: {allowed}."
     return Problem(raw.table, raw.file, row, column.name, value, rule, message)
+
+
+def nearest_code(column: Column, value: str) -> str | None:
+    """The known code `value` is most likely a typo of (None when none is close)."""
+    if not column.codes:
+        return None
+    lowered = {code.lower(): code for code in column.codes}
+    close = difflib.get_close_matches(value.strip().lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[close[0]] if close else None
+
+
+def _did_you_mean(column: Column, value: str) -> str:
+    code = nearest_code(column, value)
+    return f" Did you mean {code}?" if code else ""
+
+
+def _code_typos(
+    raw: RawTable, frame: pl.DataFrame, present: list[Column], flagged: set[tuple[int, str]]
+) -> list[str]:
+    """Notices for new codes of open code columns that are near a known code (typos); cells
+    another rule refused are never quoted."""
+    notices: list[str] = []
+    for column in present:
+        if column.kind != Kind.CODE or not column.open_codes:
+            continue
+        known = {code.lower() for code in column.codes}
+        refused = sorted(row for row, name in flagged if name == column.name)
+        values = (
+            frame.select(ROW, _text(column.name).alias("v"))
+            .drop_nulls("v")
+            .filter(~pl.col(ROW).is_in(refused))
+        )
+        new = values.filter(~pl.col("v").str.to_lowercase().is_in(sorted(known)))
+        first = new.group_by("v").agg(pl.col(ROW).min(), pl.len().alias("n")).sort(ROW)
+        for value, row, count in first.select("v", ROW, "n").iter_rows():
+            code = nearest_code(column, value)
+            if code is not None:
+                notices.append(
+                    f"{raw.file}: {column.name} '{value}' (row {row}, {count} row(s)) is not a "
+                    f"known code and is close to {code}: it is kept as a group of its own. If it "
+                    f"is a typo, correct it to {code}."
+                )
+    return notices
+
+
+def _normalise_unicode(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Text in Unicode's compatibility form (NFKC: fullwidth digits, ligatures become plain),
+    so look-alike spellings of one id are one id; and how many cells changed."""
+    columns = [c for c in frame.columns if c != ROW and frame.schema[c] == pl.String]
+    if not columns or frame.height == 0:
+        return frame, 0
+    ascii_only = frame.select(
+        pl.all_horizontal(
+            pl.col(c).str.contains(r"^[\x00-\x7f]*$").fill_null(True) for c in columns
+        )
+    )
+    if ascii_only.to_series().all():
+        return frame, 0  # the common case costs one scan
+    normal = frame.with_columns(pl.col(c).str.normalize("NFKC") for c in columns)
+    changed = sum(
+        int((frame.get_column(c) != normal.get_column(c)).fill_null(False).sum()) for c in columns
+    )
+    return normal, changed
 
 
 def _rename_columns(raw: RawTable) -> tuple[pl.DataFrame, list[Problem], list[str]]:
@@ -196,9 +262,9 @@ def _rename_columns(raw: RawTable) -> tuple[pl.DataFrame, list[Problem], list[st
     identifying = {p.column for p in problems if p.rule == Rule.IDENTIFIER_COLUMN}
     unknown = [d for d in dropped if d not in identifying]
     if unknown:
-        notices.append(
-            f"{raw.file}: columns outside the contract were not kept: {', '.join(unknown)}."
-        )
+        listed = ", ".join(unknown[:_LISTED])
+        more = f" and {len(unknown) - _LISTED:,} more" if len(unknown) > _LISTED else ""
+        notices.append(f"{raw.file}: columns outside the contract were not kept: {listed}{more}.")
     if renamed:
         notices.append(f"{raw.file}: read column {', '.join(renamed)}.")
     return frame.select(ROW, *(pl.col(o).alias(k) for o, k in keep.items())), problems, notices
@@ -233,10 +299,30 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: {len(absent)} optional column(s) not in the file ({listed}{more}). "
             "Analyses that need them will say so."
         )
-    guarded = check_values(raw.table, raw.file, frame)
+    frame, changed = _normalise_unicode(frame)
+    if changed:
+        notices.append(
+            f"{raw.file}: {changed} cell(s) written with look-alike characters (such as fullwidth "
+            "digits) were read in their plain form."
+        )
+    free_text = [c for c in present if is_free_text(c)]
+    if free_text:
+        names = ", ".join(c.name for c in free_text)
+        notices.append(
+            f"{raw.file}: free-text column(s), checked for names, dates and contact details, "
+            f"at most {text_limit(free_text[0])} characters a cell: {names}."
+        )
+    guarded = check_text_cells(raw.table, raw.file, frame)
+    too_long = {(p.row, p.column) for p in guarded}
+    guarded += [
+        p for p in check_values(raw.table, raw.file, frame) if (p.row, p.column) not in too_long
+    ]
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
+    notices += _code_typos(
+        raw, frame, present, {(r, c) for r, c in flagged if r is not None and c is not None}
+    )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
     typed = frame.with_columns(

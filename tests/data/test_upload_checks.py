@@ -349,7 +349,9 @@ def test_oversized_file_is_refused(store: Store, tmp_path: Path) -> None:
     path.write_bytes(b"patient_id\n" + b"P1\n" * 1000)
     result = store.ingest_file(path, "patients", "C01", max_bytes=1000)
     assert [p.rule for p in result.report.problems] == [Rule.FILE_TOO_LARGE]
-    assert result.report.problems[0].message.startswith("The file is 0.0 MB; the limit is 0 MB.")
+    assert result.report.problems[0].message.startswith(
+        "The file is 0.0029 MiB; the limit is 0.00095 MiB."
+    )
     assert snapshot(store) == before
 
 
