@@ -21,6 +21,7 @@ from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.data.store import (
     STORE_ENV,
     Batch,
+    StoreDamaged,
     StoreUnavailable,
     open_store,
 )
@@ -259,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreUnavailable as error:
         _err(str(error))
         return EXIT_ERROR
+    except StoreDamaged as error:
+        _err(str(error))
+        return EXIT_INVALID
     except BrokenPipeError:
         # The reader (e.g. `| head`) stopped early: silence the rest, as shell tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -109,12 +109,15 @@ def _nothing(where: str, rule: str, message: str) -> LoadResult:
 
 
 def is_duckdb_file(path: Path) -> bool:
-    """Whether `path` is a DuckDB database file (by its header, or its suffix when empty)."""
+    """Whether `path` is meant as a DuckDB database file (by its header, or its suffix).
+
+    A damaged file with a DuckDB suffix counts: opening it then says what is wrong with it.
+    """
     if not path.is_file():
         return False
     with path.open("rb") as handle:
         head = handle.read(16)
-    return head[8:12] == b"DUCK" or (not head and path.suffix.lower() in _DUCKDB_SUFFIXES)
+    return head[8:12] == b"DUCK" or path.suffix.lower() in _DUCKDB_SUFFIXES
 
 
 def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:

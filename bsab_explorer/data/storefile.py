@@ -38,6 +38,8 @@ BUSY_WAIT_S = 3.0
 #: Bytes 8-11 of every DuckDB database file.
 _MAGIC = b"DUCK"
 _LOCK_WORDS = ("Could not set lock", "Conflicting lock")
+#: What DuckDB's errors say when a block it read is not what was written.
+_DAMAGE_WORDS = ("checksum", "corrupt", "could not read enough bytes", "could not read all bytes")
 
 
 def store_table(table: str) -> str:
@@ -157,6 +159,9 @@ def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             _verify(path, state, connection)
             yield connection
+        except duckdb.Error as error:
+            _raise_if_damage(path, error)
+            raise
         finally:
             connection.close()
 
@@ -179,6 +184,10 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         connection = _connect(path, read_only=False)
         try:
             yield connection
+        except duckdb.Error as error:
+            # Found while writing (a block no read had needed): the transaction is rolled back.
+            _raise_if_damage(path, error)
+            raise
         finally:
             connection.close()
             # Written by this process: what it did not write was checked before.
@@ -239,6 +248,13 @@ def _verify(path: Path, state: _FileState, connection: duckdb.DuckDBPyConnection
         state.damaged = (key, damage.what)
         raise damage from error
     state.verified = key
+
+
+def _raise_if_damage(path: Path, error: duckdb.Error) -> None:
+    """Raise `StoreDamaged` when DuckDB's error says the file is damaged."""
+    text = str(error).lower()
+    if any(word in text for word in _DAMAGE_WORDS):
+        raise _damage(path, error) from error
 
 
 def _damage(path: Path, error: duckdb.Error) -> StoreDamaged:
