@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 import polars as pl
@@ -76,6 +76,8 @@ __all__ = [
 STORE_ENV = "BSAB_EXPLORER_STORE"
 DEFAULT_STORE_PATH = BUNDLED_DATA_DIR / "bsab-explorer.duckdb"
 STORE_VERSION = "1"
+
+T = TypeVar("T")
 
 _LOG_RETRACTION = (
     "INSERT INTO store_retractions VALUES (nextval('store_retraction_ids'), ?, ?, now(), ?)"
@@ -161,7 +163,8 @@ class Store:
         self.path = path
         #: One check-then-write at a time in this process (an ingest's checks see every batch).
         self._write_lock = threading.Lock()
-        self._generation: tuple[tuple[Any, ...], str] | None = None
+        #: What was last read, with the file's `change_key` at the time (see `_read_once`).
+        self._read: dict[str, tuple[tuple[Any, ...], Any]] = {}
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -170,6 +173,21 @@ class Store:
         """A read-only connection to the file for one operation (checked, then closed)."""
         with storefile.reading(self.path) as connection:
             yield connection
+
+    def _read_once(self, what: str, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`read` from the file, again only once the file changed on disk or this `Store` wrote.
+
+        Opening the file costs ~10-30 ms a time; the app asks for the batches and the
+        generation on every rerun of a page, so the answer is kept until the file changes.
+        """
+        key = storefile.change_key(self.path)
+        known = self._read.get(what)
+        if known is not None and known[0] == key:
+            return cast(T, known[1])
+        with self.reading() as connection:
+            value = read(connection)
+        self._read[what] = (key, value)
+        return value
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -188,7 +206,8 @@ class Store:
                 fetch(connection, "ROLLBACK")
                 raise
             fetch(connection, "COMMIT")
-        self._generation = None
+        # A write within the file system's clock tick may leave `change_key` as it was.
+        self._read.clear()
 
     def close(self) -> None:
         """Forget this process's opening of the store (the file itself is never held open)."""
@@ -253,8 +272,7 @@ class Store:
 
     def batches(self, *, include_retracted: bool = True) -> tuple[Batch, ...]:
         """Every batch, oldest first."""
-        with self.reading() as connection:
-            batches = read_batches(connection)
+        batches = self._read_once("batches", read_batches)
         return batches if include_retracted else tuple(b for b in batches if not b.retracted)
 
     def generation(self) -> str:
@@ -265,20 +283,7 @@ class Store:
         again only when the file changed on disk (a write by this or another process) or this
         `Store` wrote.
         """
-        key = storefile.change_key(self.path)
-        known = self._generation
-        if known is not None and known[0] == key:
-            return known[1]
-        with self.reading() as connection:
-            (row,) = fetch(
-                connection,
-                "SELECT (SELECT count(*) FROM store_batches), (SELECT max(batch_id) FROM "
-                "store_batches), (SELECT count(*) FROM store_retractions), "
-                "(SELECT max(retraction_id) FROM store_retractions)",
-            )
-        generation = ":".join("-" if value is None else str(value) for value in row)
-        self._generation = (key, generation)
-        return generation
+        return self._read_once("generation", _read_generation)
 
     def batch(self, batch_id: int) -> Batch | None:
         """The batch with this id (None when there is none)."""
@@ -286,11 +291,7 @@ class Store:
 
     def batches_frame(self) -> pl.DataFrame:
         """The batches as a table, for display."""
-        with self.reading() as connection:
-            return connection.sql(
-                "SELECT batch_id, table_name AS table, center, file_name, rows, origin, retracted, "
-                "ingested_at, validator_version, sha256 FROM store_batch_status ORDER BY batch_id"
-            ).pl()
+        return self._read_once("batches_frame", _read_batches_frame)
 
     def set_retracted(
         self, batch_id: int, retracted: bool = True, reason: str = ""
@@ -503,6 +504,23 @@ class Store:
         """The bundled batches, the pooled uploads, or both, as one dataset."""
         with self.reading() as connection:
             return load_stored(connection, which, self.path)
+
+
+def _read_generation(connection: duckdb.DuckDBPyConnection) -> str:
+    (row,) = fetch(
+        connection,
+        "SELECT (SELECT count(*) FROM store_batches), (SELECT max(batch_id) FROM "
+        "store_batches), (SELECT count(*) FROM store_retractions), "
+        "(SELECT max(retraction_id) FROM store_retractions)",
+    )
+    return ":".join("-" if value is None else str(value) for value in row)
+
+
+def _read_batches_frame(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return connection.sql(
+        "SELECT batch_id, table_name AS table, center, file_name, rows, origin, retracted, "
+        "ingested_at, validator_version, sha256 FROM store_batch_status ORDER BY batch_id"
+    ).pl()
 
 
 def _bundled_centers(dataset: Dataset, table: str) -> pl.DataFrame:
