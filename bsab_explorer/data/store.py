@@ -38,18 +38,22 @@ from bsab_explorer.data.loading import (
 from bsab_explorer.data.storefile import (
     BUNDLED,
     POOLED_ID_SEPARATOR,
+    STORE_TABLES,
     UPLOAD,
     Batch,
     StoreDamaged,
     StoreUnavailable,
+    create_tables,
     fetch,
     read_batches,
+    read_batches_frame,
+    read_generation,
     store_table,
 )
 from bsab_explorer.data.upload import UploadCheck, base_name, check_upload
 from bsab_explorer.data.validation import ROW, VALIDATOR_VERSION, Problem, Rule, ValidationReport
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.schema import TABLES, Kind
+from bsab_explorer.schema import TABLES
 
 __all__ = [
     "BUNDLED",
@@ -75,23 +79,11 @@ __all__ = [
 #: Environment variable naming the store file (overridden by an explicit path or `--store`).
 STORE_ENV = "BSAB_EXPLORER_STORE"
 DEFAULT_STORE_PATH = BUNDLED_DATA_DIR / "bsab-explorer.duckdb"
-STORE_VERSION = "1"
 
 T = TypeVar("T")
 
 _LOG_RETRACTION = (
     "INSERT INTO store_retractions VALUES (nextval('store_retraction_ids'), ?, ?, now(), ?)"
-)
-_SQL_TYPES = {
-    Kind.STRING: "VARCHAR",
-    Kind.CODE: "VARCHAR",
-    Kind.INT: "BIGINT",
-    Kind.NUMBER: "DOUBLE",
-    Kind.BOOL: "BOOLEAN",
-}
-#: Every table a complete store has (a file lacking one is completed on opening).
-_STORE_TABLES = frozenset(
-    {"store_meta", "store_batches", "store_retractions", *(store_table(t) for t in TABLE_ORDER)}
 )
 
 
@@ -219,54 +211,12 @@ class Store:
         """Whether the file has every table of a store (read only)."""
         with self.reading() as connection:
             names = {row[0] for row in fetch(connection, "SHOW TABLES")}
-        return names >= _STORE_TABLES
+        return names >= STORE_TABLES
 
     def create(self) -> None:
         """Create the store's tables when they do not exist yet."""
         with self._transaction() as cursor:
-            fetch(
-                cursor,
-                "CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
-            )
-            fetch(cursor, "CREATE SEQUENCE IF NOT EXISTS store_batch_ids START 1")
-            fetch(cursor, "CREATE SEQUENCE IF NOT EXISTS store_retraction_ids START 1")
-            fetch(
-                cursor,
-                """CREATE TABLE IF NOT EXISTS store_batches (
-                    batch_id BIGINT PRIMARY KEY, sha256 VARCHAR NOT NULL, center VARCHAR NOT NULL,
-                    table_name VARCHAR NOT NULL, file_name VARCHAR NOT NULL, rows BIGINT NOT NULL,
-                    ingested_at TIMESTAMPTZ NOT NULL, validator_version VARCHAR NOT NULL,
-                    origin VARCHAR NOT NULL)""",
-            )
-            fetch(
-                cursor,
-                """CREATE TABLE IF NOT EXISTS store_retractions (
-                    retraction_id BIGINT NOT NULL, batch_id BIGINT NOT NULL,
-                    retracted BOOLEAN NOT NULL, logged_at TIMESTAMPTZ NOT NULL, reason VARCHAR)""",
-            )
-            fetch(
-                cursor,
-                """CREATE OR REPLACE VIEW store_batch_status AS
-                    SELECT b.*, coalesce(r.retracted, false) AS retracted
-                    FROM store_batches b LEFT JOIN (
-                        SELECT batch_id, arg_max(retracted, retraction_id) AS retracted
-                        FROM store_retractions GROUP BY batch_id) r USING (batch_id)""",
-            )
-            for table in TABLE_ORDER:
-                columns = ", ".join(
-                    f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in TABLES[table].columns
-                )
-                fetch(
-                    cursor,
-                    f"CREATE TABLE IF NOT EXISTS {store_table(table)} (_batch_id BIGINT NOT NULL, "
-                    f"_center VARCHAR NOT NULL, _row BIGINT NOT NULL, {columns})",
-                )
-            fetch(
-                cursor,
-                "INSERT OR IGNORE INTO store_meta VALUES ('store_version', ?), "
-                "('contract_version', '1')",
-                [STORE_VERSION],
-            )
+            create_tables(cursor)
 
     # --- batches ------------------------------------------------------------------------------
 
@@ -283,7 +233,7 @@ class Store:
         again only when the file changed on disk (a write by this or another process) or this
         `Store` wrote.
         """
-        return self._read_once("generation", _read_generation)
+        return self._read_once("generation", read_generation)
 
     def batch(self, batch_id: int) -> Batch | None:
         """The batch with this id (None when there is none)."""
@@ -291,7 +241,7 @@ class Store:
 
     def batches_frame(self) -> pl.DataFrame:
         """The batches as a table, for display."""
-        return self._read_once("batches_frame", _read_batches_frame)
+        return self._read_once("batches_frame", read_batches_frame)
 
     def set_retracted(
         self, batch_id: int, retracted: bool = True, reason: str = ""
@@ -504,23 +454,6 @@ class Store:
         """The bundled batches, the pooled uploads, or both, as one dataset."""
         with self.reading() as connection:
             return load_stored(connection, which, self.path)
-
-
-def _read_generation(connection: duckdb.DuckDBPyConnection) -> str:
-    (row,) = fetch(
-        connection,
-        "SELECT (SELECT count(*) FROM store_batches), (SELECT max(batch_id) FROM "
-        "store_batches), (SELECT count(*) FROM store_retractions), "
-        "(SELECT max(retraction_id) FROM store_retractions)",
-    )
-    return ":".join("-" if value is None else str(value) for value in row)
-
-
-def _read_batches_frame(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return connection.sql(
-        "SELECT batch_id, table_name AS table, center, file_name, rows, origin, retracted, "
-        "ingested_at, validator_version, sha256 FROM store_batch_status ORDER BY batch_id"
-    ).pl()
 
 
 def _bundled_centers(dataset: Dataset, table: str) -> pl.DataFrame:

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from bsab_explorer.schema import TABLES
+from bsab_explorer.schema import TABLES, Kind
 
 BUNDLED = "bundled"
 UPLOAD = "upload"
@@ -35,6 +35,14 @@ UPLOAD = "upload"
 POOLED_ID_SEPARATOR = ":"
 #: How long an operation waits for another process's write to end before giving up.
 BUSY_WAIT_S = 3.0
+STORE_VERSION = "1"
+_SQL_TYPES = {
+    Kind.STRING: "VARCHAR",
+    Kind.CODE: "VARCHAR",
+    Kind.INT: "BIGINT",
+    Kind.NUMBER: "DOUBLE",
+    Kind.BOOL: "BOOLEAN",
+}
 #: Bytes 8-11 of every DuckDB database file.
 _MAGIC = b"DUCK"
 _LOCK_WORDS = ("Could not set lock", "Conflicting lock")
@@ -45,6 +53,12 @@ _DAMAGE_WORDS = ("checksum", "corrupt", "could not read enough bytes", "could no
 def store_table(table: str) -> str:
     """The store's table holding rows of contract table `table`."""
     return f"store_{TABLES[table].name}"
+
+
+#: Every table a complete store has (a file lacking one is completed on opening).
+STORE_TABLES = frozenset(
+    {"store_meta", "store_batches", "store_retractions", *(store_table(t) for t in TABLES)}
+)
 
 
 @dataclass(frozen=True)
@@ -296,3 +310,66 @@ def read_active_rows(
         f"WHERE NOT b.retracted AND b.origin = '{UPLOAD}' AND d._center = $center",
         params={"center": center},
     ).pl()
+
+
+def read_generation(connection: duckdb.DuckDBPyConnection) -> str:
+    """Counts and largest ids of the batches and retractions (both only ever appended)."""
+    (row,) = fetch(
+        connection,
+        "SELECT (SELECT count(*) FROM store_batches), (SELECT max(batch_id) FROM "
+        "store_batches), (SELECT count(*) FROM store_retractions), "
+        "(SELECT max(retraction_id) FROM store_retractions)",
+    )
+    return ":".join("-" if value is None else str(value) for value in row)
+
+
+def read_batches_frame(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The batches as a table, for display."""
+    return connection.sql(
+        "SELECT batch_id, table_name AS table, center, file_name, rows, origin, retracted, "
+        "ingested_at, validator_version, sha256 FROM store_batch_status ORDER BY batch_id"
+    ).pl()
+
+
+def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the store's tables, sequences and view where they do not exist yet."""
+    fetch(
+        connection,
+        "CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    )
+    fetch(connection, "CREATE SEQUENCE IF NOT EXISTS store_batch_ids START 1")
+    fetch(connection, "CREATE SEQUENCE IF NOT EXISTS store_retraction_ids START 1")
+    fetch(
+        connection,
+        """CREATE TABLE IF NOT EXISTS store_batches (
+            batch_id BIGINT PRIMARY KEY, sha256 VARCHAR NOT NULL, center VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL, file_name VARCHAR NOT NULL, rows BIGINT NOT NULL,
+            ingested_at TIMESTAMPTZ NOT NULL, validator_version VARCHAR NOT NULL,
+            origin VARCHAR NOT NULL)""",
+    )
+    fetch(
+        connection,
+        """CREATE TABLE IF NOT EXISTS store_retractions (
+            retraction_id BIGINT NOT NULL, batch_id BIGINT NOT NULL,
+            retracted BOOLEAN NOT NULL, logged_at TIMESTAMPTZ NOT NULL, reason VARCHAR)""",
+    )
+    fetch(
+        connection,
+        """CREATE OR REPLACE VIEW store_batch_status AS
+            SELECT b.*, coalesce(r.retracted, false) AS retracted
+            FROM store_batches b LEFT JOIN (
+                SELECT batch_id, arg_max(retracted, retraction_id) AS retracted
+                FROM store_retractions GROUP BY batch_id) r USING (batch_id)""",
+    )
+    for table in TABLES:
+        columns = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in TABLES[table].columns)
+        fetch(
+            connection,
+            f"CREATE TABLE IF NOT EXISTS {store_table(table)} (_batch_id BIGINT NOT NULL, "
+            f"_center VARCHAR NOT NULL, _row BIGINT NOT NULL, {columns})",
+        )
+    fetch(
+        connection,
+        "INSERT OR IGNORE INTO store_meta VALUES ('store_version', ?), ('contract_version', '1')",
+        [STORE_VERSION],
+    )
