@@ -467,7 +467,7 @@ def test_load_dataset_reads_a_store_file(tmp_path: Path) -> None:
     path = tmp_path / "store.duckdb"
     store = open_store(path, seed=False)
     assert store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
-    # Open in this process: read through the shared connection.
+    # Open in this process (`open_store`): read through the same store file access.
     shared = load_dataset(path)
     store.close()
     # Closed: read through a read-only connection, which is closed again afterwards.
