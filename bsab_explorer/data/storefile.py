@@ -95,17 +95,19 @@ class StoreDamaged(Exception):
 
 
 class _Access:
-    """Many readers or one writer of one file, within this process."""
+    """Many readers or one writer of one file, within this process; a waiting writer goes
+    before readers that come after it (readers in a loop would otherwise keep it out)."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._readers = 0
         self._writing = False
+        self._writers_waiting = 0
 
     @contextmanager
     def shared(self) -> Iterator[None]:
         with self._condition:
-            self._condition.wait_for(lambda: not self._writing)
+            self._condition.wait_for(lambda: not self._writing and not self._writers_waiting)
             self._readers += 1
         try:
             yield
@@ -117,7 +119,9 @@ class _Access:
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         with self._condition:
+            self._writers_waiting += 1
             self._condition.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writers_waiting -= 1
             self._writing = True
         try:
             yield
@@ -146,7 +150,12 @@ def _state(path: Path) -> _FileState:
 
 
 def change_key(path: Path) -> tuple[Any, ...]:
-    """What the file system says of the file and its write-ahead log: changes with every write."""
+    """What the file system says of the file and its write-ahead log: changes with every write.
+
+    Another process's write that left both the size and the time (to the file system's clock
+    tick) as they were would go unseen until the next change; this process's own writes clear
+    what it read (`Store`).
+    """
     parts: list[Any] = []
     for file in (path, path.with_name(path.name + ".wal")):
         try:
@@ -204,8 +213,9 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             raise
         finally:
             connection.close()
-            # Written by this process: what it did not write was checked before.
-            state.verified = change_key(path)
+        # Written whole by this process (an error above skips this): what it did not write was
+        # checked before.
+        state.verified = change_key(path)
 
 
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:

@@ -332,6 +332,40 @@ def test_concurrent_ingests_are_all_stored(empty_store: Store) -> None:
     assert sorted(b.center for b in empty_store.batches()) == [f"C{i:02d}" for i in range(6)]
 
 
+def test_reads_and_writes_from_many_threads_share_the_file(empty_store: Store) -> None:
+    # DuckDB refuses a read-only and a read-write connection to one file at once in one process:
+    # reads share the file, a write waits for them and has it alone.
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ingest(center: str) -> None:
+        try:
+            data = f"patient_id,sex\n{center}-1,F\n".encode()
+            assert empty_store.ingest_bytes(data, f"{center}.csv", "patients", center).stored
+        except BaseException as error:  # collected: a thread's failure must fail the test
+            errors.append(error)
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                empty_store.load_dataset("pooled")
+                empty_store.check_upload(P_C01, "p.csv", "patients", "Z01")
+        except BaseException as error:
+            errors.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    writers = [threading.Thread(target=ingest, args=(f"W{i:02d}",)) for i in range(4)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in readers:
+        thread.join()
+    assert errors == []
+    assert sorted(b.center for b in empty_store.batches()) == [f"W{i:02d}" for i in range(4)]
+
+
 def test_store_path_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(STORE_ENV, raising=False)
     assert resolve_store_path() == DEFAULT_STORE_PATH
