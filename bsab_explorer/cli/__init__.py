@@ -8,6 +8,7 @@ the refusals below, which `main` alone prints and turns into its code:
 
 - `bsab_explorer.errors.Unavailable`: the data cannot answer the request (exit 1);
 - `InvalidData`: the data do not pass the contract (exit 1);
+- `StoreDamaged`: the store file is damaged; nothing was written (exit 1);
 - `UsageError` (bad ``--filter``, no such ``--data``) and `StoreUnavailable` (exit 2).
 
 Any other exception is a bug: it is not caught, so it shows as one.
@@ -36,7 +37,7 @@ from bsab_explorer.cli.figures import register_figure, register_report
 from bsab_explorer.cli.options import Subparsers
 from bsab_explorer.cli.store import register_batches, register_ingest, register_retract
 from bsab_explorer.cli.tables import register_table
-from bsab_explorer.data.store import StoreUnavailable
+from bsab_explorer.data.store import StoreDamaged, StoreUnavailable
 from bsab_explorer.errors import Unavailable
 
 __all__ = ["EXIT_ERROR", "EXIT_INVALID", "EXIT_OK", "REGISTRARS", "build_parser", "main"]
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return handler(args)
-    except (Unavailable, InvalidData) as refusal:
+    except (Unavailable, InvalidData, StoreDamaged) as refusal:
         print_error(str(refusal))
         return EXIT_INVALID
     except (UsageError, StoreUnavailable) as error:

@@ -1,4 +1,4 @@
-"""Loading contract tables from a folder or a DuckDB file into one validated `Dataset`.
+"""Loading contract tables from a folder, a DuckDB file or a store into one validated `Dataset`.
 
 `load_dataset` never raises at a user: whatever is wrong becomes a `Problem` in the report,
 and whatever is usable still loads (invalid cells as null, rows without a usable id left out,
@@ -7,13 +7,15 @@ each said in the report). A study whose tables are absent is simply absent.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
+import duckdb
 import polars as pl
 
+from bsab_explorer.data import storefile
 from bsab_explorer.data.ingest import (
     TABLE_SUFFIXES,
     ReadResult,
@@ -21,6 +23,14 @@ from bsab_explorer.data.ingest import (
     text_table_from_frame,
 )
 from bsab_explorer.data.normalise import clear_cells, normalise_table
+from bsab_explorer.data.storefile import (
+    BUNDLED,
+    POOLED_ID_SEPARATOR,
+    UPLOAD,
+    StoreDamaged,
+    StoreUnavailable,
+    store_table,
+)
 from bsab_explorer.data.validation import (
     ROW,
     ParsedTable,
@@ -31,7 +41,7 @@ from bsab_explorer.data.validation import (
     check_table,
     in_reading_order,
 )
-from bsab_explorer.dataset import Dataset
+from bsab_explorer.dataset import Dataset, polars_type
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDIES, TABLES
 
 #: The bundled, reconstructed data (top-level `data/` folder of the repository).
@@ -41,6 +51,14 @@ BUNDLED_NAME = "Bundled (reconstructed)"
 TABLE_ORDER = tuple(name for tables in STUDIES.values() for name in tables)
 
 _DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
+
+#: Which data to load from a store.
+Which = Literal["bundled", "pooled", "both"]
+DATASET_NAMES: dict[str, str] = {
+    "bundled": BUNDLED_NAME,
+    "pooled": "Pooled uploads",
+    "both": f"{BUNDLED_NAME} + pooled uploads",
+}
 
 
 @dataclass(frozen=True)
@@ -91,12 +109,15 @@ def _nothing(where: str, rule: str, message: str) -> LoadResult:
 
 
 def is_duckdb_file(path: Path) -> bool:
-    """Whether `path` is a DuckDB database file (by its header, or its suffix when empty)."""
+    """Whether `path` is meant as a DuckDB database file (by its header, or its suffix).
+
+    A damaged file with a DuckDB suffix counts: opening it then says what is wrong with it.
+    """
     if not path.is_file():
         return False
     with path.open("rb") as handle:
         head = handle.read(16)
-    return head[8:12] == b"DUCK" or (not head and path.suffix.lower() in _DUCKDB_SUFFIXES)
+    return head[8:12] == b"DUCK" or path.suffix.lower() in _DUCKDB_SUFFIXES
 
 
 def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
@@ -185,33 +206,26 @@ def load_files(
 
 def load_duckdb(path: Path) -> LoadResult:
     """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches)."""
-    import duckdb  # deferred: folder loading should not pay for it
-
-    from bsab_explorer.data import store  # the store builds on this module
-
-    if store.is_open(path):
-        return store.open_store(path, seed=False).load_dataset("both")
     try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
+        with storefile.reading(path.resolve()) as connection:
+            names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+            if "store_batches" in names:
+                # A bsab-explorer store: its active batches, bundled and uploaded.
+                return load_stored(connection, "both", path.resolve())
+            reads: dict[str, ReadResult] = {}
+            for table in TABLE_ORDER:
+                if table in names:
+                    frame = connection.table(table).pl()
+                    reads[table] = text_table_from_frame(frame, table, f"{path.name}:{table}")
+    except StoreDamaged as error:
+        return _nothing(path.name, Rule.UNREADABLE, str(error))
+    except StoreUnavailable as error:
         return _nothing(
             path.name,
             Rule.UNREADABLE,
-            f"The DuckDB file could not be opened ({error}). If the app is running on this "
-            "file, stop it or use its upload page instead.",
+            f"The DuckDB file could not be opened ({error}). If the app is writing to this "
+            "file, wait a moment and try again.",
         )
-    try:
-        names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
-        if "store_batches" in names:
-            # A bsab-explorer store: read its active batches through this read-only connection.
-            return store.Store(path.resolve(), connection, threading.Lock()).load_dataset("both")
-        reads: dict[str, ReadResult] = {}
-        for table in TABLE_ORDER:
-            if table in names:
-                frame = connection.table(table).pl()
-                reads[table] = text_table_from_frame(frame, table, f"{path.name}:{table}")
-    finally:
-        connection.close()
     if not reads:
         return _nothing(
             path.name,
@@ -220,6 +234,73 @@ def load_duckdb(path: Path) -> LoadResult:
             "cases, events).",
         )
     return assemble(reads, name=path.name, source=str(path))
+
+
+def load_stored(connection: duckdb.DuckDBPyConnection, which: Which, path: Path) -> LoadResult:
+    """The bundled batches, the pooled uploads, or both, of the store open on `connection`."""
+    origins = {"bundled": (BUNDLED,), "pooled": (UPLOAD,), "both": (BUNDLED, UPLOAD)}[which]
+    tables: dict[str, pl.DataFrame] = {}
+    notices: list[str] = []
+    for table in TABLE_ORDER:
+        frame = connection.sql(_stored_query(table), params={"origins": list(origins)}).pl()
+        if frame.height:
+            tables[table] = frame.cast({c.name: polars_type(c.kind) for c in TABLES[table].columns})
+    for table in TABLE_ORDER:
+        parent = TABLES[table].parent
+        if table not in tables or parent is None:
+            continue
+        parent_table, key = parent
+        before = tables[table].height
+        known = (
+            tables[parent_table].get_column(key)
+            if parent_table in tables
+            else pl.Series(key, [], pl.String)
+        )
+        tables[table] = tables[table].filter(pl.col(key).is_in(known.implode()))
+        if tables[table].height < before:
+            notices.append(
+                f"{table}: {before - tables[table].height} row(s) whose {parent_table[:-1]} "
+                "is in a retracted batch were left out."
+            )
+    if not tables:
+        notices.append(
+            "No uploads are stored yet." if which == "pooled" else "The store holds no data yet."
+        )
+        return LoadResult(None, ValidationReport((), tuple(notices)))
+    reconstructed = which != "pooled"
+    if reconstructed:
+        notices.append(f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}")
+    dataset = Dataset(
+        name=DATASET_NAMES[which],
+        tables=tables,
+        source=f"store {path} ({which})",
+        reconstructed=reconstructed,
+    )
+    return LoadResult(dataset, ValidationReport((), tuple(notices)))
+
+
+def _stored_query(table: str) -> str:
+    """Active rows of `table`: contract columns in contract order, uploaded ids center-prefixed.
+
+    Bundled rows keep their file order; uploads follow in an order that does not depend on the
+    order of uploading (center, file hash, file row), so the dataset's fingerprint does not either.
+    """
+    contract = TABLES[table]
+    key = contract.key
+    columns = [
+        f"CASE WHEN b.origin = '{UPLOAD}' THEN d._center || '{POOLED_ID_SEPARATOR}' || d.\"{key}\" "
+        f'ELSE d."{key}" END AS "{key}"'
+        if c == key
+        else f'd."{c}"'
+        for c in contract.column_names
+    ]
+    return (
+        f"SELECT {', '.join(columns)} FROM {store_table(table)} d "  # noqa: S608
+        "JOIN store_batch_status b ON d._batch_id = b.batch_id "
+        "WHERE NOT b.retracted AND list_contains($origins, b.origin) "
+        f"ORDER BY b.origin = '{UPLOAD}', CASE WHEN b.origin = '{UPLOAD}' THEN d._center "
+        "ELSE '' END, b.sha256, d._row"
+    )
 
 
 def parse_reads(

@@ -8,8 +8,9 @@ the reading chosen is recorded there and in `data/debulking/PROVENANCE.md`.
 
 Two parts:
 - `COURSES`: per patient, the survival times, the EMD/HRCA groups and the response course. They
-  were found by the seeded search in `debulking_search` (Kaplan-Meier medians, CIs and log-rank
-  p-values as printed; response counts per cycle and subgroup) and are embedded here as data.
+  were found by the seeded search in `tools/reconstruction/debulking_search.py` (Kaplan-Meier
+  medians, CIs and log-rank p-values as printed; response counts per cycle and subgroup) and
+  are embedded here as data.
 - Everything else is allocated by explicit counts (the published ones), the patients who get
   each value being drawn with a fixed seed under clinical constraints (e.g. infection deaths
   had a grade >= 3 infection, delays over a month only after several cycles).

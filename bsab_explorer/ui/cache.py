@@ -14,8 +14,8 @@ from bsab_explorer.analyses.recurrence import analyse_recurrence
 from bsab_explorer.analyses.response import cohort_index, prepare_dataset
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
 from bsab_explorer.audit import audit_dataset, audit_frame
-from bsab_explorer.data.loading import LoadResult
-from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
+from bsab_explorer.data.loading import LoadResult, load_dataset
+from bsab_explorer.data.store import Store, StoreDamaged, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import Built, ExportRequest, build
 from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases, select_cohort
@@ -57,9 +57,30 @@ def _load(path: str, which: str, generation: str) -> LoadResult:
 
 
 def load(which: str) -> LoadResult:
-    """The store's dataset `which` (bundled, pooled or both), through the cache the pages read."""
-    the_store = store()
-    return _load(str(the_store.path), which, store_generation(the_store))
+    """The store's dataset `which` (bundled, pooled or both), through the cache the pages read;
+    the bundled data from the package when the store is damaged (`store_damage` says why)."""
+    try:
+        the_store = store()
+        return _load(str(the_store.path), which, store_generation(the_store))
+    except StoreDamaged:
+        return _load_package()
+
+
+@st.cache_resource(show_spinner="Loading data…")
+def _load_package() -> LoadResult:
+    result = load_dataset(None)
+    if result.dataset is not None:
+        prepare_dataset(result.dataset)
+    return result
+
+
+def store_damage() -> str | None:
+    """What is wrong with the store file and what to do, when it is damaged (else None)."""
+    try:
+        store()
+    except StoreDamaged as damage:
+        return str(damage)
+    return None
 
 
 def load_bundled() -> LoadResult:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from bsab_explorer.data.store import StoreDamaged
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE
@@ -89,6 +90,9 @@ def run_guarded(render: Callable[[], None]) -> None:
     """Run a page; an unexpected error becomes a short message with a reference, never a trace."""
     try:
         render()
+    except StoreDamaged as damage:
+        st.error("The data store is damaged: nothing can be stored or retracted.")
+        st.code(str(damage), language=None, wrap_lines=True)
     except Exception:
         reference = uuid.uuid4().hex[:8]
         LOG.exception("page failed (reference %s)", reference)

@@ -78,6 +78,10 @@ def current_view() -> View:
 
     ensure_shell()
     result = load_current()
+    damage = cache.store_damage()
+    if damage is not None:
+        st.error("The data store is damaged: the bundled data are shown from the package.")
+        st.code(damage, language=None, wrap_lines=True)
     if result.dataset is None:
         st.error("No data could be loaded. The validation report says why:")
         st.code(result.report.to_text(), language=None)

@@ -10,7 +10,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ from bsab_explorer.data.store import (
     DEFAULT_STORE_PATH,
     STORE_ENV,
     Store,
+    StoreDamaged,
     is_open,
     open_store,
     resolve_store_path,
@@ -329,6 +332,40 @@ def test_concurrent_ingests_are_all_stored(empty_store: Store) -> None:
     assert sorted(b.center for b in empty_store.batches()) == [f"C{i:02d}" for i in range(6)]
 
 
+def test_reads_and_writes_from_many_threads_share_the_file(empty_store: Store) -> None:
+    # DuckDB refuses a read-only and a read-write connection to one file at once in one process:
+    # reads share the file, a write waits for them and has it alone.
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ingest(center: str) -> None:
+        try:
+            data = f"patient_id,sex\n{center}-1,F\n".encode()
+            assert empty_store.ingest_bytes(data, f"{center}.csv", "patients", center).stored
+        except BaseException as error:  # collected: a thread's failure must fail the test
+            errors.append(error)
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                empty_store.load_dataset("pooled")
+                empty_store.check_upload(P_C01, "p.csv", "patients", "Z01")
+        except BaseException as error:
+            errors.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    writers = [threading.Thread(target=ingest, args=(f"W{i:02d}",)) for i in range(4)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in readers:
+        thread.join()
+    assert errors == []
+    assert sorted(b.center for b in empty_store.batches()) == [f"W{i:02d}" for i in range(4)]
+
+
 def test_store_path_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(STORE_ENV, raising=False)
     assert resolve_store_path() == DEFAULT_STORE_PATH
@@ -464,7 +501,7 @@ def test_load_dataset_reads_a_store_file(tmp_path: Path) -> None:
     path = tmp_path / "store.duckdb"
     store = open_store(path, seed=False)
     assert store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
-    # Open in this process: read through the shared connection.
+    # Open in this process (`open_store`): read through the same store file access.
     shared = load_dataset(path)
     store.close()
     # Closed: read through a read-only connection, which is closed again afterwards.
@@ -492,3 +529,250 @@ def test_parquet_row_limit(monkeypatch: pytest.MonkeyPatch, empty_store: Store) 
     assert [p.message for p in result.report.problems] == [
         "The file declares 20 rows; the limit is 10. Split it by center."
     ]
+
+
+# --- damaged stores ---------------------------------------------------------------------------
+
+
+def _truncate(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def _overwrite_middle(path: Path) -> None:
+    # The middle half of the file: the blocks holding the batches and their rows among them.
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(size // 4)
+        handle.write(b"\xa5" * (size // 2))
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _text(path: Path) -> None:
+    path.write_text("patient_id,sex\nP1,F\n" * 200, encoding="utf-8")
+
+
+DAMAGE = {
+    "truncated": (_truncate, "the file is shorter than its contents say"),
+    "overwritten": (_overwrite_middle, "part of the file was overwritten"),
+    "empty": (_empty, "the file is empty (0 bytes), not a DuckDB database"),
+    "text": (_text, "the file is not a DuckDB database"),
+}
+
+
+@pytest.fixture(params=sorted(DAMAGE))
+def damaged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A store holding bundled and uploaded batches, damaged one way, with what the user reads."""
+    damage, what = DAMAGE[request.param]
+    (tmp_path / "store").mkdir()
+    path = tmp_path / "store" / "damaged.duckdb"
+    store = open_store(path)
+    assert store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    store.close()
+    damage(path)
+    yield path, what
+    assert not is_open(path)
+
+
+def _file_state(path: Path) -> tuple[str, list[str]]:
+    """The store file's bytes (hashed) and every file beside it (a write would leave a WAL)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest(), sorted(
+        p.name for p in path.parent.iterdir()
+    )
+
+
+def _says_what_to_do(message: str, path: Path, what: str) -> None:
+    assert message.startswith(f"The store {path.resolve()} is damaged: {what}")
+    assert "Nothing was written to it. Restore it from your backup" in message
+    assert "the bundled data are still available from the package." in message
+    assert "Traceback" not in message
+    assert "_duckdb" not in message
+
+
+def test_a_damaged_store_is_refused_on_opening_and_never_written(
+    damaged: tuple[Path, str],
+) -> None:
+    path, what = damaged
+    before = _file_state(path)
+    with pytest.raises(StoreDamaged) as raised:
+        open_store(path)
+    _says_what_to_do(str(raised.value), path, what)
+    assert raised.value.path == path.resolve()
+    # Asked again (the app reruns), the same answer, and still nothing written.
+    with pytest.raises(StoreDamaged):
+        open_store(path, seed=False)
+    assert _file_state(path) == before
+
+
+def test_the_command_line_names_the_damage_and_exits_1(
+    damaged: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bsab_explorer.cli import main
+
+    path, what = damaged
+    before = _file_state(path)
+    upload = tmp_path / "more.csv"
+    upload.write_bytes(P_C02)
+    assert main(["batches", "--store", str(path)]) == 1
+    _says_what_to_do(capsys.readouterr().err, path, what)
+    code = main(
+        ["ingest", str(upload), "--table", "patients", "--center", "C02", "--store", str(path)]
+    )
+    assert code == 1
+    _says_what_to_do(capsys.readouterr().err, path, what)
+    for command in (["validate", str(path)], ["info", "--data", str(path)]):
+        assert main(command) == 1
+        out = capsys.readouterr().out
+        assert f"The store {path.resolve()} is damaged: {what}" in out
+        assert "Restore it from your backup" in out
+    assert _file_state(path) == before
+
+
+def test_a_damaged_store_gives_no_traceback_from_the_installed_command(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    path = tmp_path / "store" / "damaged.duckdb"
+    store = open_store(path, seed=False)
+    assert store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    store.close()
+    _overwrite_middle(path)
+    before = _file_state(path)
+    upload = tmp_path / "more.csv"
+    upload.write_bytes(P_C02)
+    root = Path(__file__).resolve().parents[2]
+    for command in (
+        ["batches", "--store", str(path)],
+        ["ingest", str(upload), "--table", "patients", "--center", "C02", "--store", str(path)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "bsab_explorer", *command],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        _says_what_to_do(done.stderr, path, "part of the file was overwritten")
+    assert _file_state(path) == before
+
+
+def test_a_healthy_store_is_checked_once_until_it_changes(
+    monkeypatch: pytest.MonkeyPatch, empty_store: Store
+) -> None:
+    from bsab_explorer.data import storefile
+
+    assert empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored
+    reads: list[str] = []
+    original = storefile.fetch
+
+    def counted(connection: Any, sql: str, params: Any = None) -> list[Any]:
+        if "hash(COLUMNS(*))" in sql:
+            reads.append(sql)
+        return original(connection, sql, params)
+
+    monkeypatch.setattr(storefile, "fetch", counted)
+    empty_store.batches()
+    empty_store.load_dataset("pooled")
+    assert reads == []  # written here: known whole
+    # Another program writes to the file: read whole again, once.
+    with duckdb.connect(str(empty_store.path)) as other:
+        other.execute("INSERT INTO store_meta VALUES ('note', 'x')")
+    empty_store.batches()
+    checked = len(reads)
+    assert checked > 0
+    empty_store.batches()
+    assert len(reads) == checked
+
+
+# --- file names and other processes -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("../../../../tmp/pwned.csv", "pwned.csv"),
+        ("C:\\exports\\c01\\patients.csv", "patients.csv"),
+        ("/etc/passwd", "passwd"),
+        ("..", "upload"),
+        ("plain.csv", "plain.csv"),
+    ],
+)
+def test_only_a_files_base_name_is_stored(empty_store: Store, given: str, stored: str) -> None:
+    check = empty_store.check_upload(P_C01, given, "patients", "C01")
+    assert f"{stored}: 2 row(s) ready to store for center C01." in check.report.notices
+    result = empty_store.ingest_bytes(P_C01, given, "patients", "C01")
+    assert result.batch is not None
+    assert result.batch.file_name == stored
+    assert [b.file_name for b in empty_store.batches()] == [stored]
+    assert empty_store.batches_frame().get_column("file_name").to_list() == [stored]
+    assert all(given not in notice for notice in result.report.notices if given != stored)
+
+
+_RUNNING_APP = """
+import sys, time
+from bsab_explorer.data.store import open_store
+
+store = open_store(sys.argv[1])
+store.load_dataset("both")
+print("ready", flush=True)
+# What a running app does: answer reruns (the generation), reload after a change, store uploads.
+deadline = time.monotonic() + float(sys.argv[2])
+stored = 0
+while time.monotonic() < deadline:
+    store.generation()
+    store.load_dataset("both")
+    if not stored:
+        stored = store.ingest_bytes(b"patient_id,sex\\nA1,F\\n", "a.csv", "patients", "A01").stored
+    time.sleep(0.02)
+print("done", stored, store.generation(), flush=True)
+"""
+
+
+def test_the_command_line_reads_the_store_beside_a_running_app(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bsab_explorer.cli import main
+
+    path = tmp_path / "store.duckdb"
+    app = subprocess.Popen(
+        [sys.executable, "-c", _RUNNING_APP, str(path), "6"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "ready"
+        for _ in range(3):
+            assert main(["batches", "--store", str(path)]) == 0
+            out = capsys.readouterr().out
+            assert f"Store: {path.resolve()}" in out
+            assert "debulking/patients.csv" in out
+            assert main(["info", "--data", str(path)]) == 0
+            assert "Bundled (reconstructed) + pooled uploads" in capsys.readouterr().out
+        upload = tmp_path / "b.csv"
+        upload.write_bytes(b"patient_id,sex\nB1,M\n")
+        command = ["ingest", str(upload), "--table", "patients", "--center", "B01"]
+        assert main([*command, "--store", str(path)]) == 0
+        assert "stored as batch" in capsys.readouterr().out
+        last = app.stdout.readline().split()
+        assert app.wait(timeout=60) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(timeout=30)
+        assert app.stdout is not None
+        app.stdout.close()
+    # The app stored its upload and saw the command line's: both batches are in its generation.
+    assert last[:2] == ["done", "True"]
+    reopened = open_store(path, seed=False)
+    try:
+        centers = {b.center for b in reopened.batches() if b.origin == "upload"}
+        assert centers == {"A01", "B01"}
+        assert last[2] == reopened.generation()
+    finally:
+        reopened.close()

@@ -24,15 +24,12 @@ CASES = b"case_id,age_years,stage\n"
 
 def snapshot(store: Store) -> tuple[Any, ...]:
     """Everything the store holds: batches with their state, and row counts of every table."""
-    cursor = store._connection.cursor()
-    try:
+    with store.reading() as cursor:
         counts = tuple(
             cursor.execute(f"SELECT count(*) FROM {store_table(t)}").fetchall()[0][0]
             for t in TABLES
         )
         log = cursor.execute("SELECT count(*) FROM store_retractions").fetchall()[0][0]
-    finally:
-        cursor.close()
     return store.batches(), counts, log
 
 

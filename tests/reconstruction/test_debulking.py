@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bsab_explorer.reconstruction import debulking, debulking_search
+from bsab_explorer.reconstruction import debulking
 from bsab_explorer.schema import (
     CYTOGENETIC_COLUMNS,
     DAYS_PER_MONTH,
@@ -22,6 +22,7 @@ from bsab_explorer.schema import (
     PATIENTS,
     RESPONSES,
 )
+from tools.reconstruction import debulking_search
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "debulking"

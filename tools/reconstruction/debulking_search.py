@@ -5,15 +5,17 @@ The published survival figures of the debulking cohort are twelve Kaplan-Meier m
 confidence interval are event times, so the search places events where the printed values say
 and then moves the remaining times (simulated annealing, fixed seed) until every printed value
 is met when rounded as printed. The result is checked with R's survival package
-(`data/debulking/verify_survival.R`); this module is only needed to redo the search:
+(`data/debulking/verify_survival.R`); this module is only needed to redo the search, from the
+repository's top folder with the project's environment (`make env`):
 
-    python -m bsab_explorer.reconstruction.debulking_search --designed-start --seed 12 \
+    .venv/bin/python -m tools.reconstruction.debulking_search --designed-start --seed 12 \
         --iterations 150000 --temperature 0.05
 
 starts from the hand-built `DESIGNED_START`, finds the survival table and then (second
 annealing, `--response-seed 2`) the response courses, and prints the `COURSES` lines embedded
 in `debulking.py`. It uses a small pure-Python Kaplan-Meier (44 patients, hundreds of
-thousands of evaluations); the app's analyses never use it.
+thousands of evaluations); the app's analyses never use it, which is why it lives in `tools/`,
+outside the package the app imports (see `tools/reconstruction/README.md`).
 """
 
 from __future__ import annotations

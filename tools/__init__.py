@@ -1,0 +1,1 @@
+"""Offline tools that made the bundled data; the app never imports them."""

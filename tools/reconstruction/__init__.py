@@ -1,0 +1,1 @@
+"""The searches that reconstructed the bundled studies from their published figures."""
