@@ -1,0 +1,202 @@
+# Reference values for the survival extensions of bsab_explorer.analyses: follow_up,
+# number_at_risk, landmarks, rmst, logrank, cox_model, proportional_hazards, competing_risks
+# and forest. Computed with R's survival and cmprsk packages (Debian r-cran-survival,
+# r-cran-cmprsk).
+#
+# Run from this folder:   Rscript make_reference.R
+# Writes the input data (cohort.csv, constructed.csv, separated.csv, lung.csv) and
+# reference.json. cohort.csv is a snapshot of data/debulking/patients.csv (no identifiers) at
+# the time of the run; constructed.csv has heavy ties, censorings at event times, a group of 6
+# and two strata; separated.csv makes a Cox coefficient infinite. The tests read these files and
+# never need R.
+
+suppressPackageStartupMessages({
+  library(survival)
+  library(cmprsk)
+})
+
+# --- a small JSON writer (jsonlite may be absent); numbers at full precision -------------------
+json_num <- function(x) {
+  vapply(x, function(v) {
+    if (is.na(v)) "null"
+    else if (is.infinite(v)) if (v > 0) "\"Inf\"" else "\"-Inf\""
+    else sprintf("%.17g", v)
+  }, character(1))
+}
+json_str <- function(x) paste0("\"", gsub("\"", "\\\\\"", x), "\"")
+to_json <- function(x) {
+  if (is.null(x)) return("null")
+  if (is.list(x)) {
+    items <- vapply(x, to_json, character(1))
+    if (!is.null(names(x))) {
+      return(paste0("{", paste0(json_str(names(x)), ": ", items, collapse = ", "), "}"))
+    }
+    return(paste0("[", paste(items, collapse = ", "), "]"))
+  }
+  if (is.character(x) || is.factor(x)) return(paste0("[", paste(json_str(as.character(x)), collapse = ", "), "]"))
+  if (is.logical(x)) return(paste0("[", paste(ifelse(is.na(x), "null", ifelse(x, "true", "false")), collapse = ", "), "]"))
+  paste0("[", paste(json_num(as.numeric(x)), collapse = ", "), "]")
+}
+unname_all <- function(x) { x <- unname(x); attributes(x) <- NULL; x }
+
+# --- data ------------------------------------------------------------------------------------------
+bundled <- read.csv("../../../data/debulking/patients.csv", stringsAsFactors = FALSE, na.strings = "")
+as_flag <- function(x) ifelse(is.na(x), NA, tolower(as.character(x)) == "true")
+cohort <- data.frame(
+  pfs_days = bundled$pfs_days, pfs_event = as_flag(bundled$pfs_event),
+  os_days = bundled$os_days, os_event = as_flag(bundled$os_event),
+  emd = as_flag(bundled$emd), hrca = as_flag(bundled$hrca), sex = bundled$sex,
+  age_years = bundled$age_years, iss_stage = bundled$iss_stage,
+  prior_lines = bundled$prior_lines, best_response = bundled$best_response
+)
+write.csv(cohort, "cohort.csv", row.names = FALSE, na = "")
+
+i <- seq_len(60)
+constructed <- data.frame(
+  time = (i * 7) %% 23 + 1,                      # 23 distinct times: heavy ties
+  event = (i %% 4) != 0,                         # censorings at event times
+  grp = ifelse(i %% 10 == 0, "c", ifelse(i %% 2 == 0, "a", "b")),  # c: 6 patients
+  stratum = ifelse(i <= 30, "s1", "s2"),
+  x1 = round(sin(i) * 10, 1),
+  x2 = (i %% 3) == 0
+)
+constructed$cause <- ifelse(!constructed$event, 0L, ifelse(i %% 3 == 0, 2L, 1L))
+write.csv(constructed, "constructed.csv", row.names = FALSE)
+
+separated <- data.frame(  # group b is at risk at every death and never dies: coefficient -> -Inf
+  time = c(1, 2, 3, 4, 5, 6, 2.5, 4.5, 6.5, 7, 8, 9),
+  event = c(TRUE, TRUE, TRUE, TRUE, TRUE, TRUE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE),
+  grp = c(rep("a", 6), rep("b", 6))
+)
+write.csv(separated, "separated.csv", row.names = FALSE)
+
+lung_data <- na.omit(survival::lung[, c("time", "status", "age", "sex", "ph.ecog")])
+lung_data$event <- lung_data$status == 2
+lung_data$status <- NULL
+write.csv(lung_data, "lung.csv", row.names = FALSE)
+
+out <- list(
+  r_version = R.version.string,
+  survival_version = as.character(packageVersion("survival")),
+  cmprsk_version = as.character(packageVersion("cmprsk"))
+)
+
+# --- follow-up: reverse Kaplan-Meier ---------------------------------------------------------------
+follow_up <- list()
+for (spec in list(list("cohort_os", cohort$os_days, cohort$os_event),
+                  list("cohort_pfs", cohort$pfs_days, cohort$pfs_event),
+                  list("lung", lung_data$time, lung_data$event),
+                  list("constructed", constructed$time, constructed$event))) {
+  for (ct in c("log", "log-log", "plain")) for (cl in c(0.9, 0.95, 0.99)) {
+    fit <- survfit(Surv(spec[[2]], !spec[[3]]) ~ 1, conf.type = ct, conf.int = cl)
+    tab <- summary(fit)$table
+    follow_up[[paste(spec[[1]], ct, cl)]] <- list(
+      n = tab[["records"]], censored = tab[["events"]], median = tab[["median"]],
+      lower = tab[[paste0(cl, "LCL")]], upper = tab[[paste0(cl, "UCL")]]
+    )
+  }
+}
+out$follow_up <- follow_up
+
+# --- number at risk: summary(fit, times =, extend = TRUE) -------------------------------------------
+risk_table <- function(fit, times) {
+  s <- summary(fit, times = times, extend = TRUE)
+  strata <- if (is.null(s$strata)) rep("all", length(s$time)) else as.character(s$strata)
+  res <- list()
+  for (g in unique(strata)) {
+    k <- strata == g
+    res[[sub(".*=", "", g)]] <- list(time = s$time[k], n_risk = s$n.risk[k],
+      cum_events = cumsum(s$n.event[k]), cum_censored = cumsum(s$n.censor[k]))
+  }
+  res
+}
+cohort_times <- c(0, 91, 182, 274, 365, 548, 730, 1000)
+out$number_at_risk <- list(
+  cohort_pfs_emd = risk_table(survfit(Surv(pfs_days, pfs_event) ~ emd, data = cohort), cohort_times),
+  cohort_os_all = risk_table(survfit(Surv(os_days, os_event) ~ 1, data = cohort), cohort_times),
+  constructed_grp = risk_table(survfit(Surv(time, event) ~ grp, data = constructed),
+                               c(0, 1, 5, 5.5, 12, 23, 24, 30)),
+  lung_sex = risk_table(survfit(Surv(time, event) ~ sex, data = lung_data), c(0, 100, 365, 730, 1100))
+)
+
+# --- landmarks: summary(fit, times =) and the Wald difference of two groups ------------------------
+landmark <- function(fit, times, level) {
+  s <- summary(fit, times = times, extend = FALSE)
+  strata <- if (is.null(s$strata)) rep("all", length(s$time)) else sub(".*=", "", as.character(s$strata))
+  res <- list()
+  for (g in unique(strata)) {
+    k <- strata == g
+    res[[g]] <- list(time = s$time[k], n_risk = s$n.risk[k], surv = s$surv[k],
+                     std_err = s$std.err[k], lower = s$lower[k], upper = s$upper[k])
+  }
+  res
+}
+landmark_difference <- function(est, a, b, level) {
+  times <- intersect(est[[a]]$time, est[[b]]$time)
+  ia <- match(times, est[[a]]$time); ib <- match(times, est[[b]]$time)
+  d <- est[[a]]$surv[ia] - est[[b]]$surv[ib]
+  se <- sqrt(est[[a]]$std_err[ia]^2 + est[[b]]$std_err[ib]^2)
+  z <- qnorm(1 - (1 - level) / 2)
+  list(time = times, difference = d, std_err = se, lower = d - z * se, upper = d + z * se,
+       p = 2 * pnorm(-abs(d / se)))
+}
+landmarks <- list()
+for (cl in c(0.9, 0.95, 0.99)) for (ct in c("log", "log-log", "plain")) {
+  f1 <- survfit(Surv(pfs_days, pfs_event) ~ emd, data = cohort, conf.type = ct, conf.int = cl)
+  e1 <- landmark(f1, c(91, 182, 365, 730), cl)
+  f2 <- survfit(Surv(time, event) ~ sex, data = lung_data, conf.type = ct, conf.int = cl)
+  e2 <- landmark(f2, c(90, 180, 365, 500, 800), cl)
+  landmarks[[paste("cohort_pfs_emd", ct, cl)]] <- list(estimates = e1,
+    difference = landmark_difference(e1, "TRUE", "FALSE", cl))
+  landmarks[[paste("lung_sex", ct, cl)]] <- list(estimates = e2,
+    difference = landmark_difference(e2, "1", "2", cl))
+}
+out$landmarks <- landmarks
+
+# --- RMST: print(fit, rmean = tau) and the difference of two groups --------------------------------
+rmst <- function(fit, tau, a, b, level) {
+  tab <- summary(fit, rmean = tau)$table
+  if (is.null(dim(tab))) tab <- t(as.matrix(tab))
+  groups <- if (is.null(rownames(tab))) "all" else sub(".*=", "", rownames(tab))
+  z <- qnorm(1 - (1 - level) / 2)
+  res <- list(groups = groups, n = tab[, "records"], events = tab[, "events"],
+              rmean = tab[, "rmean"], se = tab[, "se(rmean)"])
+  if (!is.null(a)) {
+    ia <- match(a, groups); ib <- match(b, groups)
+    d <- tab[ia, "rmean"] - tab[ib, "rmean"]
+    se <- sqrt(tab[ia, "se(rmean)"]^2 + tab[ib, "se(rmean)"]^2)
+    res$difference <- list(difference = d, std_err = se, lower = d - z * se, upper = d + z * se,
+                           p = 2 * pnorm(-abs(d / se)), z = z)
+  }
+  res
+}
+out$rmst <- list(
+  cohort_pfs_emd_365 = rmst(survfit(Surv(pfs_days, pfs_event) ~ emd, data = cohort), 365, "TRUE", "FALSE", 0.95),
+  cohort_os_emd_730 = rmst(survfit(Surv(os_days, os_event) ~ emd, data = cohort), 730, "TRUE", "FALSE", 0.9),
+  constructed_grp_10 = rmst(survfit(Surv(time, event) ~ grp, data = constructed), 10, "a", "c", 0.99),
+  constructed_grp_23 = rmst(survfit(Surv(time, event) ~ grp, data = constructed), 23, "a", "b", 0.95),
+  lung_sex_365 = rmst(survfit(Surv(time, event) ~ sex, data = lung_data), 365, "1", "2", 0.95),
+  lung_sex_1000 = rmst(survfit(Surv(time, event) ~ sex, data = lung_data), 1000, "1", "2", 0.95)
+)
+
+# --- log-rank: survdiff(rho =) with and without strata ---------------------------------------------
+logrank <- function(formula, data, rho) {
+  d <- survdiff(formula, data = data, rho = rho)
+  obs <- if (is.matrix(d$obs)) rowSums(d$obs) else d$obs
+  exp <- if (is.matrix(d$exp)) rowSums(d$exp) else d$exp
+  df <- sum(exp > 0) - 1
+  list(groups = sub(".*=", "", names(d$n)), observed = obs, expected = exp,
+       variance = as.vector(d$var), chisq = d$chisq, df = df, p = pchisq(d$chisq, df, lower.tail = FALSE))
+}
+logranks <- list()
+for (rho in c(0, 1)) {
+  logranks[[paste("cohort_pfs_emd", rho)]] <- logrank(Surv(pfs_days, pfs_event) ~ emd, cohort, rho)
+  logranks[[paste("cohort_os_iss", rho)]] <- logrank(Surv(os_days, os_event) ~ iss_stage, cohort, rho)
+  logranks[[paste("cohort_pfs_emd_strata_sex", rho)]] <- logrank(Surv(pfs_days, pfs_event) ~ emd + strata(sex), cohort, rho)
+  logranks[[paste("constructed_grp", rho)]] <- logrank(Surv(time, event) ~ grp, constructed, rho)
+  logranks[[paste("constructed_grp_strata", rho)]] <- logrank(Surv(time, event) ~ grp + strata(stratum), constructed, rho)
+  logranks[[paste("lung_ecog_strata_sex", rho)]] <- logrank(Surv(time, event) ~ ph.ecog + strata(sex), lung_data, rho)
+}
+out$logrank <- logranks
+
+writeLines(to_json(out), "reference.json")
