@@ -199,4 +199,43 @@ for (rho in c(0, 1)) {
 }
 out$logrank <- logranks
 
+# --- Cox models: coxph(ties =) with coefficients, global tests, concordance -------------------------
+lung_factor <- lung_data
+lung_factor$ph.ecog <- factor(lung_factor$ph.ecog)
+cox_reference <- function(formula, data, ties, iter_max = 20) {
+  notes <- character(0)
+  fit <- withCallingHandlers(
+    coxph(formula, data = data, ties = ties, control = coxph.control(iter.max = iter_max)),
+    warning = function(w) { notes <<- c(notes, conditionMessage(w)); invokeRestart("muffleWarning") }
+  )
+  p <- length(fit$coefficients)
+  res <- list(terms = names(fit$coefficients), coef = unname_all(fit$coefficients),
+    se = sqrt(diag(fit$var)), loglik = fit$loglik, iter = fit$iter,
+    score = fit$score, wald = unname_all(fit$wald.test),
+    lr = 2 * (fit$loglik[2] - fit$loglik[1]), df = p,
+    concordance = unname_all(fit$concordance["concordance"]),
+    n = fit$n, nevent = fit$nevent, warnings = if (length(notes)) notes else list())
+  res$z <- res$coef / res$se
+  res$p <- 2 * pnorm(-abs(res$z))
+  for (cl in c(0.9, 0.95, 0.99)) {
+    ci <- summary(fit, conf.int = cl)$conf.int
+    res[[paste0("lower_", cl)]] <- unname_all(ci[, 3])
+    res[[paste0("upper_", cl)]] <- unname_all(ci[, 4])
+  }
+  res
+}
+out$cox <- list(
+  lung_efron = cox_reference(Surv(time, event) ~ age + sex + ph.ecog, lung_data, "efron"),
+  lung_breslow = cox_reference(Surv(time, event) ~ age + sex + ph.ecog, lung_data, "breslow"),
+  lung_factor_strata_efron = cox_reference(Surv(time, event) ~ age + ph.ecog + strata(sex), lung_factor, "efron"),
+  lung_factor_strata_breslow = cox_reference(Surv(time, event) ~ age + ph.ecog + strata(sex), lung_factor, "breslow"),
+  constructed_efron = cox_reference(Surv(time, event) ~ grp + x1 + x2, constructed, "efron"),
+  constructed_breslow = cox_reference(Surv(time, event) ~ grp + x1 + x2, constructed, "breslow"),
+  constructed_strata_efron = cox_reference(Surv(time, event) ~ grp + x1 + strata(stratum), constructed, "efron"),
+  cohort_os_efron = cox_reference(Surv(os_days, os_event) ~ emd + age_years + iss_stage, cohort, "efron"),
+  separated_efron = cox_reference(Surv(time, event) ~ grp, separated, "efron"),
+  separated_breslow = cox_reference(Surv(time, event) ~ grp, separated, "breslow"),
+  lung_iter2_efron = cox_reference(Surv(time, event) ~ age + sex + ph.ecog, lung_data, "efron", 2)
+)
+
 writeLines(to_json(out), "reference.json")
