@@ -238,4 +238,20 @@ out$cox <- list(
   lung_iter2_efron = cox_reference(Surv(time, event) ~ age + sex + ph.ecog, lung_data, "efron", 2)
 )
 
+# --- proportional hazards: cox.zph(fit) (transform = "km", terms = TRUE) ----------------------------
+zph <- function(formula, data, ties) {
+  z <- cox.zph(coxph(formula, data = data, ties = ties, x = TRUE, y = TRUE, model = TRUE))
+  list(terms = rownames(z$table), chisq = unname_all(z$table[, "chisq"]),
+       df = unname_all(z$table[, "df"]), p = unname_all(z$table[, "p"]))
+}
+out$zph <- list(
+  lung_efron = zph(Surv(time, event) ~ age + sex + ph.ecog, lung_data, "efron"),
+  lung_breslow = zph(Surv(time, event) ~ age + sex + ph.ecog, lung_data, "breslow"),
+  lung_factor_strata_efron = zph(Surv(time, event) ~ age + ph.ecog + strata(sex), lung_factor, "efron"),
+  constructed_efron = zph(Surv(time, event) ~ grp + x1 + x2, constructed, "efron"),
+  constructed_breslow = zph(Surv(time, event) ~ grp + x1 + x2, constructed, "breslow"),
+  constructed_strata_efron = zph(Surv(time, event) ~ grp + x1 + strata(stratum), constructed, "efron"),
+  cohort_os_efron = zph(Surv(os_days, os_event) ~ emd + age_years + iss_stage, cohort, "efron")
+)
+
 writeLines(to_json(out), "reference.json")
