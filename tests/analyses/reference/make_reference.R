@@ -254,4 +254,57 @@ out$zph <- list(
   cohort_os_efron = zph(Surv(os_days, os_event) ~ emd + age_years + iss_stage, cohort, "efron")
 )
 
+# --- competing risks: cmprsk::cuminc and timepoints -------------------------------------------------
+# Progression (1) or death without progression (2, a PFS event on the day of death) at the PFS time.
+cohort_cr <- cohort[!is.na(cohort$pfs_days) & !is.na(cohort$pfs_event), ]
+cohort_cr$status <- ifelse(!cohort_cr$pfs_event, 0L,
+  ifelse(!is.na(cohort_cr$os_event) & cohort_cr$os_event & cohort_cr$os_days == cohort_cr$pfs_days, 2L, 1L))
+k <- seq_len(150)
+competing <- data.frame(
+  time = (k * 37) %% 101 + 1,
+  status = c(0L, 1L, 1L, 2L, 0L)[(k * 7) %% 5 + 1],
+  grp = c("x", "y", "z")[(k * 11) %% 3 + 1],
+  stratum = ifelse(k %% 2 == 0, "u", "v")
+)
+write.csv(competing, "competing.csv", row.names = FALSE)
+# Group c has no death without progression: an empty cell for Gray's test of that event.
+constructed$cause_empty <- ifelse(constructed$cause == 2L & constructed$grp == "c", 1L, constructed$cause)
+write.csv(constructed, "constructed.csv", row.names = FALSE)
+
+incidence <- function(time, status, group, times, strata = NULL) {
+  fit <- if (is.null(group)) cuminc(time, status)
+         else if (is.null(strata)) cuminc(time, status, group)
+         else cuminc(time, status, group, strata)
+  tp <- timepoints(fit, times)
+  curves <- list()
+  for (name in rownames(tp$est)) {
+    est <- unname(tp$est[name, ]); v <- unname(tp$var[name, ])
+    ci <- list()
+    for (cl in c(0.9, 0.95)) {
+      z <- qnorm(1 - (1 - cl) / 2)
+      spread <- z * sqrt(v) / (est * log(est))
+      ok <- !is.na(est) & est > 0 & est < 1
+      ci[[paste0("lower_", cl)]] <- ifelse(ok, est^exp(-spread), NA)
+      ci[[paste0("upper_", cl)]] <- ifelse(ok, est^exp(spread), NA)
+    }
+    curves[[name]] <- c(list(time = fit[[name]]$time, est = fit[[name]]$est, var = fit[[name]]$var,
+                             times = times, at_est = est, at_var = v), ci)
+  }
+  res <- list(curves = curves)
+  if (!is.null(fit$Tests)) {
+    res$tests <- list(cause = rownames(fit$Tests), stat = unname_all(fit$Tests[, "stat"]),
+                      p = unname_all(fit$Tests[, "pv"]), df = unname_all(fit$Tests[, "df"]))
+  }
+  res
+}
+out$cuminc <- list(
+  cohort_emd = with(cohort_cr, incidence(pfs_days, status, emd, c(0, 91, 182, 365, 730, 1000, 5000))),
+  cohort_all = with(cohort_cr, incidence(pfs_days, status, NULL, c(0, 91, 182, 365, 730, 1000, 5000))),
+  constructed_grp = with(constructed, incidence(time, cause, grp, c(0.5, 1, 5, 12, 22.5, 23, 24))),
+  constructed_grp_strata = with(constructed, incidence(time, cause, grp, c(1, 12, 23), stratum)),
+  constructed_empty = with(constructed, incidence(time, cause_empty, grp, c(1, 12, 23))),
+  competing_grp = with(competing, incidence(time, status, grp, c(1, 10, 50, 100, 101, 102))),
+  competing_grp_strata = with(competing, incidence(time, status, grp, c(10, 50), stratum))
+)
+
 writeLines(to_json(out), "reference.json")
