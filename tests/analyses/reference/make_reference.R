@@ -61,6 +61,8 @@ constructed <- data.frame(
   x2 = (i %% 3) == 0
 )
 constructed$cause <- ifelse(!constructed$event, 0L, ifelse(i %% 3 == 0, 2L, 1L))
+# Group c has no death without progression: an empty cell for Gray's test of that event.
+constructed$cause_empty <- ifelse(constructed$cause == 2L & constructed$grp == "c", 1L, constructed$cause)
 write.csv(constructed, "constructed.csv", row.names = FALSE)
 
 separated <- data.frame(  # group b is at risk at every death and never dies: coefficient -> -Inf
@@ -267,10 +269,6 @@ competing <- data.frame(
   stratum = ifelse(k %% 2 == 0, "u", "v")
 )
 write.csv(competing, "competing.csv", row.names = FALSE)
-# Group c has no death without progression: an empty cell for Gray's test of that event.
-constructed$cause_empty <- ifelse(constructed$cause == 2L & constructed$grp == "c", 1L, constructed$cause)
-write.csv(constructed, "constructed.csv", row.names = FALSE)
-
 incidence <- function(time, status, group, times, strata = NULL) {
   fit <- if (is.null(group)) cuminc(time, status)
          else if (is.null(strata)) cuminc(time, status, group)
@@ -306,5 +304,69 @@ out$cuminc <- list(
   competing_grp = with(competing, incidence(time, status, grp, c(1, 10, 50, 100, 101, 102))),
   competing_grp_strata = with(competing, incidence(time, status, grp, c(10, 50), stratum))
 )
+
+# --- forest: coxph per subgroup level, interaction by likelihood ratio; binom.test per level --------
+quiet_cox <- function(formula, data) {
+  notes <- character(0)
+  fit <- withCallingHandlers(coxph(formula, data = data),
+    warning = function(w) { notes <<- c(notes, conditionMessage(w)); invokeRestart("muffleWarning") })
+  list(fit = fit, notes = notes)
+}
+forest <- function(data, time, event, by, subgroups) {
+  data <- data[!is.na(data[[time]]) & !is.na(data[[event]]) & !is.na(data[[by]]), ]
+  f_by <- as.formula(paste0("Surv(", time, ", ", event, ") ~ ", by))
+  hr <- function(d) {
+    q <- quiet_cox(f_by, d)
+    ci <- summary(q$fit)$conf.int
+    list(n = nrow(d), events = sum(d[[event]]), coef = unname_all(coef(q$fit)),
+         hr = unname_all(ci[, 1]), lower = unname_all(ci[, 3]), upper = unname_all(ci[, 4]),
+         p = unname_all(summary(q$fit)$coefficients[, 5]),
+         warnings = if (length(q$notes)) q$notes else list())
+  }
+  res <- list(overall = hr(data), subgroups = list())
+  for (sub in subgroups) {
+    d <- data[!is.na(data[[sub]]), ]
+    levels_ <- sort(unique(d[[sub]]))
+    rows <- list()
+    for (lv in levels_) {
+      dl <- d[d[[sub]] == lv, ]
+      if (length(unique(dl[[by]])) < 2 || sum(dl[[event]]) == 0) next
+      rows[[as.character(lv)]] <- hr(dl)
+    }
+    main <- quiet_cox(as.formula(paste0("Surv(", time, ", ", event, ") ~ ", by, " + ", sub)), d)
+    full <- quiet_cox(as.formula(paste0("Surv(", time, ", ", event, ") ~ ", by, " * ", sub)), d)
+    df <- sum(!is.na(coef(full$fit))) - sum(!is.na(coef(main$fit)))
+    lr <- 2 * (full$fit$loglik[2] - main$fit$loglik[2])
+    res$subgroups[[sub]] <- list(levels = rows, interaction_lr = lr, interaction_df = df,
+      interaction_p = pchisq(lr, df, lower.tail = FALSE), full_coef = unname_all(coef(full$fit)))
+  }
+  res
+}
+out$forest <- list(
+  cohort_pfs_emd = forest(cohort, "pfs_days", "pfs_event", "emd", c("sex", "iss_stage", "hrca")),
+  constructed_x2 = forest(constructed, "time", "event", "x2", c("grp", "stratum")),
+  lung_sex = forest(transform(lung_data, ecog = factor(ph.ecog), old = age >= 65), "time", "event", "sex", c("ecog", "old"))
+)
+binom <- function(x, n, level) {
+  b <- binom.test(x, n, conf.level = level)
+  list(x = x, n = n, level = level, estimate = unname_all(b$estimate), lower = b$conf.int[1], upper = b$conf.int[2])
+}
+responders <- cohort[!is.na(cohort$best_response), ]
+responders$orr <- responders$best_response %in% c("sCR", "CR", "VGPR", "PR")
+responders$vgpr <- responders$best_response %in% c("sCR", "CR", "VGPR")
+response_forest <- list()
+for (sub in c("sex", "iss_stage", "emd")) for (outcome in c("orr", "vgpr")) for (cl in c(0.9, 0.95, 0.99)) {
+  d <- responders[!is.na(responders[[sub]]), ]
+  for (lv in sort(unique(d[[sub]]))) {
+    dl <- d[d[[sub]] == lv, ]
+    response_forest[[paste(sub, lv, outcome, cl)]] <- binom(sum(dl[[outcome]]), nrow(dl), cl)
+  }
+}
+for (cl in c(0.9, 0.95, 0.99)) for (outcome in c("orr", "vgpr")) {
+  response_forest[[paste("overall", outcome, cl)]] <- binom(sum(responders[[outcome]]), nrow(responders), cl)
+}
+response_forest[["edge 0 of 7"]] <- binom(0, 7, 0.95)
+response_forest[["edge 7 of 7"]] <- binom(7, 7, 0.95)
+out$forest_response <- response_forest
 
 writeLines(to_json(out), "reference.json")
