@@ -220,9 +220,27 @@ class EventTimeSums:
 
 
 def _per_time(values: FloatArray, selected: BoolArray, index: IntArray, m: int) -> FloatArray:
-    """Sums of the selected rows' values per distinct time."""
-    out = np.zeros((m, *values.shape[1:]))
-    np.add.at(out, index[selected], values[selected])
+    """Sums of the selected rows' values (a vector or matrix per row) per distinct time."""
+    flat = values[selected].reshape(int(selected.sum()), -1)
+    out = np.zeros((m, flat.shape[1]))
+    for j in range(flat.shape[1]):
+        out[:, j] = np.bincount(index[selected], weights=flat[:, j], minlength=m)
+    return out.reshape(m, *values.shape[1:])
+
+
+def _per_time_outer(
+    x: FloatArray, weight: FloatArray, selected: BoolArray, index: IntArray, m: int
+) -> FloatArray:
+    """Per distinct time, the sum of weight·x·xᵀ over the selected rows (m × p × p), without
+    an n × p × p array."""
+    p = x.shape[1]
+    out = np.zeros((m, p, p))
+    for j in range(p):
+        for k in range(j + 1):
+            column = np.bincount(
+                index[selected], weights=(weight * x[:, j] * x[:, k])[selected], minlength=m
+            )
+            out[:, j, k] = out[:, k, j] = column
     return out
 
 
@@ -249,18 +267,17 @@ def event_time_sums(design: CoxDesign, beta: FloatArray) -> EventTimeSums:
         m = len(distinct)
 
         per_time = partial(_per_time, index=index, m=m)
-        outer = xs[:, :, None] * xs[:, None, :]
         everyone = np.ones(len(rows), dtype=np.bool_)
         at_time0 = per_time(risk, everyone)
         at_time1 = per_time(risk[:, None] * xs, everyone)
-        at_time2 = per_time(risk[:, None, None] * outer, everyone)
+        at_time2 = _per_time_outer(xs, risk, everyone, index, m)
         # Risk set at a time: everyone whose time is that time or later.
         s0 = np.cumsum(at_time0[::-1], axis=0)[::-1][with_death]
         s1 = np.cumsum(at_time1[::-1], axis=0)[::-1][with_death]
         s2 = np.cumsum(at_time2[::-1], axis=0)[::-1][with_death]
         d0 = per_time(risk, dead)[with_death]
         d1 = per_time(risk[:, None] * xs, dead)[with_death]
-        d2 = per_time(risk[:, None, None] * outer, dead)[with_death]
+        d2 = _per_time_outer(xs, risk, dead, index, m)[with_death]
         n_dead = np.bincount(index[dead], minlength=m)[with_death]
         sum_x = per_time(xs, dead)[with_death]
         sum_eta = per_time(eta[rows], dead)[with_death]
@@ -389,6 +406,33 @@ def _newton_raphson(design: CoxDesign, max_iter: int) -> _Newton:
     return _Newton(beta, best_sums, start.loglik, score_test, iterations, converged)
 
 
+class _FenwickCounts:
+    """How many inserted values have each rank or less (a binary indexed tree, vectorised)."""
+
+    def __init__(self, size: int) -> None:
+        self.tree = np.zeros(size + 1, dtype=np.int64)
+        self.count = 0
+
+    def insert(self, ranks: IntArray) -> None:
+        """Add values of 1-based `ranks`."""
+        self.count += len(ranks)
+        at = ranks.copy()
+        while len(at):
+            np.add.at(self.tree, at, 1)
+            at = at + (at & -at)
+            at = at[at < len(self.tree)]
+
+    def at_most(self, ranks: IntArray) -> IntArray:
+        """For each 1-based rank, the number of inserted values of that rank or less."""
+        total = np.zeros(len(ranks), dtype=np.int64)
+        at = ranks.copy()
+        while (at > 0).any():
+            live = at > 0
+            total[live] += self.tree[at[live]]
+            at[live] -= at[live] & -at[live]
+        return total
+
+
 def concordance_index(
     time: FloatArray, event: BoolArray, risk: FloatArray, strata: IntArray
 ) -> float:
@@ -396,15 +440,30 @@ def concordance_index(
 
     A pair is comparable when the shorter time is an event (an event and a censoring at the same
     time count, the censored patient having survived longer); tied risks count one half; pairs
-    of tied event times and pairs in different strata are not compared.
+    of tied event times and pairs in different strata are not compared. Times are walked from
+    the last, counting the later patients' risks below, at and above each event's in a binary
+    indexed tree: O(n log n).
     """
-    concordant = discordant = tied = 0.0
-    for i in np.flatnonzero(event):
-        later = (strata == strata[i]) & ((time > time[i]) | ((time == time[i]) & ~event))
-        others = risk[later]
-        concordant += float(np.sum(others < risk[i]))
-        discordant += float(np.sum(others > risk[i]))
-        tied += float(np.sum(others == risk[i]))
+    concordant = discordant = tied = 0
+    for stratum in np.unique(strata):
+        rows = strata == stratum
+        t, e = time[rows], event[rows]
+        _, rank = np.unique(risk[rows], return_inverse=True)
+        rank = rank.astype(np.int64) + 1
+        later = _FenwickCounts(int(rank.max()))
+        _, index = np.unique(t, return_inverse=True)
+        order = np.argsort(-index, kind="stable")
+        starts = np.flatnonzero(np.concatenate(([True], np.diff(index[order]) != 0)))
+        for block in np.split(order, starts[1:]):
+            dead = block[e[block]]
+            later.insert(rank[block[~e[block]]])
+            if len(dead):
+                at_most = later.at_most(rank[dead])
+                below = later.at_most(rank[dead] - 1)
+                concordant += int(below.sum())
+                tied += int((at_most - below).sum())
+                discordant += int((later.count - at_most).sum())
+                later.insert(rank[dead])
     total = concordant + discordant + tied
     return (concordant + tied / 2) / total if total else math.nan
 

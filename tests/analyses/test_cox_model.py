@@ -14,7 +14,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bsab_explorer.analyses.cox_model import Ties, event_time_sums, fit_cox_model
+from bsab_explorer.analyses.cox_model import (
+    Ties,
+    concordance_index,
+    event_time_sums,
+    fit_cox_model,
+)
 from tests.analyses.r_reference import close, dataset, numbers, reference, scalar
 
 
@@ -214,3 +219,24 @@ def test_unusable_models_are_refused() -> None:
             covariates=["c"],
             reference={"c": "z"},
         )
+
+
+def test_concordance_counts_every_comparable_pair() -> None:
+    """The tree-based count equals counting all pairs one by one (ties in time, risk, strata)."""
+    rng = np.random.default_rng(7)
+    n = 300
+    time = rng.integers(1, 40, n).astype(float)
+    event = rng.random(n) < 0.6
+    risk = np.round(rng.normal(size=n), 1)
+    strata = rng.integers(0, 2, n)
+    concordant = discordant = tied = 0
+    for i in np.flatnonzero(event):
+        for j in range(n):
+            later = time[j] > time[i] or (time[j] == time[i] and not event[j])
+            if strata[j] != strata[i] or not later:
+                continue
+            concordant += risk[j] < risk[i]
+            discordant += risk[j] > risk[i]
+            tied += risk[j] == risk[i]
+    want = (concordant + tied / 2) / (concordant + discordant + tied)
+    assert concordance_index(time, event, risk, strata) == pytest.approx(want, rel=1e-15)
