@@ -29,16 +29,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy import special
 
+from bsab_explorer.analyses.concordance import concordance_index
 from bsab_explorer.analyses.landmarks import normal_quantile
 from bsab_explorer.analyses.levels import present_values
+from bsab_explorer.analyses.partial_likelihood import (
+    CoxDesign,
+    EventTimeSums,
+    Ties,
+    event_time_sums,
+)
 from bsab_explorer.analyses.survival import ChiSquareTest, align_tied_times
 from bsab_explorer.schema import TABLES
 
@@ -51,13 +56,6 @@ COX_EPS = 1e-9
 COX_MAX_ITER = 20
 #: Events per estimated coefficient below which a model is flagged as overfitted.
 MIN_EVENTS_PER_VARIABLE = 10
-
-
-class Ties(StrEnum):
-    """How tied event times enter the partial likelihood (R's `coxph(ties = )`)."""
-
-    EFRON = "efron"
-    BRESLOW = "breslow"
 
 
 @dataclass(frozen=True)
@@ -84,20 +82,6 @@ class CoxTerm:
         if self.level is None:
             return self.covariate
         return f"{self.covariate}: {self.level} vs {self.reference}"
-
-
-@dataclass(frozen=True, eq=False)
-class CoxDesign:
-    """The rows and model matrix a fit used (complete cases, times after R's timefix)."""
-
-    time: FloatArray
-    event: BoolArray
-    strata: IntArray
-    #: Model matrix, one column per coefficient (not centred).
-    matrix: FloatArray
-    #: For each covariate (term), the indices of its columns.
-    assign: tuple[tuple[int, ...], ...]
-    ties: Ties
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,126 +175,6 @@ class CoxFit:
         )
 
 
-# --- the partial likelihood ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventTimeSums:
-    """Per distinct event time (within strata): Σ over the deaths of (x − risk-set mean), the
-    summed risk-set covariance (Efron or Breslow), and the log partial likelihood."""
-
-    loglik: float
-    #: (times, p)
-    residual: FloatArray
-    #: (times, p, p)
-    covariance: FloatArray
-    #: (times,) the time of each row, and (times,) its stratum.
-    times: FloatArray
-    strata: IntArray
-
-    @property
-    def score(self) -> FloatArray:
-        """The score vector."""
-        return self.residual.sum(axis=0)
-
-    @property
-    def information(self) -> FloatArray:
-        """The observed information matrix."""
-        return self.covariance.sum(axis=0)
-
-
-def _per_time(values: FloatArray, selected: BoolArray, index: IntArray, m: int) -> FloatArray:
-    """Sums of the selected rows' values (a vector or matrix per row) per distinct time."""
-    flat = values[selected].reshape(int(selected.sum()), -1)
-    out = np.zeros((m, flat.shape[1]))
-    for j in range(flat.shape[1]):
-        out[:, j] = np.bincount(index[selected], weights=flat[:, j], minlength=m)
-    return out.reshape(m, *values.shape[1:])
-
-
-def _per_time_outer(
-    x: FloatArray, weight: FloatArray, selected: BoolArray, index: IntArray, m: int
-) -> FloatArray:
-    """Per distinct time, the sum of weight·x·xᵀ over the selected rows (m × p × p), without
-    an n × p × p array."""
-    p = x.shape[1]
-    out = np.zeros((m, p, p))
-    for j in range(p):
-        for k in range(j + 1):
-            column = np.bincount(
-                index[selected], weights=(weight * x[:, j] * x[:, k])[selected], minlength=m
-            )
-            out[:, j, k] = out[:, k, j] = column
-    return out
-
-
-def event_time_sums(design: CoxDesign, beta: FloatArray) -> EventTimeSums:
-    """Log partial likelihood and per-event-time score and information terms at `beta`."""
-    x = design.matrix - design.matrix.mean(axis=0)
-    p = x.shape[1]
-    loglik = 0.0
-    residuals: list[FloatArray] = []
-    covariances: list[FloatArray] = []
-    times: list[FloatArray] = []
-    strata: list[IntArray] = []
-    eta = x @ beta
-    for stratum in np.unique(design.strata):
-        rows = np.flatnonzero(design.strata == stratum)
-        t = design.time[rows]
-        dead = design.event[rows]
-        distinct, index = np.unique(t, return_inverse=True)
-        with_death = np.bincount(index[dead], minlength=len(distinct)) > 0
-        if not with_death.any():
-            continue
-        xs = x[rows]
-        risk = np.exp(eta[rows])
-        m = len(distinct)
-
-        per_time = partial(_per_time, index=index, m=m)
-        everyone = np.ones(len(rows), dtype=np.bool_)
-        at_time0 = per_time(risk, everyone)
-        at_time1 = per_time(risk[:, None] * xs, everyone)
-        at_time2 = _per_time_outer(xs, risk, everyone, index, m)
-        # Risk set at a time: everyone whose time is that time or later.
-        s0 = np.cumsum(at_time0[::-1], axis=0)[::-1][with_death]
-        s1 = np.cumsum(at_time1[::-1], axis=0)[::-1][with_death]
-        s2 = np.cumsum(at_time2[::-1], axis=0)[::-1][with_death]
-        d0 = per_time(risk, dead)[with_death]
-        d1 = per_time(risk[:, None] * xs, dead)[with_death]
-        d2 = _per_time_outer(xs, risk, dead, index, m)[with_death]
-        n_dead = np.bincount(index[dead], minlength=m)[with_death]
-        sum_x = per_time(xs, dead)[with_death]
-        sum_eta = per_time(eta[rows], dead)[with_death]
-        # One term per death: Efron takes k/d of the tied deaths out of the k-th risk set.
-        term = np.repeat(np.arange(len(n_dead)), n_dead)
-        k = np.arange(len(term)) - np.repeat(np.cumsum(n_dead) - n_dead, n_dead)
-        fraction = k / n_dead[term] if design.ties is Ties.EFRON else np.zeros(len(term))
-        denom = s0[term] - fraction * d0[term]
-        mean = (s1[term] - fraction[:, None] * d1[term]) / denom[:, None]
-        second = (s2[term] - fraction[:, None, None] * d2[term]) / denom[:, None, None]
-        cov = second - mean[:, :, None] * mean[:, None, :]
-        loglik += float(sum_eta.sum() - np.log(denom).sum())
-        residual = sum_x.copy()
-        np.add.at(residual, term, -mean)
-        covariance = np.zeros((len(n_dead), p, p))
-        np.add.at(covariance, term, cov)
-        residuals.append(residual)
-        covariances.append(covariance)
-        times.append(distinct[with_death])
-        strata.append(np.full(len(n_dead), stratum, dtype=np.int64))
-    if not residuals:
-        return EventTimeSums(
-            0.0, np.zeros((0, p)), np.zeros((0, p, p)), np.zeros(0), np.zeros(0, dtype=np.int64)
-        )
-    return EventTimeSums(
-        loglik,
-        np.concatenate(residuals),
-        np.concatenate(covariances),
-        np.concatenate(times),
-        np.concatenate(strata),
-    )
-
-
 # --- the model matrix ----------------------------------------------------------------------------
 
 
@@ -321,7 +185,8 @@ class _Column:
     reference: str | None
 
 
-def _label(value: object) -> str:
+def level_label(value: object) -> str:
+    """How a level is named: Yes/No for flags, numbers without trailing zeros."""
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -404,68 +269,6 @@ def _newton_raphson(design: CoxDesign, max_iter: int) -> _Newton:
             beta = new_beta
             new_beta = new_beta + np.linalg.solve(sums.information, sums.score)
     return _Newton(beta, best_sums, start.loglik, score_test, iterations, converged)
-
-
-class _FenwickCounts:
-    """How many inserted values have each rank or less (a binary indexed tree, vectorised)."""
-
-    def __init__(self, size: int) -> None:
-        self.tree = np.zeros(size + 1, dtype=np.int64)
-        self.count = 0
-
-    def insert(self, ranks: IntArray) -> None:
-        """Add values of 1-based `ranks`."""
-        self.count += len(ranks)
-        at = ranks.copy()
-        while len(at):
-            np.add.at(self.tree, at, 1)
-            at = at + (at & -at)
-            at = at[at < len(self.tree)]
-
-    def at_most(self, ranks: IntArray) -> IntArray:
-        """For each 1-based rank, the number of inserted values of that rank or less."""
-        total = np.zeros(len(ranks), dtype=np.int64)
-        at = ranks.copy()
-        while (at > 0).any():
-            live = at > 0
-            total[live] += self.tree[at[live]]
-            at[live] -= at[live] & -at[live]
-        return total
-
-
-def concordance_index(
-    time: FloatArray, event: BoolArray, risk: FloatArray, strata: IntArray
-) -> float:
-    """Harrell's C of a risk score (higher: earlier event), as R's `coxph` concordance.
-
-    A pair is comparable when the shorter time is an event (an event and a censoring at the same
-    time count, the censored patient having survived longer); tied risks count one half; pairs
-    of tied event times and pairs in different strata are not compared. Times are walked from
-    the last, counting the later patients' risks below, at and above each event's in a binary
-    indexed tree: O(n log n).
-    """
-    concordant = discordant = tied = 0
-    for stratum in np.unique(strata):
-        rows = strata == stratum
-        t, e = time[rows], event[rows]
-        _, rank = np.unique(risk[rows], return_inverse=True)
-        rank = rank.astype(np.int64) + 1
-        later = _FenwickCounts(int(rank.max()))
-        _, index = np.unique(t, return_inverse=True)
-        order = np.argsort(-index, kind="stable")
-        starts = np.flatnonzero(np.concatenate(([True], np.diff(index[order]) != 0)))
-        for block in np.split(order, starts[1:]):
-            dead = block[e[block]]
-            later.insert(rank[block[~e[block]]])
-            if len(dead):
-                at_most = later.at_most(rank[dead])
-                below = later.at_most(rank[dead] - 1)
-                concordant += int(below.sum())
-                tied += int((at_most - below).sum())
-                discordant += int((later.count - at_most).sum())
-                later.insert(rank[dead])
-    total = concordant + discordant + tied
-    return (concordant + tied / 2) / total if total else math.nan
 
 
 def fit_cox_model(

@@ -26,19 +26,13 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from bsab_explorer.analyses.cox_model import Ties, fit_cox_model
+from bsab_explorer.analyses.cox_model import Ties, fit_cox_model, level_label
 from bsab_explorer.analyses.levels import present_values
 from bsab_explorer.analyses.response import clopper_pearson
 from bsab_explorer.schema import ORR_CODES, TABLES, VGPR_OR_BETTER_CODES
 
 _INTERACTION = "__interaction_{}"
 _LEVEL = "__level_{}"
-
-
-def _label(value: object) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _levels(frame: pl.DataFrame, column: str) -> list[object]:
@@ -147,7 +141,7 @@ def _cells_note(
             if cell.height == 0 or cell["events"][0] == 0:
                 what = "patients" if cell.height == 0 else "events"
                 empty.append(
-                    f"no {what} with {by} = {names[int(arm)]} and {variable} = {_label(level)}"
+                    f"no {what} with {by} = {names[int(arm)]} and {variable} = {level_label(level)}"
                 )
     if empty:
         return "interaction not computed (an empty cell): " + "; ".join(empty)
@@ -220,7 +214,7 @@ def estimate_subgroup_hazards(
             raise ValueError(f"reference {reference!r} is not a level of {by}: {arms}")
         arms = [reference, *[a for a in arms if a != reference]]
     ordered = (arms[0], arms[1])
-    names = (_label(arms[0]), _label(arms[1]))
+    names = (level_label(arms[0]), level_label(arms[1]))
     kept = kept.with_columns(pl.col(by).eq(arms[1]).cast(pl.Float64).alias(_ARM))
     hazard = partial(
         _hazard,
@@ -238,7 +232,9 @@ def estimate_subgroup_hazards(
         recorded = kept.drop_nulls(variable)
         hazards = tuple(
             hazard(
-                recorded.filter(pl.col(variable) == level), variable=variable, level=_label(level)
+                recorded.filter(pl.col(variable) == level),
+                variable=variable,
+                level=level_label(level),
             )
             for level in _levels(recorded, variable)
         )
@@ -310,7 +306,7 @@ def estimate_subgroup_response(
             values = evaluable.get_column(variable)
             for level in _levels(evaluable.drop_nulls(variable), variable):
                 rows = (values == level).fill_null(False).to_numpy()
-                rates[key].append(_rate(variable, _label(level), hits[rows], conf_level))
+                rates[key].append(_rate(variable, level_label(level), hits[rows], conf_level))
     return SubgroupResponse(
         conf_level=conf_level,
         not_evaluable=frame.height - evaluable.height,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from bsab_explorer.analyses.cox_model import CoxFit, event_time_sums
+from bsab_explorer.analyses.cox_model import CoxFit
+from bsab_explorer.analyses.partial_likelihood import event_time_sums
 from bsab_explorer.analyses.survival import estimate_kaplan_meier
 
 

@@ -14,12 +14,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bsab_explorer.analyses.cox_model import (
-    Ties,
-    concordance_index,
-    event_time_sums,
-    fit_cox_model,
-)
+from bsab_explorer.analyses.concordance import concordance_index
+from bsab_explorer.analyses.cox_model import Ties, fit_cox_model
+from bsab_explorer.analyses.partial_likelihood import event_time_sums
 from tests.analyses.r_reference import close, dataset, numbers, reference, scalar
 
 
