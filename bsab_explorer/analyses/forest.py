@@ -31,8 +31,11 @@ from bsab_explorer.analyses.levels import present_values
 from bsab_explorer.analyses.response import clopper_pearson
 from bsab_explorer.schema import ORR_CODES, TABLES, VGPR_OR_BETTER_CODES
 
-_INTERACTION = "__interaction_{}"
+#: Working columns: the comparison as 0/1 (1: the compared arm), a subgroup level's indicator
+#: and its product with the arm.
+_ARM = "__arm"
 _LEVEL = "__level_{}"
+_INTERACTION = "__interaction_{}"
 
 
 def _levels(frame: pl.DataFrame, column: str) -> list[object]:
@@ -122,10 +125,6 @@ def _hazard(
     return SubgroupHazard(
         variable, level, n, events, term.hazard_ratio, term.lower, term.upper, term.p_value, note
     )
-
-
-#: The comparison as a 0/1 column (1: the compared arm).
-_ARM = "__arm"
 
 
 def _cells_note(

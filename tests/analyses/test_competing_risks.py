@@ -31,19 +31,26 @@ def _cohort() -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
 
 CASES = {
     "cohort_emd": ("cohort", "emd", None),
+    "cohort_emd_strata_sex_rho1": ("cohort", "emd", "sex"),
     "cohort_all": ("cohort", None, None),
     "constructed_grp": ("constructed", "grp", None),
     "constructed_grp_strata": ("constructed", "grp", "stratum"),
     "constructed_empty": ("constructed", "grp", None),
     "competing_grp": ("competing", "grp", None),
     "competing_grp_strata": ("competing", "grp", "stratum"),
+    "competing_grp_rho1": ("competing", "grp", None),
 }
+RHO = {"cohort_emd_strata_sex_rho1": 1.0, "competing_grp_rho1": 1.0}
 
 
 def _inputs(name: str) -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
     file = CASES[name][0]
     if file == "cohort":
-        return _cohort()
+        time, status, frame = _cohort()
+        if name == "cohort_emd_strata_sex_rho1":
+            recorded = frame["sex"].is_not_null().to_numpy()
+            return time[recorded], status[recorded], frame.filter(pl.Series(recorded))
+        return time, status, frame
     frame = dataset(file)
     status = {"constructed": "cause", "competing": "status"}[file]
     if name == "constructed_empty":
@@ -61,7 +68,9 @@ def test_cumulative_incidence_equals_cmprsk(name: str) -> None:
     else:
         group, labels = codes(frame[by])
     layers = None if strata is None else codes(frame[strata])[0]
-    got = estimate_cumulative_incidence(time, status, group, labels, strata=layers)
+    got = estimate_cumulative_incidence(
+        time, status, group, labels, strata=layers, rho=RHO.get(name, 0.0)
+    )
     for key, expected in want["curves"].items():
         label, cause = key.rsplit(" ", 1)
         curve = got.curve(label, CompetingEvent(int(cause)))

@@ -269,10 +269,10 @@ competing <- data.frame(
   stratum = ifelse(k %% 2 == 0, "u", "v")
 )
 write.csv(competing, "competing.csv", row.names = FALSE)
-incidence <- function(time, status, group, times, strata = NULL) {
+incidence <- function(time, status, group, times, strata = NULL, rho = 0) {
   fit <- if (is.null(group)) cuminc(time, status)
-         else if (is.null(strata)) cuminc(time, status, group)
-         else cuminc(time, status, group, strata)
+         else if (is.null(strata)) cuminc(time, status, group, rho = rho)
+         else cuminc(time, status, group, strata, rho = rho)
   tp <- timepoints(fit, times)
   curves <- list()
   for (name in rownames(tp$est)) {
@@ -302,7 +302,10 @@ out$cuminc <- list(
   constructed_grp_strata = with(constructed, incidence(time, cause, grp, c(1, 12, 23), stratum)),
   constructed_empty = with(constructed, incidence(time, cause_empty, grp, c(1, 12, 23))),
   competing_grp = with(competing, incidence(time, status, grp, c(1, 10, 50, 100, 101, 102))),
-  competing_grp_strata = with(competing, incidence(time, status, grp, c(10, 50), stratum))
+  competing_grp_strata = with(competing, incidence(time, status, grp, c(10, 50), stratum)),
+  competing_grp_rho1 = with(competing, incidence(time, status, grp, c(10, 50), rho = 1)),
+  cohort_emd_strata_sex_rho1 = with(cohort_cr[!is.na(cohort_cr$sex), ],
+    incidence(pfs_days, status, emd, c(182, 365), sex, rho = 1))
 )
 
 # --- forest: coxph per subgroup level, interaction by likelihood ratio; binom.test per level --------
