@@ -17,6 +17,11 @@ cell: cmprsk would still print a statistic), when fewer than two groups have pat
 the score variance is singular (where cmprsk prints −1).
 
 Own code: lifelines' `AalenJohansenFitter` gives the estimate with another variance and no test.
+
+>>> patients = pl.DataFrame({"pfs_days": [30.0, 60.0, 90.0], "pfs_event": [True, True, False],
+...                          "os_days": [200.0, 60.0, 90.0], "os_event": [True, True, False]})
+>>> derive_competing_outcomes(patients).status.tolist()  # progressed, died, censored
+[1, 2, 0]
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ early do not shorten the follow-up. It is R's `survfit(Surv(time, 1 - status) ~ 
 `print.survfit`, computed with this project's own Kaplan–Meier estimator
 (`bsab_explorer.analyses.survival.estimate_kaplan_meier`, equal to R's `survfit` to 1e-12):
 lifelines would give log-log intervals and another median convention only.
+
+>>> fu = estimate_follow_up([5, 10, 15, 20], [False, True, False, False])
+>>> fu.median_days, fu.censored
+(15.0, 3)
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ RMST ± z·se. The difference of two groups uses independent variances, as survR
 
 Own code on this project's Kaplan–Meier tables (equal to R's `survfit`): lifelines'
 `restricted_mean_survival_time` gives no standard error.
+
+>>> means = estimate_rmst([2, 4, 6, 8], [True, True, False, True], [0, 0, 0, 0], ["all"], 5.0)
+>>> means.of("all").days  # 2 days at 100 %, 2 at 75 %, 1 at 50 %
+4.0
 """
 
 from __future__ import annotations
