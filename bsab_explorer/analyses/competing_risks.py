@@ -262,9 +262,7 @@ def _gray_scores(
             a[~live, :] = 0.0
             a[:, ~live] = 0.0
             cross += a * n1 / (total_h * (1 - pooled_before))
-            expected = np.where(
-                live, n1 * at_risk * (1 - cif_before) / (safe_surv * total_r), 0.0
-            )
+            expected = np.where(live, n1 * at_risk * (1 - cif_before) / (safe_surv * total_r), 0.0)
             score += np.where(live, weight * (d1 - expected), 0.0)[:k1]
             if n1 > 0:
                 for k in np.flatnonzero(live):
