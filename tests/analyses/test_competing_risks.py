@@ -146,3 +146,26 @@ def test_bundled_cohort_derivation_matches_r() -> None:
         assert close(curve.table["estimate"][-1], final)
     with pytest.raises(ValueError, match="status must be"):
         estimate_cumulative_incidence([1.0], [3], [0], ["a"])
+
+
+@pytest.mark.parametrize("name", ["competing_grp", "constructed_grp"])
+def test_estimate_equals_the_multistate_survfit(name: str) -> None:
+    """R: summary(survfit(Surv(time, factor(status, 0:2)) ~ grp), times =, extend = TRUE)$pstate"""
+    time, status, frame = _inputs(name)
+    group, labels = codes(frame["grp"])
+    got = estimate_cumulative_incidence(time, status, group, labels)
+    for label, want in reference("multistate", name).items():
+        times = list(numbers(want["time"]))
+        for event, key in (
+            (CompetingEvent.PROGRESSION, "progression"),
+            (CompetingEvent.DEATH_WITHOUT_PROGRESSION, "death"),
+        ):
+            curve = got.curve(label, event)
+            # cmprsk (and so this module) gives nothing beyond the group's last follow-up.
+            within = [t <= curve.last_follow_up for t in times]
+            at = curve.at(times)
+            assert [a.estimate is not None for a in at] == within
+            assert close(
+                [a.estimate for a, kept in zip(at, within, strict=True) if kept],
+                numbers(want[key])[within],
+            )

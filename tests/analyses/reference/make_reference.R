@@ -308,6 +308,20 @@ out$cuminc <- list(
     incidence(pfs_days, status, emd, c(182, 365), sex, rho = 1))
 )
 
+# The same Aalen-Johansen estimate from survival's multi-state survfit (pstate of states 1, 2).
+multistate <- function(data, times) {
+  fit <- survfit(Surv(time, factor(status, 0:2)) ~ grp, data = data)
+  s <- summary(fit, times = times, extend = TRUE)
+  res <- list()
+  for (g in unique(as.character(s$strata))) {
+    k <- as.character(s$strata) == g
+    res[[sub(".*=", "", g)]] <- list(time = s$time[k], progression = s$pstate[k, 2], death = s$pstate[k, 3])
+  }
+  res
+}
+out$multistate <- list(competing_grp = multistate(competing, c(1, 10, 50, 100)),
+                       constructed_grp = multistate(transform(constructed, status = cause), c(1, 5, 12, 22)))
+
 # --- forest: coxph per subgroup level, interaction by likelihood ratio; binom.test per level --------
 quiet_cox <- function(formula, data) {
   notes <- character(0)
