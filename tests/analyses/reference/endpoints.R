@@ -42,7 +42,7 @@ for (ct in c("log", "log-log")) {
 
 # --- exact binomial confidence intervals (Clopper-Pearson) ---------------------------------------
 # MRD-negativity counts of tests/analyses/test_mrd.py: (negative patients, denominator).
-counts <- list(c(7, 20), c(4, 20), c(6, 9), c(4, 9), c(2, 20), c(0, 9), c(9, 9))
+counts <- list(c(7, 20), c(4, 20), c(6, 9), c(4, 9), c(2, 20), c(1, 20), c(0, 9), c(9, 9))
 for (k in counts) {
   ci <- binom.test(k[1], k[2])$conf.int
   cat(sprintf("binom.test(%d, %d): %.15f %.15f\n", k[1], k[2], ci[1], ci[2]))
