@@ -105,7 +105,8 @@ class DaysSummary:
         return f"{median} ({low}–{high})"
 
 
-def _days_summary(values: pl.Series) -> DaysSummary:
+def summarise_days(values: pl.Series) -> DaysSummary:
+    """Median and range of the recorded values of `values` (days)."""
     known = values.drop_nulls().cast(pl.Float64).to_numpy()
     if known.size == 0:
         return DaysSummary(0, None, None, None)
@@ -151,8 +152,8 @@ def summarise_time_to_response(
             GroupResponseTime(
                 label,
                 rows.height,
-                _days_summary(rows.get_column(FIRST_DAY)),
-                _days_summary(rows.get_column(BEST_DAY)),
+                summarise_days(rows.get_column(FIRST_DAY)),
+                summarise_days(rows.get_column(BEST_DAY)),
             )
         )
     return TimeToResponse(

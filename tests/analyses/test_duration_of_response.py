@@ -46,7 +46,7 @@ R_OVERALL_LOG_LOG = [
     (379, 1, 1, 0.000000000000000, NA, NA),
 ]
 # summary(survfit(Surv(dor, pfs_event) ~ emd, conf.type = "log"), censored = FALSE)
-R_BY_EMD_LOG = {
+R_BY_EMD_LOG: dict[str, list[tuple[float | None, ...]]] = {
     "No": [
         (0, 8, 1, 0.875000000000000, 0.6733819365059553, 1.000000000000000),
         (99, 7, 3, 0.500000000000000, 0.2500488218628047, 0.999804750678524),
