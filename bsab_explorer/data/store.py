@@ -301,6 +301,19 @@ class Store:
                     f"CREATE TABLE IF NOT EXISTS {store_table(table)} (_batch_id BIGINT NOT NULL, "
                     f"_center VARCHAR NOT NULL, _row BIGINT NOT NULL, {columns})",
                 )
+                # A store created under an earlier contract gains the optional columns added since.
+                stored = _fetch(
+                    cursor,
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                    [store_table(table)],
+                )
+                for c in TABLES[table].columns:
+                    if (c.name,) not in stored:
+                        _fetch(
+                            cursor,
+                            f'ALTER TABLE {store_table(table)} ADD COLUMN "{c.name}" '
+                            f"{_SQL_TYPES[c.kind]}",
+                        )
             _fetch(
                 cursor,
                 "INSERT OR IGNORE INTO store_meta VALUES ('store_version', ?), "

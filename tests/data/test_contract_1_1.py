@@ -6,10 +6,14 @@ cohort table `adverse_events`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
 import polars as pl
 import pytest
 
 from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.data.store import open_store
 from bsab_explorer.data.validation import Problem, Rule
 from bsab_explorer.schema import TABLES
 from tests.data.conftest import CASES_CSV, EVENTS_CSV, PATIENTS_CSV, RESPONSES_CSV, Writer
@@ -137,3 +141,24 @@ def test_every_new_column_is_optional(table: str) -> None:
     }[table]
     assert {c.name for c in TABLES[table].columns if c.name in added and c.required} == set()
     assert added <= set(TABLES[table].column_names)
+
+
+def test_a_store_created_under_contract_1_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "store.duckdb"
+    open_store(path, seed=False).close()
+    # Make it look like a store written before contract 1.1.
+    connection = duckdb.connect(str(path))
+    for column in ("day", "mrd_negative", "mrd_sensitivity", "mrd_method"):
+        connection.execute(f'ALTER TABLE store_responses DROP COLUMN "{column}"')
+    connection.execute("DROP TABLE store_adverse_events")
+    connection.close()
+    store = open_store(path)
+    try:
+        result = store.load_dataset("bundled")
+        assert result.dataset is not None
+        responses = result.dataset.table("responses")
+        assert responses.columns == list(TABLES["responses"].column_names)
+        assert responses.height > 0
+        assert responses.get_column("day").null_count() == responses.height
+    finally:
+        store.close()
