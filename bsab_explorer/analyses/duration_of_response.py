@@ -3,8 +3,8 @@ or death.
 
 The estimate is the project's Kaplan–Meier (`survival.estimate_kaplan_meier`, equal to R's
 `survfit`), so the curve, the median and its CI follow R's conventions (Greenwood variance,
-`log` CIs by default, `print.survfit` medians). tests/analyses/reference/duration_of_response.R
-holds the R code and the values it printed.
+`log` CIs by default, `print.survfit` medians). tests/analyses/reference/endpoints.R
+holds the R code, endpoints.txt the values it printed.
 
 Definitions
 - Responders and their first response day: `time_to_response.responder_days` (best response

@@ -1,6 +1,7 @@
 """Minimal residual disease: the MRD-negativity rate per sensitivity, and sustained negativity.
 
-Rates carry their exact (Clopper–Pearson) CI, as R's `binom.test`, and always state their
+Rates carry their exact (Clopper–Pearson) CI, as R's `binom.test` (checked against its output in
+tests/analyses/reference/endpoints.txt), and always state their
 denominator: all treated patients of the (filtered) cohort, or those with a best response of
 CR or better (`response.best_responses`).
 

@@ -7,6 +7,7 @@ binom.test values printed by tests/analyses/reference/endpoints.R (R 4.2):
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -79,6 +80,12 @@ def _matches_r(found: Any) -> None:
     lower, upper = R_BINOM[(found.n, found.total)]
     assert found.lower == pytest.approx(lower, abs=1e-12)
     assert found.upper == pytest.approx(upper, abs=1e-12)
+
+
+def test_the_pasted_values_are_those_r_printed() -> None:
+    printed = (Path(__file__).parent / "reference" / "endpoints.txt").read_text(encoding="utf-8")
+    for (n, total), (lower, upper) in R_BINOM.items():
+        assert f"binom.test({n}, {total}): {lower:.15f} {upper:.15f}" in printed
 
 
 @pytest.mark.parametrize(("n", "total"), list(R_BINOM))
