@@ -60,8 +60,13 @@ class Registry:
 
 
 def _typed(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """Contract column order and dtypes."""
-    return frame.select(pl.col(c.name).cast(polars_type(c.kind)) for c in table.columns)
+    """Contract column order and dtypes (optional columns it does not generate: null)."""
+    return frame.select(
+        pl.col(c.name).cast(polars_type(c.kind))
+        if c.name in frame.columns
+        else pl.lit(None, polars_type(c.kind)).alias(c.name)
+        for c in table.columns
+    )
 
 
 def _pseudonyms(prefix: str, n: int) -> pl.Series:

@@ -1,4 +1,4 @@
-"""The data contract (version 1) as code: table, column and code names, and their meaning.
+"""The data contract (version 1.1) as code: table, column and code names, and their meaning.
 
 This module is the project's glossary. Every loader, validator, analysis, page and test takes
 names from here; nothing else spells a column or a code.
@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-CONTRACT_VERSION = 1
+#: Version 1.1 only adds optional columns and an optional table: every version 1 file is valid.
+CONTRACT_VERSION = "1.1"
 
 #: One month, in days, for display (durations are stored in days).
 DAYS_PER_MONTH = 30.4375
@@ -167,6 +168,38 @@ GRADED_EVENTS = ("crs", "icans", "infection", "adverse_event")
 #: A `bsab_dose` whose detail starts with this belongs to the step-up phase.
 STEP_UP_PREFIX = "step-up"
 
+#: Methods of measuring minimal residual disease: next-generation flow, next-generation sequencing.
+MRD_METHOD_CODES = ("NGF", "NGS")
+
+#: Adverse-event terms the contract names (others are kept as written).
+AE_TERM_CODES = (
+    "CRS",
+    "ICANS",
+    "infection",
+    "neutropenia",
+    "febrile_neutropenia",
+    "anemia",
+    "thrombocytopenia",
+    "lymphopenia",
+    "hypogammaglobulinemia",
+    "dysgeusia",
+    "nail_disorder",
+    "skin_disorder",
+    "weight_loss",
+)
+#: The dose after which an adverse event began, in the order of the step-up schedule.
+AFTER_DOSE_CODES = ("step_up_1", "step_up_2", "step_up_3", "first_full_dose", "later")
+#: Treatments named in `adverse_events.management` (`;`-separated; other names are kept).
+MANAGEMENT_CODES = (
+    "tocilizumab",
+    "corticosteroid",
+    "anakinra",
+    "siltuximab",
+    "antipyretic",
+    "antibiotic",
+    "ivig",
+)
+
 # --- tables ------------------------------------------------------------------------------------
 
 
@@ -267,6 +300,28 @@ RESPONSES = Table(
         Column("timepoint", Kind.CODE, "Timepoint", codes=TIMEPOINT_CODES),
         Column("response", Kind.CODE, "Response (IMWG)", codes=RESPONSE_CODES),
         _b("pet_ct", "PET-CT done"),
+        Column("day", Kind.NUMBER, "Day", minimum=0),
+        _b("mrd_negative", "MRD negative"),
+        Column("mrd_sensitivity", Kind.NUMBER, "MRD sensitivity", minimum=0, maximum=1),
+        Column("mrd_method", Kind.CODE, "MRD method", codes=MRD_METHOD_CODES),
+    ),
+)
+
+ADVERSE_EVENTS = Table(
+    name="adverse_events",
+    study="debulking",
+    key="patient_id",
+    parent=("patients", "patient_id"),
+    description="One row per adverse event; days since the first bispecific dose (step-up 1).",
+    columns=(
+        Column("patient_id", Kind.STRING, "Patient", required=True),
+        Column("term", Kind.CODE, "Adverse event", codes=AE_TERM_CODES, open_codes=True),
+        Column("grade", Kind.INT, "Grade", minimum=1, maximum=5),
+        Column("onset_day", Kind.NUMBER, "Onset day", minimum=0),
+        Column("resolution_day", Kind.NUMBER, "Resolution day", minimum=0),
+        Column("after_dose", Kind.CODE, "After dose", codes=AFTER_DOSE_CODES),
+        Column("dose_day", Kind.NUMBER, "Day of that dose", minimum=0),
+        Column("management", Kind.STRING, "Management"),
     ),
 )
 
@@ -307,11 +362,11 @@ EVENTS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (PATIENTS, RESPONSES, CASES, EVENTS)}
+TABLES: dict[str, Table] = {t.name: t for t in (PATIENTS, RESPONSES, ADVERSE_EVENTS, CASES, EVENTS)}
 
 #: The two studies and their tables, in load order (parents first).
 STUDIES: dict[str, tuple[str, ...]] = {
-    "debulking": ("patients", "responses"),
+    "debulking": ("patients", "responses", "adverse_events"),
     "recurrent_crs": ("cases", "events"),
 }
 STUDY_LABELS = {

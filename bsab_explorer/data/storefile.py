@@ -378,6 +378,18 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
             f"CREATE TABLE IF NOT EXISTS {store_table(table)} (_batch_id BIGINT NOT NULL, "
             f"_center VARCHAR NOT NULL, _row BIGINT NOT NULL, {columns})",
         )
+        # A store created under an earlier contract gains the optional columns added since.
+        stored = fetch(
+            connection,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+            [store_table(table)],
+        )
+        for c in TABLES[table].columns:
+            if (c.name,) not in stored:
+                fetch(
+                    connection,
+                    f'ALTER TABLE {store_table(table)} ADD COLUMN "{c.name}" {_SQL_TYPES[c.kind]}',
+                )
     fetch(
         connection,
         "INSERT OR IGNORE INTO store_meta VALUES ('store_version', ?), ('contract_version', '1')",

@@ -33,7 +33,18 @@ ROW = "__row"
 
 #: Columns counted in days since an origin: a negative value is a different mistake from an
 #: out-of-range grade, so it gets its own rule and wording.
-TIME_COLUMNS = frozenset({"pfs_days", "os_days", "day", "end_day", "days_chemo_to_bsab"})
+TIME_COLUMNS = frozenset(
+    {
+        "pfs_days",
+        "os_days",
+        "day",
+        "end_day",
+        "days_chemo_to_bsab",
+        "onset_day",
+        "resolution_day",
+        "dose_day",
+    }
+)
 
 
 class Rule:
@@ -489,6 +500,31 @@ def check_event_rules(parsed: ParsedTable) -> list[Problem]:
     return problems
 
 
+def check_adverse_event_rules(parsed: ParsedTable) -> list[Problem]:
+    """An adverse event cannot resolve before its onset, nor begin before its dose."""
+    problems: list[Problem] = []
+    pairs = (
+        ("resolution_day", "onset_day", "an event cannot resolve before it begins"),
+        ("onset_day", "dose_day", "an event attributed to a dose cannot begin before it"),
+    )
+    for later, earlier, why in pairs:
+        if not {later, earlier} <= parsed.present:
+            continue
+        bad = parsed.frame.filter(pl.col(later) < pl.col(earlier))
+        for row, late, early in bad.select(ROW, later, earlier).iter_rows():
+            problems.append(
+                parsed.problem(
+                    row,
+                    later,
+                    format_value(late),
+                    Rule.END_BEFORE_START,
+                    f"{later} ({format_value(late)}) is before {earlier} "
+                    f"({format_value(early)}): {why}. Check both values.",
+                )
+            )
+    return problems
+
+
 def check_table(parsed: ParsedTable) -> list[Problem]:
     """Every single-table rule of the contract for one parsed table."""
     problems = check_required(parsed) + check_unique(parsed) + check_ranges(parsed)
@@ -499,6 +535,8 @@ def check_table(parsed: ParsedTable) -> list[Problem]:
         problems += check_response_rules(parsed)
     elif parsed.table == "events":
         problems += check_event_rules(parsed)
+    elif parsed.table == "adverse_events":
+        problems += check_adverse_event_rules(parsed)
     return problems
 
 

@@ -433,12 +433,13 @@ def format_value(value: Value) -> str:
 
 
 def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
-    """CSV text of rows in the given column order (LF line ends)."""
+    """CSV text of rows in the given column order (LF line ends); a column the rows do not
+    hold (what the paper does not report, e.g. assessment days) is left empty."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([format_value(row[c]) for c in columns])
+        writer.writerow([format_value(row.get(c)) for c in columns])
     return buffer.getvalue()
 
 
