@@ -4,11 +4,6 @@ Both are written to avoid a hash of every value: a coded column is checked code 
 comparison each), and rows are numbered by a chain of comparisons, which Polars evaluates far
 faster than a dictionary lookup of strings (numbers and booleans by a binary search).
 
-`column_levels` keeps both with the frame while it lives, so that the survival, response and
-Table 1 analyses of one cohort group its patients once. Frames are never changed in place in
-this project (Polars frames are immutable unless asked otherwise), which is what makes keeping
-results with a frame safe.
-
 >>> values = pl.Series(["II", None, "I", "II", "IV?"])
 >>> present_values(values, ("I", "II", "III"))
 ['I', 'II', 'IV?']
@@ -18,8 +13,6 @@ results with a frame safe.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,59 +59,23 @@ def level_codes(values: pl.Series, levels: Sequence[Any]) -> np.ndarray:
     return codes.to_numpy()
 
 
-_KEPT: dict[int, tuple[weakref.ref[pl.DataFrame], dict[Any, Any]]] = {}
-_KEPT_LOCK = threading.Lock()
-
-
-def _kept_with(frame: pl.DataFrame) -> dict[Any, Any]:
-    """A dict that lives as long as `frame` (dropped when the frame is)."""
-    key = id(frame)
-    with _KEPT_LOCK:
-        found = _KEPT.get(key)
-        if found is not None and found[0]() is frame:
-            return found[1]
-        memo: dict[Any, Any] = {}
-
-        def forget(_: object, key: int = key) -> None:
-            with _KEPT_LOCK:
-                _KEPT.pop(key, None)
-
-        _KEPT[key] = (weakref.ref(frame, forget), memo)
-        return memo
-
-
-def kept_present_values(frame: pl.DataFrame, column: str, codes: Sequence[str] = ()) -> list[Any]:
-    """`present_values` of a column of `frame`, computed once per frame and column."""
-    memo = _kept_with(frame)
-    key = ("present", column, tuple(codes))
-    if key not in memo:
-        memo[key] = present_values(_values(frame, column), codes)
-    found: list[Any] = memo[key]
-    return list(found)
+def column_present_values(frame: pl.DataFrame, column: str, codes: Sequence[str] = ()) -> list[Any]:
+    """`present_values` of a column of `frame` (categoricals read as text)."""
+    return present_values(_values(frame, column), codes)
 
 
 def column_levels(
     frame: pl.DataFrame, column: str, codes: Sequence[str] = ()
 ) -> tuple[list[Any], np.ndarray]:
-    """`present_values` of a column of `frame` and every row's `level_codes` among them
-    (read-only), computed once per frame and column.
+    """`present_values` of a column of `frame` and every row's `level_codes` among them.
 
     >>> frame = pl.DataFrame({"stage": ["II", None, "I"]})
-    >>> stages = ("I", "II", "III")
-    >>> column_levels(frame, "stage", stages)
+    >>> column_levels(frame, "stage", ("I", "II", "III"))
     (['I', 'II'], array([1, 2, 0]))
-    >>> column_levels(frame, "stage", stages)[1] is column_levels(frame, "stage", stages)[1]
-    True
     """
-    present = kept_present_values(frame, column, codes)
-    memo = _kept_with(frame)
-    key = ("rows", column, tuple(codes))
-    if key not in memo:
-        rows = level_codes(_values(frame, column), present)
-        rows.flags.writeable = False
-        memo[key] = rows
-    found: np.ndarray = memo[key]
-    return present, found
+    values = _values(frame, column)
+    present = present_values(values, codes)
+    return present, level_codes(values, present)
 
 
 def _values(frame: pl.DataFrame, column: str) -> pl.Series:

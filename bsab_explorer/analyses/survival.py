@@ -1037,11 +1037,5 @@ def cohort_survival(
     by: str | None = None,
     ci: CIMethod | str = CIMethod.LOG,
 ) -> SurvivalSummary:
-    """`summarise_survival` of a filtered cohort's patients, kept with the cohort: a page, its
-    table downloads and its report ask for the same summary."""
-    ep, method = Endpoint(endpoint), CIMethod(ci)
-    key = f"survival:{ep.value}:{by}:{method.value}"
-    if key not in cohort.memo:
-        cohort.memo[key] = summarise_survival(cohort.patients, ep, by, method)
-    summary: SurvivalSummary = cohort.memo[key]
-    return summary
+    """`summarise_survival` of a filtered cohort's patients."""
+    return summarise_survival(cohort.patients, Endpoint(endpoint), by, CIMethod(ci))

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from bsab_explorer.analyses.levels import column_levels, kept_present_values
+from bsab_explorer.analyses.levels import column_levels, column_present_values
 from bsab_explorer.schema import (
     AGE_CAP,
     ALKYLATING_COLUMNS,
@@ -89,11 +89,19 @@ def _group_values(patients: pl.DataFrame, by: str) -> list[object]:
     order, other values sorted)."""
     if by not in patients.columns:
         raise KeyError(f"column {by!r} is not in the patients table")
+    return _group_order(patients, by, column_present_values(patients, by, _codes(patients, by)))
+
+
+def _codes(patients: pl.DataFrame, by: str) -> tuple[str, ...]:
+    return () if patients.schema[by] == pl.Boolean else PATIENTS.codes_of(by)
+
+
+def _group_order(patients: pl.DataFrame, by: str, present: list[object]) -> list[object]:
+    """The present values of `by` in group order (booleans: yes first), at most MAX_GROUPS."""
     if patients.schema[by] == pl.Boolean:
-        present = kept_present_values(patients, by)
         ordered: list[object] = [v for v in (True, False) if v in present]
     else:
-        ordered = kept_present_values(patients, by, PATIENTS.codes_of(by))
+        ordered = present
     if len(ordered) > MAX_GROUPS:
         raise ValueError(
             f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
@@ -122,12 +130,13 @@ def cohort_groups(patients: pl.DataFrame, by: str) -> tuple[pl.Expr, tuple[str, 
 def cohort_group_codes(patients: pl.DataFrame, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Each patient's group of `by` as its position among the labels of `cohort_groups`
     (the same labels, in the same order), without writing a label per patient."""
-    ordered = _group_values(patients, by)
+    if by not in patients.columns:
+        raise KeyError(f"column {by!r} is not in the patients table")
+    present, rows = column_levels(patients, by, _codes(patients, by))
+    ordered = _group_order(patients, by, list(present))
     labels = [_value_label(by, v) for v in ordered]
     if patients.get_column(by).null_count() > 0:
         labels.append(NOT_RECORDED)
-    # Each row's level is kept with the frame: survival and response group the same patients.
-    present, rows = column_levels(patients, by, PATIENTS.codes_of(by))
     if present != ordered:  # booleans: yes first
         position = np.array([*(ordered.index(v) for v in present), len(ordered)], dtype=np.int64)
         rows = position[rows]

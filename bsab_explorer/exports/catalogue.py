@@ -24,12 +24,12 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.prepared import cohort_index
 from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import (
     DENOMINATORS,
     POST_DEBULKING,
     Denominator,
-    cohort_index,
     response_by_timepoint,
 )
 from bsab_explorer.analyses.survival import (

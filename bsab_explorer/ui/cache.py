@@ -15,12 +15,17 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.prepared import (
+    PreparedDataset,
+    cohort_index,
+    prepare_dataset,
+    select_prepared_cohort,
+)
 from bsab_explorer.analyses.recurrence import analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import (
     Denominator,
+    IndexedCohort,
     ResponseSummary,
-    cohort_index,
-    prepare_dataset,
     response_by_timepoint,
 )
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
@@ -31,7 +36,7 @@ from bsab_explorer.charts.conversion import TOOLTIP_IDS
 from bsab_explorer.data.loading import LoadResult
 from bsab_explorer.data.store import Store, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases, select_cohort
+from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases
 
 DATA_KEY = "data"
 #: The sidebar's dataset switch: the label shown (and kept in the URL, `?data=Pooled`) -> the
@@ -65,8 +70,13 @@ def _load(path: str, which: str, generation: str) -> LoadResult:
     result = _store(path).load_dataset(choice)
     if result.dataset is not None:
         # Once per dataset, under the loading spinner, rather than on the first filter change.
-        prepare_dataset(result.dataset)
+        _prepared(result.dataset, result.dataset.fingerprint)
     return result
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(_dataset: Dataset, fingerprint: str) -> PreparedDataset:
+    return prepare_dataset(_dataset)
 
 
 def load(which: str) -> LoadResult:
@@ -98,9 +108,31 @@ def _cases(_dataset: Dataset, fingerprint: str, filter_text: str) -> CaseSeries:
     return select_cases(_dataset, CohortFilter.parse(filter_text))
 
 
+def prepared(view: View) -> PreparedDataset:
+    """What every filter of the dataset in view reuses (derived once per dataset)."""
+    return _prepared(view.dataset, view.dataset.fingerprint)
+
+
+#: Cohorts kept (the most recently used): a page, its downloads and its provenance footers ask
+#: for the same filter several times per rerun.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cohort(_prepared: PreparedDataset, fingerprint: str, filter_text: str) -> Cohort:
+    return select_prepared_cohort(_prepared, CohortFilter.parse(filter_text))
+
+
 def cohort(view: View) -> Cohort:
-    """The filtered cohort study (the recent ones are kept with the dataset)."""
-    return select_cohort(view.dataset, view.cohort_filter)
+    """The filtered cohort study (cached by dataset fingerprint and filter text)."""
+    return _cohort(prepared(view), *_key(view))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _index(_prepared: PreparedDataset, _cohort: Cohort, key: tuple[str, str]) -> IndexedCohort:
+    return cohort_index(_cohort, _prepared)
+
+
+def index(view: View) -> IndexedCohort:
+    """The response index of the filtered cohort, narrowed from the dataset's."""
+    return _index(prepared(view), cohort(view), _key(view))
 
 
 def cases(view: View) -> CaseSeries:
@@ -108,10 +140,16 @@ def cases(view: View) -> CaseSeries:
     return _cases(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _survival(
+    _cohort: Cohort, key: tuple[str, str], endpoint: str, by: str | None, ci: str
+) -> SurvivalSummary:
+    return cohort_survival(_cohort, endpoint, by, ci)
+
+
 def survival(view: View, endpoint: str, by: str | None, ci: str) -> SurvivalSummary:
-    """The survival summary of the filtered cohort (kept with the cohort, which the table
-    downloads of the page share)."""
-    return cohort_survival(cohort(view), endpoint, by, ci)
+    """The survival summary of the filtered cohort (the page and its table downloads share it)."""
+    return _survival(cohort(view), _key(view), endpoint, by, ci)
 
 
 def _key(view: View) -> tuple[str, str]:
@@ -120,44 +158,44 @@ def _key(view: View) -> tuple[str, str]:
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _response(
-    _cohort: Cohort, key: tuple[str, str], denominator: str, by: str | None
+    _cohort: Cohort,
+    _indexed: IndexedCohort,
+    key: tuple[str, str],
+    denominator: str,
+    by: str | None,
 ) -> ResponseSummary:
     chosen: Denominator = "all_treated" if denominator == "all_treated" else "evaluable"
-    return response_by_timepoint(
-        _cohort.patients, _cohort.responses, chosen, by, indexed=cohort_index(_cohort)
-    )
+    return response_by_timepoint(_cohort.patients, _cohort.responses, chosen, by, indexed=_indexed)
 
 
 def response(view: View, denominator: str, by: str | None) -> ResponseSummary:
     """Response by timepoint of the filtered cohort."""
-    return _response(cohort(view), _key(view), denominator, by)
+    return _response(cohort(view), index(view), _key(view), denominator, by)
 
 
 def timepoints(view: View) -> list[str]:
     """Timepoints assessed in the filtered cohort, in clinical order."""
     selected = cohort(view)
-    return observed_timepoints(selected.responses, indexed=cohort_index(selected))
+    return observed_timepoints(selected.responses, indexed=index(view))
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _flows(_cohort: Cohort, key: tuple[str, str]) -> pl.DataFrame:
+def _flows(_cohort: Cohort, _indexed: IndexedCohort, key: tuple[str, str]) -> pl.DataFrame:
     return alluvial_flows(
-        _cohort.patients, _cohort.responses, indexed=cohort_index(_cohort), max_ids=TOOLTIP_IDS
+        _cohort.patients, _cohort.responses, indexed=_indexed, max_ids=TOOLTIP_IDS
     )
 
 
 def flows(view: View) -> pl.DataFrame:
     """Alluvial flows between consecutive observed timepoints, with the pseudonyms the chart's
     tooltips show (the CSV download lists them all)."""
-    return _flows(cohort(view), _key(view))
+    return _flows(cohort(view), index(view), _key(view))
 
 
 def statements(view: View) -> list[ConversionStatement]:
     """The conversion statements of the filtered cohort."""
     selected = cohort(view)
-    return conversion_statements(
-        selected.patients, selected.responses, indexed=cohort_index(selected)
-    )
+    return conversion_statements(selected.patients, selected.responses, indexed=index(view))
 
 
 def transitions(view: View, start: str, end: str) -> pl.DataFrame:
@@ -169,7 +207,7 @@ def transitions(view: View, start: str, end: str) -> pl.DataFrame:
         start,
         end,
         selected.patients,
-        indexed=cohort_index(selected),
+        indexed=index(view),
         max_ids=SHOWN_IDS,
     )
 
