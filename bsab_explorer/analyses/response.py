@@ -18,7 +18,8 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from bsab_explorer.analyses.table1 import OVERALL, cohort_group_codes, format_percent
+from bsab_explorer.analyses.counts import format_percent
+from bsab_explorer.analyses.groups import OVERALL, cohort_group_codes
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     CR_OR_BETTER_CODES,
