@@ -42,6 +42,7 @@ from bsab_explorer.analyses.conversion import (
     conversion_statements,
     transition_table,
 )
+from bsab_explorer.analyses.levels import patient_levels
 from bsab_explorer.analyses.prepared import (
     PreparedDataset,
     cohort_index,
@@ -138,13 +139,16 @@ def recompute(
     cohort = select_prepared_cohort(prepared, CohortFilter.parse(filter_text))
     patients, responses = cohort.patients, cohort.responses
     indexed = cohort_index(cohort, prepared)
+    levels = patient_levels(patients, by)  # the pages share them (bsab_explorer.ui.cache)
     return {
         "cohort": cohort,
-        "pfs": summarise_survival(patients, "pfs", by),
-        "os": summarise_survival(patients, "os", by),
-        "response": response_by_timepoint(patients, responses, "evaluable", by, indexed=indexed),
+        "pfs": summarise_survival(patients, "pfs", by, levels=levels),
+        "os": summarise_survival(patients, "os", by, levels=levels),
+        "response": response_by_timepoint(
+            patients, responses, "evaluable", by, indexed=indexed, levels=levels
+        ),
         **_conversion(cohort, indexed),
-        "table1": build_table1(patients, by=by),
+        "table1": build_table1(patients, by=by, levels=levels),
     }
 
 
@@ -182,15 +186,18 @@ def _stage_times(prepared: PreparedDataset) -> dict[str, float]:
 
     cohort = select_prepared_cohort(prepared, CohortFilter.parse(FILTER_TEXT))
     indexed = cohort_index(cohort, prepared)
+    levels = patient_levels(cohort.patients, BY)
     mark("filter")
-    summarise_survival(cohort.patients, "pfs", BY)
-    summarise_survival(cohort.patients, "os", BY)
+    summarise_survival(cohort.patients, "pfs", BY, levels=levels)
+    summarise_survival(cohort.patients, "os", BY, levels=levels)
     mark("survival")
-    response_by_timepoint(cohort.patients, cohort.responses, "evaluable", BY, indexed=indexed)
+    response_by_timepoint(
+        cohort.patients, cohort.responses, "evaluable", BY, indexed=indexed, levels=levels
+    )
     mark("response")
     _conversion(cohort, indexed)
     mark("conversion")
-    build_table1(cohort.patients, by=BY)
+    build_table1(cohort.patients, by=BY, levels=levels)
     mark("table1")
     return marks
 

@@ -45,7 +45,6 @@ from bsab_explorer.schema import (
     column_label,
 )
 
-OPERATORS = ("!=", ">=", "<=", "=", ">", "<")
 _NUMERIC_OPERATORS = (">=", "<=", ">", "<")
 _CLAUSE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
 #: The canonical spelling of "not recorded" in filter text.

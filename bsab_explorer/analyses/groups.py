@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from bsab_explorer.analyses.levels import column_levels, column_present_values
+from bsab_explorer.analyses.levels import Levels, column_present_values, levels_of
 from bsab_explorer.schema import PATIENTS, column_label
 
 #: Label of the group of patients whose split variable is missing.
@@ -61,12 +61,15 @@ def _group_order(patients: pl.DataFrame, by: str, present: list[object]) -> list
     return ordered
 
 
-def cohort_group_codes(patients: pl.DataFrame, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Each patient's group of `by` as its position among the labels of `cohort_groups`
-    (the same labels, in the same order), without writing a label per patient."""
+def cohort_group_codes(
+    patients: pl.DataFrame, by: str, levels: Levels | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each patient's group of `by` as its position among the group labels (in group order),
+    without writing a label per patient. `levels`, when given, are `patient_levels` of `by`."""
     if by not in patients.columns:
         raise KeyError(f"column {by!r} is not in the patients table")
-    present, rows = column_levels(patients, by, _codes(patients, by))
+    found = levels_of(patients, by, levels)
+    present, rows = list(found.values), found.rows
     ordered = _group_order(patients, by, list(present))
     labels = [_value_label(by, v) for v in ordered]
     if patients.get_column(by).null_count() > 0:

@@ -14,10 +14,13 @@ faster than a dictionary lookup of strings (numbers and booleans by a binary sea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from bsab_explorer.schema import PATIENTS
 
 
 def present_values(values: pl.Series, codes: Sequence[str] = ()) -> list[Any]:
@@ -81,3 +84,32 @@ def column_levels(
 def _values(frame: pl.DataFrame, column: str) -> pl.Series:
     values = frame.get_column(column)
     return values.cast(pl.String) if values.dtype in (pl.Categorical, pl.Enum) else values
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """A grouping column of a patients frame: its present values in level order (`values`) and
+    each row's position among them (`rows`; missing or other values: ``len(values)``).
+
+    Survival, response and Table 1 split a cohort by the same column: computed once
+    (`patient_levels`) and passed to each, the cohort's rows are numbered once.
+    """
+
+    column: str
+    values: tuple[Any, ...]
+    rows: np.ndarray
+
+
+def patient_levels(patients: pl.DataFrame, by: str) -> Levels:
+    """The levels of column `by` of a patients frame (contract codes in contract order)."""
+    values, rows = column_levels(patients, by, PATIENTS.codes_of(by))
+    return Levels(by, tuple(values), rows)
+
+
+def levels_of(patients: pl.DataFrame, by: str, levels: Levels | None) -> Levels:
+    """`levels` when given (they must be of column `by`), else `patient_levels(patients, by)`."""
+    if levels is None:
+        return patient_levels(patients, by)
+    if levels.column != by or levels.rows.size != patients.height:
+        raise ValueError(f"the levels given are not those of column {by!r} of these patients")
+    return levels

@@ -20,6 +20,7 @@ from scipy import special
 
 from bsab_explorer.analyses.counts import format_percent
 from bsab_explorer.analyses.groups import OVERALL, cohort_group_codes
+from bsab_explorer.analyses.levels import Levels
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     CR_OR_BETTER_CODES,
@@ -361,17 +362,19 @@ def response_by_timepoint(
     by: str | None = None,
     *,
     indexed: IndexedCohort | None = None,
+    levels: Levels | None = None,
 ) -> ResponseSummary:
     """IMWG response counts and rates per timepoint (and per group of `by`).
 
     `indexed`, when given, is the index of the cohort whose frames these are (from
-    `bsab_explorer.analyses.prepared.cohort_index`; it saves indexing the assessments again).
+    `bsab_explorer.analyses.prepared.cohort_index`; it saves indexing the assessments again);
+    `levels`, when given, are `patient_levels(patients, by)`.
     """
     if denominator not in DENOMINATORS:
         raise ValueError(f"denominator must be one of {DENOMINATORS}, not {denominator!r}")
     require_columns(patients, responses)
     if by is not None:
-        patient_group, groups = cohort_group_codes(patients, by)
+        patient_group, groups = cohort_group_codes(patients, by, levels)
     else:
         patient_group, groups = np.zeros(patients.height, dtype=np.int64), (OVERALL,)
     if indexed is None:

@@ -18,6 +18,7 @@ import polars as pl
 from bsab_explorer.analyses.aggregates import Aggregates
 from bsab_explorer.analyses.counts import format_count
 from bsab_explorer.analyses.groups import GROUP_COLUMN, NOT_RECORDED, OVERALL, cohort_group_codes
+from bsab_explorer.analyses.levels import Levels
 from bsab_explorer.analyses.significance import (
     TESTS,
     categorical_p_value,
@@ -293,13 +294,20 @@ class Table1:
         return str(rows.get_column(header)[0])
 
 
-def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool = False) -> Table1:
-    """Table 1 of the cohort (all patients, plus one column per group of `by` when given)."""
+def build_table1(
+    patients: pl.DataFrame,
+    by: str | None = None,
+    p_values: bool = False,
+    *,
+    levels: Levels | None = None,
+) -> Table1:
+    """Table 1 of the cohort (all patients, plus one column per group of `by` when given;
+    `levels`, when given, are `patient_levels(patients, by)`)."""
     group_labels: tuple[str, ...] = ()
     codes = np.zeros(0, dtype=np.int64)
     frame = patients  # with each patient's group label, for the p-values
     if by is not None:
-        codes, group_labels = cohort_group_codes(patients, by)
+        codes, group_labels = cohort_group_codes(patients, by, levels)
         if p_values:
             label_of = dict(enumerate(group_labels))
             labels = pl.Series(GROUP_COLUMN, codes).replace_strict(label_of, return_dtype=pl.String)

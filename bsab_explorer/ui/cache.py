@@ -15,6 +15,7 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.levels import Levels, patient_levels
 from bsab_explorer.analyses.prepared import (
     PreparedDataset,
     cohort_index,
@@ -29,7 +30,7 @@ from bsab_explorer.analyses.response import (
     response_by_timepoint,
 )
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
-from bsab_explorer.analyses.survival import SurvivalSummary, cohort_survival
+from bsab_explorer.analyses.survival import SurvivalSummary, summarise_survival
 from bsab_explorer.analyses.table1 import Table1, build_table1
 from bsab_explorer.audit import audit_dataset, audit_frame
 from bsab_explorer.charts.conversion import TOOLTIP_IDS
@@ -113,8 +114,8 @@ def prepared(view: View) -> PreparedDataset:
     return _prepared(view.dataset, view.dataset.fingerprint)
 
 
-#: Cohorts kept (the most recently used): a page, its downloads and its provenance footers ask
-#: for the same filter several times per rerun.
+# Cohorts kept (the most recently used): a page, its downloads and its provenance footers ask
+# for the same filter several times per rerun.
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _cohort(_prepared: PreparedDataset, fingerprint: str, filter_text: str) -> Cohort:
     return select_prepared_cohort(_prepared, CohortFilter.parse(filter_text))
@@ -141,15 +142,34 @@ def cases(view: View) -> CaseSeries:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
+def _levels(_cohort: Cohort, key: tuple[str, str], by: str) -> Levels:
+    return patient_levels(_cohort.patients, by)
+
+
+def levels(view: View, by: str | None) -> Levels | None:
+    """The filtered cohort's levels of `by`, which survival, response and Table 1 share (None
+    without a `by` the patients table has: the analysis then says what is missing)."""
+    selected = cohort(view)
+    if by is None or by not in selected.patients.columns:
+        return None
+    return _levels(selected, _key(view), by)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _survival(
-    _cohort: Cohort, key: tuple[str, str], endpoint: str, by: str | None, ci: str
+    _cohort: Cohort,
+    _levels: Levels | None,
+    key: tuple[str, str],
+    endpoint: str,
+    by: str | None,
+    ci: str,
 ) -> SurvivalSummary:
-    return cohort_survival(_cohort, endpoint, by, ci)
+    return summarise_survival(_cohort.patients, endpoint, by, ci, levels=_levels)
 
 
 def survival(view: View, endpoint: str, by: str | None, ci: str) -> SurvivalSummary:
     """The survival summary of the filtered cohort (the page and its table downloads share it)."""
-    return _survival(cohort(view), _key(view), endpoint, by, ci)
+    return _survival(cohort(view), levels(view, by), _key(view), endpoint, by, ci)
 
 
 def _key(view: View) -> tuple[str, str]:
@@ -160,17 +180,20 @@ def _key(view: View) -> tuple[str, str]:
 def _response(
     _cohort: Cohort,
     _indexed: IndexedCohort,
+    _levels: Levels | None,
     key: tuple[str, str],
     denominator: str,
     by: str | None,
 ) -> ResponseSummary:
     chosen: Denominator = "all_treated" if denominator == "all_treated" else "evaluable"
-    return response_by_timepoint(_cohort.patients, _cohort.responses, chosen, by, indexed=_indexed)
+    return response_by_timepoint(
+        _cohort.patients, _cohort.responses, chosen, by, indexed=_indexed, levels=_levels
+    )
 
 
 def response(view: View, denominator: str, by: str | None) -> ResponseSummary:
     """Response by timepoint of the filtered cohort."""
-    return _response(cohort(view), index(view), _key(view), denominator, by)
+    return _response(cohort(view), index(view), levels(view, by), _key(view), denominator, by)
 
 
 def timepoints(view: View) -> list[str]:
@@ -213,13 +236,15 @@ def transitions(view: View, start: str, end: str) -> pl.DataFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _table1(_cohort: Cohort, key: tuple[str, str], by: str | None, p_values: bool) -> Table1:
-    return build_table1(_cohort.patients, by=by, p_values=p_values)
+def _table1(
+    _cohort: Cohort, _levels: Levels | None, key: tuple[str, str], by: str | None, p_values: bool
+) -> Table1:
+    return build_table1(_cohort.patients, by=by, p_values=p_values, levels=_levels)
 
 
 def table1(view: View, by: str | None, p_values: bool) -> Table1:
     """Table 1 of the filtered cohort."""
-    return _table1(cohort(view), _key(view), by, p_values)
+    return _table1(cohort(view), levels(view, by), _key(view), by, p_values)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

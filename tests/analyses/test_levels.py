@@ -65,3 +65,45 @@ def test_column_levels_are_a_plain_function_of_the_frame() -> None:
     # Nothing is kept anywhere: the module holds no state besides its functions.
     kept = [n for n, v in vars(levels).items() if isinstance(v, dict) and not n.startswith("__")]
     assert kept == []
+
+
+def test_levels_computed_once_give_every_analysis_the_same_result() -> None:
+    from bench import registry
+    from bsab_explorer.analyses.levels import patient_levels
+    from bsab_explorer.analyses.response import response_by_timepoint
+    from bsab_explorer.analyses.survival import summarise_survival
+    from bsab_explorer.analyses.table1 import build_table1
+
+    tables = registry.generate(300, seed=4).tables
+    patients, responses = tables["patients"], tables["responses"]
+    for by in ("iss_stage", "emd", "sex"):
+        shared = patient_levels(patients, by)
+        with_levels = summarise_survival(patients, "os", by, levels=shared)
+        plain = summarise_survival(patients, "os", by)
+        assert with_levels.medians_frame().equals(plain.medians_frame())
+        assert with_levels.logrank == plain.logrank
+        assert with_levels.cox == plain.cox
+        response = response_by_timepoint(patients, responses, "evaluable", by, levels=shared)
+        assert response.frame.equals(
+            response_by_timepoint(patients, responses, "evaluable", by).frame
+        )
+        assert build_table1(patients, by, levels=shared).frame.equals(
+            build_table1(patients, by).frame
+        )
+
+
+def test_levels_of_another_column_or_frame_are_refused() -> None:
+    import pytest
+
+    from bsab_explorer.analyses.levels import patient_levels
+    from bsab_explorer.analyses.survival import summarise_survival
+
+    frame = pl.DataFrame(
+        {"pfs_days": [1.0, 2.0, 3.0], "pfs_event": [True, False, True], "emd": [True, False, None]}
+    )
+    with pytest.raises(ValueError, match="not those of column 'sex'"):
+        summarise_survival(
+            frame.with_columns(sex=pl.lit("F")), "pfs", "sex", levels=patient_levels(frame, "emd")
+        )
+    with pytest.raises(ValueError, match="not those of column 'emd'"):
+        summarise_survival(frame.head(2), "pfs", "emd", levels=patient_levels(frame, "emd"))

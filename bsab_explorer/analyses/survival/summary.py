@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bsab_explorer.analyses.levels import column_levels
+from bsab_explorer.analyses.levels import Levels, levels_of
 from bsab_explorer.analyses.survival.cox import CoxModel, fit_cox
 from bsab_explorer.analyses.survival.kaplan_meier import (
     CURVE_SCHEMA,
@@ -32,7 +32,7 @@ from bsab_explorer.analyses.survival.kaplan_meier import (
 from bsab_explorer.analyses.survival.logrank import LogRankTest, compute_logrank
 from bsab_explorer.analyses.survival.tabulation import IntArray, Tabulation, tabulate
 from bsab_explorer.filters import Cohort
-from bsab_explorer.schema import DAYS_PER_MONTH, TABLES, column_label
+from bsab_explorer.schema import DAYS_PER_MONTH, column_label
 
 #: A group smaller than this gets a warning next to any p-value.
 SMALL_GROUP_SIZE = 10
@@ -256,12 +256,14 @@ def required_columns(endpoint: Endpoint | str, by: str | None = None) -> tuple[s
     return (ep.time_column, ep.event_column, *(() if by is None else (by,)))
 
 
-def _grouping(patients: pl.DataFrame, by: str) -> tuple[list[Any], list[str], IntArray]:
+def _grouping(
+    patients: pl.DataFrame, by: str, levels: Levels | None
+) -> tuple[list[Any], list[str], IntArray]:
     """Distinct non-null values of a grouping column in level order, their labels, and each
     row's position among them (missing values: the number of levels)."""
     dtype = patients.schema[by]
-    codes = () if dtype == pl.Boolean else TABLES["patients"].codes_of(by)
-    ordered, rows = column_levels(patients, by, codes)
+    found = levels_of(patients, by, levels)
+    ordered, rows = list(found.values), found.rows
     if dtype == pl.Boolean:
         labels = [BOOL_LABELS[bool(v)] for v in ordered]
     elif dtype.is_numeric():
@@ -280,8 +282,11 @@ def summarise_survival(
     reference: str | None = None,
     conf_level: float = 0.95,
     landmark_months: Sequence[float] = LANDMARK_MONTHS,
+    levels: Levels | None = None,
 ) -> SurvivalSummary:
-    """Curves, medians, landmarks, log-rank and Cox for `endpoint`, overall or by column `by`."""
+    """Curves, medians, landmarks, log-rank and Cox for `endpoint`, overall or by column `by`
+    (`levels`, when given, are `patient_levels(patients, by)`, computed once for several
+    analyses)."""
     ep = Endpoint(endpoint)
     method = CIMethod(ci)
     missing = [c for c in required_columns(ep, by) if c not in patients.columns]
@@ -298,8 +303,8 @@ def summarise_survival(
         labels = [OVERALL_GROUP]
         codes = np.zeros(with_outcome, dtype=np.int64)
     else:
-        levels, labels, all_codes = _grouping(patients, by)
-        kept &= all_codes < len(levels)
+        ordered, labels, all_codes = _grouping(patients, by, levels)
+        kept &= all_codes < len(ordered)
         codes = all_codes[kept]
     excluded_group = with_outcome - codes.size
     counts = tabulate(time[kept], event[kept] == 1, codes, len(labels), timefix=True)
