@@ -131,6 +131,12 @@ def fit_cox(
     conf_level: float,
     tie_expansion_limit: int = TIE_EXPANSION_LIMIT,
 ) -> CoxModel | None:
+    """Cox model on indicators of each group against `reference`, as R's `coxph` (Efron ties).
+
+    Follows coxfit6: Newton–Raphson from 0, step-halving, stop when the relative change of the
+    log likelihood is ≤ 1e-9 (at most 20 iterations). None when fewer than two groups have
+    patients or there is no event.
+    """
     present = [k for k in range(len(labels)) if counts.at_time[k].sum() > 0]
     if not present:
         return None

@@ -172,6 +172,7 @@ CURVE_SCHEMA: dict[str, type[pl.DataType]] = {
 
 
 def empty_curve_table() -> pl.DataFrame:
+    """A curve table without rows (a group nobody is in)."""
     return pl.DataFrame(schema=CURVE_SCHEMA)
 
 
@@ -202,6 +203,8 @@ def estimate_kaplan_meier(
     conf_level: float,
     group: str,
 ) -> KaplanMeierCurve:
+    """Kaplan–Meier estimate, Greenwood variance and CI of one group, as R's `survfit`, from
+    its distinct times, patients at each and events at each (`Tabulation.curve_counts`)."""
     n = int(at_time.sum())
     if n == 0:
         return KaplanMeierCurve(group, 0, 0, ci, conf_level, empty_curve_table())

@@ -33,6 +33,7 @@ class LogRankTest:
 
 
 def compute_logrank(counts: Tabulation, labels: Sequence[str]) -> LogRankTest | None:
+    """Log-rank test over the tabulated groups, as R's `survdiff`; None if < 2 are usable."""
     n_risk, n_event = counts.risk_sets
     total_risk = n_risk.sum(axis=0)
     total_event = n_event.sum(axis=0)

@@ -2,8 +2,8 @@
 start from, and the R conventions they share.
 
 Times that differ by less than R's tolerance are merged first (`aeqSurv`, R's `timefix`). One
-counting pass per summary: direct counts for whole days, one sort otherwise; a million patients
-in whole days take tens of milliseconds.
+counting pass per summary, whatever the number of groups: direct counts for whole days, one
+sort otherwise, so that a registry-sized cohort is never sorted per group.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ R_TOLERANCE = math.sqrt(np.finfo(np.float64).eps)
 
 
 def normal_quantile(conf_level: float) -> float:
+    """The two-sided standard normal quantile of a confidence level, as R's `qnorm`."""
     # statistics.NormalDist uses Wichura's AS241, as R's qnorm: the same last digit.
     return NormalDist().inv_cdf(1 - (1 - conf_level) / 2)
 
