@@ -303,6 +303,8 @@ def select_cohort(
         return Cohort(cohort_filter, patients, responses, patients.height)
     if owners is None:
         owners = response_owners(dataset)
+    elif owners.size != responses.height:
+        raise ValueError("owners are not the response rows of this dataset")
     keep = (owners >= 0) & np.append(mask, False)[owners]
     return Cohort(
         cohort_filter,

@@ -239,3 +239,8 @@ def test_flows_with_a_few_pseudonyms_are_the_full_flows_cut_short(
         short = alluvial_flows(p, r, indexed=ix, max_ids=limit)
         assert short.schema == full.schema
         assert short.equals(full.with_columns(pl.col("patient_ids").list.head(limit)))
+
+
+def test_owners_of_another_dataset_are_refused(generated: Dataset, constructed: Dataset) -> None:
+    with pytest.raises(ValueError, match="not the response rows of this dataset"):
+        select_cohort(generated, CohortFilter.parse("age_years>=65"), response_owners(constructed))
