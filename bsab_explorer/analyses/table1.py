@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.aggregates import Aggregates
-from bsab_explorer.analyses.counts import format_count
+from bsab_explorer.analyses.counts import format_count, format_value
 from bsab_explorer.analyses.groups import GROUP_COLUMN, NOT_RECORDED, OVERALL, cohort_group_codes
 from bsab_explorer.analyses.levels import Levels
 from bsab_explorer.analyses.significance import (
@@ -26,7 +26,6 @@ from bsab_explorer.analyses.significance import (
     numeric_p_value,
 )
 from bsab_explorer.schema import (
-    AGE_CAP,
     ALKYLATING_COLUMNS,
     BSAB_CODES,
     CYTOGENETIC_COLUMNS,
@@ -56,23 +55,6 @@ _SUPPORTIVE = (
     "antiviral_prophylaxis",
 )
 _GRADES = (1, 2, 3, 4)
-
-
-# --- formatting --------------------------------------------------------------------------------
-
-
-def format_number(value: float) -> str:
-    """A number without trailing zeros (whole numbers stay whole, else one decimal)."""
-    if float(value).is_integer():
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def _format_value(column: str, value: float) -> str:
-    # Ages are stored capped at AGE_CAP and must read "90+" wherever shown.
-    if column == "age_years" and value >= AGE_CAP:
-        return f"{AGE_CAP}+"
-    return format_number(value)
 
 
 # --- row specifications ------------------------------------------------------------------------
@@ -351,7 +333,6 @@ def build_table1(
     schema |= {c.header: pl.String for c in columns}
     if p_values:
         schema |= {"p_value": pl.Float64, "test": pl.String}
-    if p_values:
         for row in rows:
             row.setdefault("p_value", None)
             row.setdefault("test", None)
@@ -452,7 +433,7 @@ def _render(
                 cells.append("not recorded")
                 continue
             shown = [float(str(v)) for v in (median, s[names["min"]], s[names["max"]])]
-            mid, lo, hi = (_format_value(spec.column, v) for v in shown)
+            mid, lo, hi = (format_value(spec.column, v) for v in shown)
             cells.append(f"{mid} ({lo}–{hi})")
         out.append((f"{spec.label}, median (min–max)", indent, cells, True))
     else:
