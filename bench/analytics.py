@@ -42,16 +42,19 @@ from bsab_explorer.analyses.conversion import (
     conversion_statements,
     transition_table,
 )
-from bsab_explorer.analyses.response import (
+from bsab_explorer.analyses.levels import patient_levels
+from bsab_explorer.analyses.prepared import (
+    PreparedDataset,
     cohort_index,
     prepare_dataset,
-    response_by_timepoint,
+    select_prepared_cohort,
 )
+from bsab_explorer.analyses.response import IndexedCohort, response_by_timepoint
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
 from bsab_explorer.analyses.survival import CIMethod, summarise_survival
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.charts.conversion import TOOLTIP_IDS
-from bsab_explorer.filters import CohortFilter, forget_cohorts, select_cohort
+from bsab_explorer.filters import Cohort, CohortFilter
 from bsab_explorer.schema import (
     CYTOGENETIC_COLUMNS,
     EMD_SITE_COLUMNS,
@@ -128,30 +131,31 @@ def timed(work: Callable[[], Any], repeats: int) -> tuple[Timing, Any, float]:
 # --- ours --------------------------------------------------------------------------------------
 
 
-def recompute(dataset: Any, filter_text: str = FILTER_TEXT, by: str = BY) -> dict[str, Any]:
-    """Everything the survival, response, conversion and Table 1 pages compute for a filter.
-
-    The cohorts kept with the dataset are dropped first: every run is a filter change, never a
-    filter asked for again.
-    """
-    forget_cohorts(dataset)
-    cohort = select_cohort(dataset, CohortFilter.parse(filter_text))
+def recompute(
+    prepared: PreparedDataset, filter_text: str = FILTER_TEXT, by: str = BY
+) -> dict[str, Any]:
+    """Everything the survival, response, conversion and Table 1 pages compute for a filter
+    change (the app's cache holds nothing for a new filter: every step is computed)."""
+    cohort = select_prepared_cohort(prepared, CohortFilter.parse(filter_text))
     patients, responses = cohort.patients, cohort.responses
-    indexed = cohort_index(cohort)
+    indexed = cohort_index(cohort, prepared)
+    levels = patient_levels(patients, by)  # the pages share them (bsab_explorer.ui.cache)
     return {
         "cohort": cohort,
-        "pfs": summarise_survival(patients, "pfs", by),
-        "os": summarise_survival(patients, "os", by),
-        "response": response_by_timepoint(patients, responses, "evaluable", by, indexed=indexed),
-        **_conversion(cohort),
-        "table1": build_table1(patients, by=by),
+        "pfs": summarise_survival(patients, "pfs", by, levels=levels),
+        "os": summarise_survival(patients, "os", by, levels=levels),
+        "response": response_by_timepoint(
+            patients, responses, "evaluable", by, indexed=indexed, levels=levels
+        ),
+        **_conversion(cohort, indexed),
+        "table1": build_table1(patients, by=by, levels=levels),
     }
 
 
-def _conversion(cohort: Any) -> dict[str, Any]:
+def _conversion(cohort: Cohort, indexed: IndexedCohort) -> dict[str, Any]:
     """The conversion page: its flows, statements and transition table, with the pseudonyms it
     shows (tooltips and table rows; the CSV downloads list them all, on click)."""
-    patients, responses, indexed = cohort.patients, cohort.responses, cohort_index(cohort)
+    patients, responses = cohort.patients, cohort.responses
     return {
         "flows": alluvial_flows(patients, responses, indexed=indexed, max_ids=TOOLTIP_IDS),
         "statements": conversion_statements(patients, responses, indexed=indexed),
@@ -161,18 +165,17 @@ def _conversion(cohort: Any) -> dict[str, Any]:
     }
 
 
-def prepare(dataset: Any) -> float:
+def prepare(dataset: Any) -> tuple[PreparedDataset, float]:
     """What is derived once per dataset (not per filter), as the app does on loading: the
-    responses' patient rows and the whole-dataset response index. Returns its time (ms)."""
+    responses' patient rows and the whole-dataset response index, with its time (ms)."""
     start = time.perf_counter()
-    prepare_dataset(dataset)
-    return round(1000 * (time.perf_counter() - start), 1)
+    prepared = prepare_dataset(dataset)
+    return prepared, round(1000 * (time.perf_counter() - start), 1)
 
 
-def _stage_times(dataset: Any) -> dict[str, float]:
+def _stage_times(prepared: PreparedDataset) -> dict[str, float]:
     """One recompute, stage by stage (ms), to show where the time goes."""
     marks: dict[str, float] = {}
-    forget_cohorts(dataset)
     start = time.perf_counter()
 
     def mark(name: str) -> None:
@@ -181,17 +184,20 @@ def _stage_times(dataset: Any) -> dict[str, float]:
         marks[name] = round(1000 * (now - start), 1)
         start = now
 
-    cohort = select_cohort(dataset, CohortFilter.parse(FILTER_TEXT))
-    indexed = cohort_index(cohort)
+    cohort = select_prepared_cohort(prepared, CohortFilter.parse(FILTER_TEXT))
+    indexed = cohort_index(cohort, prepared)
+    levels = patient_levels(cohort.patients, BY)
     mark("filter")
-    summarise_survival(cohort.patients, "pfs", BY)
-    summarise_survival(cohort.patients, "os", BY)
+    summarise_survival(cohort.patients, "pfs", BY, levels=levels)
+    summarise_survival(cohort.patients, "os", BY, levels=levels)
     mark("survival")
-    response_by_timepoint(cohort.patients, cohort.responses, "evaluable", BY, indexed=indexed)
+    response_by_timepoint(
+        cohort.patients, cohort.responses, "evaluable", BY, indexed=indexed, levels=levels
+    )
     mark("response")
-    _conversion(cohort)
+    _conversion(cohort, indexed)
     mark("conversion")
-    build_table1(cohort.patients, by=BY)
+    build_table1(cohort.patients, by=BY, levels=levels)
     mark("table1")
     return marks
 
@@ -254,11 +260,11 @@ def run_ours(size: int, repeats: int) -> dict[str, Any]:
     """Time our recompute on a registry of `size` patients."""
     dataset = registry.cached(size).dataset()
     rss_loaded = current_rss_mb()
-    prepare_ms = prepare(dataset)
-    timing, result, peak = timed(lambda: recompute(dataset), repeats)
+    prepared, prepare_ms = prepare(dataset)
+    timing, result, peak = timed(lambda: recompute(prepared), repeats)
     numbers = our_numbers(result)
     del result
-    stages = _stage_times(dataset)
+    stages = _stage_times(prepared)
     return {
         "timing": timing.to_dict(),
         "stages_ms": stages,

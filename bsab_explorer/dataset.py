@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
 
 import polars as pl
 
 from bsab_explorer.schema import TABLES, Kind
-
-T = TypeVar("T")
 
 _POLARS_TYPES: dict[Kind, type[pl.DataType]] = {
     Kind.STRING: pl.String,
@@ -53,8 +50,6 @@ class Dataset:
     source: str = ""
     reconstructed: bool = False
     fingerprint: str = field(default="")
-    #: Values derived from the tables once and reused by every filter (see `derived`).
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
@@ -70,13 +65,6 @@ class Dataset:
         """Whether table `name` was loaded with at least one row."""
         frame = self.tables.get(name)
         return frame is not None and frame.height > 0
-
-    def derived(self, key: str, build: Callable[[Dataset], T]) -> T:
-        """`build(self)`, computed on first use and kept with the dataset (it never changes)."""
-        if key not in self.memo:
-            self.memo[key] = build(self)
-        value: T = self.memo[key]
-        return value
 
     @property
     def short_fingerprint(self) -> str:

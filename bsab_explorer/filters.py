@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -48,7 +45,6 @@ from bsab_explorer.schema import (
     column_label,
 )
 
-OPERATORS = ("!=", ">=", "<=", "=", ">", "<")
 _NUMERIC_OPERATORS = (">=", "<=", ">", "<")
 _CLAUSE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$")
 #: The canonical spelling of "not recorded" in filter text.
@@ -224,10 +220,6 @@ class CohortFilter:
         """The clauses on one column."""
         return tuple(c for c in self.clauses if c.column == column)
 
-    def unknown_columns(self, table: Table) -> tuple[str, ...]:
-        """Columns this filter names that the table does not have (they cannot apply to it)."""
-        return tuple(sorted({c.column for c in self.clauses if c.column not in table.by_name}))
-
     def predicate(self, frame: pl.DataFrame, table: Table) -> pl.Expr | None:
         """The conjunction of every clause the table can answer (None when there is none)."""
         predicates = [
@@ -248,9 +240,8 @@ class Cohort:
     """The patients (and their assessments) of a dataset that a filter keeps.
 
     `rows` are the kept patients' row numbers in the dataset's patients table (ascending; None
-    when the filter keeps everyone) and `source` the dataset, so that analyses can reuse what
-    they derive once per dataset (see `bsab_explorer.analyses.response.cohort_index`); `memo`
-    keeps what they derive once per cohort.
+    when the filter keeps everyone), so that what was derived once for the whole dataset can be
+    narrowed to the cohort (see `bsab_explorer.analyses.prepared`).
     """
 
     cohort_filter: CohortFilter
@@ -258,8 +249,6 @@ class Cohort:
     responses: pl.DataFrame
     total: int
     rows: np.ndarray | None = field(default=None, compare=False, repr=False)
-    source: Dataset | None = field(default=None, compare=False, repr=False)
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -284,65 +273,38 @@ class CaseSeries:
 
 def response_owners(dataset: Dataset) -> np.ndarray:
     """For each row of the responses table, the row of its patient in the patients table (-1
-    when the patient is not in it); computed once per dataset."""
-
-    def build(data: Dataset) -> np.ndarray:
-        key = PATIENTS.key
-        rows = data.table(PATIENTS.name).select(key).with_row_index("__row")
-        owners = (
-            data.table(RESPONSES.name)
-            .select(key)
-            .join(rows, on=key, how="left", maintain_order="left")
-            .get_column("__row")
-        )
-        return owners.cast(pl.Int64).fill_null(-1).to_numpy()
-
-    return dataset.derived("response_owners", build)
+    when the patient is not in it)."""
+    key = PATIENTS.key
+    rows = dataset.table(PATIENTS.name).select(key).with_row_index("__row")
+    owners = (
+        dataset.table(RESPONSES.name)
+        .select(key)
+        .join(rows, on=key, how="left", maintain_order="left")
+        .get_column("__row")
+    )
+    return owners.cast(pl.Int64).fill_null(-1).to_numpy()
 
 
-#: Cohorts kept per dataset (the most recently used): a page, its downloads and its
-#: provenance footers ask for the same filter several times per rerun.
-RECENT_COHORTS = 4
-_RECENT_LOCK = threading.Lock()
-
-
-def select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
+def select_cohort(
+    dataset: Dataset, cohort_filter: CohortFilter, owners: np.ndarray | None = None
+) -> Cohort:
     """Apply the filter to the cohort study's patients and keep their responses.
 
-    The result is kept with the dataset (the `RECENT_COHORTS` most recent filters), so that
-    asking again for the same filter returns the same cohort, with what analyses kept in it.
+    `owners`, when given, is `response_owners(dataset)`, derived once for every filter of the
+    dataset (see `bsab_explorer.analyses.prepared`); without it, it is derived here when needed.
     """
-    key = cohort_filter.to_text()
-    with _RECENT_LOCK:
-        recent: OrderedDict[str, Cohort] = dataset.memo.setdefault("cohorts", OrderedDict())
-        if key in recent:
-            recent.move_to_end(key)
-            return recent[key]
-    cohort = _select_cohort(dataset, cohort_filter)
-    with _RECENT_LOCK:
-        recent[key] = cohort
-        recent.move_to_end(key)
-        while len(recent) > RECENT_COHORTS:
-            recent.popitem(last=False)
-    return cohort
-
-
-def forget_cohorts(dataset: Dataset) -> None:
-    """Drop the cohorts kept with the dataset (what it derived for every filter stays)."""
-    with _RECENT_LOCK:
-        dataset.memo.pop("cohorts", None)
-
-
-def _select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
     patients = dataset.table(PATIENTS.name)
     responses = dataset.table(RESPONSES.name)
     predicate = cohort_filter.predicate(patients, PATIENTS)
     if predicate is None:
-        return Cohort(cohort_filter, patients, responses, patients.height, source=dataset)
+        return Cohort(cohort_filter, patients, responses, patients.height)
     mask = patients.select(predicate.fill_null(False)).to_series().to_numpy()
     if mask.all():
-        return Cohort(cohort_filter, patients, responses, patients.height, source=dataset)
-    owners = response_owners(dataset)
+        return Cohort(cohort_filter, patients, responses, patients.height)
+    if owners is None:
+        owners = response_owners(dataset)
+    elif owners.size != responses.height:
+        raise ValueError("owners are not the response rows of this dataset")
     keep = (owners >= 0) & np.append(mask, False)[owners]
     return Cohort(
         cohort_filter,
@@ -350,7 +312,6 @@ def _select_cohort(dataset: Dataset, cohort_filter: CohortFilter) -> Cohort:
         responses.filter(pl.Series(keep)),
         patients.height,
         rows=np.flatnonzero(mask),
-        source=dataset,
     )
 
 

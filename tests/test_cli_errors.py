@@ -95,6 +95,28 @@ def test_an_analysis_refusal_exits_1_with_its_message(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["table", "response", "--by", "patient_id"],
+        ["table", "table1", "--by", "patient_id"],
+        ["figure", "response", "--by", "patient_id", "--out", "response.svg"],
+    ],
+)
+def test_grouping_by_a_column_with_too_many_values_exits_1_with_its_message(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert "values; choose a variable with at most 12 groups" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "response.svg").exists()
+
+
 def test_a_refusal_of_the_table_command_names_the_table(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

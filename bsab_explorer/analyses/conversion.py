@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from bsab_explorer.analyses.counts import format_percent
 from bsab_explorer.analyses.response import (
     BEST_KEY,
     CATEGORY_ORDER,
@@ -25,7 +26,6 @@ from bsab_explorer.analyses.response import (
     timepoint_code,
     timepoint_key,
 )
-from bsab_explorer.analyses.table1 import format_percent
 from bsab_explorer.schema import BEST_TIMEPOINT, ORR_CODES, TIMEPOINT_PATTERN
 
 _PATIENT = "patient_id"

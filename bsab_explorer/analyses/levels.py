@@ -4,11 +4,6 @@ Both are written to avoid a hash of every value: a coded column is checked code 
 comparison each), and rows are numbered by a chain of comparisons, which Polars evaluates far
 faster than a dictionary lookup of strings (numbers and booleans by a binary search).
 
-`column_levels` keeps both with the frame while it lives, so that the survival, response and
-Table 1 analyses of one cohort group its patients once. Frames are never changed in place in
-this project (Polars frames are immutable unless asked otherwise), which is what makes keeping
-results with a frame safe.
-
 >>> values = pl.Series(["II", None, "I", "II", "IV?"])
 >>> present_values(values, ("I", "II", "III"))
 ['I', 'II', 'IV?']
@@ -18,13 +13,14 @@ results with a frame safe.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from bsab_explorer.schema import PATIENTS
 
 
 def present_values(values: pl.Series, codes: Sequence[str] = ()) -> list[Any]:
@@ -66,61 +62,54 @@ def level_codes(values: pl.Series, levels: Sequence[Any]) -> np.ndarray:
     return codes.to_numpy()
 
 
-_KEPT: dict[int, tuple[weakref.ref[pl.DataFrame], dict[Any, Any]]] = {}
-_KEPT_LOCK = threading.Lock()
-
-
-def _kept_with(frame: pl.DataFrame) -> dict[Any, Any]:
-    """A dict that lives as long as `frame` (dropped when the frame is)."""
-    key = id(frame)
-    with _KEPT_LOCK:
-        found = _KEPT.get(key)
-        if found is not None and found[0]() is frame:
-            return found[1]
-        memo: dict[Any, Any] = {}
-
-        def forget(_: object, key: int = key) -> None:
-            with _KEPT_LOCK:
-                _KEPT.pop(key, None)
-
-        _KEPT[key] = (weakref.ref(frame, forget), memo)
-        return memo
-
-
-def kept_present_values(frame: pl.DataFrame, column: str, codes: Sequence[str] = ()) -> list[Any]:
-    """`present_values` of a column of `frame`, computed once per frame and column."""
-    memo = _kept_with(frame)
-    key = ("present", column, tuple(codes))
-    if key not in memo:
-        memo[key] = present_values(_values(frame, column), codes)
-    found: list[Any] = memo[key]
-    return list(found)
+def column_present_values(frame: pl.DataFrame, column: str, codes: Sequence[str] = ()) -> list[Any]:
+    """`present_values` of a column of `frame` (categoricals read as text)."""
+    return present_values(_values(frame, column), codes)
 
 
 def column_levels(
     frame: pl.DataFrame, column: str, codes: Sequence[str] = ()
 ) -> tuple[list[Any], np.ndarray]:
-    """`present_values` of a column of `frame` and every row's `level_codes` among them
-    (read-only), computed once per frame and column.
+    """`present_values` of a column of `frame` and every row's `level_codes` among them.
 
     >>> frame = pl.DataFrame({"stage": ["II", None, "I"]})
-    >>> stages = ("I", "II", "III")
-    >>> column_levels(frame, "stage", stages)
+    >>> column_levels(frame, "stage", ("I", "II", "III"))
     (['I', 'II'], array([1, 2, 0]))
-    >>> column_levels(frame, "stage", stages)[1] is column_levels(frame, "stage", stages)[1]
-    True
     """
-    present = kept_present_values(frame, column, codes)
-    memo = _kept_with(frame)
-    key = ("rows", column, tuple(codes))
-    if key not in memo:
-        rows = level_codes(_values(frame, column), present)
-        rows.flags.writeable = False
-        memo[key] = rows
-    found: np.ndarray = memo[key]
-    return present, found
+    values = _values(frame, column)
+    present = present_values(values, codes)
+    return present, level_codes(values, present)
 
 
 def _values(frame: pl.DataFrame, column: str) -> pl.Series:
     values = frame.get_column(column)
     return values.cast(pl.String) if values.dtype in (pl.Categorical, pl.Enum) else values
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """A grouping column of a patients frame: its present values in level order (`values`) and
+    each row's position among them (`rows`; missing or other values: ``len(values)``).
+
+    Survival, response and Table 1 split a cohort by the same column: computed once
+    (`patient_levels`) and passed to each, the cohort's rows are numbered once.
+    """
+
+    column: str
+    values: tuple[Any, ...]
+    rows: np.ndarray
+
+
+def patient_levels(patients: pl.DataFrame, by: str) -> Levels:
+    """The levels of column `by` of a patients frame (contract codes in contract order)."""
+    values, rows = column_levels(patients, by, PATIENTS.codes_of(by))
+    return Levels(by, tuple(values), rows)
+
+
+def levels_of(patients: pl.DataFrame, by: str, levels: Levels | None) -> Levels:
+    """`levels` when given (they must be of column `by`), else `patient_levels(patients, by)`."""
+    if levels is None:
+        return patient_levels(patients, by)
+    if levels.column != by or levels.rows.size != patients.height:
+        raise ValueError(f"the levels given are not those of column {by!r} of these patients")
+    return levels

@@ -18,17 +18,15 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from bsab_explorer.analyses.table1 import OVERALL, cohort_group_codes, format_percent
-from bsab_explorer.dataset import Dataset
+from bsab_explorer.analyses.counts import format_percent
+from bsab_explorer.analyses.groups import OVERALL, cohort_group_codes
+from bsab_explorer.analyses.levels import Levels
 from bsab_explorer.errors import Unavailable
-from bsab_explorer.filters import Cohort, response_owners
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     CR_OR_BETTER_CODES,
     ORR_CODES,
-    PATIENTS,
     RESPONSE_CODES,
-    RESPONSES,
     VGPR_OR_BETTER_CODES,
     timepoint_label,
     timepoint_order,
@@ -192,44 +190,6 @@ class IndexedCohort:
         return IndexedCohort(
             patient_ids, self.keys[present], ranks[present], pet[present], derive_order
         )
-
-
-def dataset_index(dataset: Dataset) -> IndexedCohort:
-    """The index of every patient of the dataset (built once, kept with the dataset)."""
-    return dataset.derived(
-        "response_index",
-        lambda d: index_cohort(d.table(PATIENTS.name), d.table(RESPONSES.name)),
-    )
-
-
-def prepare_dataset(dataset: Dataset) -> None:
-    """Derive now what every filter of this dataset reuses (the responses' patient rows and
-    the response index), so that the first filter change does not pay for it."""
-    response_owners(dataset)
-    _ = dataset_index(dataset).pseudonym_order  # sorted once; every filter renumbers it
-
-
-def cohort_index(cohort: Cohort) -> IndexedCohort:
-    """The indexed cohort of a filtered cohort (kept with the cohort).
-
-    The whole dataset is indexed once (kept with the dataset) and each filter only takes its
-    patients' columns of the grids, so that a filter change never re-reads the response codes
-    of every patient. Equal to ``index_cohort(cohort.patients, cohort.responses)``.
-    """
-    if "index" not in cohort.memo:
-        source = cohort.source
-        if source is None:
-            indexed = index_cohort(cohort.patients, cohort.responses)
-        else:
-            whole = dataset_index(source)
-            indexed = (
-                whole
-                if cohort.rows is None
-                else whole.restricted(cohort.rows, cohort.patients.get_column(_PATIENT))
-            )
-        cohort.memo["index"] = indexed
-    found: IndexedCohort = cohort.memo["index"]
-    return found
 
 
 def _visits(
@@ -403,17 +363,19 @@ def response_by_timepoint(
     by: str | None = None,
     *,
     indexed: IndexedCohort | None = None,
+    levels: Levels | None = None,
 ) -> ResponseSummary:
     """IMWG response counts and rates per timepoint (and per group of `by`).
 
-    `indexed`, when given, is `cohort_index` of the cohort whose frames these are (it saves
-    indexing the assessments again).
+    `indexed`, when given, is the index of the cohort whose frames these are (from
+    `bsab_explorer.analyses.prepared.cohort_index`; it saves indexing the assessments again);
+    `levels`, when given, are `patient_levels(patients, by)`.
     """
     if denominator not in DENOMINATORS:
         raise ValueError(f"denominator must be one of {DENOMINATORS}, not {denominator!r}")
     require_columns(patients, responses)
     if by is not None:
-        patient_group, groups = cohort_group_codes(patients, by)
+        patient_group, groups = cohort_group_codes(patients, by, levels)
     else:
         patient_group, groups = np.zeros(patients.height, dtype=np.int64), (OVERALL,)
     if indexed is None:

@@ -2,54 +2,37 @@
 
 Every count states its denominator when it differs from the column's N, missing values are
 counted in a "Not recorded" row (never dropped silently), and a characteristic whose column is
-absent or empty reads "not recorded" instead of failing. Optional p-values name their test:
-
-- Fisher's exact test (two-sided) for 2 x 2 tables (as R's ``fisher.test``);
-- Pearson's chi-squared test without continuity correction for larger tables (as R's
-  ``chisq.test``; an exact Fisher–Freeman–Halton test is not used because it does not scale to
-  large cohorts);
-- Wilcoxon rank-sum test for numbers in two groups (as R's ``wilcox.test``: exact when both
-  groups have fewer than 50 values and there are no ties, else normal approximation with
-  continuity correction); Kruskal–Wallis test for more than two groups.
+absent or empty reads "not recorded" instead of failing. Optional p-values name their test
+(see `bsab_explorer.analyses.significance`). This module says which rows the table has and how
+each cell reads; `groups` splits the cohort, `aggregates` counts every cell in one pass.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
-from bsab_explorer.analyses.levels import column_levels, kept_present_values
+from bsab_explorer.analyses.aggregates import Aggregates
+from bsab_explorer.analyses.counts import format_count, format_value
+from bsab_explorer.analyses.groups import GROUP_COLUMN, NOT_RECORDED, OVERALL, cohort_group_codes
+from bsab_explorer.analyses.levels import Levels
+from bsab_explorer.analyses.significance import (
+    TESTS,
+    categorical_p_value,
+    contingency_table,
+    numeric_p_value,
+)
 from bsab_explorer.schema import (
-    AGE_CAP,
     ALKYLATING_COLUMNS,
     BSAB_CODES,
     CYTOGENETIC_COLUMNS,
     EMD_SITE_COLUMNS,
-    PATIENTS,
     column_label,
 )
 
-#: Label of the group of patients whose split variable is missing.
-NOT_RECORDED = "Not recorded"
-#: Label of the all-patients column.
-OVERALL = "All patients"
-#: A split variable may have at most this many groups (besides "Not recorded").
-MAX_GROUPS = 12
-
-FISHER = "Fisher's exact test"
-CHI_SQUARED = "Pearson's chi-squared test"
-WILCOXON = "Wilcoxon rank-sum test"
-KRUSKAL = "Kruskal–Wallis test"
-#: The tests p-values may come from, in the order notes list them.
-TESTS = (FISHER, CHI_SQUARED, WILCOXON, KRUSKAL)
-
-_GROUP = "__group"
-_VALUE_LABELS = {"sex": {"F": "Female", "M": "Male"}}
 _CYTOGENETIC_ORDER = ("del17p", "gain_1q21", "t_4_14", "t_14_16", "del_1p32", "amp_1q21")
 _OTHER_AGENTS = (
     "chemo_anthracycline",
@@ -72,105 +55,6 @@ _SUPPORTIVE = (
     "antiviral_prophylaxis",
 )
 _GRADES = (1, 2, 3, 4)
-
-
-# --- groups ------------------------------------------------------------------------------------
-
-
-def _value_label(column: str, value: object) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    text = str(value)
-    return _VALUE_LABELS.get(column, {}).get(text, text)
-
-
-def _group_values(patients: pl.DataFrame, by: str) -> list[object]:
-    """The values of `by` present, in group order (booleans yes first, codes in contract
-    order, other values sorted)."""
-    if by not in patients.columns:
-        raise KeyError(f"column {by!r} is not in the patients table")
-    if patients.schema[by] == pl.Boolean:
-        present = kept_present_values(patients, by)
-        ordered: list[object] = [v for v in (True, False) if v in present]
-    else:
-        ordered = kept_present_values(patients, by, PATIENTS.codes_of(by))
-    if len(ordered) > MAX_GROUPS:
-        raise ValueError(
-            f"{column_label(by)} has {len(ordered)} values; choose a variable with at most "
-            f"{MAX_GROUPS} groups"
-        )
-    return ordered
-
-
-def cohort_groups(patients: pl.DataFrame, by: str) -> tuple[pl.Expr, tuple[str, ...]]:
-    """An expression labelling each patient's group of `by`, and the group labels in order.
-
-    Booleans read "Yes"/"No" (yes first), codes follow the contract order, other values sort;
-    patients with `by` missing form the group "Not recorded" (last, only when present).
-    """
-    ordered = _group_values(patients, by)
-    dtype = patients.schema[by]
-    labels = [_value_label(by, v) for v in ordered]
-    expr: pl.Expr = pl.lit(NOT_RECORDED, dtype=pl.String)
-    for value, label in zip(reversed(ordered), reversed(labels), strict=True):
-        expr = pl.when(pl.col(by) == pl.lit(value, dtype=dtype)).then(pl.lit(label)).otherwise(expr)
-    if patients.get_column(by).null_count() > 0:
-        labels.append(NOT_RECORDED)
-    return expr.alias(_GROUP), tuple(labels)
-
-
-def cohort_group_codes(patients: pl.DataFrame, by: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Each patient's group of `by` as its position among the labels of `cohort_groups`
-    (the same labels, in the same order), without writing a label per patient."""
-    ordered = _group_values(patients, by)
-    labels = [_value_label(by, v) for v in ordered]
-    if patients.get_column(by).null_count() > 0:
-        labels.append(NOT_RECORDED)
-    # Each row's level is kept with the frame: survival and response group the same patients.
-    present, rows = column_levels(patients, by, PATIENTS.codes_of(by))
-    if present != ordered:  # booleans: yes first
-        position = np.array([*(ordered.index(v) for v in present), len(ordered)], dtype=np.int64)
-        rows = position[rows]
-    return rows, tuple(labels)
-
-
-# --- formatting --------------------------------------------------------------------------------
-
-
-def format_percent(numerator: int, denominator: int) -> str:
-    """A percentage as printed in the table: one decimal below 10 %, whole above (half up)."""
-    pct = 100.0 * numerator / denominator
-    if 0 < pct < 10:
-        return f"{math.floor(pct * 10 + 0.5) / 10:.1f}"
-    return f"{math.floor(pct + 0.5):.0f}"
-
-
-def format_number(value: float) -> str:
-    """A number without trailing zeros (whole numbers stay whole, else one decimal)."""
-    if float(value).is_integer():
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def _format_value(column: str, value: float) -> str:
-    # Ages are stored capped at AGE_CAP and must read "90+" wherever shown.
-    if column == "age_years" and value >= AGE_CAP:
-        return f"{AGE_CAP}+"
-    return format_number(value)
-
-
-def format_count(numerator: int, denominator: int, column_n: int, subset: bool = False) -> str:
-    """``n (%)``, or ``n/d (%)`` when the denominator differs from the column's N.
-
-    An empty denominator reads "not recorded", or "–" for a share of a subset (e.g. CRS grades
-    in a group without CRS).
-    """
-    if denominator == 0:
-        return "–" if subset else "not recorded"
-    pct = format_percent(numerator, denominator)
-    if denominator == column_n:
-        return f"{numerator} ({pct} %)"
-    return f"{numerator}/{denominator} ({pct} %)"
 
 
 # --- row specifications ------------------------------------------------------------------------
@@ -392,199 +276,26 @@ class Table1:
         return str(rows.get_column(header)[0])
 
 
-#: The kinds of aggregate a cell may need (see `_Builder`).
-_KINDS = ("count", "recorded", "missing", "size", "zero", "median", "min", "max")
-_NUMBER_KINDS = ("median", "min", "max")
-
-
-@dataclass
-class _Builder:
-    """The aggregates Table 1's cells need, each a kind and a row-level expression: "count"
-    (rows where a condition is true), "recorded" / "missing" (rows with / without a value),
-    "median", "min", "max", "size" (rows) and "zero"."""
-
-    items: list[tuple[str, str, pl.Expr | None]] = field(default_factory=list)
-
-    def add(self, kind: str, expr: pl.Expr | None = None) -> str:
-        name = f"a{len(self.items)}"
-        self.items.append((name, kind, expr))
-        return name
-
-    def exprs(self, kinds: Sequence[str] = _KINDS) -> list[pl.Expr]:
-        """Polars aggregate expressions of the items of `kinds`, named by item."""
-        out = []
-        for name, kind, expr in self.items:
-            if kind not in kinds:
-                continue
-            if kind in ("size", "zero"):
-                agg = pl.len() if kind == "size" else pl.lit(0)
-            else:
-                assert expr is not None
-                agg = {
-                    "count": lambda e: e.sum(),
-                    "recorded": lambda e: pl.len() - e.null_count(),
-                    "missing": lambda e: e.null_count(),
-                    "median": lambda e: e.median(),
-                    "min": lambda e: e.min(),
-                    "max": lambda e: e.max(),
-                }[kind](expr)
-            out.append(agg.alias(name))
-        return out
-
-    def by_group(
-        self, frame: pl.DataFrame, codes: np.ndarray, n_groups: int
-    ) -> list[dict[str, object]]:
-        """The aggregates of all patients, then of each group (rows of `frame` whose code is
-        the group's; the groups partition the patients).
-
-        Counts are taken on bitmaps: each condition is evaluated once for every patient, and a
-        group's count is the number of bits set in (condition AND group). Medians, minima and
-        maxima of whole numbers come from each group's histogram (see `_number_summaries`).
-        """
-        keys: dict[str, str] = {}  # item -> the row-level boolean it counts
-        rows: dict[str, pl.Expr] = {}
-        for name, kind, expr in self.items:
-            if kind in ("count", "recorded", "missing"):
-                assert expr is not None
-                key = str(expr) if kind == "count" else f"recorded:{expr}"
-                keys[name] = key
-                if key not in rows:
-                    rows[key] = expr if kind == "count" else expr.is_not_null()
-        table = frame.select([e.alias(f"b{i}") for i, e in enumerate(rows.values())])
-        group_bits = [_pack(codes == group) for group in range(n_groups)]
-        counts: dict[str, list[int]] = {}
-        for i, key in enumerate(rows):
-            bits = _bits(table.to_series(i))
-            counts[key] = [int(np.bitwise_count(bits & g).sum()) for g in group_bits]
-        sizes = np.bincount(codes, minlength=n_groups)[:n_groups].tolist()
-        numbers = {
-            column: _number_summaries(frame.get_column(column), codes, n_groups)
-            for column in {
-                n for _, kind, e in self.items if kind in _NUMBER_KINDS and e is not None
-                for n in e.meta.root_names()
-            }
-        }  # fmt: skip
-        stats: list[dict[str, object]] = [{} for _ in range(n_groups + 1)]
-        values: Sequence[object]
-        for name, kind, expr in self.items:
-            if kind in _NUMBER_KINDS:
-                assert expr is not None
-                (column,) = expr.meta.root_names()
-                values = numbers[column][_NUMBER_KINDS.index(kind)]
-            else:
-                counted: list[int]
-                if kind == "size":
-                    counted = sizes
-                elif kind == "zero":
-                    counted = [0] * n_groups
-                elif kind == "missing":
-                    counted = [size - n for size, n in zip(sizes, counts[keys[name]], strict=True)]
-                else:
-                    counted = counts[keys[name]]
-                # The groups partition the patients: all patients' counts are their sums.
-                values = [*counted, sum(counted)]
-            for found, value in zip(stats, values, strict=True):
-                found[name] = value
-        *groups, overall = stats
-        return [overall, *groups]
-
-
-#: Whole numbers spanning at most this many values are summarised from histograms.
-_HISTOGRAM_SPAN = 1 << 16
-
-
-def _number_summaries(
-    values: pl.Series, codes: np.ndarray, n_groups: int
-) -> tuple[list[float | None], list[float | None], list[float | None]]:
-    """Median, minimum and maximum of `values` in each group and then for all patients (None
-    where there is no value), as Polars computes them (the median of an even count is the mean
-    of the middle two)."""
-    bounds = values.to_frame().select(pl.first().min().alias("low"), pl.first().max().alias("high"))
-    low, high = bounds.row(0)
-    summaries: tuple[list[float | None], list[float | None], list[float | None]] = ([], [], [])
-    medians, lows, highs = summaries
-    if not values.dtype.is_integer() or low is None or high - low >= _HISTOGRAM_SPAN:
-        for rows in [*(values.filter(pl.Series(codes == g)) for g in range(n_groups)), values]:
-            row = rows.to_frame().select(
-                pl.first().median().alias("median"),
-                pl.first().min().alias("min"),
-                pl.first().max().alias("max"),
-            )
-            for found, value in zip(summaries, row.row(0), strict=True):
-                found.append(None if value is None else float(value))
-        return summaries
-    # Each group's histogram over the span of values: one bincount for every group (rows
-    # without a value are counted in an extra group, dropped).
-    span = high - low + 1
-    cells = values.fill_null(low).to_numpy().astype(np.int64) - low
-    group = (
-        codes
-        if values.null_count() == 0
-        else np.where(values.is_null().to_numpy(), n_groups, codes)
-    )
-    cells += group * span
-    histograms = np.bincount(cells, minlength=(n_groups + 1) * span).reshape(n_groups + 1, span)
-    histograms[n_groups] = histograms[:n_groups].sum(axis=0)  # all patients
-    for histogram in histograms:
-        total = int(histogram.sum())
-        if total == 0:
-            for found in summaries:
-                found.append(None)
-            continue
-        cumulative = np.cumsum(histogram)
-        # The values at (1-based) ranks ceil(total / 2) and floor(total / 2) + 1.
-        lower = int(np.searchsorted(cumulative, (total + 1) // 2))
-        upper = int(np.searchsorted(cumulative, total // 2 + 1))
-        seen = np.flatnonzero(histogram)
-        medians.append(low + (lower + upper) / 2)
-        lows.append(float(low + seen[0]))
-        highs.append(float(low + seen[-1]))
-    return summaries
-
-
-def _pack(rows: np.ndarray) -> np.ndarray:
-    """Booleans as little-endian bit words (uint64; the padding bits are 0)."""
-    packed = np.packbits(rows, bitorder="little")
-    padded = np.zeros(-(-packed.size // 8) * 8, dtype=np.uint8)
-    padded[: packed.size] = packed
-    return padded.view(np.uint64)
-
-
-def _bits(values: pl.Series) -> np.ndarray:
-    """The rows where a boolean column is true (missing counts as not true), as `_pack` words.
-
-    Read from the column's own Arrow bitmaps (values AND validity) without unpacking them.
-    """
-    n = values.len()
-    array = values.cast(pl.Boolean).rechunk().to_arrow()
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    validity, data = array.buffers()[:2]
-    if n == 0 or data is None or array.offset % 8:
-        return _pack(values.cast(pl.Boolean).fill_null(False).to_numpy())
-    start, size = array.offset // 8, -(-n // 8)
-    padded = np.zeros(-(-size // 8) * 8, dtype=np.uint8)
-    padded[:size] = np.frombuffer(data, dtype=np.uint8, count=size, offset=start)
-    if validity is not None:
-        padded[:size] &= np.frombuffer(validity, dtype=np.uint8, count=size, offset=start)
-    if n % 8:
-        padded[size - 1] &= (1 << (n % 8)) - 1  # bits past the last row are not rows
-    return padded.view(np.uint64)
-
-
-def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool = False) -> Table1:
-    """Table 1 of the cohort (all patients, plus one column per group of `by` when given)."""
+def build_table1(
+    patients: pl.DataFrame,
+    by: str | None = None,
+    p_values: bool = False,
+    *,
+    levels: Levels | None = None,
+) -> Table1:
+    """Table 1 of the cohort (all patients, plus one column per group of `by` when given;
+    `levels`, when given, are `patient_levels(patients, by)`)."""
     group_labels: tuple[str, ...] = ()
     codes = np.zeros(0, dtype=np.int64)
     frame = patients  # with each patient's group label, for the p-values
     if by is not None:
-        codes, group_labels = cohort_group_codes(patients, by)
+        codes, group_labels = cohort_group_codes(patients, by, levels)
         if p_values:
             label_of = dict(enumerate(group_labels))
-            labels = pl.Series(_GROUP, codes).replace_strict(label_of, return_dtype=pl.String)
+            labels = pl.Series(GROUP_COLUMN, codes).replace_strict(label_of, return_dtype=pl.String)
             frame = patients.with_columns(labels)
     specs = _specs(patients)
-    builder = _Builder()
+    builder = Aggregates()
     plans: list[tuple[_Spec, dict[str, str]]] = []
     for spec in specs:
         plans.append((spec, _plan(spec, builder)))
@@ -622,7 +333,6 @@ def build_table1(patients: pl.DataFrame, by: str | None = None, p_values: bool =
     schema |= {c.header: pl.String for c in columns}
     if p_values:
         schema |= {"p_value": pl.Float64, "test": pl.String}
-    if p_values:
         for row in rows:
             row.setdefault("p_value", None)
             row.setdefault("test", None)
@@ -638,7 +348,7 @@ def _row(
     return row
 
 
-def _plan(spec: _Spec, builder: _Builder) -> dict[str, str]:
+def _plan(spec: _Spec, builder: Aggregates) -> dict[str, str]:
     """Register the aggregates a row needs; returns their names.
 
     Plain sums and null counts only: they are the cheapest aggregations polars has.
@@ -723,7 +433,7 @@ def _render(
                 cells.append("not recorded")
                 continue
             shown = [float(str(v)) for v in (median, s[names["min"]], s[names["max"]])]
-            mid, lo, hi = (_format_value(spec.column, v) for v in shown)
+            mid, lo, hi = (format_value(spec.column, v) for v in shown)
             cells.append(f"{mid} ({lo}–{hi})")
         out.append((f"{spec.label}, median (min–max)", indent, cells, True))
     else:
@@ -766,74 +476,28 @@ def _test(
         table = np.array(
             [[count(s, "n"), count(s, "d") - count(s, "n")] for s in group_stats], dtype=np.int64
         )
-        return _categorical_test(table)
+        return categorical_p_value(table)
     if isinstance(spec, _Levels) and spec.bucket is not None and spec.source is None:
         table = np.array(
             [[count(s, f"level:{key}") for key, _ in spec.levels] for s in group_stats],
             dtype=np.int64,
         )
-        return _categorical_test(table)
+        return categorical_p_value(table)
     if isinstance(spec, _Levels) and spec.bucket is not None:
-        levels = frame.select(pl.col(_GROUP), spec.bucket.alias("y")).drop_nulls()
-        counts = levels.group_by(_GROUP, "y").len().pivot(on="y", index=_GROUP, values="len")
-        keys = sorted(c for c in counts.columns if c != _GROUP)
-        table = _contingency(counts.fill_null(0), groups, keys)
-        return _categorical_test(table)
-    if isinstance(spec, _Summary) and spec.available:
-        values = frame.select(pl.col(_GROUP), pl.col(spec.column).cast(pl.Float64)).drop_nulls()
-        samples = [
-            values.filter(pl.col(_GROUP) == g).get_column(spec.column).to_numpy() for g in groups
-        ]
-        return _numeric_test([s for s in samples if s.size > 0])
-    return None, None
-
-
-def _contingency(counts: pl.DataFrame, groups: list[str], keys: list[str]) -> np.ndarray:
-    """Groups x outcome counts, rows in group order (absent groups get zeros)."""
-    table = np.zeros((len(groups), len(keys)), dtype=np.int64)
-    for i, group in enumerate(groups):
-        match = counts.filter(pl.col(_GROUP) == group)
-        if match.height:
-            table[i] = [int(match.get_column(k)[0] or 0) for k in keys]
-    return table
-
-
-def _categorical_test(table: np.ndarray) -> tuple[float | None, str | None]:
-    """Fisher's exact test for 2 x 2, Pearson's chi-squared otherwise (empty margins dropped)."""
-    from scipy import stats  # only when p-values are asked for: scipy.stats is slow to import
-
-    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-    if table.shape[0] < 2:
-        return None, None
-    if table.shape[1] < 2:
-        # The outcome does not vary: R's fisher.test gives 1 for 2 x 2, chisq.test NaN otherwise.
-        return (1.0, FISHER) if table.shape[0] == 2 else (None, None)
-    if table.shape == (2, 2):
-        return float(stats.fisher_exact(table).pvalue), FISHER
-    result = stats.chi2_contingency(table, correction=False)
-    return float(result.pvalue), CHI_SQUARED
-
-
-def _numeric_test(samples: list[np.ndarray]) -> tuple[float | None, str | None]:
-    """Wilcoxon rank-sum (R's defaults) for two groups, Kruskal–Wallis for more."""
-    from scipy import stats
-
-    if len(samples) < 2:
-        return None, None
-    pooled = np.concatenate(samples)
-    if np.all(pooled == pooled[0]):
-        # All values equal: no rank test is defined (R's wilcox.test and kruskal.test give NaN).
-        return None, None
-    if len(samples) == 2:
-        x, y = samples
-        ties = np.unique(pooled).size < pooled.size
-        exact = x.size < 50 and y.size < 50 and not ties
-        result = stats.mannwhitneyu(
-            x,
-            y,
-            alternative="two-sided",
-            use_continuity=True,
-            method="exact" if exact else "asymptotic",
+        levels = frame.select(pl.col(GROUP_COLUMN), spec.bucket.alias("y")).drop_nulls()
+        counts = (
+            levels.group_by(GROUP_COLUMN, "y").len().pivot(on="y", index=GROUP_COLUMN, values="len")
         )
-        return float(result.pvalue), WILCOXON
-    return float(stats.kruskal(*samples).pvalue), KRUSKAL
+        keys = sorted(c for c in counts.columns if c != GROUP_COLUMN)
+        table = contingency_table(counts.fill_null(0), groups, keys)
+        return categorical_p_value(table)
+    if isinstance(spec, _Summary) and spec.available:
+        values = frame.select(
+            pl.col(GROUP_COLUMN), pl.col(spec.column).cast(pl.Float64)
+        ).drop_nulls()
+        samples = [
+            values.filter(pl.col(GROUP_COLUMN) == g).get_column(spec.column).to_numpy()
+            for g in groups
+        ]
+        return numeric_p_value([s for s in samples if s.size > 0])
+    return None, None

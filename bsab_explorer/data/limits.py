@@ -143,7 +143,8 @@ def check_parquet(data: bytes) -> Refusal | None:
             if pa.types.is_dictionary(array.type):
                 lengths = pc.binary_length(array.dictionary).fill_null(0)
                 longest = pc.max(lengths).as_py() or 0
-                counted = pc.sum(pc.take(lengths, array.indices.fill_null(0))).as_py() or 0
+                # Null cells decode to nothing (an all-null column has an empty dictionary).
+                counted = pc.sum(pc.take(lengths, array.indices.drop_null())).as_py() or 0
             else:
                 lengths = pc.binary_length(array).fill_null(0)
                 longest = pc.max(lengths).as_py() or 0

@@ -9,7 +9,7 @@ files hold and what its Reproduce command regenerates: there is no second way to
 sits beside the option parsing it shares with the others; split, a reader would chase every
 builder across files to see how an option is read.)
 
-Adding a figure: write a builder `(dataset, request) -> Built` and add an `Entry` to `FIGURES`
+Adding a figure: write a builder `(source, request) -> Built` and add an `Entry` to `FIGURES`
 (or `TABLES`), naming the options it understands.
 """
 
@@ -29,12 +29,13 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.prepared import PreparedDataset, cohort_index, select_prepared_cohort
 from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import (
     DENOMINATORS,
     POST_DEBULKING,
     Denominator,
-    cohort_index,
+    IndexedCohort,
     response_by_timepoint,
 )
 from bsab_explorer.analyses.survival import (
@@ -90,7 +91,7 @@ class Built:
     summary: Any = None
 
 
-Builder = Callable[[Dataset, ExportRequest], Built]
+Builder = Callable[["Source", ExportRequest], Built]
 
 
 @dataclass(frozen=True)
@@ -137,19 +138,38 @@ class Export:
         return table_to_csv(self.data, self.provenance)
 
 
+@dataclass(frozen=True)
+class Source:
+    """The data a request is built from: the dataset and, when the caller keeps it (the app's
+    cache does), its prepared value, so that a filter re-reads no response code."""
+
+    dataset: Dataset
+    prepared: PreparedDataset | None = None
+
+    def cohort(self, cohort_filter: CohortFilter) -> Cohort:
+        """The cohort a filter selects."""
+        if self.prepared is None:
+            return select_cohort(self.dataset, cohort_filter)
+        return select_prepared_cohort(self.prepared, cohort_filter)
+
+    def index(self, cohort: Cohort) -> IndexedCohort:
+        """The response index of a cohort this source selected."""
+        return cohort_index(cohort, self.prepared)
+
+
 # --- options ------------------------------------------------------------------------------------
 
 
-def _cohort(dataset: Dataset, request: ExportRequest) -> Cohort:
-    if not dataset.has("patients"):
+def _cohort(source: Source, request: ExportRequest) -> Cohort:
+    if not source.dataset.has("patients"):
         raise ExportUnavailable("This analysis needs the cohort study's patients table.")
-    return select_cohort(dataset, request.cohort_filter)
+    return source.cohort(request.cohort_filter)
 
 
-def _cases(dataset: Dataset, request: ExportRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
-    if not dataset.has("cases"):
+def _cases(source: Source, request: ExportRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if not source.dataset.has("cases"):
         raise ExportUnavailable("This analysis needs the case series' cases table.")
-    series = select_cases(dataset, request.cohort_filter)
+    series = select_cases(source.dataset, request.cohort_filter)
     return series.cases, series.events
 
 
@@ -183,29 +203,29 @@ def _flag(request: ExportRequest, flag: str, *, default: bool) -> bool:
 # --- cohort figures and tables ------------------------------------------------------------------
 
 
-def _response(dataset: Dataset, request: ExportRequest) -> Built:
-    cohort = _cohort(dataset, request)
+def _response(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
     summary = response_by_timepoint(
         cohort.patients,
         cohort.responses,
         _denominator(request),
         _by(request, cohort.patients),
-        indexed=cohort_index(cohort),
+        indexed=source.index(cohort),
     )
     # Drawn as the page draws it; the filter is in the provenance footer.
     chart = response_chart(summary)
     return Built(summary.frame, chart, summary=summary)
 
 
-def _conversion_flows(dataset: Dataset, request: ExportRequest) -> Built:
-    cohort = _cohort(dataset, request)
-    indexed = cohort_index(cohort)
+def _conversion_flows(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
+    indexed = source.index(cohort)
     flows = alluvial_flows(cohort.patients, cohort.responses, indexed=indexed)
-    return Built(flows, alluvial_chart(flows), _statements(cohort))
+    return Built(flows, alluvial_chart(flows), _statements(source, cohort))
 
 
-def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:
-    cohort = _cohort(dataset, request)
+def _conversion_table(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
     patients, responses = cohort.patients, cohort.responses
     start = request.option("from", POST_DEBULKING) or POST_DEBULKING
     end = request.option("to", BEST_TIMEPOINT) or BEST_TIMEPOINT
@@ -213,18 +233,18 @@ def _conversion_table(dataset: Dataset, request: ExportRequest) -> Built:
     for value in (start, end):
         if value not in known:
             raise ExportUnavailable(f"'{value}' is not a timepoint of these data.")
-    table = transition_table(responses, start, end, patients, indexed=cohort_index(cohort))
+    table = transition_table(responses, start, end, patients, indexed=source.index(cohort))
     title = f"{timepoint_label(start)} → {timepoint_label(end)}"
-    return Built(table, notes=(title, *_statements(cohort)), summary=table)
+    return Built(table, notes=(title, *_statements(source, cohort)), summary=table)
 
 
-def _statements(cohort: Cohort) -> tuple[str, ...]:
-    found = conversion_statements(cohort.patients, cohort.responses, indexed=cohort_index(cohort))
+def _statements(source: Source, cohort: Cohort) -> tuple[str, ...]:
+    found = conversion_statements(cohort.patients, cohort.responses, indexed=source.index(cohort))
     return tuple(s.text for s in found)
 
 
-def _table1(dataset: Dataset, request: ExportRequest) -> Built:
-    patients = _cohort(dataset, request).patients
+def _table1(source: Source, request: ExportRequest) -> Built:
+    patients = _cohort(source, request).patients
     p_values = _flag(request, "p-values", default=False)
     table = build_table1(patients, _by(request, patients), p_values=p_values)
     return Built(table.frame, summary=table)
@@ -252,9 +272,15 @@ def _ci(request: ExportRequest) -> CIMethod:
         ) from None
 
 
-def survival_summary(dataset: Dataset, request: ExportRequest) -> SurvivalSummary:
+def survival_summary(
+    dataset: Dataset, request: ExportRequest, prepared: PreparedDataset | None = None
+) -> SurvivalSummary:
     """The survival summary a request names (endpoint, by, CI method) under its filter."""
-    cohort = _cohort(dataset, request)
+    return _survival_summary(Source(dataset, prepared), request)
+
+
+def _survival_summary(source: Source, request: ExportRequest) -> SurvivalSummary:
+    cohort = _cohort(source, request)
     patients = cohort.patients
     endpoint = _endpoint(request)
     missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
@@ -264,16 +290,16 @@ def survival_summary(dataset: Dataset, request: ExportRequest) -> SurvivalSummar
 
 
 def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:
-    def build(dataset: Dataset, request: ExportRequest) -> Built:
-        summary = survival_summary(dataset, request)
+    def build(source: Source, request: ExportRequest) -> Built:
+        summary = _survival_summary(source, request)
         notes = (*summary.warnings, *summary.notes)
         return Built(frame_of(summary), notes=notes, summary=summary)
 
     return build
 
 
-def _km(dataset: Dataset, request: ExportRequest) -> Built:
-    summary = survival_summary(dataset, request)
+def _km(source: Source, request: ExportRequest) -> Built:
+    summary = _survival_summary(source, request)
     notes = (*summary.warnings, *summary.notes)
     bands = _flag(request, "bands", default=True)
     risk = request.option("risk-table", "at-risk") or "at-risk"
@@ -288,13 +314,13 @@ def _km(dataset: Dataset, request: ExportRequest) -> Built:
 # --- case series --------------------------------------------------------------------------------
 
 
-def _recurrence(dataset: Dataset, request: ExportRequest) -> Built:
-    cases, events = _cases(dataset, request)
+def _recurrence(source: Source, request: ExportRequest) -> Built:
+    cases, events = _cases(source, request)
     return Built(analyse_recurrence(cases, events).select(RECURRENCE_FIELDS))
 
 
-def _case_table(dataset: Dataset, request: ExportRequest) -> Built:
-    cases, events = _cases(dataset, request)
+def _case_table(source: Source, request: ExportRequest) -> Built:
+    cases, events = _cases(source, request)
     return Built(build_case_table(cases, events))
 
 
@@ -307,8 +333,8 @@ def _unit(request: ExportRequest) -> Unit:
     raise ExportUnavailable(f"--unit must be days or months, not '{value}'.")
 
 
-def _timeline(dataset: Dataset, request: ExportRequest) -> Built:
-    cases, events = _cases(dataset, request)
+def _timeline(source: Source, request: ExportRequest) -> Built:
+    cases, events = _cases(source, request)
     known = cases.get_column("case_id").to_list()
     if request.case is None or request.case not in known:
         listed = ", ".join(str(c) for c in known) or "none under this filter"
@@ -318,8 +344,8 @@ def _timeline(dataset: Dataset, request: ExportRequest) -> Built:
     return Built(case_events, timeline_chart(events, request.case, _unit(request)))
 
 
-def _swimmer(dataset: Dataset, request: ExportRequest) -> Built:
-    cases, events = _cases(dataset, request)
+def _swimmer(source: Source, request: ExportRequest) -> Built:
+    cases, events = _cases(source, request)
     value = request.option("sort", "follow_up") or "follow_up"
     sort_by: SortBy
     if value == "follow_up":
@@ -331,8 +357,8 @@ def _swimmer(dataset: Dataset, request: ExportRequest) -> Built:
     return Built(events, swimmer_chart(cases, events, sort_by, _unit(request)))
 
 
-def _crs_latency(dataset: Dataset, request: ExportRequest) -> Built:
-    cases, events = _cases(dataset, request)
+def _crs_latency(source: Source, request: ExportRequest) -> Built:
+    cases, events = _cases(source, request)
     episodes = crs_episodes(cases, events)
     by: LatencyBy
     if request.by in (None, "case", "case_id"):
@@ -485,9 +511,12 @@ def request_provenance(
     )
 
 
-def build(request: ExportRequest, dataset: Dataset) -> Built:
-    """The chart, data and analysis result a request names: what a page draws, a file holds."""
-    built = _entry(request).build(dataset, request)
+def build(
+    request: ExportRequest, dataset: Dataset, prepared: PreparedDataset | None = None
+) -> Built:
+    """The chart, data and analysis result a request names: what a page draws, a file holds
+    (`prepared`, the dataset's prepared value, only spares work: the result is the same)."""
+    built = _entry(request).build(Source(dataset, prepared), request)
     if request.command == "table" and built.chart is not None:
         return Built(built.data, None, built.notes, built.summary)
     return built

@@ -10,15 +10,22 @@ import polars as pl
 import streamlit as st
 
 from bsab_explorer.analyses.conversion import observed_timepoints
+from bsab_explorer.analyses.levels import Levels, patient_levels
+from bsab_explorer.analyses.prepared import (
+    PreparedDataset,
+    cohort_index,
+    prepare_dataset,
+    select_prepared_cohort,
+)
 from bsab_explorer.analyses.recurrence import analyse_recurrence
-from bsab_explorer.analyses.response import cohort_index, prepare_dataset
+from bsab_explorer.analyses.response import IndexedCohort
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
 from bsab_explorer.audit import audit_dataset, audit_frame
 from bsab_explorer.data.loading import LoadResult, load_dataset
 from bsab_explorer.data.store import Store, StoreDamaged, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import Built, ExportRequest, build
-from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases, select_cohort
+from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases
 
 DATA_KEY = "data"
 #: The sidebar's dataset switch: the label shown (and kept in the URL, `?data=Pooled`) -> the
@@ -52,8 +59,13 @@ def _load(path: str, which: str, generation: str) -> LoadResult:
     result = _store(path).load_dataset(choice)
     if result.dataset is not None:
         # Once per dataset, under the loading spinner, rather than on the first filter change.
-        prepare_dataset(result.dataset)
+        _prepared(result.dataset, result.dataset.fingerprint)
     return result
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared(_dataset: Dataset, fingerprint: str) -> PreparedDataset:
+    return prepare_dataset(_dataset)
 
 
 def load(which: str) -> LoadResult:
@@ -106,14 +118,50 @@ def _cases(_dataset: Dataset, fingerprint: str, filter_text: str) -> CaseSeries:
     return select_cases(_dataset, CohortFilter.parse(filter_text))
 
 
+def prepared(view: View) -> PreparedDataset:
+    """What every filter of the dataset in view reuses (derived once per dataset)."""
+    return _prepared(view.dataset, view.dataset.fingerprint)
+
+
+# Cohorts kept (the most recently used): a page, its downloads and its provenance footers ask
+# for the same filter several times per rerun.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cohort(_prepared: PreparedDataset, fingerprint: str, filter_text: str) -> Cohort:
+    return select_prepared_cohort(_prepared, CohortFilter.parse(filter_text))
+
+
 def cohort(view: View) -> Cohort:
-    """The filtered cohort study (the recent ones are kept with the dataset)."""
-    return select_cohort(view.dataset, view.cohort_filter)
+    """The filtered cohort study (cached by dataset fingerprint and filter text)."""
+    return _cohort(prepared(view), *_key(view))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _index(_prepared: PreparedDataset, _cohort: Cohort, key: tuple[str, str]) -> IndexedCohort:
+    return cohort_index(_cohort, _prepared)
+
+
+def index(view: View) -> IndexedCohort:
+    """The response index of the filtered cohort, narrowed from the dataset's."""
+    return _index(prepared(view), cohort(view), _key(view))
 
 
 def cases(view: View) -> CaseSeries:
     """The filtered case series (cached by dataset fingerprint and filter text)."""
     return _cases(view.dataset, view.dataset.fingerprint, view.cohort_filter.to_text())
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _levels(_cohort: Cohort, key: tuple[str, str], by: str) -> Levels:
+    return patient_levels(_cohort.patients, by)
+
+
+def levels(view: View, by: str | None) -> Levels | None:
+    """The filtered cohort's levels of `by`, which survival, response and Table 1 share (None
+    without a `by` the patients table has: the analysis then says what is missing)."""
+    selected = cohort(view)
+    if by is None or by not in selected.patients.columns:
+        return None
+    return _levels(selected, _key(view), by)
 
 
 def _key(view: View) -> tuple[str, str]:
@@ -123,7 +171,7 @@ def _key(view: View) -> tuple[str, str]:
 def timepoints(view: View) -> list[str]:
     """Timepoints assessed in the filtered cohort, in clinical order."""
     selected = cohort(view)
-    return observed_timepoints(selected.responses, indexed=cohort_index(selected))
+    return observed_timepoints(selected.responses, indexed=index(view))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -150,12 +198,12 @@ def audit(view: View) -> pl.DataFrame:
 # kept pickled, data included (at registry size a conversion's pseudonym lists are megabytes).
 @st.cache_data(show_spinner=False, max_entries=64)
 def _result(
-    _dataset: Dataset, fingerprint: str, request_key: str, _request: ExportRequest
+    _prepared: PreparedDataset, fingerprint: str, request_key: str, _request: ExportRequest
 ) -> Built:
     # Returned as a later hit returns it (unpickled: each frame in one chunk), so the chart's
     # datasets, named by their Arrow bytes, keep their names from the first draw to the next
     # rerun and the browser does not draw the same chart again.
-    return pickle.loads(pickle.dumps(build(_request, _dataset)))  # noqa: S301 (our own bytes)
+    return pickle.loads(pickle.dumps(build(_request, _prepared.dataset, _prepared)))  # noqa: S301 (our own bytes)
 
 
 def result(view: View, request: ExportRequest) -> Built:
@@ -164,7 +212,7 @@ def result(view: View, request: ExportRequest) -> Built:
     shared between sessions."""
     # The request's repr spells every field, the canonical filter included: equal requests,
     # equal keys.
-    return _result(view.dataset, view.dataset.fingerprint, repr(request), request)
+    return _result(prepared(view), view.dataset.fingerprint, repr(request), request)
 
 
 def shown_transitions(table: pl.DataFrame) -> pl.DataFrame:

@@ -16,16 +16,19 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.prepared import (
+    PreparedDataset,
+    cohort_index,
+    prepare_dataset,
+    select_prepared_cohort,
+)
 from bsab_explorer.analyses.response import (
     IndexedCohort,
-    cohort_index,
-    dataset_index,
     index_cohort,
     response_by_timepoint,
 )
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import (
-    RECENT_COHORTS,
     Cohort,
     CohortFilter,
     response_owners,
@@ -71,8 +74,14 @@ def _same(a: IndexedCohort, b: IndexedCohort) -> None:
     assert np.array_equal(a.pet, b.pet)
 
 
-def _cohorts(dataset: Dataset) -> list[Cohort]:
-    return [select_cohort(dataset, CohortFilter.parse(text)) for text in FILTERS]
+def _cohorts(dataset: Dataset) -> list[tuple[Cohort, IndexedCohort]]:
+    """Each filter's cohort of the prepared dataset, with its index narrowed from the dataset's."""
+    prepared = prepare_dataset(dataset)
+    found = []
+    for text in FILTERS:
+        cohort = select_prepared_cohort(prepared, CohortFilter.parse(text))
+        found.append((cohort, cohort_index(cohort, prepared)))
+    return found
 
 
 @pytest.mark.parametrize("which", ["generated", "constructed"])
@@ -81,21 +90,33 @@ def test_the_cohort_index_equals_indexing_the_cohort_frames(
 ) -> None:
     dataset: Dataset = request.getfixturevalue(which)
     sizes = set()
-    for cohort in _cohorts(dataset):
+    for cohort, indexed in _cohorts(dataset):
         sizes.add(cohort.n)
-        _same(cohort_index(cohort), index_cohort(cohort.patients, cohort.responses))
-        assert cohort_index(cohort) is cohort_index(cohort)
+        _same(indexed, index_cohort(cohort.patients, cohort.responses))
+        _same(cohort_index(cohort), indexed)  # without the prepared dataset: the same index
     # The filters cut the cohort in different ways, including to nobody.
     assert 0 in sizes
     assert len(sizes) >= 4
 
 
 def test_the_whole_dataset_is_indexed_once(generated: Dataset) -> None:
-    first, second = (select_cohort(generated, CohortFilter.parse(t)) for t in FILTERS[1:3])
-    cohort_index(first)
-    whole = generated.memo["response_index"]
-    cohort_index(second)
-    assert generated.memo["response_index"] is whole
+    prepared = prepare_dataset(generated)
+    whole = prepared.index
+    _same(whole, index_cohort(generated.table("patients"), generated.table("responses")))
+    everyone = select_prepared_cohort(prepared, CohortFilter())
+    assert cohort_index(everyone, prepared) is whole
+    first, second = (select_prepared_cohort(prepared, CohortFilter.parse(t)) for t in FILTERS[1:3])
+    # Each filter narrows the prepared index: its pseudonym order is renumbered, not re-sorted.
+    assert cohort_index(first, prepared).derive_order is not None
+    assert cohort_index(second, prepared).derive_order is not None
+    assert prepared.index is whole
+
+
+def test_a_cohort_of_another_dataset_is_refused(generated: Dataset, constructed: Dataset) -> None:
+    prepared = prepare_dataset(generated)
+    other = select_cohort(constructed, CohortFilter.parse("age_years>=65"))
+    with pytest.raises(ValueError, match="not selected from this prepared dataset"):
+        cohort_index(other, prepared)
 
 
 def test_responses_follow_their_patients(constructed: Dataset) -> None:
@@ -112,8 +133,8 @@ def test_responses_follow_their_patients(constructed: Dataset) -> None:
 
 @pytest.mark.parametrize("by", [None, "iss_stage", "emd"])
 def test_analyses_agree_with_and_without_the_index(generated: Dataset, by: str | None) -> None:
-    for cohort in _cohorts(generated):
-        p, r, ix = cohort.patients, cohort.responses, cohort_index(cohort)
+    for cohort, ix in _cohorts(generated):
+        p, r = cohort.patients, cohort.responses
         for denominator in ("evaluable", "all_treated"):
             plain = response_by_timepoint(p, r, denominator, by)
             fast = response_by_timepoint(p, r, denominator, by, indexed=ix)
@@ -137,50 +158,45 @@ def test_transition_pseudonyms_are_sorted_within_each_cell(generated: Dataset) -
     assert int(table["n"].sum()) == patients.height
 
 
-def test_a_filter_asked_again_gives_the_same_cohort(generated: Dataset) -> None:
-    first = select_cohort(generated, CohortFilter.parse("age_years>=65"))
-    again = select_cohort(generated, CohortFilter.parse(" age_years >= 65 "))
-    assert again is first
-    assert cohort_index(again) is cohort_index(first)
-
-
-def test_only_the_recent_cohorts_are_kept(generated: Dataset) -> None:
-    oldest = select_cohort(generated, CohortFilter.parse("age_years>=20"))
-    for age in range(21, 21 + RECENT_COHORTS):
-        select_cohort(generated, CohortFilter.parse(f"age_years>={age}"))
-    assert len(generated.memo["cohorts"]) == RECENT_COHORTS
-    renewed = select_cohort(generated, CohortFilter.parse("age_years>=20"))
-    assert renewed is not oldest
-    assert renewed.patients.equals(oldest.patients)
-    # Another dataset keeps its own cohorts.
-    other = Dataset("other", dict(generated.tables))
-    assert select_cohort(other, CohortFilter.parse("age_years>=20")) is not renewed
-
-
-def test_forgotten_cohorts_are_selected_anew(generated: Dataset) -> None:
-    from bsab_explorer.filters import forget_cohorts
-
-    first = select_cohort(generated, CohortFilter.parse("age_years>=70"))
-    whole = dataset_index(generated)
-    forget_cohorts(generated)
-    again = select_cohort(generated, CohortFilter.parse("age_years>=70"))
-    assert again is not first
+def test_a_filter_asked_again_gives_an_equal_cohort(generated: Dataset) -> None:
+    prepared = prepare_dataset(generated)
+    first = select_prepared_cohort(prepared, CohortFilter.parse("age_years>=65"))
+    again = select_prepared_cohort(prepared, CohortFilter.parse(" age_years >= 65 "))
     assert again.patients.equals(first.patients)
-    # What the dataset derived for every filter is kept.
-    assert dataset_index(generated) is whole
-    _same(cohort_index(again), cohort_index(first))
+    assert again.responses.equals(first.responses)
+    assert again.rows is not None
+    assert first.rows is not None
+    assert again.rows.tolist() == first.rows.tolist()
+    _same(cohort_index(again, prepared), cohort_index(first, prepared))
+    # The same as selecting without the prepared value.
+    plain = select_cohort(generated, CohortFilter.parse("age_years>=65"))
+    assert plain.patients.equals(first.patients)
+    assert plain.responses.equals(first.responses)
 
 
-def test_a_cohorts_survival_summary_is_kept_with_it(generated: Dataset) -> None:
+def test_preparing_keeps_nothing_with_the_dataset(generated: Dataset) -> None:
+    before = dict(vars(generated))
+    prepared = prepare_dataset(generated)
+    assert isinstance(prepared, PreparedDataset)
+    assert prepared.dataset is generated
+    assert prepared.fingerprint == generated.fingerprint
+    assert vars(generated) == before
+    # Preparing again gives an equal value (a pure function of the dataset).
+    again = prepare_dataset(generated)
+    _same(again.index, prepared.index)
+    assert again.owners.tolist() == prepared.owners.tolist()
+
+
+def test_a_cohorts_survival_summary_is_the_summary_of_its_patients(generated: Dataset) -> None:
     from bsab_explorer.analyses.survival import cohort_survival, summarise_survival
 
     cohort = select_cohort(generated, CohortFilter.parse("age_years>=55"))
     first = cohort_survival(cohort, "os", "iss_stage", "log-log")
-    assert cohort_survival(cohort, "os", "iss_stage", "log-log") is first
     plain = summarise_survival(cohort.patients, "os", "iss_stage", "log-log")
     assert first.medians_frame().equals(plain.medians_frame())
     assert first.logrank == plain.logrank
-    assert cohort_survival(cohort, "pfs", "iss_stage", "log-log") is not first
+    other = cohort_survival(cohort, "pfs", "iss_stage", "log-log")
+    assert other.endpoint.value == "pfs"
 
 
 def _shuffled(dataset: Dataset) -> Dataset:
@@ -199,12 +215,14 @@ def test_a_cohorts_pseudonym_order_comes_from_the_datasets(
     which: str, request: pytest.FixtureRequest
 ) -> None:
     dataset = _shuffled(request.getfixturevalue(which))
-    for cohort in _cohorts(dataset):
-        indexed = cohort_index(cohort)
+    prepared = prepare_dataset(dataset)
+    for text in FILTERS:
+        cohort = select_prepared_cohort(prepared, CohortFilter.parse(text))
+        indexed = cohort_index(cohort, prepared)
         sorted_ids = indexed.patient_ids.gather(indexed.pseudonym_order).to_list()
         assert sorted_ids == sorted(cohort.patients["patient_id"].to_list())
         # Renumbered from the dataset's order, not sorted again.
-        assert (indexed is dataset_index(dataset)) == (indexed.derive_order is None)
+        assert (indexed is prepared.index) == (indexed.derive_order is None)
 
 
 @pytest.mark.parametrize("head", [7, 100, conversion._HEAD])
@@ -215,9 +233,14 @@ def test_flows_with_a_few_pseudonyms_are_the_full_flows_cut_short(
     # A short head makes most cells look further on for their first pseudonyms.
     monkeypatch.setattr(conversion, "_HEAD", head)
     dataset = _shuffled(generated)
-    for cohort in _cohorts(dataset):
-        p, r, ix = cohort.patients, cohort.responses, cohort_index(cohort)
+    for cohort, ix in _cohorts(dataset):
+        p, r = cohort.patients, cohort.responses
         full = alluvial_flows(p, r)
         short = alluvial_flows(p, r, indexed=ix, max_ids=limit)
         assert short.schema == full.schema
         assert short.equals(full.with_columns(pl.col("patient_ids").list.head(limit)))
+
+
+def test_owners_of_another_dataset_are_refused(generated: Dataset, constructed: Dataset) -> None:
+    with pytest.raises(ValueError, match="not the response rows of this dataset"):
+        select_cohort(generated, CohortFilter.parse("age_years>=65"), response_owners(constructed))

@@ -51,23 +51,59 @@ def test_number_levels_are_found_by_binary_search() -> None:
     assert level_codes(pl.Series("f", [0.5, 1.5, None]), [0.5, 1.5]).tolist() == [0, 1, 2]
 
 
-def test_column_levels_are_kept_with_their_frame_and_dropped_with_it() -> None:
-    import gc
-
+def test_column_levels_are_a_plain_function_of_the_frame() -> None:
     from bsab_explorer.analyses import levels
 
     frame = pl.DataFrame({"stage": ["II", None, "I", "II"], "flag": [True, None, False, True]})
     first = levels.column_levels(frame, "stage", ("I", "II", "III"))
     assert first[0] == ["I", "II"]
     assert first[1].tolist() == [1, 2, 0, 1]
-    assert levels.column_levels(frame, "stage", ("I", "II", "III"))[1] is first[1]
-    assert not first[1].flags.writeable  # shared: nobody may change it
+    again = levels.column_levels(frame, "stage", ("I", "II", "III"))
+    assert again[0] == first[0]
+    assert again[1].tolist() == first[1].tolist()
     assert levels.column_levels(frame, "flag")[1].tolist() == [1, 2, 0, 1]
-    # Another frame with the same values has its own.
-    other = frame.clone()
-    assert levels.column_levels(other, "stage", ("I", "II", "III"))[1] is not first[1]
-    key = id(frame)
-    assert key in levels._KEPT
-    del frame, first
-    gc.collect()
-    assert key not in levels._KEPT
+    # Nothing is kept anywhere: the module holds no state besides its functions.
+    kept = [n for n, v in vars(levels).items() if isinstance(v, dict) and not n.startswith("__")]
+    assert kept == []
+
+
+def test_levels_computed_once_give_every_analysis_the_same_result() -> None:
+    from bench import registry
+    from bsab_explorer.analyses.levels import patient_levels
+    from bsab_explorer.analyses.response import response_by_timepoint
+    from bsab_explorer.analyses.survival import summarise_survival
+    from bsab_explorer.analyses.table1 import build_table1
+
+    tables = registry.generate(300, seed=4).tables
+    patients, responses = tables["patients"], tables["responses"]
+    for by in ("iss_stage", "emd", "sex"):
+        shared = patient_levels(patients, by)
+        with_levels = summarise_survival(patients, "os", by, levels=shared)
+        plain = summarise_survival(patients, "os", by)
+        assert with_levels.medians_frame().equals(plain.medians_frame())
+        assert with_levels.logrank == plain.logrank
+        assert with_levels.cox == plain.cox
+        response = response_by_timepoint(patients, responses, "evaluable", by, levels=shared)
+        assert response.frame.equals(
+            response_by_timepoint(patients, responses, "evaluable", by).frame
+        )
+        assert build_table1(patients, by, levels=shared).frame.equals(
+            build_table1(patients, by).frame
+        )
+
+
+def test_levels_of_another_column_or_frame_are_refused() -> None:
+    import pytest
+
+    from bsab_explorer.analyses.levels import patient_levels
+    from bsab_explorer.analyses.survival import summarise_survival
+
+    frame = pl.DataFrame(
+        {"pfs_days": [1.0, 2.0, 3.0], "pfs_event": [True, False, True], "emd": [True, False, None]}
+    )
+    with pytest.raises(ValueError, match="not those of column 'sex'"):
+        summarise_survival(
+            frame.with_columns(sex=pl.lit("F")), "pfs", "sex", levels=patient_levels(frame, "emd")
+        )
+    with pytest.raises(ValueError, match="not those of column 'emd'"):
+        summarise_survival(frame.head(2), "pfs", "emd", levels=patient_levels(frame, "emd"))

@@ -25,17 +25,51 @@ from bsab_explorer.analyses.survival import (
     OVERALL_GROUP,
     TIE_EXPANSION_LIMIT,
     CIMethod,
+    CoxModel,
     Endpoint,
+    KaplanMeierCurve,
+    LogRankTest,
     MedianEstimate,
-    _cox,
-    _tabulate,
-    compute_logrank,
-    estimate_kaplan_meier,
-    fit_cox,
+    SurvivalSummary,
     required_columns,
     summarise_survival,
 )
+from bsab_explorer.analyses.survival.cox import fit_cox
+from bsab_explorer.analyses.survival.tabulation import tabulate
 from bsab_explorer.schema import DAYS_PER_MONTH
+
+
+def _patients(time: Any, event: Any, group: Any = None) -> pl.DataFrame:
+    """A patients frame of PFS times and events (and a group column `g` of "a", "b", ...)."""
+    columns: dict[str, Any] = {
+        "pfs_days": np.asarray(time, dtype=np.float64),
+        "pfs_event": np.asarray(event, dtype=np.bool_),
+    }
+    if group is not None:
+        columns["g"] = [chr(ord("a") + int(code)) for code in group]
+    return pl.DataFrame(columns)
+
+
+def _curve(time: Any, event: Any, ci: CIMethod | str = CIMethod.LOG) -> KaplanMeierCurve:
+    """The overall Kaplan–Meier curve of these times and events."""
+    (group,) = summarise_survival(_patients(time, event), "pfs", ci=ci).groups
+    return group.curve
+
+
+def _by_group(time: Any, event: Any, group: Any) -> SurvivalSummary:
+    """The summary of these times and events by a group coded 0 ("a"), 1 ("b"), ..."""
+    return summarise_survival(_patients(time, event, group), "pfs", by="g")
+
+
+def _cox_of(summary: SurvivalSummary) -> CoxModel:
+    assert summary.cox is not None
+    return summary.cox
+
+
+def _logrank_of(summary: SurvivalSummary) -> LogRankTest:
+    assert summary.logrank is not None
+    return summary.logrank
+
 
 REFERENCE = Path(__file__).parent.parent / "reference" / "survival"
 #: Estimates are compared to 1e-10 relative; medians and counts exactly.
@@ -217,13 +251,13 @@ def test_other_confidence_levels_equal_survfit(ci: CIMethod) -> None:
 
 def test_median_takes_the_midpoint_when_the_curve_is_flat_at_half() -> None:
     # Six deaths at 1..6: S = 0.5 exactly on [3, 4), so R prints (3 + 4) / 2.
-    curve = estimate_kaplan_meier([1, 2, 3, 4, 5, 6], [True] * 6)
+    curve = _curve([1, 2, 3, 4, 5, 6], [True] * 6)
     assert curve.median().days == 3.5
 
 
 def test_median_of_a_curve_ending_flat_at_half_is_its_first_time_there() -> None:
     # print.survfit says 2; quantile.survfit would say 3 (midpoint to the last time).
-    assert estimate_kaplan_meier([1, 2, 3, 4], [True, True, False, False]).median().days == 2.0
+    assert _curve([1, 2, 3, 4], [True, True, False, False]).median().days == 2.0
     want = reference()["datasets"]["ends_half"]["groupings"]["overall"]["ci"]["log"]["medians"]
     assert scalar(want["all"]["quantile_median"]) == 3.0
 
@@ -237,26 +271,26 @@ def test_median_not_reached_is_none_and_prints_nr() -> None:
 
 
 def test_curve_dropping_to_zero_has_infinite_std_err_and_no_interval() -> None:
-    curve = estimate_kaplan_meier([1, 2, 2, 3, 4], [True, True, False, True, True])
+    curve = _curve([1, 2, 2, 3, 4], [True, True, False, True, True])
     last = curve.table.row(-1, named=True)
     assert last["surv"] == 0.0
     assert last["std_err"] == math.inf
     assert (last["lower"], last["upper"]) == (None, None)
-    plain = estimate_kaplan_meier([1, 2, 2, 3, 4], [True, True, False, True, True], ci="plain")
+    plain = _curve([1, 2, 2, 3, 4], [True, True, False, True, True], ci="plain")
     # R: plain limits clip at 0 and 1 (0.3 - 1.96 * 0.796 * 0.3 < 0).
     assert plain.table["lower"].to_list()[:3] == pytest.approx([0.449391, 0.1705934, 0.0], abs=1e-7)
     assert plain.table["upper"].to_list()[:2] == [1.0, 1.0]
 
 
 def test_log_log_interval_is_undefined_while_the_curve_is_at_one() -> None:
-    curve = estimate_kaplan_meier([1, 2, 3], [False, True, True], ci=CIMethod.LOG_LOG)
+    curve = _curve([1, 2, 3], [False, True, True], ci=CIMethod.LOG_LOG)
     assert curve.table["lower"].to_list()[0] is None
     assert curve.table["upper"].to_list()[0] is None
 
 
 def test_nearly_equal_times_are_tied_as_r_timefix() -> None:
     # 0.1 + 0.2 != 0.3 in floating point; R's aeqSurv makes them one time.
-    curve = estimate_kaplan_meier([0.1 + 0.2, 0.3, 1.0], [True, True, False])
+    curve = _curve([0.1 + 0.2, 0.3, 1.0], [True, True, False])
     assert curve.table["n_event"].to_list() == [2, 0]
 
 
@@ -352,7 +386,7 @@ def test_landmarks_are_6_12_24_months() -> None:
 
 
 def test_landmark_after_last_follow_up_is_none() -> None:
-    (beyond,) = estimate_kaplan_meier([10, 20], [True, False]).survival_at([24 * DAYS_PER_MONTH])
+    (beyond,) = _curve([10, 20], [True, False]).survival_at([24 * DAYS_PER_MONTH])
     assert (beyond.surv, beyond.n_risk, beyond.lower) == (None, None, None)
 
 
@@ -422,8 +456,8 @@ def test_group_with_no_events_flags_an_infinite_hazard_ratio() -> None:
     time = [*range(1, 11), *(t + 0.5 for t in range(1, 11))]
     event = [True] * 10 + [False] * 10
     group = [0] * 10 + [1] * 10
-    cox = fit_cox(time, event, group, ["a", "b"])
-    assert cox is not None
+    summary = _by_group(time, event, group)
+    cox = _cox_of(summary)
     assert (cox.converged, cox.iterations) == (True, 20)
     (ratio,) = cox.ratios
     assert ratio.coef == pytest.approx(-21.202894770746781, rel=COX_RTOL)
@@ -431,8 +465,7 @@ def test_group_with_no_events_flags_an_infinite_hazard_ratio() -> None:
     assert ratio.may_be_infinite
     assert (ratio.lower, ratio.upper) == (0.0, math.inf)
     # survdiff on the same data: chisq 10, expected 5 and 5.
-    logrank = compute_logrank(time, event, group, ["a", "b"])
-    assert logrank is not None
+    logrank = _logrank_of(summary)
     assert logrank.chi2 == pytest.approx(10.0, rel=RTOL)
     assert logrank.expected == pytest.approx((5.0, 5.0), rel=RTOL)
     assert logrank.observed == (10.0, 0.0)
@@ -442,8 +475,7 @@ def test_cox_that_runs_out_of_iterations_says_so() -> None:
     # R: "Ran out of iterations and did not converge"; coef -22.110377175925176.
     time = [1, 2, 3, 4, 5, 6, 7, 8]
     event = [True, True, True, True, False, False, False, False]
-    cox = fit_cox(time, event, [0, 0, 0, 0, 1, 1, 1, 1], ["a", "b"])
-    assert cox is not None
+    cox = _cox_of(_by_group(time, event, [0, 0, 0, 0, 1, 1, 1, 1]))
     assert not cox.converged
     assert cox.ratios[0].coef == pytest.approx(-22.110377175925176, rel=COX_RTOL)
 
@@ -453,7 +485,7 @@ def test_a_million_patients_are_summarised() -> None:
     n = 1_000_000
     time = np.round(rng.exponential(400, n))
     event = rng.random(n) < 0.7
-    curve = estimate_kaplan_meier(time, event)
+    curve = _curve(time, event)
     assert curve.n == n
     assert curve.table["n_event"].sum() == int(event.sum())
     assert curve.table.height == len(np.unique(time))
@@ -466,9 +498,11 @@ def test_closed_form_efron_sums_equal_the_term_by_term_sums() -> None:
     codes = frame["grp"].replace_strict(["a", "b", "c"], [0, 1, 2]).to_numpy()
     time, event = frame["pfs_days"].to_numpy(), frame["pfs_event"].to_numpy()
     assert TIE_EXPANSION_LIMIT < 40
-    closed = fit_cox(time, event, codes, ["a", "b", "c"])
-    expanded = _cox(_tabulate(time, event, codes, 3, True), ["a", "b", "c"], None, 0.95, 10**9)
+    counts = tabulate(time.astype(np.float64), event.astype(np.bool_), codes, 3, True)
+    closed = fit_cox(counts, ["a", "b", "c"], None, 0.95)
+    expanded = fit_cox(counts, ["a", "b", "c"], None, 0.95, 10**9)
     assert closed is not None
+    assert closed == summarise_survival(frame, "pfs", by="grp").cox
     assert expanded is not None
     assert closed.iterations == expanded.iterations
     assert_close(closed.loglik, list(expanded.loglik), rtol=1e-13)

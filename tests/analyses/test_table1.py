@@ -8,19 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bsab_explorer.analyses.table1 import (
-    CHI_SQUARED,
-    FISHER,
-    KRUSKAL,
-    NOT_RECORDED,
-    OVERALL,
-    WILCOXON,
-    Table1,
-    build_table1,
-    cohort_groups,
-    format_count,
-    format_percent,
-)
+from bsab_explorer.analyses.counts import format_count, format_percent
+from bsab_explorer.analyses.groups import NOT_RECORDED, OVERALL, cohort_group_codes
+from bsab_explorer.analyses.significance import CHI_SQUARED, FISHER, KRUSKAL, WILCOXON
+from bsab_explorer.analyses.table1 import Table1, build_table1
 from tests.fixtures.cohorts import contract_frame
 
 
@@ -159,13 +150,13 @@ def test_more_than_two_groups_use_kruskal_and_chi_squared(patients: pl.DataFrame
 
 
 def test_groups_follow_contract_order_and_label_booleans(patients: pl.DataFrame) -> None:
-    _, groups = cohort_groups(patients, "sex")
+    _, groups = cohort_group_codes(patients, "sex")
     assert groups == ("Female", "Male", NOT_RECORDED)
-    _, groups = cohort_groups(patients, "bsab")
+    _, groups = cohort_group_codes(patients, "bsab")
     assert groups == ("teclistamab", "elranatamab", "linvoseltamab")
     many = pl.DataFrame({"patient_id": [f"X{i}" for i in range(20)]})
     with pytest.raises(ValueError, match="at most 12 groups"):
-        cohort_groups(many, "patient_id")
+        cohort_group_codes(many, "patient_id")
 
 
 def _level_rows(table: Table1, header: str) -> list[tuple[str, str]]:
@@ -301,11 +292,11 @@ def test_flag_cells_equal_a_plain_python_count(
 def test_group_numbers_from_histograms_equal_polars(
     values: list[int | None], n_groups: int, seed: int
 ) -> None:
-    from bsab_explorer.analyses.table1 import _number_summaries
+    from bsab_explorer.analyses.aggregates import summarise_numbers
 
     codes = np.random.default_rng(seed).integers(0, n_groups, len(values))
     series = pl.Series("x", values, dtype=pl.Int64)
-    medians, lows, highs = _number_summaries(series, codes, n_groups)
+    medians, lows, highs = summarise_numbers(series, codes, n_groups)
     for group, rows in enumerate([*(codes == g for g in range(n_groups)), None]):
         part = series if rows is None else series.filter(pl.Series(rows))
         expected = part.to_frame().select(
@@ -319,11 +310,11 @@ def test_group_numbers_from_histograms_equal_polars(
 
 @pytest.mark.parametrize("offset", [0, 1, 8, 13])
 def test_bitmaps_count_true_values_only(offset: int) -> None:
-    from bsab_explorer.analyses.table1 import _bits, _pack
+    from bsab_explorer.analyses.aggregates import column_bits, pack_bits
 
     raw = [True, None, False, True] * 50 + [True, None, True]
     column = pl.Series("b", raw).slice(offset)  # a slice keeps an offset into the buffers
     expected = [v is True for v in raw[offset:]]
-    assert np.array_equal(_bits(column), _pack(np.array(expected)))
+    assert np.array_equal(column_bits(column), pack_bits(np.array(expected)))
     chunked = pl.concat([column, pl.Series("b", [True, None])], rechunk=False)
-    assert np.array_equal(_bits(chunked), _pack(np.array([*expected, True, False])))
+    assert np.array_equal(column_bits(chunked), pack_bits(np.array([*expected, True, False])))

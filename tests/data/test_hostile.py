@@ -3,6 +3,7 @@ plain message by `validate`, `ingest` and the Upload page, and the store stays a
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -279,3 +280,12 @@ def test_an_invisible_character_is_named_and_the_value_masked(tmp_path: Path) ->
     (tmp_path / "patients.csv").write_text("patient_id,sex\nP0\u200b01,F\n")
     problem = load_dataset(tmp_path).report.problems[0]
     assert (problem.rule, problem.value) == (Rule.INVISIBLE_CHARACTER, "x9<U+200B>99")
+
+
+def test_a_parquet_text_column_with_no_value_fits_the_budget() -> None:
+    # Optional contract columns exported empty: dictionary-encoded with an empty dictionary.
+    buffer = io.BytesIO()
+    pl.DataFrame(
+        {"patient_id": ["P001", "P002"], "mrd_method": pl.Series([None, None], dtype=pl.String)}
+    ).write_parquet(buffer)
+    assert limits.check_parquet(buffer.getvalue()) is None
