@@ -291,14 +291,18 @@ def _event_days(
 
 
 def _pick_source(
-    table: str, sources: Mapping[str, SourceTable], mapping: ConversionMapping | None
+    table: str, found: SourceSet, mapping: ConversionMapping | None
 ) -> SourceTable | None:
     """The source table that feeds contract table `table`, if any."""
+    sources = found.tables
     given = mapping.tables.get(table) if mapping is not None else None
     if given is not None and given.source is not None:
         return sources.get(given.source)
     if table in sources:
         return sources[table]
+    main = mapping.main if mapping is not None else "patients"
+    if table == main and found.main is not None and found.main in sources:
+        return sources[found.main]
     if len(sources) == 1 and mapping is not None and table == mapping.main and given is not None:
         return next(iter(sources.values()))
     if len(sources) == 1 and mapping is None:
@@ -320,7 +324,7 @@ def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) 
     used: dict[str, TableMapping] = {}
     origins: pl.DataFrame | None = None
     for table in TABLE_ORDER:
-        source = _pick_source(table, found.tables, mapping)
+        source = _pick_source(table, found, mapping)
         given = mapping.tables.get(table) if mapping is not None else None
         if source is None:
             if given is not None and given.source is not None:

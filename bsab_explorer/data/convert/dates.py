@@ -23,8 +23,9 @@ from bsab_explorer.data.validation import ROW, Problem, mask
 
 #: Excel's day zero in its 1900 date system (serial 1 = 1900-01-01, counting its 1900-02-29).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-#: Serial numbers accepted as Excel dates: 1 (1900-01-01) to 2958465 (9999-12-31).
-EXCEL_SERIAL_RANGE = (1, 2_958_465)
+#: Serial numbers read as Excel dates: 1950-01-01 to 2099-12-31. A smaller number in a date
+#: column is far likelier a count of days typed by hand than a date before 1950.
+EXCEL_SERIAL_RANGE = (18_264, 73_050)
 
 _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")

@@ -178,7 +178,7 @@ def read_redcap(export: Path, dictionary: Path) -> SourceSet:
             f"{', '.join(dropped)}."
         )
     tables = _split(frame, fields, file, orders)
-    return SourceSet(tables, (), tuple(notices), kind="redcap")
+    return SourceSet(tables, (), tuple(notices), kind="redcap", main=RECORD_TABLE)
 
 
 def _decoded(column: str, by_name: dict[str, Field]) -> pl.Expr:

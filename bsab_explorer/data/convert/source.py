@@ -47,3 +47,5 @@ class SourceSet:
     notices: tuple[str, ...] = ()
     #: The kind of source, for the report: "table", "redcap" or "adam".
     kind: str = "table"
+    #: The table that feeds the mapping's main table when the mapping names no source.
+    main: str | None = None
