@@ -17,7 +17,9 @@ def _words(text: str) -> tuple[str, ...]:
 #: Other names of contract columns.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patient_id": _words(
-        "patient subject sujet soggetto sujeto proband subject_id subjid usubjid record_id pt_id id patient_number "
+        "patient subject sujet soggetto sujeto proband subject_id subjid usubjid record_id "
+        "pt_id id "
+        "patient_number "
         "pseudonym patient_pseudonym numero_patient patienten_id id_paziente paziente "
         "id_paciente paciente"
     ),
