@@ -224,10 +224,12 @@ def name_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
 
 
-def _lookup(candidates: Mapping[str, tuple[str, ...]], name: str) -> str | None:
+def _lookup(
+    candidates: Mapping[str, tuple[str, ...]], name: str, *, by_own_name: bool = True
+) -> str | None:
     key = name_key(name)
     for target, names in candidates.items():
-        if key == name_key(target) or key in names:
+        if (by_own_name and key == name_key(target)) or key in names:
             return target
     return None
 
@@ -256,7 +258,8 @@ def propose_dates(table: str, source_columns: Sequence[str]) -> dict[str, str]:
     roles = DATE_ROLES[table]
     proposal: dict[str, str] = {}
     for source in source_columns:
-        role = _lookup(synonyms.DATE_ROLES, source)
+        # Roles are matched by their synonyms only: a column called `day` holds contract days.
+        role = _lookup(synonyms.DATE_ROLES, source, by_own_name=False)
         if role in roles and role not in proposal:
             proposal[role] = source
     return proposal
