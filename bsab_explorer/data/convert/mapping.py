@@ -182,28 +182,37 @@ def read_mapping(
     return ConversionMapping(tables, main), []
 
 
+def _toml_string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's; DEL is the one JSON leaves raw)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
 
 
 def _toml_section(header: str, pairs: Mapping[str, str]) -> list[str]:
     if not pairs:
         return []
-    return [f"[{header}]", *(f"{_toml_key(k)} = {json.dumps(v)}" for k, v in pairs.items()), ""]
+    return [
+        f"[{header}]",
+        *(f"{_toml_key(k)} = {_toml_string(v)}" for k, v in pairs.items()),
+        "",
+    ]
 
 
 def write_mapping(mapping: ConversionMapping) -> str:
     """The mapping as TOML text that `read_mapping` reads back to the same value."""
-    lines = [f"table = {json.dumps(mapping.main)}", ""]
+    lines = [f"table = {_toml_string(mapping.main)}", ""]
     for name, table in mapping.tables.items():
         prefix = "" if name == mapping.main else f"tables.{name}."
         if prefix:
             lines += [f"[tables.{name}]"]
             if table.source is not None:
-                lines.append(f"source = {json.dumps(table.source)}")
+                lines.append(f"source = {_toml_string(table.source)}")
             lines.append("")
         elif table.source is not None:
-            lines.insert(1, f"source = {json.dumps(table.source)}")
+            lines.insert(1, f"source = {_toml_string(table.source)}")
         lines += _toml_section(f"{prefix}columns", table.columns)
         for column, codes in table.values.items():
             lines += _toml_section(f"{prefix}values.{_toml_key(column)}", codes)
