@@ -253,7 +253,12 @@ def _event_days(
         if role in text.columns:
             problems.append(_derived_twice("events", file, role))
             continue
-        days = frame.select(days_between(pl.col("__origin"), pl.col(role))).to_series()
+        # A date before the first dose is listed once, as a sequence problem, and gets no day.
+        days = frame.select(
+            pl.when(pl.col(role) >= pl.col("__origin")).then(
+                days_between(pl.col("__origin"), pl.col(role))
+            )
+        ).to_series()
         before = frame.filter(pl.col(role) < pl.col("__origin")).get_column(ROW)
         problems += [
             Problem(
