@@ -196,9 +196,32 @@ def build_table(
         if table == "events":
             text, found = _event_days(text, dates, mapping, origins, source.file)
             problems += found
+    if contract.parent is not None:
+        text, skipped = _without_empty_rows(text)
+        if skipped:
+            notices.append(
+                f"{source.file}: {skipped} row(s) with nothing recorded for {table} were "
+                "skipped (e.g. a REDCap event without an assessment)."
+            )
     # No date column is ever passed on: only the columns built above leave this function.
     raw = RawTable(table, source.file, text)
     return _Built(raw, problems, notices, built_origins)
+
+
+#: Columns that say where a row of a long table belongs, not what was recorded there.
+_PLACING_COLUMNS = ("patient_id", "case_id", "timepoint")
+
+
+def _without_empty_rows(text: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """A long table without the rows that record nothing but where they belong (an id, a
+    timepoint)."""
+    values = [c for c in text.columns if c != ROW and c not in _PLACING_COLUMNS]
+    if not values:
+        return text, 0
+    kept = text.filter(
+        pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != "" for c in values)
+    )
+    return kept, text.height - kept.height
 
 
 def _derived_twice(table: str, file: str, name: str) -> Problem:

@@ -232,3 +232,52 @@ def test_a_file_that_is_not_a_dictionary_is_refused(tmp_path: Path) -> None:
     assert not result.ok
     assert result.tables == {}
     assert [p.rule for p in result.report.problems] == [ConvertRule.DICTIONARY_INVALID]
+
+
+LONGITUDINAL_HEADER = ["record_id", "redcap_event_name", "sex", "resp", "resp_pet"]
+LONGITUDINAL_ROWS = [
+    ["R1", "baseline_arm_1", "2", "", ""],
+    ["R1", "cycle_1_arm_1", "", "4", "0"],
+    ["R1", "cycle_3_arm_1", "", "2", "1"],
+    ["R2", "baseline_arm_1", "1", "", ""],
+    ["R2", "cycle_1_arm_1", "", "6", ""],
+]
+LONGITUDINAL_MAPPING = """\
+[columns]
+patient_id = "record_id"
+[values.sex]
+Male = "M"
+Female = "F"
+
+[tables.responses]
+source = "by_event"
+[tables.responses.columns]
+patient_id = "record_id"
+timepoint = "redcap_event_name"
+response = "resp"
+pet_ct = "resp_pet"
+[tables.responses.values.timepoint]
+cycle_1_arm_1 = "C1"
+cycle_3_arm_1 = "C3"
+"""
+
+
+def test_longitudinal_event_rows_become_a_long_table(export: tuple[Path, Path]) -> None:
+    data, dictionary = export
+    data.write_text(_csv([LONGITUDINAL_HEADER, *LONGITUDINAL_ROWS]), encoding="utf-8")
+    mapping = data.parent / "longitudinal.toml"
+    mapping.write_text(LONGITUDINAL_MAPPING, encoding="utf-8")
+    result = convert(data, mapping=mapping, dictionary=dictionary)
+    assert result.ok, result.report.to_text()
+    # One row per record, its fields gathered across the events.
+    assert result.tables["patients"].select("patient_id", "sex").rows() == [
+        ("R1", "F"),
+        ("R2", "M"),
+    ]
+    # The baseline events record no response: they are not assessments.
+    assert result.tables["responses"].rows() == [
+        ("R1", "C1", "PR", False),
+        ("R1", "C3", "CR", True),
+        ("R2", "C1", "PD", None),
+    ]
+    assert "2 row(s) with nothing recorded for responses were skipped" in (result.report.to_text())
