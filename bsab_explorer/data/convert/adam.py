@@ -18,7 +18,7 @@ import polars as pl
 
 from bsab_explorer.data.convert.rules import ConvertRule
 from bsab_explorer.data.convert.source import SourceSet, SourceTable
-from bsab_explorer.data.ingest import text_table_from_frame
+from bsab_explorer.data.ingest import MAX_FILE_BYTES, text_table_from_frame
 from bsab_explorer.data.validation import ROW, Problem
 from bsab_explorer.schema import DAYS_PER_MONTH
 
@@ -73,6 +73,10 @@ def read_dataset(path: Path) -> tuple[pl.DataFrame | None, list[Problem], list[s
     """One ADaM dataset as text (with `ROW`), its calendar-date variables left unread."""
     suffix = path.suffix.lower()
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = MAX_FILE_BYTES / 1e6
+            return None, [_problem(path.name, f"The dataset is over the {limit:.0f} MB limit.")], []
         if suffix in (".xpt", ".sas7bdat"):
             import pyreadstat  # deferred: only ADaM conversions need it
 

@@ -459,7 +459,16 @@ def convert(
 
     if isinstance(mapping, str | Path):
         path = Path(mapping)
-        parsed, problems = read_mapping(path.read_text(encoding="utf-8"), path.name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            problem = Problem(
+                "mapping", path.name, None, None, None, ConvertRule.MAPPING_INVALID,
+                f"The mapping file could not be read ({why}).",
+            )  # fmt: skip
+            return ConversionResult({}, ValidationReport((problem,)))
+        parsed, problems = read_mapping(text, path.name)
         if parsed is None:
             return ConversionResult({}, ValidationReport(tuple(problems)))
         mapping = parsed

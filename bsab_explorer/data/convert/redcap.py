@@ -20,7 +20,8 @@ import polars as pl
 from bsab_explorer.data.convert.dates import DateOrder, parse_date_order
 from bsab_explorer.data.convert.rules import ConvertRule
 from bsab_explorer.data.convert.source import SourceSet, SourceTable
-from bsab_explorer.data.validation import ROW, Problem
+from bsab_explorer.data.ingest import MAX_FILE_BYTES
+from bsab_explorer.data.validation import ROW, Problem, Rule
 
 #: The source table holding one row per record.
 RECORD_TABLE = "record"
@@ -53,6 +54,21 @@ def parse_choices(text: str) -> dict[str, str]:
         if code.strip() and label.strip():
             choices[code.strip()] = label.strip()
     return choices
+
+
+def _read_bytes(path: Path) -> tuple[bytes, Problem | None]:
+    """The file's bytes, or the problem that kept it from being read (too large, missing)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            message = (
+                f"The file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB."
+            )
+            return b"", Problem("redcap", path.name, None, None, None, Rule.FILE_TOO_LARGE, message)
+        return path.read_bytes(), None
+    except OSError as error:
+        message = f"The file could not be opened ({error.strerror})."
+        return b"", Problem("redcap", path.name, None, None, None, Rule.UNREADABLE, message)
 
 
 def _decode(data: bytes) -> str:
@@ -129,11 +145,17 @@ def _field_of(column: str, by_name: dict[str, Field]) -> Field | None:
 
 def read_redcap(export: Path, dictionary: Path) -> SourceSet:
     """The tables of a REDCap export, decoded with its dictionary (identifier fields unread)."""
-    fields, problems = read_dictionary(dictionary.read_bytes(), dictionary.name)
+    contents = []
+    for path in (dictionary, export):
+        data, problem = _read_bytes(path)
+        if problem is not None:
+            return SourceSet(problems=(problem,), kind="redcap")
+        contents.append(data)
+    fields, problems = read_dictionary(contents[0], dictionary.name)
     if problems:
         return SourceSet(problems=tuple(problems), kind="redcap")
     by_name = {f.name: f for f in fields}
-    rows = list(csv.reader(io.StringIO(_decode(export.read_bytes()))))
+    rows = list(csv.reader(io.StringIO(_decode(contents[1]))))
     file = export.name
     if len(rows) < 2:
         problem = Problem(
@@ -147,6 +169,14 @@ def read_redcap(export: Path, dictionary: Path) -> SourceSet:
         )
         return SourceSet(problems=(problem,), kind="redcap")
     header = [h.strip().lower() for h in rows[0]]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        problem = Problem(
+            "redcap", file, 1, twice[0], None, ConvertRule.UNKNOWN_SOURCE,
+            f"The column '{twice[0]}' appears twice in the export's header. Export the "
+            "records again from REDCap without editing the file.",
+        )  # fmt: skip
+        return SourceSet(problems=(problem,), kind="redcap")
     dropped = sorted(
         {f.name for h in header if (f := _field_of(h, by_name)) is not None and f.identifier}
     )
