@@ -72,7 +72,7 @@ def _missing_column(table: str, file: str, column: str, section: str) -> Problem
     )
 
 
-def _mapped_text(frame: pl.DataFrame, source: str, codes: Mapping[str, str]) -> pl.Expr:
+def _mapped_text(source: str, codes: Mapping[str, str]) -> pl.Expr:
     """The source column with each mapped value replaced by its code (case-insensitively)."""
     text = pl.col(source).str.strip_chars()
     lowered = {k.strip().lower(): v for k, v in codes.items()}
@@ -158,7 +158,7 @@ def build_table(
             source_column = mapping.columns.get(target) or next(
                 c for c in source.columns if header_key(c) == target
             )
-            selected[target] = _mapped_text(frame, source_column, codes)
+            selected[target] = _mapped_text(source_column, codes)
     unused = [c for c in source.columns if c not in used]
     if unused:
         shown = ", ".join(unused[:12]) + (
@@ -291,7 +291,7 @@ def _event_days(
                 mapping.dates[role],
                 None,
                 ConvertRule.DATE_SEQUENCE,
-                f"the {ROLE_LABELS[role]} date is before the case's first bispecific dose. "
+                f"The {ROLE_LABELS[role]} date is before the case's first bispecific dose. "
                 "Check the date.",
             )
             for row in before

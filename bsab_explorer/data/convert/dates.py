@@ -236,14 +236,14 @@ ROLE_LABELS = {
 
 #: (earlier role, later role, message) for the sequences a patient's dates cannot have.
 _SEQUENCES = (
-    ("origin", "death", "the death date is before the origin date"),
-    ("origin", "progression", "the progression date is before the origin date"),
-    ("origin", "last_contact", "the last-contact date is before the origin date"),
-    ("origin", "last_assessment", "the last-assessment date is before the origin date"),
-    ("progression", "death", "the progression date is after the death date"),
-    ("last_contact", "death", "the last-contact date is after the death date"),
-    ("last_assessment", "death", "the last-assessment date is after the death date"),
-    ("last_chemo", "origin", "the last chemotherapy date is after the origin date"),
+    ("origin", "death", "The death date is before the origin date"),
+    ("origin", "progression", "The progression date is before the origin date"),
+    ("origin", "last_contact", "The last-contact date is before the origin date"),
+    ("origin", "last_assessment", "The last-assessment date is before the origin date"),
+    ("progression", "death", "The progression date is after the death date"),
+    ("last_contact", "death", "The last-contact date is after the death date"),
+    ("last_assessment", "death", "The last-assessment date is after the death date"),
+    ("last_chemo", "origin", "The last chemotherapy date is after the origin date"),
 )
 
 
@@ -270,18 +270,22 @@ def derive_patient_days(
     censor = pl.coalesce(date("last_assessment"), date("last_contact"))
     pfs_end = pl.coalesce(first_event, censor)
     os_end = pl.coalesce(date("death"), date("last_contact"))
-    derived = [
-        days_between(origin, pfs_end).alias("pfs_days"),
-        pl.when(pfs_end.is_null())
-        .then(None)
-        .otherwise(first_event.is_not_null())
-        .alias("pfs_event"),
-        days_between(origin, os_end).alias("os_days"),
-        pl.when(os_end.is_null())
-        .then(None)
-        .otherwise(date("death").is_not_null())
-        .alias("os_event"),
-    ]
+    # Survival is derived only when follow-up is dated (a file may date only the chemotherapy).
+    follow_up = bool(roles & {"progression", "death", "last_contact", "last_assessment"})
+    derived = []
+    if follow_up:
+        derived += [
+            days_between(origin, pfs_end).alias("pfs_days"),
+            pl.when(pfs_end.is_null())
+            .then(None)
+            .otherwise(first_event.is_not_null())
+            .alias("pfs_event"),
+            days_between(origin, os_end).alias("os_days"),
+            pl.when(os_end.is_null())
+            .then(None)
+            .otherwise(date("death").is_not_null())
+            .alias("os_event"),
+        ]
     if "last_chemo" in roles:
         derived.append(
             days_between(date("last_chemo"), origin).cast(pl.Int64).alias("days_chemo_to_bsab")
@@ -305,7 +309,8 @@ def derive_patient_days(
                 "bispecific dose, from which all times are counted. Fill it in.",
             )
         )
-    no_end = dates.filter(origin.is_not_null() & os_end.is_null()).get_column(ROW)
+    ended = origin.is_not_null() & os_end.is_null() & pl.lit(follow_up)
+    no_end = dates.filter(ended).get_column(ROW)
     for row in no_end:
         where = columns.get("last_contact") or columns.get("death") or origin_column
         problems.append(

@@ -131,3 +131,24 @@ def test_survival_follows_the_standard_rules() -> None:
         (5, 91.0, False, 121.0, False),  # PFS censored at the last adequate assessment
         (6, 121.0, False, 121.0, False),  # censored at last contact
     ]
+
+
+def test_a_dated_chemotherapy_alone_gives_its_interval_and_no_survival() -> None:
+    dates = pl.DataFrame(
+        {
+            ROW: [2, 3],
+            "origin": [dt.date(2024, 3, 1), dt.date(2024, 3, 1)],
+            "last_chemo": [dt.date(2024, 2, 20), dt.date(2024, 3, 4)],
+        }
+    )
+    derived, problems = derive_patient_days(
+        dates, {"origin": "C1D1", "last_chemo": "chemo"}, table="patients", file="f.csv"
+    )
+    # 2024 is a leap year: 20 February to 1 March is 10 days.
+    assert derived.rows() == [(2, 10), (3, None)]
+    assert [(p.row, p.column, p.rule) for p in problems] == [
+        (3, "chemo", ConvertRule.DATE_SEQUENCE)
+    ]
+    assert problems[0].message == (
+        "The last chemotherapy date is after the origin date (chemo, C1D1). Check both dates."
+    )

@@ -174,8 +174,8 @@ def test_impossible_sequences_are_listed_by_row_and_column_without_dates(tmp_pat
         (7, "last_fu_date", ConvertRule.MISSING_FOLLOW_UP),
     ]
     by_row = {p.row: p for p in result.report.problems}
-    assert by_row[2].message.startswith("the progression date is after the death date")
-    assert by_row[3].message.startswith("the death date is before the origin date")
+    assert by_row[2].message.startswith("The progression date is after the death date")
+    assert by_row[3].message.startswith("The death date is before the origin date")
     not_a_date = next(p for p in result.report.problems if p.rule == ConvertRule.NOT_A_DATE)
     assert not_a_date.value == "9999-99-99"
     assert_no_date(_everything(result))
