@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from bsab_explorer.data.convert import adam, redcap
 from bsab_explorer.data.convert.dates import (
     ROLE_LABELS,
     DateOrder,
@@ -455,8 +456,6 @@ def convert(
 ) -> ConversionResult:
     """Convert a plain table, a REDCap export (with its `dictionary`) or an ADaM set (a folder
     or files named ADSL, ADTTE, ADRS, ADAE, ADEX) into contract tables; never raises on data."""
-    from bsab_explorer.data.convert import adam, redcap  # the readers of the other two shapes
-
     if isinstance(mapping, str | Path):
         path = Path(mapping)
         try:
