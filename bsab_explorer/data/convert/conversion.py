@@ -27,6 +27,7 @@ from bsab_explorer.data.convert.dates import (
 from bsab_explorer.data.convert.mapping import (
     ConversionMapping,
     TableMapping,
+    propose_columns,
     propose_mapping,
     read_mapping,
 )
@@ -335,12 +336,10 @@ def _pick_source(
     if len(sources) == 1 and mapping is not None and table == mapping.main and given is not None:
         return next(iter(sources.values()))
     if len(sources) == 1 and mapping is None:
+        # One file without a mapping feeds one top-level table: the one whose id it holds.
         only = next(iter(sources.values()))
-        keys = {header_key(c) for c in only.columns}
-        proposal = propose_mapping(table, only.columns)
-        if TABLES[table].key in proposal.columns and (
-            table == "patients" or TABLES[table].key in keys
-        ):
+        top_level = only.name not in TABLES and TABLES[table].parent is None
+        if top_level and TABLES[table].key in propose_columns(table, only.columns):
             return only
     return None
 

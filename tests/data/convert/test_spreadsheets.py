@@ -215,3 +215,15 @@ def test_the_proposed_mapping_round_trips_through_toml(tmp_path: Path) -> None:
     # Used as proposed, it gives the hand-made contract days too.
     converted = proposed.tables["patients"].select(COLUMNS)
     assert_frame_equal(converted, _hand_made(tmp_path).select(COLUMNS))
+
+
+def test_one_file_without_a_mapping_feeds_one_table(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("patient_id,sex,os_days,os_event\nP1,F,30,true\n", encoding="utf-8")
+    result = convert(source)
+    assert result.ok, result.report.to_text()
+    assert list(result.tables) == ["patients"]
+    assert "responses" not in result.report.to_text()
+    named = tmp_path / "responses.csv"
+    named.write_text("patient_id,timepoint,response\nP1,C1,PR\n", encoding="utf-8")
+    assert list(convert(named).tables) == ["responses"]
