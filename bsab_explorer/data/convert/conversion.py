@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bsab_explorer.data.convert import adam, redcap
+from bsab_explorer.data.convert import adam, plain_tables, redcap
 from bsab_explorer.data.convert.dates import (
     ROLE_LABELS,
     DateOrder,
@@ -33,7 +33,7 @@ from bsab_explorer.data.convert.mapping import (
 )
 from bsab_explorer.data.convert.rules import ConvertRule
 from bsab_explorer.data.convert.source import SourceSet, SourceTable
-from bsab_explorer.data.ingest import RawTable, ReadResult, read_table_file
+from bsab_explorer.data.ingest import RawTable, ReadResult
 from bsab_explorer.data.loading import assemble
 from bsab_explorer.data.normalise import header_key
 from bsab_explorer.data.validation import ROW, Problem, ValidationReport
@@ -423,22 +423,6 @@ def _proposal_notice(file: str, table: str, proposal: TableMapping) -> str:
     return text + ". Check it, and save it as a mapping file to reuse."
 
 
-def read_plain(paths: Sequence[Path]) -> SourceSet:
-    """Plain table files (CSV, XLSX, Parquet) as source tables named by their file stem."""
-    tables: dict[str, SourceTable] = {}
-    problems: list[Problem] = []
-    notices: list[str] = []
-    for path in paths:
-        name = path.stem.lower()
-        table = name if name in TABLES else "patients"
-        read = read_table_file(path, table)
-        problems += read.problems
-        notices += read.notices
-        if read.raw is not None:
-            tables[name] = SourceTable(name, path.name, read.raw.frame)
-    return SourceSet(tables, tuple(problems), tuple(notices), kind="table")
-
-
 def _files(source: Path | str | Sequence[Path | str]) -> list[Path]:
     if isinstance(source, str | Path):
         path = Path(source)
@@ -488,5 +472,5 @@ def convert(
         found = adam.read_adam(files)
     else:
         plain = [f for f in files if f.suffix.lower() in _PLAIN_SUFFIXES]
-        found = read_plain(plain or files)
+        found = plain_tables.read_plain(plain or files)
     return convert_sources(found, mapping)

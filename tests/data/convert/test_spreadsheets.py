@@ -227,3 +227,36 @@ def test_one_file_without_a_mapping_feeds_one_table(tmp_path: Path) -> None:
     named = tmp_path / "responses.csv"
     named.write_text("patient_id,timepoint,response\nP1,C1,PR\n", encoding="utf-8")
     assert list(convert(named).tables) == ["responses"]
+
+
+def test_a_workbook_with_a_sheet_per_table(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    patients = workbook.active
+    assert patients is not None
+    patients.title = "Patients"
+    for row in rows(lambda d: dt.datetime(d.year, d.month, d.day)):
+        patients.append(row)
+    responses = workbook.create_sheet("responses")
+    for row in (["Sujet", "Visite", "Réponse"], ["P01", "Cycle 1", "Partial response"]):
+        responses.append(row)
+    codes = workbook.create_sheet("codes")
+    codes.append(["sex", "1 = M, 2 = F"])
+    path = tmp_path / "centre.xlsx"
+    workbook.save(path)
+    mapping = _mapping(tmp_path / "centre.toml")
+    mapping.write_text(
+        mapping.read_text()
+        + '\n[tables.responses.columns]\npatient_id = "Sujet"\ntimepoint = "Visite"\n'
+        'response = "Réponse"\n[tables.responses.values.timepoint]\n"Cycle 1" = "C1"\n'
+        '[tables.responses.values.response]\n"Partial response" = "PR"\n',
+        encoding="utf-8",
+    )
+    result = convert(path, mapping=mapping)
+    assert result.ok, result.report.to_text()
+    assert_frame_equal(
+        result.tables["patients"].select(COLUMNS), _hand_made(tmp_path).select(COLUMNS)
+    )
+    assert result.tables["responses"].select("patient_id", "timepoint", "response").rows() == [
+        ("P01", "C1", "PR")
+    ]
+    assert_no_date(_everything(result))
