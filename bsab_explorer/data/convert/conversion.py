@@ -19,8 +19,9 @@ from bsab_explorer.data.convert import adam, plain_tables, redcap
 from bsab_explorer.data.convert.dates import (
     ROLE_LABELS,
     DateOrder,
-    days_between,
+    derive_event_days,
     derive_patient_days,
+    mask_dates,
     proven_order,
     read_date_column,
 )
@@ -196,8 +197,15 @@ def build_table(
                 }
             ).drop_nulls()
         if table == "events":
-            text, found = _event_days(text, dates, mapping, origins, source.file)
+            days, found = derive_event_days(text, dates, mapping.dates, origins, file=source.file)
             problems += found
+            for name in (c for c in days.columns if c != ROW):
+                if name in text.columns:
+                    problems.append(_derived_twice(table, source.file, name))
+                    continue
+                text = text.with_columns(
+                    days.select(_days_text(pl.col(name)).alias(name)).to_series()
+                )
     if contract.parent is not None:
         text, skipped = _without_empty_rows(text)
         if skipped:
@@ -237,84 +245,6 @@ def _derived_twice(table: str, file: str, name: str) -> Problem:
         f"{name} is both mapped from a column and derived from dates. Map it or give the "
         "dates, not both.",
     )
-
-
-def _event_days(
-    text: pl.DataFrame,
-    dates: pl.DataFrame,
-    mapping: TableMapping,
-    origins: pl.DataFrame | None,
-    file: str,
-) -> tuple[pl.DataFrame, list[Problem]]:
-    """day and end_day of events from their dates and their case's origin."""
-    problems: list[Problem] = []
-    if "origin" in dates.columns:
-        origin = dates.get_column("origin")
-    elif origins is not None and "case_id" in text.columns:
-        keyed = text.select(ROW, pl.col("case_id").str.strip_chars()).join(
-            origins, on="case_id", how="left", maintain_order="left"
-        )
-        origin = keyed.get_column("origin")
-    else:
-        roles = [r for r in ("day", "end_day") if r in dates.columns]
-        if roles:
-            problems.append(
-                Problem(
-                    "events",
-                    file,
-                    None,
-                    mapping.dates[roles[0]],
-                    None,
-                    ConvertRule.MISSING_ORIGIN,
-                    "Event dates need each case's first-dose date: give it as the cases "
-                    "table's [dates] origin (or the events table's own origin column).",
-                )
-            )
-        return text, problems
-    frame = dates.with_columns(origin.alias("__origin"))
-    for role in ("day", "end_day"):
-        if role not in dates.columns:
-            continue
-        if role in text.columns:
-            problems.append(_derived_twice("events", file, role))
-            continue
-        # A date before the first dose is listed once, as a sequence problem, and gets no day.
-        days = frame.select(
-            pl.when(pl.col(role) >= pl.col("__origin")).then(
-                days_between(pl.col("__origin"), pl.col(role))
-            )
-        ).to_series()
-        before = frame.filter(pl.col(role) < pl.col("__origin")).get_column(ROW)
-        problems += [
-            Problem(
-                "events",
-                file,
-                row,
-                mapping.dates[role],
-                None,
-                ConvertRule.DATE_SEQUENCE,
-                f"The {ROLE_LABELS[role]} date is before the case's first bispecific dose. "
-                "Check the date.",
-            )
-            for row in before
-        ]
-        no_origin = frame.filter(pl.col(role).is_not_null() & pl.col("__origin").is_null())
-        problems += [
-            Problem(
-                "events",
-                file,
-                row,
-                mapping.dates[role],
-                None,
-                ConvertRule.MISSING_ORIGIN,
-                "This event's case has no first-dose date, so its day cannot be counted.",
-            )
-            for row in no_origin.get_column(ROW)
-        ]
-        text = text.with_columns(
-            pl.DataFrame({"d": days}).select(_days_text(pl.col("d"))).to_series().alias(role)
-        )
-    return text, problems
 
 
 # --- the whole conversion -----------------------------------------------------------------------
@@ -439,6 +369,35 @@ def convert(
 ) -> ConversionResult:
     """Convert a plain table, a REDCap export (with its `dictionary`) or an ADaM set (a folder
     or files named ADSL, ADTTE, ADRS, ADAE, ADEX) into contract tables; never raises on data."""
+    return _without_dates(_convert(source, mapping, dictionary))
+
+
+def _without_dates(result: ConversionResult) -> ConversionResult:
+    """The result with every date-like text in its report masked: file names (a REDCap export
+    is named by its export date) and headers are the user's text and may hold dates."""
+
+    def clean(text: str | None) -> str | None:
+        return None if text is None else mask_dates(text)
+
+    problems = tuple(
+        replace(
+            p,
+            file=mask_dates(p.file),
+            column=clean(p.column),
+            value=clean(p.value),
+            message=mask_dates(p.message),
+        )
+        for p in result.report.problems
+    )
+    notices = tuple(mask_dates(n) for n in result.report.notices)
+    return replace(result, report=ValidationReport(problems, notices))
+
+
+def _convert(
+    source: Path | str | Sequence[Path | str],
+    mapping: ConversionMapping | Path | str | None,
+    dictionary: Path | str | None,
+) -> ConversionResult:
     if isinstance(mapping, str | Path):
         path = Path(mapping)
         try:

@@ -213,6 +213,15 @@ def read_date_column(
     return DateColumn(column, pl.Series(column, dates, pl.Date), (*problems,), (*notices,))
 
 
+#: Anything in free text that may be a date (a file name, a header), masked before it is shown.
+_DATE_LIKE = re.compile(r"\d{4}[-/._]\d{1,2}[-/._]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def mask_dates(text: str) -> str:
+    """`text` with every date-like part shown by its shape only ("2024-03-05" -> "9999-99-99")."""
+    return _DATE_LIKE.sub(lambda match: mask(match.group()), text)
+
+
 def days_between(origin: pl.Expr, date: pl.Expr) -> pl.Expr:
     """Whole days from `origin` to `date` (negative when the date comes first)."""
     return (date - origin).dt.total_days().cast(pl.Float64)
@@ -352,3 +361,76 @@ def check_sequences(
                 )
             )
     return problems
+
+
+def derive_event_days(
+    events: pl.DataFrame,
+    dates: pl.DataFrame,
+    columns: Mapping[str, str],
+    origins: pl.DataFrame | None,
+    *,
+    file: str,
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """`ROW` plus day and end_day of events, counted from their own origin date or else from
+    their case's (`origins`: case_id -> origin); a date before the first dose gets no day."""
+    problems: list[Problem] = []
+    roles = [r for r in ("day", "end_day") if r in dates.columns]
+    if "origin" in dates.columns:
+        origin = dates.get_column("origin")
+    elif origins is not None and "case_id" in events.columns:
+        keyed = events.select(ROW, pl.col("case_id").str.strip_chars()).join(
+            origins, on="case_id", how="left", maintain_order="left"
+        )
+        origin = keyed.get_column("origin")
+    else:
+        if roles:
+            problems.append(
+                Problem(
+                    "events",
+                    file,
+                    None,
+                    columns[roles[0]],
+                    None,
+                    ConvertRule.MISSING_ORIGIN,
+                    "Event dates need each case's first-dose date: give it as the cases "
+                    "table's [dates] origin (or the events table's own origin column).",
+                )
+            )
+        return dates.select(ROW), problems
+    frame = dates.with_columns(origin.alias("__origin"))
+    start = pl.col("__origin")
+    for role in roles:
+        date = pl.col(role)
+        before = frame.filter(date < start).get_column(ROW)
+        problems += [
+            Problem(
+                "events",
+                file,
+                row,
+                columns[role],
+                None,
+                ConvertRule.DATE_SEQUENCE,
+                f"The {ROLE_LABELS[role]} date is before the case's first bispecific dose. "
+                "Check the date.",
+            )
+            for row in before
+        ]
+        no_origin = frame.filter(date.is_not_null() & start.is_null()).get_column(ROW)
+        problems += [
+            Problem(
+                "events",
+                file,
+                row,
+                columns[role],
+                None,
+                ConvertRule.MISSING_ORIGIN,
+                "This event's case has no first-dose date, so its day cannot be counted.",
+            )
+            for row in no_origin
+        ]
+    # A date before the first dose is listed once, as a sequence problem, and gets no day.
+    days = frame.select(
+        ROW,
+        *(pl.when(pl.col(r) >= start).then(days_between(start, pl.col(r))).alias(r) for r in roles),
+    )
+    return days, problems

@@ -281,3 +281,13 @@ def test_longitudinal_event_rows_become_a_long_table(export: tuple[Path, Path]) 
         ("R2", "C1", "PD", None),
     ]
     assert "2 row(s) with nothing recorded for responses were skipped" in (result.report.to_text())
+
+
+def test_an_export_named_by_its_date_is_reported_without_it(export: tuple[Path, Path]) -> None:
+    data, dictionary = export
+    # REDCap names an export by the day it was made.
+    dated = data.rename(data.parent / "BSAB_DATA_2024-03-05_1230.csv")
+    result = convert(dated, dictionary=dictionary)
+    report = result.report.to_text()
+    assert "BSAB_DATA_9999-99-99_1230.csv: fields the data dictionary flags" in report
+    assert_no_date(report + result.report.to_frame().write_csv())
