@@ -40,6 +40,7 @@ from bsab_explorer.data.validation import (
     check_references,
     check_table,
     in_reading_order,
+    patient_warnings,
 )
 from bsab_explorer.dataset import Dataset, polars_type
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDIES, TABLES
@@ -321,6 +322,7 @@ def parse_reads(
         if result.parsed is None:
             continue
         problems += check_table(result.parsed)
+        notices += patient_warnings(result.parsed)
         notices += _all_null_notices(result.parsed)
         parsed[table] = result.parsed
     return parsed, problems, notices

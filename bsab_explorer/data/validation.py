@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandera.polars as pa
 
 #: Bumped whenever a rule changes what is accepted; stored with every batch.
-VALIDATOR_VERSION = "contract-1/rules-1"
+VALIDATOR_VERSION = "contract-1/rules-2"
 
 #: How many problems of one kind (table, column, rule) the text report spells out.
 TEXT_REPEATS = 20
@@ -410,7 +410,7 @@ def check_patient_rules(parsed: ParsedTable) -> list[Problem]:
                 )
             )
     if {"os_event", "pfs_event"} <= present:
-        bad = frame.filter(pl.col("os_event") & (pl.col("pfs_event") == False))  # noqa: E712
+        bad = frame.filter(_death_without_pfs_event() & ~_death_after_pfs(present))
         for row in bad.get_column(ROW):
             problems.append(
                 parsed.problem(
@@ -424,6 +424,33 @@ def check_patient_rules(parsed: ParsedTable) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _death_without_pfs_event() -> pl.Expr:
+    return pl.col("os_event") & (pl.col("pfs_event") == False)  # noqa: E712
+
+
+def _death_after_pfs(present: frozenset[str]) -> pl.Expr:
+    """A death later than the PFS time: PFS was censored before it (at the last adequate
+    assessment or a new therapy), which is legitimate; only a death at the PFS time must end it."""
+    if not {"os_days", "pfs_days"} <= present:
+        return pl.lit(False)
+    return (pl.col("os_days") > pl.col("pfs_days")).fill_null(False)
+
+
+def patient_warnings(parsed: ParsedTable) -> list[str]:
+    """Legitimate but unusual survival records, said in the report without refusing them."""
+    present = parsed.present
+    if parsed.table != "patients" or not {"os_event", "pfs_event"} <= present:
+        return []
+    later = parsed.frame.filter(_death_without_pfs_event() & _death_after_pfs(present))
+    return [
+        f"{parsed.file}, row {row}: os_event is true but pfs_event is false, with the death "
+        f"(day {format_value(os_days)}) after the censored PFS time (day "
+        f"{format_value(pfs_days)}). Accepted as PFS censored before the death (e.g. at the last "
+        "adequate assessment or a new therapy); check it if the death ended PFS."
+        for row, os_days, pfs_days in later.select(ROW, "os_days", "pfs_days").iter_rows()
+    ]
 
 
 def check_response_rules(parsed: ParsedTable) -> list[Problem]:

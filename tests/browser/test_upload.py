@@ -9,7 +9,7 @@ from pathlib import Path
 BAD = (
     "patient_id,age_years,sex,name,pfs_days,pfs_event,os_days,os_event\n"
     "P001,95,F,Jane Doe,100,true,50,false\n"
-    "P002,60,M,<img src=x onerror=alert(1)>,20,false,30,true\n"
+    "P002,60,M,<img src=x onerror=alert(1)>,30,false,30,true\n"
     "P001,70,X,[link](http://x.org),10,maybe,20,false\n"
 )
 GOOD = (

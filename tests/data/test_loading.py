@@ -120,10 +120,24 @@ def test_death_without_cause_is_fine(write_tables: Writer) -> None:
 
 
 def test_death_needs_pfs_event(write_tables: Writer) -> None:
-    csv = PATIENTS_CSV.replace("186.0,true,263.0,true", "186.0,false,263.0,true")
+    # The death coincides with the PFS time, so it must have ended PFS.
+    csv = PATIENTS_CSV.replace("186.0,true,263.0,true", "263.0,false,263.0,true")
     problem = only(load_dataset(write_tables(patients=csv)).report, Rule.DEATH_WITHOUT_PFS_EVENT)
     assert (problem.row, problem.column) == (2, "pfs_event")
     assert "death ends progression-free survival" in problem.message
+
+
+def test_death_after_censored_pfs_is_a_warning(write_tables: Writer) -> None:
+    # PFS censored at the last adequate assessment (day 186), death later (day 263): legitimate.
+    csv = PATIENTS_CSV.replace("186.0,true,263.0,true", "186.0,false,263.0,true")
+    result = load_dataset(write_tables(patients=csv))
+    assert result.report.ok
+    assert result.dataset is not None
+    assert result.dataset.table("patients").get_column("pfs_event").to_list()[0] is False
+    assert (
+        "patients.csv, row 2: os_event is true but pfs_event is false, with the death (day 263) "
+        "after the censored PFS time (day 186). Accepted as PFS censored before the death"
+    ) in "\n".join(result.report.notices)
 
 
 def test_responses_for_unknown_patient(write_tables: Writer) -> None:

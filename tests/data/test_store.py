@@ -115,7 +115,7 @@ def test_ingest_stores_one_batch(empty_store: Store) -> None:
         "patients", "C01", "c01_patients.csv", 2,
     )  # fmt: skip
     assert batch.sha256 == hashlib.sha256(P_C01).hexdigest()
-    assert batch.validator_version == "contract-1/rules-1"
+    assert batch.validator_version == "contract-1/rules-2"
     assert not batch.retracted
     assert "c01_patients.csv: stored as batch 1 (2 rows, center C01)." in result.report.notices
     dataset = empty_store.load_dataset("pooled").dataset
