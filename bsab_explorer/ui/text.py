@@ -26,7 +26,7 @@ _SHORTCODE_START = re.compile(r"[\w+-]")
 #: `www.` starts an autolink without any other punctuation.
 _WWW = re.compile(r"(?i)\b(www)\.")
 #: Block markers at the start of the text: a heading, a list item, a quote or a thematic break.
-_BLOCK_START = re.compile(r"^(\d{1,9})([.)])|^([#+=-])")
+_BLOCK_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^([#+=-])(?=[\s#+=-]|$)")
 #: Line breaks (a new line may start a block) and the hard break of trailing spaces.
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
