@@ -19,11 +19,11 @@ import polars as pl
 #: math, GFM tables, e-mail autolinks, directives (`:red[...]`), `http:` autolinks and the
 #: backslash itself. Backslash-escaped, each renders as itself.
 _ALWAYS = frozenset("\\`*_~[]<>&$|@:")
-#: Shortcodes (`:smile:`, `:material/lock:`) are matched in the parsed text, after escapes are
-#: gone: an invisible zero-width space after a colon keeps a word after it from reading as one.
+#: Shortcodes (`:smile:`, `:material/lock:`) and GFM's bare autolinks (`http://`, `www.`,
+#: `a@b.org`) are found in the parsed text, after escapes are gone: an invisible zero-width space
+#: after the colon, before the dot or after the `@` keeps them from reading as one.
 _ZERO_WIDTH_SPACE = "\u200b"
-_SHORTCODE_START = re.compile(r"[\w+-]")
-#: `www.` starts an autolink without any other punctuation.
+_AFTER_COLON = re.compile(r"[\w+-]+:|material/|//")
 _WWW = re.compile(r"(?i)\b(www)\.")
 #: Block markers at the start of the text: a heading, a list item, a quote or a thematic break.
 _BLOCK_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^([#+=-])(?=[\s#+=-]|$)")
@@ -34,8 +34,8 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 def escape_markdown(text: object) -> str:
     """`text` as markdown that renders as exactly these characters, on one line.
 
-    >>> print(escape_markdown("**bold** [sign in](https://x.test) `code` <b>"))
-    \\*\\*bold\\*\\* \\[sign in\\](https\\://x.test) \\`code\\` \\<b\\>
+    >>> print(escape_markdown("**bold** [sign in](x.test) `code` <b>"))
+    \\*\\*bold\\*\\* \\[sign in\\](x.test) \\`code\\` \\<b\\>
     >>> print(escape_markdown("# 65 / M (11 recurrent), p = 0.057"))
     \\# 65 / M (11 recurrent), p = 0.057
     """
@@ -45,11 +45,11 @@ def escape_markdown(text: object) -> str:
     for index, character in enumerate(flat):
         if character in _ALWAYS:
             out.append("\\" + character)
-            if character == ":" and _SHORTCODE_START.match(flat[index + 1 : index + 2]):
+            if character == "@" or (character == ":" and _AFTER_COLON.match(flat, index + 1)):
                 out.append(_ZERO_WIDTH_SPACE)
         else:
             out.append(character)
-    escaped = _WWW.sub(r"\1\\.", "".join(out))
+    escaped = _WWW.sub(rf"\1{_ZERO_WIDTH_SPACE}.", "".join(out))
     return _BLOCK_START.sub(_escape_block_marker, escaped)
 
 

@@ -19,6 +19,8 @@ from bsab_explorer.ui.text import escape_frame, escape_markdown
 RENDERER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 #: Elements markdown makes; none may come out of escaped text (a paragraph is fine).
 MARKUP = re.compile(r"<(?!/?p>)[a-z/][^>]*>")
+#: GFM's bare autolinks, which Streamlit finds in the text after parsing (escapes gone).
+AUTOLINK = re.compile(r"https?://|www\.|[-.\w+]+@[-\w]+\.[-\w]+", re.IGNORECASE)
 
 PAYLOADS = {
     "link": "[Session expired: sign in again](http://evil.test/login)",
@@ -57,6 +59,7 @@ def _flat(text: str) -> str:
 def test_hostile_markdown_renders_as_its_own_text(payload: str) -> None:
     rendered = RENDERER.render(escape_markdown(payload))
     assert MARKUP.findall(rendered) == []
+    assert AUTOLINK.search(_text_of(rendered)) is None
     assert _text_of(rendered).replace("\u200b", "") == _flat(payload)
 
 
@@ -64,7 +67,8 @@ def test_hostile_markdown_renders_as_its_own_text(payload: str) -> None:
 def test_unescaped_payloads_would_make_markup(payload: str) -> None:
     # The payloads are real attacks: unescaped, each makes markup or changes the text.
     rendered = RENDERER.render(payload)
-    assert MARKUP.findall(rendered) or _text_of(rendered) != _flat(payload)
+    text = _text_of(rendered)
+    assert MARKUP.findall(rendered) or AUTOLINK.search(text) or text != _flat(payload)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +86,7 @@ def test_streamlit_extensions_never_start(payload: str) -> None:
     escaped = escape_markdown(payload)
     # A directive or shortcode needs a bare colon followed by a word; math a bare dollar.
     assert re.search(r"(?<!\\):[\w+-]", escaped) is None
-    assert re.search(r"\\:[\w+-]", escaped) is None  # the zero-width space keeps words apart
+    assert re.search(r"\\:[\w+-]+\\:", escaped) is None  # a zero-width space keeps them apart
     assert re.search(r"(?<!\\)\$", escaped) is None
     assert ":material/" not in escaped  # Streamlit rewrites this before parsing
     assert _text_of(RENDERER.render(escaped)).replace("\u200b", "") == payload
@@ -106,6 +110,11 @@ def test_plain_text_is_unchanged(plain: str) -> None:
     assert escape_markdown(plain) == plain
 
 
+def test_a_colon_between_words_gets_no_invisible_space() -> None:
+    assert escape_markdown("C77:X1") == "C77\\:X1"
+    assert escape_markdown(":smile: C77:X1") == "\\:\u200bsmile\\: C77\\:X1"
+
+
 def test_any_value_is_shown_as_its_text() -> None:
     assert escape_markdown(44) == "44"
     assert escape_markdown(None) == "None"
@@ -116,6 +125,6 @@ def test_escape_frame_escapes_text_cells_and_names_only() -> None:
     escaped = escape_frame(frame)
     assert escaped.columns == ["Group \\*x\\*", "n"]
     assert escaped.to_dicts() == [
-        {"Group \\*x\\*": "\\[a\\](http\\://evil.test)", "n": 1},
+        {"Group \\*x\\*": "\\[a\\](http\\:\u200b//evil.test)", "n": 1},
         {"Group \\*x\\*": None, "n": 2},
     ]
