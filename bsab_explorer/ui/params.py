@@ -178,7 +178,8 @@ def url_choices(
     chosen = [v for v in shown if v in options]
     for value in raw:
         if value != NONE and value not in options:
-            report_unknown(param, value, ", ".join(chosen) or "none")
+            everything = set(chosen) == set(options)
+            report_unknown(param, value, "all" if everything else ", ".join(chosen) or "none")
     st.session_state[seen_key] = chosen
     written = [NONE] if not chosen else [] if set(chosen) == set(options) else chosen
     if st.query_params.get_all(param) != written:
