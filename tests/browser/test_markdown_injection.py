@@ -13,27 +13,10 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from bench.browser import server, wait_healthy
+from tests.hostile_text import CASES, CODE, EMPHASIS, EVENTS, IMAGE, LINK, STRONG
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: The payloads: a link and an image (reference style: validation refuses `[x](url)`, but a
-#: multi-line cell with link definitions passes it), emphasis, strong text and a code span.
-LINK = "[Re-enter your password][p]"
-IMAGE = "![tracker][q]"
-DEFINITIONS = "[p]: //evil.test/login\n[q]: //evil.test/pixel.png"
-EMPHASIS, STRONG, CODE = "*emtoken*", "**strongtoken**", "`codetoken`"
-STAGE = f"ISS I {LINK} {IMAGE} {EMPHASIS}\n\n{DEFINITIONS}"
-PREMEDICATION = f"paracetamol {STRONG};{CODE}"
-CASES = (
-    "case_id,center,age_years,sex,isotype,light_chain,stage,prior_lines,bsab,target,"
-    "premedication,outcome\n"
-    f'X1,C77,64,F,IgG,kappa,"{STAGE}",4,teclistamab,BCMA,"{PREMEDICATION}",discontinued\n'
-)
-EVENTS = (
-    "case_id,day,event,grade,end_day,detail\n"
-    "X1,0.0,bsab_dose,,,step-up 1\n"
-    f'X1,2.0,crs,2,3.0,"fever {EMPHASIS} {CODE}"\n'
-)
 #: Elements the payloads would make, each recognisable by the payload's own text.
 MADE = (
     "a:has-text('Re-enter'), a[href*='evil'], img[src*='evil'], img[alt='tracker'], "
