@@ -39,8 +39,9 @@ CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 #: Functions allowed a non-constant markdown text, and why.
 ALLOWED = {
     # The Reproduce popover: every command sits in a fenced code block (`fenced`: the fence is
-    # longer than any run of backticks in it, so nothing inside is markdown); its labels and
-    # file names go through escape_markdown; the note holds the data's hex fingerprint only.
+    # longer than any run of backticks in it, so nothing inside is markdown); its labels go
+    # through escape_markdown; its file names (export_name: letters, digits and `=.+_-` only)
+    # sit in code spans; the note holds the data's hex fingerprint only.
     ("bsab_explorer/ui/downloads.py", "_reproduce"),
 }
 

@@ -187,7 +187,7 @@ def _reproduce(
         for label, request in requests:
             out = request.file_name()
             if label is not None:
-                parts.append(f"**{escape_markdown(label)}** ({escape_markdown(out)})")
+                parts.append(f"**{escape_markdown(label)}** (`{out}`)")
             parts += [
                 "Command line (after `pip install` of this project):",
                 fenced(reproduce_command(request, out=out, data=data), "bash"),
