@@ -10,6 +10,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.layout import data_banner
 from bsab_explorer.ui.listings import offer_listing
 from bsab_explorer.ui.params import url_choice, url_choices
+from bsab_explorer.ui.text import escape_markdown
 
 view = shell.current_view()
 st.title("Audit of the published figures")
@@ -27,9 +28,9 @@ if frame.height == 0:
 
 counts = audit_counts(frame)
 for column, status in zip(st.columns(len(STATUS_ORDER)), STATUS_ORDER, strict=True):
-    column.metric(status.capitalize(), counts[status])
+    column.metric(escape_markdown(status.capitalize()), counts[status])
 if counts[DIFFERS]:
-    st.error(f"{counts[DIFFERS]} published value(s) differ from the data.")
+    st.error(f"{escape_markdown(counts[DIFFERS])} published value(s) differ from the data.")
 else:
     st.success("Every published value is reproduced or explained as a paper inconsistency.")
 

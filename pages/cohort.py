@@ -6,12 +6,17 @@ import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm
 from bsab_explorer.analyses.listing import PATIENT_LISTING_COLUMNS, cohort_headlines, listing
 from bsab_explorer.ui import shell
 from bsab_explorer.ui.listings import offer_listing
+from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Debulking cohort")
 
 headlines = cohort_headlines(cohort.patients)
 for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
-    column.metric(headline.label, headline.value, help=headline.help or None)
+    column.metric(
+        escape_markdown(headline.label),
+        headline.value,
+        help=escape_markdown(headline.help) if headline.help else None,
+    )
 
 st.subheader("Patients")
 patient_listing = listing(cohort.patients, "patients", PATIENT_LISTING_COLUMNS)

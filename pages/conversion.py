@@ -10,6 +10,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Response conversion", needs_responses=True)
 
@@ -27,7 +28,7 @@ st.subheader("What became of each post-debulking response")
 # The figure's notes are the conversion statements of the cohort in view.
 if drawn.notes:
     for statement in drawn.notes:
-        st.markdown(f"- {statement}")
+        st.markdown(f"- {escape_markdown(statement)}")
 else:
     st.caption("No post-debulking assessments in this subgroup.")
 

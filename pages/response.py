@@ -10,6 +10,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import group_choice, url_choice
+from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
 
@@ -43,7 +44,7 @@ offer_table(
 )
 st.caption(
     "ORR: PR or better; ≥ VGPR: sCR + CR + VGPR; CR or better: sCR + CR. Percentages of "
-    f"{summary.denominator_label}; 95 % CI of the ORR by the exact Clopper–Pearson method. "
-    "No row means not assessed; NE means assessed but not evaluable. PET-CT is counted per "
-    "visit, so not for the best response (—)."
+    f"{escape_markdown(summary.denominator_label)}; 95 % CI of the ORR by the exact "
+    "Clopper–Pearson method. No row means not assessed; NE means assessed but not evaluable. "
+    "PET-CT is counted per visit, so not for the best response (—)."
 )

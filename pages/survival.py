@@ -15,6 +15,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_tables
 from bsab_explorer.ui.params import FALSE, TRUE, group_choice, url_choice, url_toggle
+from bsab_explorer.ui.text import escape_frame, escape_markdown
 
 view, cohort = shell.cohort_page("Survival")
 
@@ -55,7 +56,10 @@ show_ci = url_toggle(
 
 missing = unrecorded(cohort.patients, required_columns(endpoint, by))
 if missing:
-    st.warning(f"Survival is unavailable for these data: {', '.join(missing)} not recorded.")
+    st.warning(
+        f"Survival is unavailable for these data: {escape_markdown(', '.join(missing))} not "
+        "recorded."
+    )
     st.stop()
 
 # Only options that differ from the defaults, so file names and commands stay short.
@@ -72,14 +76,14 @@ show_chart(drawn.chart)
 offer_chart(drawn.chart, survival_request, view.dataset, data=drawn.data)
 
 st.subheader("Medians and landmarks")
-st.table(median_table(summary), hide_index=True)
+st.table(escape_frame(median_table(summary)), hide_index=True)
 for line in comparison_lines(summary):
-    st.markdown(f"- {line}")
+    st.markdown(f"- {escape_markdown(line)}")
 for warning in summary.warnings:
-    st.warning(warning)
+    st.warning(escape_markdown(warning))
 for note in summary.notes:
-    st.caption(note)
-st.caption(method_note(summary))
+    st.caption(escape_markdown(note))
+st.caption(escape_markdown(method_note(summary)))
 st.markdown("**Download the tables** (CSV), with the commands that rebuild them")
 tables = {"survival-medians": "Medians", "survival-landmarks": "Landmarks"}
 if by is not None:

@@ -9,6 +9,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart
 from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.text import escape_markdown
 
 view, series = shell.case_page("Patient timeline")
 
@@ -37,10 +38,10 @@ st.caption(
 
 card, recurrence = st.columns(2)
 with card:
-    st.subheader(f"Case {case_id}")
+    st.subheader(f"Case {escape_markdown(case_id)}")
     for line in case_card(series.cases, case_id):
-        st.markdown(f"**{line.label}:** {line.value}")
+        st.markdown(f"**{escape_markdown(line.label)}:** {escape_markdown(line.value)}")
 with recurrence:
     st.subheader("Recurrence")
     for line in recurrence_card(cache.recurrence(view), case_id):
-        st.markdown(f"**{line.label}:** {line.value}")
+        st.markdown(f"**{escape_markdown(line.label)}:** {escape_markdown(line.value)}")

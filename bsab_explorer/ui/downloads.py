@@ -34,6 +34,7 @@ from bsab_explorer.exports.naming import export_name
 from bsab_explorer.exports.reproduce import DATA_PLACEHOLDER, data_argument
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.report import build_report
+from bsab_explorer.ui.text import escape_markdown
 
 PNG = "image/png"
 CSV = "text/csv"
@@ -132,12 +133,12 @@ def table_downloads(
 
 def _button(download: Download, request: ExportRequest, key: str | None) -> None:
     st.download_button(
-        download.label,
+        escape_markdown(download.label),
         data=download.make,  # called on click only, on Streamlit's own thread
         file_name=download.file_name,
         mime=download.mime,
         key=_key(request, download.what, key),
-        help=download.help,
+        help=escape_markdown(download.help),
         on_click="ignore",  # a download must not rerun (and recompute) the page
         icon=":material/download:",
     )
@@ -186,7 +187,7 @@ def _reproduce(
         for label, request in requests:
             out = request.file_name()
             if label is not None:
-                parts.append(f"**{label}** (`{out}`)")
+                parts.append(f"**{escape_markdown(label)}** (`{out}`)")
             parts += [
                 "Command line (after `pip install` of this project):",
                 fenced(reproduce_command(request, out=out, data=data), "bash"),

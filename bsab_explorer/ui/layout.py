@@ -12,6 +12,7 @@ from bsab_explorer.data.store import StoreDamaged
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE
+from bsab_explorer.ui.text import escape_markdown
 
 LOG = logging.getLogger("bsab_explorer")
 
@@ -56,9 +57,9 @@ def data_banner(dataset: Dataset) -> None:
     """Say which data are shown; the reconstructed-data notice is never hidden."""
     label = f"Data: {dataset.name} · fingerprint {dataset.short_fingerprint}"
     if dataset.reconstructed:
-        st.warning(f"**{RECONSTRUCTED_NOTICE}** {label}", icon=":material/info:")
+        st.warning(f"**{RECONSTRUCTED_NOTICE}** {escape_markdown(label)}", icon=":material/info:")
     else:
-        st.caption(label)
+        st.caption(escape_markdown(label))
 
 
 def page_header(
@@ -70,14 +71,15 @@ def page_header(
     unit: str = "patients",
 ) -> None:
     """Title, data banner and the filtered N of total N."""
-    st.title(title)
+    st.title(escape_markdown(title))
     data_banner(dataset)
-    shown = f"**{n} of {total} {unit}**"
+    shown = f"**{escape_markdown(n)} of {escape_markdown(total)} {escape_markdown(unit)}**"
     if cohort_filter.is_empty:
         st.markdown(f"{shown} · no filter")
     else:
-        st.markdown(f"{shown} · filter: `{cohort_filter.to_text()}`")
-        st.caption(cohort_filter.describe())
+        # The filter is URL text: escaped, not in a code span (which backticks in it would end).
+        st.markdown(f"{shown} · filter: {escape_markdown(cohort_filter.to_text())}")
+        st.caption(escape_markdown(cohort_filter.describe()))
     if presentation_mode():
         st.button("Exit presentation mode", on_click=_leave_presentation, type="tertiary")
 
@@ -97,7 +99,7 @@ def run_guarded(render: Callable[[], None]) -> None:
         reference = uuid.uuid4().hex[:8]
         LOG.exception("page failed (reference %s)", reference)
         st.error(
-            "This view could not be drawn for the current data and filter. Try another filter "
-            f"or dataset; if it keeps happening, report reference **{reference}**.",
+            "This view could not be drawn for the current data and filter. Try another filter or "
+            f"dataset; if it keeps happening, report reference **{escape_markdown(reference)}**.",
             icon=":material/error:",
         )

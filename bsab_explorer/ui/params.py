@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
+from bsab_explorer.ui.text import escape_markdown
 
 Kind = Literal["selectbox", "segmented"]
 #: How a yes/no option reads in the URL (as the command line's `--bands false`).
@@ -37,20 +38,31 @@ def _from_url(param: str, aliases: Mapping[str, Callable[[str], str]]) -> str | 
     return None
 
 
+def report_unknown(param: str, value: str, shown: str) -> None:
+    """Say on the page that the link's `?param=value` is not a choice here, and what is shown."""
+    st.warning(
+        f"Unknown value in the link: {escape_markdown(param)} = “{escape_markdown(value)}”. "
+        f"Showing {escape_markdown(shown)} instead."
+    )
+
+
 def _seed(
     key: str,
     param: str,
     options: Sequence[str],
     default: str,
     aliases: Mapping[str, Callable[[str], str]],
-) -> None:
+) -> str | None:
+    """Seed the widget from the URL; return the URL value when it is not one of `options`."""
     from_url = _from_url(param, aliases)
     seen_key = f"_url_seen_{key}"
+    unknown = from_url if from_url is not None and from_url not in options else None
     if from_url is not None and from_url in options and st.session_state.get(seen_key) != from_url:
         st.session_state[key] = from_url
         st.session_state[seen_key] = from_url
     elif st.session_state.get(key) not in options:
         st.session_state[key] = default
+    return unknown
 
 
 def _publish(key: str, param: str, value: str, default: str) -> None:
@@ -79,17 +91,28 @@ def url_choice(
     (default: the widget's `key`)."""
     name = param or key
     chosen_default = default if default is not None else options[0]
-    _seed(key, name, options, chosen_default, aliases or {})
+    unknown = _seed(key, name, options, chosen_default, aliases or {})
     container = where if where is not None else st.container()
     if kind == "segmented":
         value = container.segmented_control(
-            label, list(options), key=key, format_func=format_func, required=True, help=help
+            escape_markdown(label),
+            list(options),
+            key=key,
+            format_func=format_func,
+            required=True,
+            help=None if help is None else escape_markdown(help),
         )
     else:
         value = container.selectbox(
-            label, list(options), key=key, format_func=format_func, help=help
+            escape_markdown(label),
+            list(options),
+            key=key,
+            format_func=format_func,
+            help=None if help is None else escape_markdown(help),
         )
     result = str(value) if value in options else chosen_default
+    if unknown is not None:
+        report_unknown(name, unknown, format_func(result))
     _publish(key, name, result, chosen_default)
     return result
 
@@ -118,7 +141,16 @@ def url_toggle(
     elif not isinstance(st.session_state.get(key), bool):
         st.session_state[key] = default
     container = where if where is not None else st.container()
-    value = bool(container.toggle(label, key=key, disabled=disabled, help=help))
+    value = bool(
+        container.toggle(
+            escape_markdown(label),
+            key=key,
+            disabled=disabled,
+            help=None if help is None else escape_markdown(help),
+        )
+    )
+    if from_url is not None and from_url not in values:
+        report_unknown(param, from_url, on if value else off)
     _publish(key, param, on if value else off, chosen_default)
     return value
 
@@ -142,7 +174,12 @@ def url_choices(
     elif key not in st.session_state:
         st.session_state[key] = list(options)
     container = where if where is not None else st.container()
-    chosen = [v for v in container.multiselect(label, list(options), key=key) if v in options]
+    shown = container.multiselect(escape_markdown(label), list(options), key=key)
+    chosen = [v for v in shown if v in options]
+    for value in raw:
+        if value != NONE and value not in options:
+            everything = set(chosen) == set(options)
+            report_unknown(param, value, "all" if everything else ", ".join(chosen) or "none")
     st.session_state[seen_key] = chosen
     written = [NONE] if not chosen else [] if set(chosen) == set(options) else chosen
     if st.query_params.get_all(param) != written:

@@ -22,7 +22,9 @@ from bsab_explorer.ui import cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
 from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
 from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
+from bsab_explorer.ui.params import FALSE, TRUE, report_unknown
 from bsab_explorer.ui.sidebar import filter_sidebar
+from bsab_explorer.ui.text import escape_markdown
 
 BOOLEANS_BY_STUDY = {
     "debulking": ("emd", "hrca", "triple_class_refractory"),
@@ -92,13 +94,17 @@ def current_view() -> View:
 def draw_sidebar(page: Any) -> None:
     """Dataset switch, the shared cohort filter for the page's study, presentation toggle."""
     screen = _screen_of(page)
-    st.sidebar.selectbox(
+    # Streamlit drops a bound widget's unknown URL value without a word: read it first.
+    asked_data, asked_present = st.query_params.get(DATA_KEY), st.query_params.get(PRESENT_KEY)
+    dataset = st.sidebar.selectbox(
         "Dataset",
         list(DATA_CHOICES),
         key=DATA_KEY,
         help=DATA_HELP,
         bind="query-params",
     )
+    if asked_data is not None and asked_data not in DATA_CHOICES:
+        report_unknown(DATA_KEY, asked_data, str(dataset))
     result = load_current()
     if result.dataset is not None:
         table = CASES if screen.study == "recurrent_crs" else PATIENTS
@@ -108,19 +114,21 @@ def draw_sidebar(page: Any) -> None:
             codes=CODES_BY_STUDY.get(screen.study, ()),
         )
     st.sidebar.divider()
-    st.sidebar.toggle(
+    present = st.sidebar.toggle(
         "Presentation mode",
         key=PRESENT_KEY,
         bind="query-params",
         help="Large type for a projector; the sidebar is hidden (add ?present=true to a link).",
     )
+    if asked_present is not None and asked_present.lower() not in (TRUE, FALSE):
+        report_unknown(PRESENT_KEY, asked_present, TRUE if present else FALSE)
     if result.dataset is not None:
         from bsab_explorer.ui.downloads import offer_report
         from bsab_explorer.ui.sidebar import current_filter
 
         with st.sidebar:
             offer_report(result.dataset, current_filter())
-    st.sidebar.caption(f"bsab-explorer {__version__}")
+    st.sidebar.caption(f"bsab-explorer {escape_markdown(__version__)}")
 
 
 _FROZEN: list[bool] = []
@@ -169,7 +177,8 @@ def cohort_page(title: str, *, needs_responses: bool = False) -> tuple[View, Coh
         missing = missing_columns(selected.patients, selected.responses)
         if missing:
             st.warning(
-                f"Response views are unavailable for these data: {', '.join(missing)} missing."
+                "Response views are unavailable for these data: "
+                f"{escape_markdown(', '.join(missing))} missing."
             )
             st.stop()
     return view, selected

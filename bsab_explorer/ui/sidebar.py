@@ -15,6 +15,7 @@ import streamlit as st
 
 from bsab_explorer.filters import Clause, CohortFilter, FilterError
 from bsab_explorer.schema import BSAB_CODES, column_label
+from bsab_explorer.ui.text import escape_markdown
 
 FILTER_KEY = "filter"
 _LAST_VALID_KEY = "_filter_last_valid"
@@ -121,7 +122,7 @@ def filter_sidebar(
     try:
         CohortFilter.parse(text)
     except FilterError as error:
-        st.sidebar.error(f"Filter not applied: {error}")
+        st.sidebar.error(f"Filter not applied: {escape_markdown(error)}")
     cohort_filter = current_filter()
 
     for column in booleans:
@@ -130,7 +131,11 @@ def filter_sidebar(
         key = f"_quick_{column}"
         st.session_state[key] = _boolean_choice(cohort_filter, column)
         st.sidebar.segmented_control(
-            column_label(column), _TRISTATE, key=key, on_change=_on_boolean, args=(column,)
+            escape_markdown(column_label(column)),
+            _TRISTATE,
+            key=key,
+            on_change=_on_boolean,
+            args=(column,),
         )
     for column in codes:
         if column not in frame.columns:
@@ -140,7 +145,7 @@ def filter_sidebar(
         key = f"_quick_{column}"
         st.session_state[key] = _code_choice(cohort_filter, column, options)
         st.sidebar.multiselect(
-            column_label(column),
+            escape_markdown(column_label(column)),
             options,
             key=key,
             on_change=_on_codes,
@@ -152,7 +157,7 @@ def filter_sidebar(
         bounds = (int(ages.min()), int(ages.max()))  # type: ignore[arg-type]
         st.session_state["_quick_age_years"] = _age_choice(cohort_filter, bounds)
         st.sidebar.slider(
-            column_label("age_years"),
+            escape_markdown(column_label("age_years")),
             bounds[0],
             bounds[1],
             key="_quick_age_years",

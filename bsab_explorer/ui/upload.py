@@ -10,6 +10,7 @@ import streamlit as st
 
 from bsab_explorer.data.store import Store, UploadCheck
 from bsab_explorer.schema import STUDIES, TABLES
+from bsab_explorer.ui.text import escape_markdown
 
 TABLE_CHOICES = tuple(name for tables in STUDIES.values() for name in tables)
 PREVIEW_ROWS = 50
@@ -27,8 +28,9 @@ def show_check(check: UploadCheck) -> None:
     if check.duplicate_of is not None:
         batch = check.duplicate_of
         st.info(
-            f"This very file is already stored as batch {batch.batch_id} "
-            f"({batch.rows} rows, center {batch.center}). Storing it again would change nothing."
+            f"This very file is already stored as batch {escape_markdown(batch.batch_id)} "
+            f"({escape_markdown(batch.rows)} rows, center {escape_markdown(batch.center)}). "
+            "Storing it again would change nothing."
         )
     if report.ok:
         st.success("No problems found.", icon=":material/check_circle:")
@@ -58,7 +60,8 @@ def show_check(check: UploadCheck) -> None:
     if preview is not None and preview.height > 0:
         st.subheader("Preview")
         st.caption(
-            f"First {min(PREVIEW_ROWS, preview.height)} of {preview.height} rows, as they would be "
+            f"First {escape_markdown(min(PREVIEW_ROWS, preview.height))} of "
+            f"{escape_markdown(preview.height)} rows, as they would be "
             "stored (file row numbers first; rejected cells are blank)."
         )
         st.dataframe(preview.head(PREVIEW_ROWS), hide_index=True)
@@ -105,13 +108,17 @@ def upload_form(store: Store) -> None:
     if not check.storable:
         return
     rows = check.rows.height if check.rows is not None else 0
-    if st.button(f"Store {rows} rows as a new batch", type="primary", key="upload_store"):
+    if st.button(
+        f"Store {escape_markdown(rows)} rows as a new batch", type="primary", key="upload_store"
+    ):
         result = store.ingest_bytes(data, uploaded.name, table, center, cap_ages=cap_ages)
         if result.stored and result.batch is not None:
             st.success(
-                f"Stored as batch {result.batch.batch_id}: {result.batch.rows} rows of "
-                f"{result.batch.table} for center {result.batch.center}. Choose 'Pooled uploads' "
-                "or 'Bundled + pooled' in the sidebar to analyse them."
+                f"Stored as batch {escape_markdown(result.batch.batch_id)}: "
+                f"{escape_markdown(result.batch.rows)} rows of "
+                f"{escape_markdown(result.batch.table)} for center "
+                f"{escape_markdown(result.batch.center)}. Choose 'Pooled uploads' or "
+                "'Bundled + pooled' in the sidebar to analyse them."
             )
         else:
             st.error("The file was not stored. The report says why:")

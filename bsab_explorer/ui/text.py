@@ -1,0 +1,69 @@
+"""Text from data, the URL or a file name, made safe to hand to Streamlit's markdown.
+
+`st.markdown`, `st.caption`, `st.error`, headers, widget labels and `st.table` cells all render
+GitHub-flavoured markdown with Streamlit's extensions (math, emoji and Material icon shortcodes,
+`:red[...]` colour directives): a cell of an uploaded file or a `?filter=` value would otherwise
+show a link, fetch an image from another host for every viewer or style itself as a message of
+the app. This module is the one boundary: every non-constant text reaching those calls passes
+through `escape_markdown` (tests/test_text_boundary.py checks the pages and `ui/` for it).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+#: Characters that open a construct anywhere in a line: emphasis and strikethrough, code spans,
+#: links and images (`[`; a `(` or `!` alone opens nothing), HTML tags and autolinks, entities,
+#: math, GFM tables, e-mail autolinks, directives (`:red[...]`), `http:` autolinks and the
+#: backslash itself. Backslash-escaped, each renders as itself.
+_ALWAYS = frozenset("\\`*_~[]<>&$|@:")
+#: Shortcodes (`:smile:`, `:material/lock:`) and GFM's bare autolinks (`http://`, `www.`,
+#: `a@b.org`) are found in the parsed text, after escapes are gone: an invisible zero-width space
+#: after the colon, before the dot or after the `@` keeps them from reading as one.
+_ZERO_WIDTH_SPACE = "\u200b"
+_AFTER_COLON = re.compile(r"[\w+-]+:|material/|//")
+_WWW = re.compile(r"(?i)\b(www)\.")
+#: Block markers at the start of the text: a heading, a list item, a quote or a thematic break.
+_BLOCK_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^([#+=-])(?=[\s#+=-]|$)")
+#: Line breaks (a new line may start a block) and the hard break of trailing spaces.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def escape_markdown(text: object) -> str:
+    """`text` as markdown that renders as exactly these characters, on one line.
+
+    >>> print(escape_markdown("**bold** [sign in](x.test) `code` <b>"))
+    \\*\\*bold\\*\\* \\[sign in\\](x.test) \\`code\\` \\<b\\>
+    >>> print(escape_markdown("# 65 / M (11 recurrent), p = 0.057"))
+    \\# 65 / M (11 recurrent), p = 0.057
+    """
+    # One line, without the leading spaces of an indented code block.
+    flat = re.sub(r" {2,}", " ", _LINE_BREAKS.sub(" ", str(text))).lstrip()
+    out: list[str] = []
+    for index, character in enumerate(flat):
+        if character in _ALWAYS:
+            out.append("\\" + character)
+            if character == "@" or (character == ":" and _AFTER_COLON.match(flat, index + 1)):
+                out.append(_ZERO_WIDTH_SPACE)
+        else:
+            out.append(character)
+    escaped = _WWW.sub(rf"\1{_ZERO_WIDTH_SPACE}.", "".join(out))
+    return _BLOCK_START.sub(_escape_block_marker, escaped)
+
+
+def _escape_block_marker(match: re.Match[str]) -> str:
+    number, delimiter, marker = match.groups()
+    return f"{number}\\{delimiter}" if number else f"\\{marker}"
+
+
+def escape_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its column names and text cells escaped, for `st.table` (which renders
+    markdown in every cell)."""
+    escaped = frame.with_columns(
+        pl.Series(name, [None if v is None else escape_markdown(v) for v in frame[name]])
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
+    return escaped.rename({name: escape_markdown(name) for name in frame.columns})
