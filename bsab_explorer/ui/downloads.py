@@ -229,10 +229,20 @@ def offer_tables(
                 request_provenance(dataset, request),
                 request,
             )
-            _button(
-                replace(download, label=label, help=f"{label}: {download.help}"), request, key=None
+            # The whole export on click, so the ZIP also carries its notes (excluded patients).
+            download = replace(
+                download,
+                label=label,
+                help=f"{label}: {download.help}",
+                make=partial(_export_zip, dataset, request),
             )
+            _button(download, request, key=None)
         _reproduce(tables, dataset, f"download-{key}-reproduce")
+
+
+def _export_zip(dataset: Dataset, request: ExportRequest) -> bytes:
+    """The ZIP of a table export: its CSV and provenance file with notes (on click only)."""
+    return make_export(dataset, request).zip()
 
 
 def _export_data(dataset: Dataset, request: ExportRequest) -> pl.DataFrame:

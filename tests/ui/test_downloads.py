@@ -28,7 +28,13 @@ from bsab_explorer.exports import (
     survival_summary,
 )
 from bsab_explorer.filters import CohortFilter, select_cohort
-from bsab_explorer.ui.downloads import _key, chart_downloads, print_file_name, table_downloads
+from bsab_explorer.ui.downloads import (
+    _export_zip,
+    _key,
+    chart_downloads,
+    print_file_name,
+    table_downloads,
+)
 
 KM = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
 OS_PLAIN = ExportRequest(
@@ -247,3 +253,13 @@ def test_a_download_keeps_its_widget_key_when_the_filter_changes() -> None:
     assert _key(KM, "png", None) != _key(replace(KM, endpoint="os"), "png", None)
     assert _key(KM, "png", None) != _key(MEDIANS, "png", None)
     assert _key(KM, "png", "t1") == "download-t1-png"
+
+
+def test_a_table_zip_carries_its_notes_and_provenance(bundled: Dataset) -> None:
+    request = ExportRequest("table", "survival-medians", by="hrca")
+    csv, text = read_table_zip(_export_zip(bundled, request))
+    export = make_export(bundled, request)
+    assert csv == export.csv()
+    assert "- 6 patient(s) with High-risk cytogenetics (HRCA) not recorded excluded" in text
+    assert "Grouped by: High-risk cytogenetics (HRCA)" in text
+    assert "- median_status: 'estimated' or 'not reached'" in text
