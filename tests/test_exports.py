@@ -1,4 +1,19 @@
-"""Exports: provenance, file names, injection-safe CSV, PNG/SVG with footer, reproduce commands."""
+"""Exports: provenance, file names, injection-safe CSV, PNG/SVG with footer, reproduce commands.
+
+Files every tool reads: every CSV export is opened here with pandas' defaults. R's defaults were
+checked once, outside the suite (the suite never needs R): with R 4.2.2 (survival 3.5.3), every
+CSV that `_every_file_request` names was written from the bundled data with `Export.csv()`
+(74 files: every table and figure, unfiltered, `emd=true` and `age_years>200`, with and without
+`--by emd`) and read with
+
+    d <- read.csv(path)
+    stopifnot(nrow(d) == rows, all(vapply(numeric_columns, function(c)
+        is.numeric(d[[c]]) || all(is.na(d[[c]])), logical(1))))
+
+with no failure: exactly the rows, numeric columns numeric (a column with no value at all reads
+as NA, as R types any empty column), "inf" and "NaN" cells as Inf and NaN, the byte-order mark
+skipped.
+"""
 
 from __future__ import annotations
 
@@ -634,17 +649,7 @@ def test_a_result_carries_the_analysis_its_page_formats(
         assert drawn.data.equals(drawn.summary.frame)
 
 
-# --- files every tool reads -------------------------------------------------------------------
-#
-# Checked once with R (R 4.2.2, survival 3.5.3; the suite never needs R): every CSV this
-# module's `_every_file_request` list makes from the bundled data (74 files, unfiltered,
-# emd=true and a filter that keeps nobody) was written with `Export.csv()` and read with
-#   d <- read.csv(path)
-#   nrow(d) == rows; all(vapply(numeric_columns, function(c) is.numeric(d[[c]]) ||
-#                                  all(is.na(d[[c]])), logical(1)))
-# with no failure: read.csv's defaults give exactly the rows, numeric columns numeric (a column
-# with no value at all reads as NA, as R types any empty column). "inf" and "NaN" cells read as
-# Inf and NaN.
+# --- files every tool reads (see the module docstring for the R check) -----------------
 
 
 def _every_file_request() -> list[ExportRequest]:
