@@ -2,7 +2,9 @@
 
 Files are made only when a button is pressed (Streamlit calls the data function on click, on
 its own thread), so a page pays nothing for the PNGs it offers. Every file carries the
-provenance of what the page shows; the Reproduce popover, at the end of the row of buttons,
+provenance of what the page shows (a PNG in its footer, data in a ZIP: the CSV and a provenance
+file beside it), except the bare CSV offered next to the ZIP, which holds the rows only so that
+pandas and R read it with their defaults. The Reproduce popover, at the end of the row of buttons,
 gives the command line and the Python call that regenerate it from the same data. (A popover
 is drawn only when opened: the browser does not lay out and highlight the commands of every
 figure on every filter change, nor load the code highlighter before the first one is opened.)
