@@ -23,6 +23,7 @@ from bsab_explorer.exports import (
     ExportRequest,
     make_export,
     read_table_csv,
+    read_table_zip,
     reproduce_command,
 )
 from bsab_explorer.filters import CohortFilter
@@ -120,7 +121,9 @@ def test_reproduce_command_of_a_table_runs_in_the_table_command(
     monkeypatch.chdir(tmp_path)
     args = parser.parse_args(shlex.split(reproduce_command(request))[1:])
     assert args.handler(args) == 0
-    expected = make_export(bundled, request).data
+    expected = make_export(bundled, request).file_data
     written = (tmp_path / request.file_name()).read_bytes()
     assert read_table_csv(written, expected.schema).equals(expected)
-    assert b"# 95 % CI: log-log transformation" in written
+    assert b"#" not in written  # rows only; the ZIP carries the provenance
+    zipped = make_export(bundled, request).zip()
+    assert "95 % CI: log-log transformation" in read_table_zip(zipped)[1]

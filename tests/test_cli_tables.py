@@ -20,7 +20,14 @@ from bsab_explorer.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
 from bsab_explorer.cli.tables import table_names, table_to_json
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.exports import TABLES, ExportRequest, command_arguments, read_table_csv
+from bsab_explorer.exports import (
+    TABLES,
+    ExportRequest,
+    command_arguments,
+    file_frame,
+    read_table_csv,
+    read_table_zip,
+)
 from bsab_explorer.filters import CohortFilter, FilterError, select_cases, select_cohort
 from bsab_explorer.schema import DAYS_PER_MONTH, RECONSTRUCTED_NOTICE
 
@@ -203,8 +210,13 @@ def test_case_table_csv_round_trips_through_out(
     expected = build_case_table(series.cases, series.events)
     assert_frame_equal(read_table_csv(data, expected.schema), expected)
     text = data.decode("utf-8-sig")
-    assert f"# {RECONSTRUCTED_NOTICE}" in text
-    assert "# Filter: none (all cases) · N = 5 of 5 cases" in text
+    assert "#" not in text  # rows only: the provenance travels in the ZIP
+    zipped = tmp_path / "case-table.zip"
+    assert run(["table", "case-table", "--out", str(zipped)], capsys)[0] == EXIT_OK
+    csv, provenance = read_table_zip(zipped.read_bytes())
+    assert csv == data
+    assert RECONSTRUCTED_NOTICE in provenance
+    assert "Filter: none (all cases) · N = 5 of 5 cases" in provenance
 
     code, stdout, _ = run(["table", "case-table"], capsys)
     assert code == EXIT_OK
@@ -245,18 +257,21 @@ def test_table1_p_values_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_options_a_table_does_not_read_are_ignored_and_said(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(["table", "table1", "--endpoint", "os", "--ci", "plain"], capsys)
+    out_file = tmp_path / "table1.zip"
+    args = ["table", "table1", "--endpoint", "os", "--ci", "plain", "--out", str(out_file)]
+    code, _, err = run(args, capsys)
     assert code == EXIT_OK
     assert err.splitlines() == [
         "Note: --endpoint does not apply to the table 'table1' and was ignored.",
         "Note: --ci does not apply to the table 'table1' and was ignored.",
     ]
     # The provenance is that of the page's table: no endpoint, no CI method.
-    assert "# Endpoint" not in out
-    assert "# 95 % CI" not in out
-    assert "# Filter: none (all patients) · N = 44 of 44 patients" in out
+    _, out = read_table_zip(out_file.read_bytes())
+    assert "Endpoint" not in out
+    assert "95 % CI" not in out
+    assert "Filter: none (all patients) · N = 44 of 44 patients" in out
 
 
 def test_a_pages_reproduce_command_runs_unchanged(
@@ -275,7 +290,7 @@ def test_a_pages_reproduce_command_runs_unchanged(
     assert code == EXIT_OK
     patients = select_cohort(bundled, CohortFilter.parse("emd=true")).patients
     summary = summarise_survival(patients, Endpoint.OS, "hrca", CIMethod.LOG_LOG)
-    expected = summary.landmarks_frame()
+    expected = file_frame("table", "survival-landmarks", summary.landmarks_frame())
     assert_frame_equal(read_table_csv(out_file.read_bytes(), expected.schema), expected)
     assert expected.height == 6
 

@@ -1,20 +1,40 @@
-"""Exports: provenance, file names, injection-safe CSV, PNG/SVG with footer, reproduce commands."""
+"""Exports: provenance, file names, injection-safe CSV, PNG/SVG with footer, reproduce commands.
+
+Files every tool reads: every CSV export is opened here with pandas' defaults. R's defaults were
+checked once, outside the suite (the suite never needs R): with R 4.2.2 (survival 3.5.3), every
+CSV that `_every_file_request` names was written from the bundled data with `Export.csv()`
+(74 files: every table and figure, unfiltered, `emd=true` and `age_years>200`, with and without
+`--by emd`) and read with
+
+    d <- read.csv(path)
+    stopifnot(nrow(d) == rows, all(vapply(numeric_columns, function(c)
+        is.numeric(d[[c]]) || all(is.na(d[[c]])), logical(1))))
+
+with no failure: exactly the rows, numeric columns numeric (a column with no value at all reads
+as NA, as R types any empty column), "inf" and "NaN" cells as Inf and NaN, the byte-order mark
+skipped.
+"""
 
 from __future__ import annotations
 
 import doctest
+import io
 import shlex
 import struct
+import zipfile
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import altair as alt
+import pandas as pd
 import polars as pl
 import pytest
 from altair.utils import schemapi
 
+import bsab_explorer.exports.columns
 import bsab_explorer.exports.naming
 import bsab_explorer.exports.provenance
 import bsab_explorer.exports.reproduce
@@ -34,13 +54,16 @@ from bsab_explorer.exports import (
     chart_to_svg,
     command_arguments,
     export_name,
+    file_frame,
     make_export,
     neutralise_text,
     provenance_lines,
     read_table_csv,
+    read_table_zip,
     reproduce_command,
     reproduce_python,
     table_to_csv,
+    table_to_zip,
     write_export,
 )
 from bsab_explorer.exports.figures import EXPORT_FONT, chart_spec, renumber_clip_ids, wrap_lines
@@ -82,6 +105,7 @@ def chart() -> alt.Chart:
 @pytest.mark.parametrize(
     "module",
     [
+        bsab_explorer.exports.columns,
         bsab_explorer.exports.naming,
         bsab_explorer.exports.provenance,
         bsab_explorer.exports.reproduce,
@@ -213,7 +237,7 @@ def test_text_cells_are_neutralised_against_formulas(cell: str, written: str) ->
 
 def _data_lines(data: bytes) -> list[str]:
     text = data.decode("utf-8")
-    return [line for line in text.lstrip("\ufeff").split("\n") if line and line[0] != "#"]
+    return [line for line in text.lstrip("\ufeff").split("\n") if line]
 
 
 def test_csv_neutralises_text_cells_and_keeps_numbers_numeric() -> None:
@@ -234,7 +258,7 @@ def test_csv_neutralises_text_cells_and_keeps_numbers_numeric() -> None:
         '"\'@SUM(A1)",1,2.0',
         '"D005",2,-3.0',
     ]
-    raw = pl.read_csv(data, comment_prefix="#")
+    raw = pl.read_csv(data)
     assert raw["change"].to_list() == [-2, -1, 0, 1, 2]
     assert raw.schema["change"] == pl.Int64
     assert raw["patient_id"][0] == "'=1+1"
@@ -246,7 +270,7 @@ def test_csv_neutralises_column_names_from_data() -> None:
     assert read_table_csv(table_to_csv(frame)).equals(frame)
 
 
-def test_csv_round_trips_with_polars_comment_prefix(provenance: Provenance) -> None:
+def test_csv_round_trips_with_polars(provenance: Provenance) -> None:
     frame = pl.DataFrame(
         {
             "group": ["EMD", "No EMD", "=cmd", "'quoted", "#hash", 'a, b "c"', None],
@@ -256,27 +280,36 @@ def test_csv_round_trips_with_polars_comment_prefix(provenance: Provenance) -> N
             "label": ["≥VGPR – 95 %", "", "x\ny", "-2", "+", "@", "\t"],
         }
     )
-    data = table_to_csv(frame, provenance)
+    data = table_to_csv(frame)
     back = read_table_csv(data, schema=frame.schema)
     assert back.equals(frame)
     assert read_table_csv(data).equals(frame)
+    assert read_table_csv(read_table_zip(table_to_zip(frame, provenance, "t.csv"))[0]).equals(frame)
 
 
-def test_csv_footer_is_the_provenance_as_comments(provenance: Provenance) -> None:
-    data = table_to_csv(pl.DataFrame({"x": [1]}), provenance).decode("utf-8")
-    comments = [line for line in data.split("\n") if line.startswith("# ")]
-    assert comments == [f"# {line}" for line in provenance.lines()]
-    assert (
-        data.rstrip("\n").split("\n")[-1] == "# bsab-explorer 9.9.9 · created 2026-03-04 05:06 UTC"
+def test_csv_holds_the_rows_only_and_the_zip_the_provenance(provenance: Provenance) -> None:
+    frame = pl.DataFrame({"x": [1]})
+    assert table_to_csv(frame).decode("utf-8-sig") == '"x"\n1\n'
+    data = table_to_zip(frame, provenance, "km-pfs.csv", notes=("2 patients\nexcluded.",))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["km-pfs.csv", "km-pfs_provenance.txt"]
+        assert archive.read("km-pfs.csv") == table_to_csv(frame)
+    _, text = read_table_zip(data)
+    assert text.split("\n\n")[0].split("\n") == list(provenance.lines())
+    assert "Notes:\n- 2 patients excluded." in text
+    assert table_to_zip(frame, provenance, "km-pfs.csv") == table_to_zip(
+        frame, provenance, "km-pfs.csv"
     )
 
 
-def test_csv_footer_pieces_cannot_become_formulas(provenance: Provenance) -> None:
-    hostile = Provenance(**{**provenance.__dict__, "filter_text": 'bsab=a,=HYPERLINK("x"),@y'})
-    data = table_to_csv(pl.DataFrame({"x": [1]}), hostile).decode("utf-8")
-    line = next(line for line in data.split("\n") if line.startswith("# Filter:"))
-    assert line.startswith("# Filter: bsab=a,'=HYPERLINK('x'),'@y (")
-    assert '"' not in line
+def test_zip_says_what_the_columns_hold(provenance: Provenance) -> None:
+    frame = pl.DataFrame({"group": ["All"], "se_log_survival": [0.1], "se_survival": [0.05]})
+    _, text = read_table_zip(table_to_zip(frame, provenance, "t.csv"))
+    columns = text.split("Columns:\n")[1].splitlines()
+    assert columns == [
+        "- se_log_survival: standard error of log survival (R survfit's std.err; inf once S = 0)",
+        "- se_survival: standard error of survival itself (R summary.survfit's std.err)",
+    ]
 
 
 def test_csv_writes_list_and_categorical_columns_as_text() -> None:
@@ -412,11 +445,13 @@ def test_every_table_builds_and_round_trips_as_csv(bundled: Dataset, name: str, 
     )
     assert not export.is_figure
     data = export.csv()
-    frame = export.data
+    frame = export.file_data
     lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
     expected = frame.with_columns(pl.col(c).list.join("; ") for c in lists)
     assert read_table_csv(data, schema=expected.schema).equals(expected)
-    assert data.decode("utf-8").rstrip("\n").endswith("created 2026-03-04 05:06 UTC")
+    csv, text = read_table_zip(export.zip())
+    assert csv == data
+    assert text.split("\n\n")[0].rstrip("\n").endswith("created 2026-03-04 05:06 UTC")
 
 
 def test_table_provenance_counts_the_filtered_patients(bundled: Dataset) -> None:
@@ -483,7 +518,7 @@ def test_reproduce_python_regenerates_the_same_file(
     )
     monkeypatch.chdir(tmp_path)
     exec(reproduce_python(request), {})  # the code a page shows, run as shown
-    expected = make_export(bundled, request).data
+    expected = make_export(bundled, request).file_data
     written = read_table_csv((tmp_path / request.file_name()).read_bytes(), expected.schema)
     assert written.equals(expected)
 
@@ -612,3 +647,91 @@ def test_a_result_carries_the_analysis_its_page_formats(
     if kind == "Table1":
         assert drawn.summary.p_values is True
         assert drawn.data.equals(drawn.summary.frame)
+
+
+# --- files every tool reads (see the module docstring for the R check) -----------------
+
+
+def _every_file_request() -> list[ExportRequest]:
+    requests = []
+    for text in ("", "emd=true", "age_years>200"):
+        for command, entries in (("table", TABLES), ("figure", FIGURES)):
+            for name, entry in entries.items():
+                case = "RC1" if name == "timeline" else None
+                request = ExportRequest(command, name, CohortFilter.parse(text), case=case)
+                requests.append(request)
+                if "by" in entry.options and entry.study == "debulking":
+                    requests.append(replace(request, by="emd"))
+    return requests
+
+
+@pytest.mark.parametrize("request_", _every_file_request(), ids=lambda r: r.file_name())
+def test_every_exported_csv_reads_in_pandas_as_shown(
+    bundled: Dataset, request_: ExportRequest
+) -> None:
+    try:
+        export = make_export(bundled, request_, clock=fixed_clock)
+    except ExportUnavailable:
+        assert request_.cohort_filter.to_text() == "age_years>200"  # nobody left to draw
+        return
+    frame = export.file_data
+    read = pd.read_csv(io.BytesIO(export.csv()))
+    assert len(read) == frame.height
+    assert list(read.columns) == frame.columns
+    for name, dtype in frame.schema.items():
+        if dtype.is_numeric() and frame.height:
+            assert pd.api.types.is_numeric_dtype(read[name]), name
+    zipped, _ = read_table_zip(export.zip())
+    assert len(pd.read_csv(io.BytesIO(zipped))) == frame.height
+
+
+def test_not_reached_and_not_estimable_read_apart(bundled: Dataset) -> None:
+    request = ExportRequest(
+        "table", "survival-medians", CohortFilter.parse("bsab=teclistamab"), by="emd"
+    )
+    read = pd.read_csv(io.BytesIO(make_export(bundled, request).csv()))
+    assert read.columns.tolist() == [
+        "group", "n", "events", "median_months", "median_status", "ci_lower_months",
+        "ci_lower_status", "ci_upper_months", "ci_upper_status",
+    ]  # fmt: skip
+    assert read["ci_upper_status"].tolist() == ["not reached", "not reached"]
+    assert read["ci_upper_months"].isna().all()
+    assert read["median_status"].tolist() == ["estimated", "estimated"]
+    bounds = ("median_months", "ci_lower_months", "ci_upper_months")
+    nothing = pl.DataFrame(
+        {"group": ["a"], "n": [3], "events": [1], **{b: [None] for b in bounds}},
+        schema_overrides=dict.fromkeys(bounds, pl.Float64),
+    )
+    lower = file_frame("table", "survival-medians", nothing)
+    assert lower.row(0)[3:] == (None, "not reached", None, "not estimable", None, "not reached")
+
+
+def test_survival_files_name_which_standard_error(bundled: Dataset) -> None:
+    curve = make_export(bundled, ExportRequest("table", "survival-curve", endpoint="os"))
+    landmarks = make_export(bundled, ExportRequest("table", "survival-landmarks", endpoint="os"))
+    assert "se_log_survival" in curve.file_data.columns
+    assert "se_survival" in landmarks.file_data.columns
+    assert "std_err" not in curve.file_data.columns + landmarks.file_data.columns
+    # R: summary(survfit(Surv(os_days, os_event) ~ 1, data = d), times = 182.625)
+    #    n.risk 36, surv 0.8391608, std.err 0.05572356, lower 0.7367533, upper 0.9558028
+    six = landmarks.file_data.row(0, named=True)
+    assert six["landmark_months"] == 6.0
+    assert six["n_risk"] == 36
+    assert six["survival"] == pytest.approx(0.8391608, abs=1e-7)
+    assert six["se_survival"] == pytest.approx(0.05572356, abs=1e-8)
+    assert (six["survival_ci_lower"], six["survival_ci_upper"]) == pytest.approx(
+        (0.7367533, 0.9558028), abs=1e-7
+    )
+    assert six["ci_status"] == "estimated"
+
+
+def test_a_landmark_before_any_event_says_its_interval_has_no_width(bundled: Dataset) -> None:
+    # R: summary(survfit(Surv(os_days, os_event) ~ iss_stage, data = d), times = 182.625)
+    #    iss_stage=I: n.risk 8, surv 1, std.err 0, lower 1, upper 1 (log, log-log and plain)
+    request = ExportRequest("table", "survival-landmarks", endpoint="os", by="iss_stage")
+    rows = make_export(bundled, request).file_data.filter(
+        (pl.col("group") == "I") & (pl.col("landmark_months") == 6.0)
+    )
+    assert rows.select(
+        "n_risk", "survival", "se_survival", "survival_ci_lower", "survival_ci_upper", "ci_status"
+    ).row(0) == (8, 1.0, 0.0, 1.0, 1.0, "no width: no events yet")

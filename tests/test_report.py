@@ -12,9 +12,11 @@ import polars as pl
 import pytest
 
 import bsab_explorer
+from bsab_explorer.analyses.survival_tables import NO_EVENTS_NOTE, landmark_notes, method_note
 from bsab_explorer.audit import audit_dataset
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
+from bsab_explorer.exports import ExportRequest, survival_summary
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.report import (
     build_report,
@@ -22,7 +24,9 @@ from bsab_explorer.report import (
     report_command,
     without_timestamp,
 )
+from bsab_explorer.report.builder import NO_CASES
 from bsab_explorer.report.methods import SOFTWARE
+from bsab_explorer.report.template import CSS, MAX_INDENT, table_html
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDY_LABELS
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -149,6 +153,10 @@ def test_an_empty_subgroup_still_gives_a_whole_report(bundled: Dataset) -> None:
     for anchor in (*SECTIONS, "methods", "provenance"):
         assert f'<section id="{anchor}">' in html
     assert "No rows for this selection." in html
+    # No empty CRS charts: the timelines section says why it has none.
+    timelines = html.split('<section id="timelines">')[1].split("</section>")[0]
+    assert NO_CASES in timelines
+    assert "<img" not in timelines
 
 
 def _hostile(dataset: Dataset) -> Dataset:
@@ -208,3 +216,43 @@ def test_report_summarises_the_audit(bundled: Dataset, report: str) -> None:
     for study in {r.study for r in rows}:
         n = sum(r.study == study for r in rows)
         assert f"{STUDY_LABELS[study]}: {n} figures, " in audit
+
+
+def _label_cells(html: str) -> list[tuple[int, str]]:
+    section = html.split('<section id="table1">')[1].split("</section>")[0]
+    found = re.findall(r'<td class="indent-(\d)( muted)?">([^<]*)</td>', section)
+    return [(int(level), text) for level, _, text in found]
+
+
+def test_table1_not_recorded_rows_sit_under_their_variable(report: str) -> None:
+    cells = _label_cells(report)
+    missing = [i for i, (_, text) in enumerate(cells) if text == "Not recorded"]
+    assert len(missing) >= 10
+    for i in missing:
+        level = cells[i][0]
+        # The variable it belongs to is the nearest row above one level up; every level used
+        # has its own step in the style sheet.
+        above = next(lvl for lvl, text in reversed(cells[:i]) if lvl < level)
+        assert above == level - 1
+        assert f"td.indent-{level} {{" in CSS
+    assert '<td class="indent-3 muted">Not recorded</td>' in report
+
+
+def test_indent_levels_past_the_last_step_keep_it() -> None:
+    frame = pl.DataFrame({"label": ["a", "b"], "indent": [MAX_INDENT, MAX_INDENT + 2]})
+    html = table_html(frame, indent_column="indent", label_column="label")
+    assert html.count(f'class="indent-{MAX_INDENT}"') == 2
+
+
+def test_a_landmark_before_any_event_explains_its_interval(bundled: Dataset) -> None:
+    # R: summary(survfit(Surv(os_days, os_event) ~ iss_stage, data = d), times = 182.625)
+    #    iss_stage=I: surv 1, std.err 0, lower 1, upper 1 (with log, log-log and plain CIs)
+    request = ExportRequest("table", "survival-landmarks", endpoint="os", by="iss_stage")
+    summary = survival_summary(bundled, request)
+    assert landmark_notes(summary) == (NO_EVENTS_NOTE,)
+    assert method_note(summary).endswith(NO_EVENTS_NOTE)
+    overall = survival_summary(bundled, ExportRequest("table", "survival-landmarks"))
+    assert landmark_notes(overall) == ()
+    html = build_report(bundled, CohortFilter(), comparisons=("iss_stage",), now=FIRST)
+    assert "100 % (100–100)" in html
+    assert NO_EVENTS_NOTE.replace("'", "&#x27;") in html

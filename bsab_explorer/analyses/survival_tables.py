@@ -82,10 +82,26 @@ def comparison_lines(summary: SurvivalSummary) -> list[str]:
     return lines
 
 
+#: Why a landmark reads "100 % (100–100)": R's summary.survfit gives the same.
+NO_EVENTS_NOTE = (
+    "A landmark at 100 % (100–100) had no event before it: survival is 1 with standard error 0, "
+    "so the interval has no width (R's summary.survfit gives lower = upper = 1 as well)."
+)
+
+
+def landmark_notes(summary: SurvivalSummary) -> tuple[str, ...]:
+    """Why a landmark interval has no width, when one has (else nothing)."""
+    no_events = any(
+        lm.surv == 1.0 and lm.std_err == 0.0 for g in summary.groups for lm in g.landmarks
+    )
+    return (NO_EVENTS_NOTE,) if no_events else ()
+
+
 def method_note(summary: SurvivalSummary) -> str:
-    """How the numbers were computed, for captions."""
-    return (
+    """How the numbers were computed, for captions (and why an interval has no width)."""
+    note = (
         f"Kaplan–Meier estimates; pointwise {round(summary.conf_level * 100)} % confidence "
         f"intervals by the {summary.ci_method.label}; medians as R's print.survfit (NR: not "
         "reached; NE: bound not estimable); log-rank as survdiff; Cox model with Efron ties."
     )
+    return " ".join((note, *landmark_notes(summary)))

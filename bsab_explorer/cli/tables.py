@@ -1,4 +1,4 @@
-"""The `table` command: every table of the app as CSV or JSON rows, from the shell.
+"""The `table` command: every table of the app as CSV, a ZIP with provenance, or JSON rows.
 
 `bsab-explorer table NAME` builds its table with the exports catalogue (`make_export`), the
 function behind the pages' download buttons and their "Reproduce" commands, which calls the
@@ -6,10 +6,17 @@ analyses the pages show (`summarise_survival`, `response_by_timepoint`, `transit
 `build_table1`, `analyse_recurrence`, `build_case_table`). So a command line, a page and a
 downloaded file never disagree, and the Reproduce command a page prints runs here unchanged.
 
-- CSV is the download's own file (`table_to_csv`: formula-injection safe, provenance as
-  trailing ``# `` lines); on standard output without the byte-order mark spreadsheets want.
+- CSV is the download's own file (`table_to_csv`: formula-injection safe, header and rows only,
+  so pandas and R read it as it is); on standard output without the byte-order mark
+  spreadsheets want.
+- ZIP is the page's download: that CSV and a provenance file beside it (``--format zip``, or an
+  ``--out`` ending in ``.zip``).
 - JSON is a list of row objects; floats at full precision, NaN and infinities as null, list
   columns (e.g. the conversion table's ``patient_ids``) as lists.
+
+CSV and ZIP hold the file form of the table (`bsab_explorer.exports.columns`): column names with
+their unit and scale, a status column beside each bound that can be missing. JSON keeps the
+analysis' own rows (null marks a missing bound; the CSV's status columns say why).
 
 Exit codes as `bsab_explorer.cli.errors`: 0 written; 1 the data are invalid or cannot answer
 the table (the message names the table, the analysis and the missing columns); 2 the command
@@ -50,7 +57,7 @@ if TYPE_CHECKING:
     from bsab_explorer.dataset import Dataset
     from bsab_explorer.exports import Entry, ExportRequest
 
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "zip", "json")
 #: Tables whose rows come from the response assessments (the catalogue's cohort tables).
 RESPONSE_TABLES = ("response", "conversion")
 
@@ -221,11 +228,17 @@ def table_to_json(frame: pl.DataFrame) -> str:
     return json.dumps(rows, allow_nan=False, ensure_ascii=False, indent=2, default=_jsonable)
 
 
+def output_format(out: str | None) -> str:
+    """The format an --out file name implies when --format is not given (CSV by default)."""
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    return suffix if suffix in FORMATS else "csv"
+
+
 # --- the command --------------------------------------------------------------------------------
 
 
 def run_table(args: argparse.Namespace) -> int:
-    """Write one table as CSV (with provenance lines) or JSON rows, to --out or stdout."""
+    """Write one table as CSV, ZIP (CSV and provenance) or JSON rows, to --out or stdout."""
     from bsab_explorer.exports import make_export
 
     cohort_filter = parse_filter(args.filter)
@@ -247,8 +260,11 @@ def run_table(args: argparse.Namespace) -> int:
         print_error(f"Note: {note}")
     if export.provenance.n == 0:
         print_error(f"Note: the filter keeps no {export.provenance.unit}; the table is empty.")
-    if args.format == "json":
+    file_format = args.format or output_format(args.out)
+    if file_format == "json":
         data = (table_to_json(export.data) + "\n").encode("utf-8")
+    elif file_format == "zip":
+        data = export.zip()
     else:
         data = export.csv()
     if args.out is not None:
@@ -265,9 +281,9 @@ def register_table(subparsers: Subparsers) -> None:
     """`table NAME [--data PATH] [--filter SPEC] [--by COLUMN] ... [--format F] [--out FILE]`."""
     parser = subparsers.add_parser(
         "table",
-        help="write a table of the app as CSV (with provenance) or JSON rows",
+        help="write a table of the app as CSV, a ZIP (CSV and provenance) or JSON rows",
         description="Write one table of the app, computed by the same functions as its pages "
-        "and downloads: CSV with provenance lines, or JSON rows.",
+        "and downloads: CSV (rows only), a ZIP of the CSV and its provenance file, or JSON rows.",
     )
     parser.add_argument(
         "name", choices=Choices(table_names), metavar="NAME", help="one of: %(choices)s"
@@ -297,6 +313,10 @@ def register_table(subparsers: Subparsers) -> None:
         choices=("true", "false"),
         help="table1: add comparison p-values (Fisher exact, Wilcoxon)",
     )
-    parser.add_argument("--format", choices=FORMATS, default="csv", help="default: csv")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="default: from the --out suffix (.zip, .json), else csv",
+    )
     parser.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     parser.set_defaults(handler=run_table)

@@ -2,7 +2,8 @@
 
 - `provenance`: the `Provenance` value and its footer lines;
 - `naming`: deterministic, safe file names;
-- `tables`: CSV safe against spreadsheet formula injection, with a provenance footer;
+- `tables`: CSV safe against spreadsheet formula injection, and a ZIP of it with its provenance;
+- `columns`: what the columns of a file are called and hold (units, a status beside bounds);
 - `figures`: PNG/SVG rendered with vl-convert, provenance drawn under the chart;
 - `request`/`reproduce`: what to export, and the CLI command and Python call that remake it;
 - `catalogue`: every figure and table by its command-line name: `build` (what a page draws),
@@ -23,6 +24,7 @@ from bsab_explorer.exports.catalogue import (
     survival_summary,
     write_export,
 )
+from bsab_explorer.exports.columns import column_notes, file_frame
 from bsab_explorer.exports.figures import (
     EXPORT_FONT,
     SIZE_PPI,
@@ -45,8 +47,11 @@ from bsab_explorer.exports.request import ExportRequest
 from bsab_explorer.exports.tables import (
     neutralise_frame,
     neutralise_text,
+    provenance_text,
     read_table_csv,
+    read_table_zip,
     table_to_csv,
+    table_to_zip,
 )
 
 __all__ = [
@@ -69,19 +74,24 @@ __all__ = [
     "chart_datasets",
     "chart_to_png",
     "chart_to_svg",
+    "column_notes",
     "command_arguments",
     "export_name",
+    "file_frame",
     "make_export",
     "neutralise_frame",
     "neutralise_text",
     "provenance_lines",
+    "provenance_text",
     "read_table_csv",
+    "read_table_zip",
     "reproduce_command",
     "reproduce_python",
     "request_provenance",
     "survival_summary",
     "svg_to_png",
     "table_to_csv",
+    "table_to_zip",
     "utc_now",
     "write_export",
 ]

@@ -55,10 +55,11 @@ from bsab_explorer.charts.swimmer import SortBy, swimmer_chart
 from bsab_explorer.charts.timeline import Unit, timeline_chart
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.errors import Unavailable
+from bsab_explorer.exports.columns import file_frame
 from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
-from bsab_explorer.exports.tables import table_to_csv
+from bsab_explorer.exports.tables import table_to_csv, table_to_zip
 from bsab_explorer.filters import Cohort, CohortFilter, select_cases, select_cohort
 from bsab_explorer.schema import BEST_TIMEPOINT, CASES, PATIENTS, column_label, timepoint_label
 
@@ -133,9 +134,20 @@ class Export:
         """The chart as SVG with the provenance footer."""
         return chart_to_svg(self.chart, self.provenance)
 
+    @property
+    def file_data(self) -> pl.DataFrame:
+        """The data as files hold them: units in column names, a status beside each bound."""
+        return file_frame(self.request.command, self.request.name, self.data)
+
     def csv(self) -> bytes:
-        """The table (or the data behind the chart) as injection-safe CSV with provenance."""
-        return table_to_csv(self.data, self.provenance)
+        """The table (or the data behind the chart) as injection-safe CSV, rows only."""
+        return table_to_csv(self.file_data)
+
+    def zip(self) -> bytes:
+        """A ZIP of the CSV and its provenance file (with the notes and column meanings)."""
+        return table_to_zip(
+            self.file_data, self.provenance, self.request.file_name("csv"), self.notes
+        )
 
 
 @dataclass(frozen=True)
@@ -537,15 +549,16 @@ def write_export(
     dpi: int | None = None,
     clock: Clock = utc_now,
 ) -> Path:
-    """Write the export to `out`: .png (144 dpi, or `dpi`), .svg, or .csv (the data)."""
+    """Write the export to `out`: .png (144 dpi, or `dpi`), .svg, .csv (the data); a table also
+    as .zip (the CSV with its provenance file)."""
     path = Path(out)
     suffix = path.suffix.lower()
-    allowed = (".png", ".svg", ".csv") if request.command == "figure" else (".csv", "")
+    allowed = (".png", ".svg", ".csv") if request.command == "figure" else (".csv", ".zip", "")
     if suffix not in allowed:
         kind = (
             "figure is written as .png, .svg or .csv"
             if request.command == "figure"
-            else ("table is written as .csv")
+            else ("table is written as .csv or .zip")
         )
         raise ExportUnavailable(f"A {kind}, not '{path.suffix}'.")
     export = make_export(dataset, request, clock=clock)
@@ -553,6 +566,8 @@ def write_export(
         path.write_text(export.svg(), encoding="utf-8")
     elif suffix == ".png":
         path.write_bytes(export.png(dpi=dpi))
+    elif suffix == ".zip":
+        path.write_bytes(export.zip())
     else:
         path.write_bytes(export.csv())
     return path

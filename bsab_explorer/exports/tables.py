@@ -13,26 +13,34 @@ A text cell that itself begins with a single quote gets one more, so the rule is
 `read_table_csv` removes exactly one leading quote from every text cell that has one and gives
 back the original frame.
 
-The file is UTF-8 with a byte-order mark (so spreadsheets read "≥" and "–" correctly), text
-cells are quoted, and the provenance follows the data as ``# `` comment lines, which
-``pl.read_csv(..., comment_prefix="#")`` skips.
+The file is UTF-8 with a byte-order mark (so spreadsheets read "≥" and "–" correctly; pandas'
+and R's readers skip it), text cells are quoted, and it holds the header and the rows, nothing
+else: ``pandas.read_csv(path)`` and R's ``read.csv(path)`` give exactly the rows shown, numeric
+columns numeric, an empty cell as NaN/NA. The provenance travels beside the data: the download
+is a ZIP of the CSV and a ``_provenance.txt`` file (`table_to_zip`), which also says what the
+columns hold (`bsab_explorer.exports.columns`).
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from bsab_explorer.exports.columns import column_notes
 from bsab_explorer.exports.provenance import Provenance
 
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 #: Written before a text cell that would otherwise run as a formula.
 ESCAPE = "'"
-COMMENT_PREFIX = "#"
+#: Spreadsheets read UTF-8 only after this mark; pandas and R skip it.
+BOM = "\ufeff"
+#: The time of every ZIP entry (the earliest a ZIP can hold).
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 _NEEDS_ESCAPE = r"^[=+\-@\t\r']"
 _PLAIN_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
@@ -86,32 +94,54 @@ def restore_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _comment_line(text: str) -> str:
-    # A spreadsheet splits comment lines at commas too: neutralise every piece, drop quotes
-    # (which would open a quoted field) and line breaks (which would end the comment).
-    flat = " ".join(text.replace('"', "'").splitlines())
-    pieces = flat.split(",")
-    safe = [pieces[0], *(_neutralise_piece(p) for p in pieces[1:])]
-    return f"{COMMENT_PREFIX} {','.join(safe)}"
+def provenance_text(
+    provenance: Provenance, notes: Sequence[str] = (), columns: Sequence[str] = ()
+) -> str:
+    """The provenance file beside a CSV: provenance lines, then notes and column meanings."""
+    parts = ["\n".join(provenance.lines())]
+    if notes:
+        parts.append("Notes:\n" + "\n".join(f"- {_one_line(n)}" for n in notes))
+    if columns:
+        parts.append("Columns:\n" + "\n".join(f"- {_one_line(c)}" for c in columns))
+    return "\n\n".join(parts) + "\n"
 
 
-def _neutralise_piece(piece: str) -> str:
-    stripped = piece.lstrip()
-    lead = piece[: len(piece) - len(stripped)]
-    return lead + neutralise_text(stripped) if stripped else piece
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def provenance_comment(provenance: Provenance, *, with_date: bool = True) -> str:
-    """The provenance as CSV comment lines (each ending in a newline)."""
-    return "".join(f"{_comment_line(line)}\n" for line in provenance.lines(with_date=with_date))
-
-
-def table_to_csv(frame: pl.DataFrame, provenance: Provenance | None = None) -> bytes:
-    """A frame as UTF-8 CSV bytes: neutralised text cells, provenance as trailing comments."""
+def table_to_csv(frame: pl.DataFrame) -> bytes:
+    """A frame as UTF-8 CSV bytes: a header and one line a row, text cells neutralised."""
     text = neutralise_frame(frame).write_csv(quote_style="non_numeric")
-    if provenance is not None:
-        text += provenance_comment(provenance)
-    return ("\ufeff" + text).encode("utf-8")
+    return (BOM + text).encode("utf-8")
+
+
+def table_to_zip(
+    frame: pl.DataFrame, provenance: Provenance, csv_name: str, notes: Sequence[str] = ()
+) -> bytes:
+    """A ZIP of the CSV (`csv_name`) and its provenance file (`<stem>_provenance.txt`)."""
+    stem = csv_name.removesuffix(".csv")
+    text = provenance_text(provenance, notes, column_notes(frame))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        # A fixed entry time: the same table gives the same bytes (the date is in the text).
+        for name, data in (
+            (f"{stem}.csv", table_to_csv(frame)),
+            (f"{stem}_provenance.txt", text.encode("utf-8")),
+        ):
+            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            entry.external_attr = 0o644 << 16  # readable once unpacked
+            archive.writestr(entry, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def read_table_zip(data: bytes) -> tuple[bytes, str]:
+    """The CSV bytes and the provenance text of a ZIP made by `table_to_zip`."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        csv = next(n for n in names if n.endswith(".csv"))
+        text = next(n for n in names if n.endswith("_provenance.txt"))
+        return archive.read(csv), archive.read(text).decode("utf-8")
 
 
 def read_table_csv(
@@ -120,7 +150,6 @@ def read_table_csv(
     """Read an exported CSV back into the exported frame (types inferred unless `schema`)."""
     frame = pl.read_csv(
         io.BytesIO(data),
-        comment_prefix=COMMENT_PREFIX,
         schema_overrides=None
         if schema is None
         else {neutralise_text(k): v for k, v in schema.items()},

@@ -20,7 +20,8 @@ import polars as pl
 from bsab_explorer import __version__
 from bsab_explorer.analyses.response import rate_statement
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, SurvivalSummary
-from bsab_explorer.analyses.survival_tables import comparison_lines, median_table
+from bsab_explorer.analyses.survival_tables import comparison_lines, landmark_notes, median_table
+from bsab_explorer.analyses.table1 import NOT_RECORDED
 from bsab_explorer.audit import AUDIT_STATUSES, REPRODUCED, audit_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import (
@@ -52,6 +53,8 @@ from bsab_explorer.report.template import (
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDY_LABELS, column_label
 
 REPORT_TITLE = "bsab-explorer report"
+#: Said instead of the case-series charts when the filter keeps no case.
+NO_CASES = "No cases in this subgroup: the filter keeps none of the case series, so no CRS chart."
 AUDIT_TITLE = "Audit against the publications"
 #: Subgroup comparisons of the survival section by default (the study's Fig. 1D and 1F).
 DEFAULT_COMPARISONS: tuple[str, ...] = ("emd",)
@@ -137,6 +140,7 @@ class _Report:
             hide=("section",),
             indent_column="indent",
             label_column="characteristic",
+            muted_labels=(NOT_RECORDED,),
             labels={"characteristic": "Characteristic"},
         ) + self.command(export.request)
 
@@ -260,6 +264,9 @@ class _Report:
         )
 
     def case_figures(self) -> str:
+        if select_cases(self.dataset, self.cohort_filter).n == 0:
+            # An empty swimmer or latency chart would read as "no CRS", not "nobody selected".
+            return paragraph(NO_CASES, "unavailable")
         names = _figure_names()
         parts = []
         for name, caption in (
@@ -391,7 +398,7 @@ def _survival_table(summary: SurvivalSummary) -> str:
     return table_html(
         median_table(summary),
         caption=f"Medians and survival at landmarks (95 % CI, {summary.ci_method.value})",
-    )
+    ) + paragraphs(landmark_notes(summary), "note")
 
 
 def _short(value: object) -> str:

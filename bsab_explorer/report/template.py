@@ -16,6 +16,8 @@ import polars as pl
 
 #: Font stack of the page and of its figures (no web fonts: the file must open offline).
 FONT_STACK = "'Liberation Sans', Arial, Helvetica, sans-serif"
+#: The deepest indent level with its own step (`td.indent-N` in the CSS).
+MAX_INDENT = 4
 
 CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm 12mm; }
@@ -51,6 +53,9 @@ thead { display: table-header-group; }
 tr.heading td { font-weight: bold; background: #f6f6f6; }
 td.indent-1 { padding-left: 14pt; }
 td.indent-2 { padding-left: 26pt; }
+td.indent-3 { padding-left: 38pt; }
+td.indent-4 { padding-left: 50pt; }
+td.muted { color: #555; font-style: italic; }
 .small-table { width: auto; min-width: 50%%; }
 dl { margin: 4pt 0; }
 dt { font-weight: bold; margin-top: 5pt; }
@@ -118,9 +123,14 @@ def table_html(
     hide: Sequence[str] = (),
     indent_column: str | None = None,
     label_column: str | None = None,
+    muted_labels: Sequence[str] = (),
     small: bool = False,
 ) -> str:
-    """A frame as an HTML table (headers relabelled, numbers right-aligned, all escaped)."""
+    """A frame as an HTML table (headers relabelled, numbers right-aligned, all escaped).
+
+    With `indent_column`, the `label_column` cell of each row is indented by its level, and
+    shown muted when its text is one of `muted_labels` (Table 1's "Not recorded" rows).
+    """
     labels = labels or {}
     digits = digits or {}
     shown = [c for c in frame.columns if c not in hide and c != indent_column]
@@ -136,7 +146,11 @@ def table_html(
             if column in numeric:
                 classes.append("num")
             if column == label_column and indent_column:
-                classes.append(f"indent-{indent}")
+                # Table 1 nests up to level 3 (a sub-variable's own "Not recorded" row): each
+                # level has its step, so a row never sits left of the variable it belongs to.
+                classes.append(f"indent-{min(indent, MAX_INDENT)}")
+                if row[column] in muted_labels:
+                    classes.append("muted")
             cls = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{cls}>{text}</td>")
         row_cls = ' class="heading"' if indent_column and indent == 0 else ""

@@ -2,7 +2,9 @@
 
 Files are made only when a button is pressed (Streamlit calls the data function on click, on
 its own thread), so a page pays nothing for the PNGs it offers. Every file carries the
-provenance of what the page shows; the Reproduce popover, at the end of the row of buttons,
+provenance of what the page shows (a PNG in its footer, data in a ZIP: the CSV and a provenance
+file beside it), except the bare CSV offered next to the ZIP, which holds the rows only so that
+pandas and R read it with their defaults. The Reproduce popover, at the end of the row of buttons,
 gives the command line and the Python call that regenerate it from the same data. (A popover
 is drawn only when opened: the browser does not lay out and highlight the commands of every
 figure on every filter change, nor load the code highlighter before the first one is opened.)
@@ -24,11 +26,13 @@ from bsab_explorer.exports import (
     ExportRequest,
     Provenance,
     chart_to_png,
+    file_frame,
     make_export,
     reproduce_command,
     reproduce_python,
     request_provenance,
     table_to_csv,
+    table_to_zip,
 )
 from bsab_explorer.exports.naming import export_name
 from bsab_explorer.exports.reproduce import DATA_PLACEHOLDER, data_argument
@@ -38,6 +42,7 @@ from bsab_explorer.ui.text import escape_markdown
 
 PNG = "image/png"
 CSV = "text/csv"
+ZIP = "application/zip"
 HTML = "text/html"
 PRINT_DPI = 300
 
@@ -72,15 +77,50 @@ def _frame(frame: pl.DataFrame | Callable[[], pl.DataFrame]) -> pl.DataFrame:
     return frame() if callable(frame) else frame
 
 
+def _file_frame(
+    frame: pl.DataFrame | Callable[[], pl.DataFrame], request: ExportRequest
+) -> pl.DataFrame:
+    """The frame as the request's files hold it (columns with units, status beside bounds)."""
+    return file_frame(request.command, request.name, _frame(frame))
+
+
+def _data_downloads(
+    frame: pl.DataFrame | Callable[[], pl.DataFrame],
+    provenance: Provenance,
+    request: ExportRequest,
+    noun: str,
+) -> tuple[Download, Download]:
+    """A ZIP (the CSV and its provenance file) and the bare CSV of the same rows."""
+    csv_name = request.file_name("csv")
+    return (
+        Download(
+            f"{noun} (ZIP)",
+            request.file_name("zip"),
+            ZIP,
+            lambda: table_to_zip(_file_frame(frame, request), provenance, csv_name),
+            "The CSV with a provenance file beside it (data, filter, N, method, column meanings)",
+            "zip",
+        ),
+        Download(
+            f"{noun} (CSV)",
+            csv_name,
+            CSV,
+            lambda: table_to_csv(_file_frame(frame, request)),
+            "Rows only: reads as it is in pandas, R and spreadsheets (provenance in the ZIP)",
+            "csv",
+        ),
+    )
+
+
 def chart_downloads(
     chart: Any,
     frame: pl.DataFrame | Callable[[], pl.DataFrame],
     provenance: Provenance,
     request: ExportRequest,
 ) -> tuple[Download, ...]:
-    """The downloads of a chart: PNG for screens, PNG for print (300 dpi), its data as CSV.
+    """The downloads of a chart: PNG for screens and for print (300 dpi), its data as ZIP and CSV.
 
-    `frame` may be a function, called only when the CSV is asked for.
+    `frame` may be a function, called only when the data are asked for.
     """
 
     return (
@@ -100,35 +140,18 @@ def chart_downloads(
             f"{PRINT_DPI} dpi, with the provenance footer",
             "print",
         ),
-        Download(
-            "Data (CSV)",
-            request.file_name("csv"),
-            CSV,
-            lambda: table_to_csv(_frame(frame), provenance),
-            "The data behind the chart, with the provenance as # comment lines",
-            "csv",
-        ),
+        *_data_downloads(frame, provenance, request, "Data"),
     )
 
 
 def table_downloads(
     frame: pl.DataFrame | Callable[[], pl.DataFrame], provenance: Provenance, request: ExportRequest
 ) -> tuple[Download, ...]:
-    """The download of a table: CSV with the provenance as comment lines.
+    """The downloads of a table: a ZIP of the CSV and its provenance file, and the bare CSV.
 
-    `frame` may be a function, called only when the CSV is asked for.
+    `frame` may be a function, called only when a file is asked for.
     """
-
-    return (
-        Download(
-            "Table (CSV)",
-            request.file_name("csv"),
-            CSV,
-            lambda: table_to_csv(_frame(frame), provenance),
-            "Safe to open in a spreadsheet; provenance as # comment lines at the end",
-            "csv",
-        ),
-    )
+    return _data_downloads(frame, provenance, request, "Table")
 
 
 def _button(download: Download, request: ExportRequest, key: str | None) -> None:
@@ -200,19 +223,29 @@ def _reproduce(
 def offer_tables(
     dataset: Dataset, tables: Sequence[tuple[str, ExportRequest]], *, key: str
 ) -> None:
-    """One row of CSV downloads of tables the exports catalogue builds (each built only when its
-    button is pressed), then one Reproduce popover with the commands of them all."""
+    """One row of downloads (ZIP: CSV and provenance) of tables the exports catalogue builds (each
+    built only when its button is pressed), then one Reproduce popover with their commands."""
     with st.container(horizontal=True, gap="small", key=f"download-{key}-buttons"):
         for label, request in tables:
-            (download,) = table_downloads(
+            download, _ = table_downloads(
                 partial(_export_data, dataset, request),
                 request_provenance(dataset, request),
                 request,
             )
-            _button(
-                replace(download, label=label, help=f"{label}: {download.help}"), request, key=None
+            # The whole export on click, so the ZIP also carries its notes (excluded patients).
+            download = replace(
+                download,
+                label=label,
+                help=f"{label}: {download.help}",
+                make=partial(_export_zip, dataset, request),
             )
+            _button(download, request, key=None)
         _reproduce(tables, dataset, f"download-{key}-reproduce")
+
+
+def _export_zip(dataset: Dataset, request: ExportRequest) -> bytes:
+    """The ZIP of a table export: its CSV and provenance file with notes (on click only)."""
+    return make_export(dataset, request).zip()
 
 
 def _export_data(dataset: Dataset, request: ExportRequest) -> pl.DataFrame:
@@ -242,12 +275,12 @@ def offer_chart(
     provenance: Provenance | None = None,
     key: str | None = None,
 ) -> None:
-    """PNG (screen, print 300 dpi) and CSV downloads of a shown chart, and its Reproduce popover.
+    """PNG (screen, print 300 dpi) and data downloads of a shown chart, and its Reproduce popover.
 
     `request` must describe the chart as drawn (name, filter, by, endpoint, CI and options such
     as ``("bands", "false")``), so that its Reproduce command makes the same figure. `data`
     defaults to the request's data as the command writes them (`--out FILE.csv`), computed
-    only when the CSV is asked for; `provenance` defaults to the request's.
+    only when the data are asked for; `provenance` defaults to the request's.
     """
     frame: pl.DataFrame | Callable[[], pl.DataFrame] = (
         partial(_export_data, dataset, request) if data is None else data
@@ -264,9 +297,9 @@ def offer_table(
     provenance: Provenance | None = None,
     key: str | None = None,
 ) -> None:
-    """The CSV download of a shown table (as the request's table gives it), and Reproduce.
+    """The ZIP and CSV downloads of a shown table (as the request's table gives it), Reproduce.
 
-    `frame` may be a function, called only when the CSV is asked for."""
+    `frame` may be a function, called only when a file is asked for."""
     facts = request_provenance(dataset, request) if provenance is None else provenance
     _buttons(table_downloads(frame, facts, request), request, dataset, key)
 
@@ -274,7 +307,7 @@ def offer_table(
 def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = None) -> None:
     """Downloads of a figure or table built by the exports catalogue (as the CLI makes it).
 
-    A table is built only when its CSV is asked for: the page has already computed what it
+    A table is built only when its file is asked for: the page has already computed what it
     shows, and a rerun must not compute it again (at registry size, Table 1 twice).
     """
     if request.command == "table":

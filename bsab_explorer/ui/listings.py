@@ -1,4 +1,4 @@
-"""CSV downloads of the tables that no `table` command makes (listings, the audit)."""
+"""Downloads of the tables that no `table` command makes (listings, the audit)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.exports import Provenance, export_name, table_to_csv
+from bsab_explorer.exports import Provenance, export_name, table_to_zip
 from bsab_explorer.filters import CohortFilter
 
 
@@ -21,18 +21,19 @@ def offer_listing(
     unit: str = "patients",
     command: str | None = None,
 ) -> None:
-    """A CSV download of a shown table (provenance included); the command that makes it, if any."""
+    """A download of a shown table (a ZIP of the CSV and its provenance); the command, if any."""
     provenance = Provenance.of(dataset, cohort_filter, n, total, unit=unit)
+    csv_name = export_name(name, cohort_filter=cohort_filter, ext="csv")
     with st.container(horizontal=True, gap="small", key=f"download-{name}-buttons"):
         st.download_button(
-            "Table (CSV)",
-            data=lambda: table_to_csv(frame, provenance),
-            file_name=export_name(name, cohort_filter=cohort_filter, ext="csv"),
-            mime="text/csv",
+            "Table (ZIP)",
+            data=lambda: table_to_zip(frame, provenance, csv_name),
+            file_name=export_name(name, cohort_filter=cohort_filter, ext="zip"),
+            mime="application/zip",
             key=f"download-{name}",
             on_click="ignore",
             icon=":material/download:",
-            help="The table as shown, formula-safe, with its provenance as trailing # lines",
+            help="The table as shown as a formula-safe CSV, with its provenance file beside it",
         )
         if command is not None:
             with st.popover(

@@ -1,13 +1,15 @@
-"""Downloads in the browser: a figure as PNG, a table as CSV that reads back, the report."""
+"""Downloads in the browser: a figure as PNG, a table as a ZIP whose CSV reads back, the report."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import pandas as pd
 import polars as pl
 
-from bsab_explorer.exports import read_table_csv
+from bsab_explorer.exports import read_table_csv, read_table_zip
 
 
 def test_km_png_and_medians_csv(page, app_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -21,17 +23,23 @@ def test_km_png_and_medians_csv(page, app_url: str, tmp_path: Path) -> None:  # 
     png.save_as(target)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    with page.expect_download() as csv_info:
+    with page.expect_download() as zip_info:
         page.get_by_role("button", name="Medians", exact=True).click()
-    csv = csv_info.value
+    zipped = zip_info.value
     assert re.match(
-        r"^survival-medians-pfs_by-emd_filter-bsab=teclistamab\.csv$", csv.suggested_filename
+        r"^survival-medians-pfs_by-emd_filter-bsab=teclistamab\.zip$", zipped.suggested_filename
     )
-    saved = tmp_path / csv.suggested_filename
-    csv.save_as(saved)
-    frame = read_table_csv(saved.read_bytes())
+    saved = tmp_path / zipped.suggested_filename
+    zipped.save_as(saved)
+    csv, provenance = read_table_zip(saved.read_bytes())
+    frame = read_table_csv(csv)
     assert isinstance(frame, pl.DataFrame)
     assert frame["group"].to_list() == ["No", "Yes"]
+    # The CSV reads with pandas' defaults as the rows shown; the provenance is beside it.
+    read = pd.read_csv(io.BytesIO(csv))
+    assert read["group"].tolist() == ["No", "Yes"]
+    assert read["ci_upper_status"].tolist() == ["not reached", "not reached"]
+    assert "Filter: bsab=teclistamab" in provenance
 
     # The tables' commands, all in the row's one Reproduce popover.
     page.get_by_role("button", name="Reproduce").last.click()

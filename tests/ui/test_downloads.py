@@ -22,12 +22,19 @@ from bsab_explorer.exports import (
     ExportRequest,
     make_export,
     read_table_csv,
+    read_table_zip,
     reproduce_command,
     reproduce_python,
     survival_summary,
 )
 from bsab_explorer.filters import CohortFilter, select_cohort
-from bsab_explorer.ui.downloads import _key, chart_downloads, print_file_name, table_downloads
+from bsab_explorer.ui.downloads import (
+    _export_zip,
+    _key,
+    chart_downloads,
+    print_file_name,
+    table_downloads,
+)
 
 KM = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
 OS_PLAIN = ExportRequest(
@@ -54,27 +61,38 @@ def _dpi(png: bytes) -> int:
 
 def test_chart_downloads_make_screen_and_print_pngs_and_the_data(bundled: Dataset) -> None:
     export = make_export(bundled, KM, clock=fixed_clock)
-    png, print_png, csv = chart_downloads(export.chart, export.data, export.provenance, KM)
-    assert (png.file_name, print_png.file_name, csv.file_name) == (
+    png, print_png, zipped, csv = chart_downloads(export.chart, export.data, export.provenance, KM)
+    assert (png.file_name, print_png.file_name, zipped.file_name, csv.file_name) == (
         "km-pfs_ci-plain_filter-emd=true.png",
         "km-pfs_ci-plain_filter-emd=true_print-300dpi.png",
+        "km-pfs_ci-plain_filter-emd=true.zip",
         "km-pfs_ci-plain_filter-emd=true.csv",
     )
     assert print_file_name(KM) == print_png.file_name
-    assert (png.mime, print_png.mime, csv.mime) == ("image/png", "image/png", "text/csv")
+    assert (png.mime, print_png.mime, zipped.mime, csv.mime) == (
+        "image/png",
+        "image/png",
+        "application/zip",
+        "text/csv",
+    )
     screen_bytes, print_bytes = png.make(), print_png.make()
     assert screen_bytes[:8] == print_bytes[:8] == b"\x89PNG\r\n\x1a\n"
     assert (_dpi(screen_bytes), _dpi(print_bytes)) == (144, 300)
     data = csv.make()
-    assert read_table_csv(data, export.data.schema).equals(export.data)
-    assert b"# 95 % CI: plain (linear)" in data
+    assert read_table_csv(data, export.file_data.schema).equals(export.file_data)
+    assert data == export.csv()
+    inner, provenance = read_table_zip(zipped.make())
+    assert inner == data
+    assert "95 % CI: plain (linear)" in provenance
 
 
 def test_table_downloads_make_the_csv(bundled: Dataset) -> None:
     request = ExportRequest("table", "case-table", CohortFilter.parse("bsab=talquetamab"))
     export = make_export(bundled, request, clock=fixed_clock)
-    (only,) = table_downloads(export.data, export.provenance, request)
+    zipped, only = table_downloads(export.data, export.provenance, request)
     assert only.file_name == "case-table_filter-bsab=talquetamab.csv"
+    assert zipped.file_name == "case-table_filter-bsab=talquetamab.zip"
+    assert read_table_zip(zipped.make())[0] == only.make()
     back = read_table_csv(only.make())
     assert back.height == 4
     assert set(back["Bispecific antibody"].to_list()) == {"Talquetamab"}
@@ -125,11 +143,15 @@ def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
     assert [b.proto.label for b in buttons] == [
         "PNG",
         "PNG for print",
+        "Data (ZIP)",
         "Data (CSV)",
+        "Table (ZIP)",
         "Table (CSV)",
         "PNG",
         "PNG for print",
+        "Data (ZIP)",
         "Data (CSV)",
+        "Table (ZIP)",
         "Table (CSV)",
         "Report (HTML)",
     ]
@@ -191,7 +213,7 @@ def test_chart_data_may_be_computed_on_click(bundled: Dataset) -> None:
 
     *_, csv = chart_downloads(export.chart, later, export.provenance, OS_PLAIN)
     assert calls == []  # nothing computed until the button is pressed
-    assert read_table_csv(csv.make(), export.data.schema).equals(export.data)
+    assert read_table_csv(csv.make(), export.file_data.schema).equals(export.file_data)
     assert calls == [1]
 
 
@@ -204,9 +226,9 @@ def test_table_data_may_be_computed_on_click(bundled: Dataset) -> None:
         calls.append(1)
         return export.data
 
-    (csv,) = table_downloads(later, export.provenance, request)
+    _, csv = table_downloads(later, export.provenance, request)
     assert calls == []
-    assert read_table_csv(csv.make(), export.data.schema).equals(export.data)
+    assert read_table_csv(csv.make(), export.file_data.schema).equals(export.file_data)
     assert calls == [1]
 
 
@@ -231,3 +253,13 @@ def test_a_download_keeps_its_widget_key_when_the_filter_changes() -> None:
     assert _key(KM, "png", None) != _key(replace(KM, endpoint="os"), "png", None)
     assert _key(KM, "png", None) != _key(MEDIANS, "png", None)
     assert _key(KM, "png", "t1") == "download-t1-png"
+
+
+def test_a_table_zip_carries_its_notes_and_provenance(bundled: Dataset) -> None:
+    request = ExportRequest("table", "survival-medians", by="hrca")
+    csv, text = read_table_zip(_export_zip(bundled, request))
+    export = make_export(bundled, request)
+    assert csv == export.csv()
+    assert "- 6 patient(s) with High-risk cytogenetics (HRCA) not recorded excluded" in text
+    assert "Grouped by: High-risk cytogenetics (HRCA)" in text
+    assert "- median_status: 'estimated' or 'not reached'" in text
