@@ -202,7 +202,12 @@ def test_the_converted_tables_cell_by_cell(export: tuple[Path, Path], tmp_path: 
         }
     )
     assert_frame_equal(patients, expected)
-    assert result.tables["responses"].rows() == [
+    responses = result.tables["responses"]
+    # The contract 1.1 columns (assessment day, MRD) were not mapped: empty.
+    assert responses.select(
+        "day", "mrd_negative", "mrd_sensitivity", "mrd_method"
+    ).null_count().row(0) == (3, 3, 3, 3)
+    assert responses.select("patient_id", "timepoint", "response", "pet_ct").rows() == [
         ("R1", "C1", "PR", False),
         ("R1", "C3", "sCR", True),
         ("R2", "C1", "PD", None),
@@ -275,7 +280,12 @@ def test_longitudinal_event_rows_become_a_long_table(export: tuple[Path, Path]) 
         ("R2", "M"),
     ]
     # The baseline events record no response: they are not assessments.
-    assert result.tables["responses"].rows() == [
+    responses = result.tables["responses"]
+    # The contract 1.1 columns (assessment day, MRD) were not mapped: empty.
+    assert responses.select(
+        "day", "mrd_negative", "mrd_sensitivity", "mrd_method"
+    ).null_count().row(0) == (3, 3, 3, 3)
+    assert responses.select("patient_id", "timepoint", "response", "pet_ct").rows() == [
         ("R1", "C1", "PR", False),
         ("R1", "C3", "CR", True),
         ("R2", "C1", "PD", None),
