@@ -75,13 +75,24 @@ def vega_lite_spec(chart: AnyChart) -> dict[str, Any]:
     return spec
 
 
-def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
-    """Draw a chart with its own theme (as exported), at its own size or the page's width.
+#: How a single or layered view fills the page: the whole figure (axes, legend, table labels)
+#: within the container's width, the plot taking what is left.
+FIT_WIDTH: dict[str, Any] = {"type": "fit-x", "contains": "padding"}
 
-    Single-view and layered charts are stretched to the page (Streamlit collapses their
-    discrete axes at "content" width); concatenated charts keep the widths they were built with.
+
+def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
+    """Draw a chart with its own theme (as exported), at the container's width where it can.
+
+    Single-view and layered charts (the Kaplan–Meier curves with their table are one view)
+    take the container's width whole: Streamlit gives the view the container's width and
+    `FIT_WIDTH` keeps axes and legends inside it (the page's CSS bounds the container,
+    `ui.layout`). Files keep the width the chart was built with. Concatenated charts keep the
+    widths they were built with, or their parts take the container's width with `stretch`.
     """
+    spec = vega_lite_spec(chart)
     concatenated = isinstance(chart, alt.VConcatChart | alt.HConcatChart)
     if concatenated and not stretch:
-        return st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="content")
-    return st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="stretch")
+        return st.vega_lite_chart(spec, theme=None, width="content")
+    if not concatenated:
+        spec["autosize"] = FIT_WIDTH
+    return st.vega_lite_chart(spec, theme=None, width="stretch")
