@@ -117,7 +117,7 @@ def _summary_text(summary: pl.DataFrame, y: alt.Y, *, log: bool = False) -> alt.
     return (
         alt.Chart(inline_data(summary))
         .mark_text(align="right", dx=-4, fontSize=FONT_SIZE - 2, color="#333333")
-        .encode(x=alt.X("at:Q", scale=scale), y=y, text=alt.Text("text:N"))
+        .encode(x=alt.X("at:Q", scale=scale), y=y, text=alt.Text("text:N"), tooltip=alt.value(None))
     )
 
 
@@ -157,7 +157,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     size = float(min(220, max(20, (step * 0.6) ** 2)))
     tooltip = [
         alt.Tooltip("case_id:N", title="Case"),
-        alt.Tooltip("episode:Q", title="Episode"),
+        alt.Tooltip("episode:Q", title="Episode", format="d"),
         alt.Tooltip("day:Q", title="Onset day", format=".1f"),
         alt.Tooltip("phase:N", title="Phase"),
         alt.Tooltip("dose_detail:N", title="Attributed dose"),
@@ -169,12 +169,12 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     band = (
         alt.Chart(inline_data(window))
         .mark_rect(color="#fdd0a2", opacity=0.45)
-        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"))
+        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), tooltip=alt.value(None))
     )
     band_label = (
         alt.Chart(inline_data(window))
         .mark_text(text="24–48 h", baseline="top", dy=4, fontSize=FONT_SIZE, color="#a63603", y=0)
-        .encode(x=alt.X("mid:Q"))
+        .encode(x=alt.X("mid:Q"), tooltip=alt.value(None))
         .transform_calculate(mid="(datum.start + datum.end) / 2")
     )
     x_latency = alt.X(
@@ -203,7 +203,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         alt.Tooltip("phase:N", title="Phase"),
         alt.Tooltip("grade_label:N", title="Grade"),
         alt.Tooltip("hours:N", title="Hours after dose"),
-        alt.Tooltip("episodes:Q", title="Episodes"),
+        alt.Tooltip("episodes:Q", title="Episodes", format="d"),
     ]
 
     def strip(phase: str) -> alt.Chart:
@@ -308,7 +308,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
                 tooltip=[
                     alt.Tooltip("group:N", title=group_title),
                     alt.Tooltip("days:N", title="Days between episodes"),
-                    alt.Tooltip("intervals:Q", title="Intervals"),
+                    alt.Tooltip("intervals:Q", title="Intervals", format="d"),
                     alt.Tooltip("gap:N", title="Gap"),
                 ],
             )

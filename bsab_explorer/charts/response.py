@@ -172,16 +172,16 @@ def response_chart(
             tooltip=[
                 alt.Tooltip("timepoint_label:N", title="Timepoint"),
                 alt.Tooltip("category:N", title="Response"),
-                alt.Tooltip("n:Q", title="Patients"),
+                alt.Tooltip("n:Q", title="Patients", format="d"),
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
-                alt.Tooltip("denominator:Q", title="Denominator"),
+                alt.Tooltip("denominator:Q", title="Denominator", format="d"),
             ],
         )
     )
     label_base = alt.Chart().transform_filter(alt.datum.kind == "label")
     n_text = label_base.mark_text(
         baseline="top", dy=8, fontSize=FONT_SIZE, color=_TEXT_COLOR
-    ).encode(x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"))
+    ).encode(x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"), tooltip=alt.value(None))
     rate_text = label_base.mark_text(
         baseline="bottom", lineBreak="\n", fontSize=FONT_SIZE - 1, color=_TEXT_COLOR,
         lineHeight=_LINE_HEIGHT,
@@ -195,8 +195,8 @@ def response_chart(
             alt.Tooltip("timepoint_label:N", title="Timepoint"),
             alt.Tooltip("orr:N", title="ORR"),
             alt.Tooltip("orr_ci:N", title="ORR 95 % CI (Clopper–Pearson)"),
-            alt.Tooltip("denominator:Q", title="Denominator"),
-            alt.Tooltip("pet_ct:Q", title="PET-CT done"),
+            alt.Tooltip("denominator:Q", title="Denominator", format="d"),
+            alt.Tooltip("pet_ct:Q", title="PET-CT done", format="d"),
         ],
     )  # fmt: skip
     # A plain dict, not alt.Data: Altair validates alt.Data row by row, which is slow.
@@ -233,6 +233,6 @@ def empty_chart(message: str) -> alt.Chart:
     return apply_theme(
         alt.Chart({"values": [{"message": message}]})
         .mark_text(fontSize=FONT_SIZE + 2, color=_TEXT_COLOR)
-        .encode(text=alt.Text("message:N"))
+        .encode(text=alt.Text("message:N"), tooltip=alt.value(None))
         .properties(width=500, height=120)
     )

@@ -45,7 +45,7 @@ AXIS_EXTENT = 130
 #: Gap between the group names and the first column of counts.
 RISK_LABEL_PADDING = 28
 #: Room under the curves for the time axis (labels and title) before the first table.
-X_AXIS_ROOM = 2 * FONT_SIZE + 44
+X_AXIS_ROOM = 2 * FONT_SIZE + 30
 #: Height of a table's heading ("Number at risk") and the gap after a table.
 RISK_TITLE_HEIGHT = FONT_SIZE + 10
 RISK_GAP = 10
@@ -254,8 +254,10 @@ def km_chart(
         )
         return apply_theme(compose.layer([empty], width=width, height=80, title=heading))
     names = group_names(summary)
-    risk_top = height + X_AXIS_ROOM
-    total_height = risk_top + sum(_risk_block_height(data) for _ in risk_rows)
+    # The curves take what the axis and the tables leave of the view's height, so that a
+    # drawing of another height (presentation mode, `ui.charts`) keeps every part in place.
+    below = X_AXIS_ROOM + sum(_risk_block_height(data) for _ in risk_rows)
+    total_height = height + below
     x_scale = alt.Scale(domain=[data.breaks[0], data.breaks[-1]], nice=False, zero=True)
     x = alt.X(
         "months:Q",
@@ -266,7 +268,7 @@ def km_chart(
             format="~g",
             grid=False,
             # The view also holds the table: the axis sits under the curves, not under it.
-            offset=height - total_height,
+            offset=-below,
         ),
     )
     color = alt.Color(
@@ -285,7 +287,7 @@ def km_chart(
             columnPadding=24,
         ),
     )
-    y_scale = alt.Scale(domain=[0, 1], range=[height, 0], clamp=True)
+    y_scale = alt.Scale(domain=[0, 1], range=[_from_bottom(below), 0], clamp=True)
     y = alt.Y(
         "surv:Q",
         title=f"{summary.endpoint.value.upper()} probability",
@@ -362,7 +364,7 @@ def km_chart(
     # composed without Altair's copies of every part (charts.compose).
     curves = compose.layer(layers)
     tables = [
-        _risk_layer(data, row, x_scale, names, risk_top + i * _risk_block_height(data))
+        _risk_layer(data, row, x_scale, names, below - X_AXIS_ROOM - i * _risk_block_height(data))
         for i, row in enumerate(risk_rows)
     ]
     chart = compose.layer(
@@ -400,6 +402,11 @@ def _median_lines(summary: SurvivalSummary) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["x", "x2", "y", "y2"], orient="row")
 
 
+def _from_bottom(pixels: int) -> alt.ExprRef:
+    """A vertical position `pixels` above the bottom of the view, whatever its height."""
+    return alt.ExprRef(f"height - {pixels}")
+
+
 def _risk_block_height(data: KMChartData) -> int:
     return RISK_TITLE_HEIGHT + ROW_HEIGHT * len(data.groups) + RISK_GAP
 
@@ -407,8 +414,9 @@ def _risk_block_height(data: KMChartData) -> int:
 def _risk_layer(
     data: KMChartData, row: str, x_scale: alt.Scale, names: dict[str, str], top: int
 ) -> alt.LayerChart:
-    """One row per group of counts at the x-axis breaks, on the curve's x scale, at `top` px."""
-    rows_top = top + RISK_TITLE_HEIGHT
+    """One row per group of counts at the x-axis breaks, on the curve's x scale, its heading
+    `top` pixels above the bottom of the view."""
+    rows_top = top - RISK_TITLE_HEIGHT
     y = alt.Y(
         "group:N",
         sort=list(data.groups),
@@ -416,7 +424,10 @@ def _risk_layer(
         scale=alt.Scale(
             type="band",
             domain=list(data.groups),
-            range=[rows_top, rows_top + ROW_HEIGHT * len(data.groups)],
+            range=[
+                _from_bottom(rows_top),
+                _from_bottom(rows_top - ROW_HEIGHT * len(data.groups)),
+            ],
             paddingInner=0,
             paddingOuter=0,
         ),
@@ -458,10 +469,15 @@ def _risk_layer(
     )
     heading = (
         alt.Chart(pl.DataFrame({"text": [RISK_ROWS[row]]}))
-        .mark_text(align="left", baseline="top", fontSize=FONT_SIZE, color=_TEXT_COLOR)
+        .mark_text(
+            align="left",
+            baseline="top",
+            fontSize=FONT_SIZE,
+            color=_TEXT_COLOR,
+            y=_from_bottom(top),
+        )
         .encode(
             x=alt.value(-AXIS_EXTENT),
-            y=alt.value(top),
             text=alt.Text("text:N"),
             tooltip=alt.value(None),
         )

@@ -71,7 +71,14 @@ def test_curve_panel_has_band_step_line_and_censor_ticks() -> None:
     assert marks[0]["interpolate"] == marks[1]["interpolate"] == "step-after"
     assert marks[2]["shape"].startswith("M0,")
     line = curve["layer"][1]["encoding"]
-    assert line["y"]["scale"] == {"domain": [0, 1], "range": [420, 0], "clamp": True}
+    # The curves end where the axis and the table begin, counted from the view's bottom.
+    below = X_AXIS_ROOM + RISK_TITLE_HEIGHT + 2 * ROW_HEIGHT + 10
+    assert chart["height"] == 420 + below
+    assert line["y"]["scale"] == {
+        "domain": [0, 1],
+        "range": [{"expr": f"height - {below}"}, 0],
+        "clamp": True,
+    }
     assert line["y"]["axis"]["format"] == ".0%"
     assert line["x"]["scale"]["domain"] == [0.0, 36.0]
     assert line["x"]["axis"]["values"] == [0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0]
@@ -227,6 +234,13 @@ def test_the_time_axis_names_its_origin_and_sits_under_the_curves() -> None:
     # The view is the curves (420 px), the axis room and two tables of two rows.
     assert chart["height"] == 420 + X_AXIS_ROOM + 2 * (RISK_TITLE_HEIGHT + 2 * ROW_HEIGHT + 10)
     assert x["axis"]["offset"] == 420 - chart["height"]
+    # A drawing of another height moves the tables with the bottom of the view.
+    heading, _, counts = chart["layer"][2]["layer"]
+    assert heading["mark"]["y"] == {"expr": f"height - {RISK_TITLE_HEIGHT + 2 * ROW_HEIGHT + 10}"}
+    assert counts["encoding"]["y"]["scale"]["range"] == [
+        {"expr": f"height - {2 * ROW_HEIGHT + 10}"},
+        {"expr": "height - 10"},
+    ]
 
 
 def test_median_reference_lines_are_an_option() -> None:
