@@ -179,9 +179,9 @@ def response_chart(
         )
     )
     label_base = alt.Chart().transform_filter(alt.datum.kind == "label")
-    n_text = label_base.mark_text(
-        baseline="top", dy=8, fontSize=FONT_SIZE, color=_TEXT_COLOR
-    ).encode(x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"), tooltip=alt.value(None))
+    n_text = label_base.mark_text(baseline="top", dy=8, color=_TEXT_COLOR).encode(
+        x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"), tooltip=alt.value(None)
+    )
     rate_text = label_base.mark_text(
         baseline="bottom", lineBreak="\n", fontSize=FONT_SIZE - 1, color=_TEXT_COLOR,
         lineHeight=_LINE_HEIGHT,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,8 @@ RISK_TITLE_HEIGHT = FONT_SIZE + 10
 RISK_GAP = 10
 #: Legend entries per line above the plot.
 LEGEND_COLUMNS = 2
+#: Longest entry (characters) that still shares its line with another.
+LEGEND_SHORT_ENTRY = 34
 #: The time origin, as survminer and ggsurvfit figures name it.
 TIME_AXIS_TITLE = "Months since first bispecific dose"
 
@@ -208,6 +211,12 @@ def _legend_entries(summary: SurvivalSummary) -> dict[str, str]:
     return {g.label: f"{names[g.label]} (n = {g.n}, events = {g.events})" for g in summary.groups}
 
 
+def _legend_columns(summary: SurvivalSummary) -> int:
+    """Entries per line above the plot: one when two long entries would not fit side by side."""
+    longest = max(len(entry) for entry in _legend_entries(summary).values())
+    return 1 if longest > LEGEND_SHORT_ENTRY else min(len(summary.groups), LEGEND_COLUMNS)
+
+
 def _legend_labels(summary: SurvivalSummary) -> str:
     """A Vega expression labelling each group with its n and events."""
     return f"{json.dumps(_legend_entries(summary))}[datum.label] || datum.label"
@@ -278,7 +287,7 @@ def km_chart(
         legend=alt.Legend(
             orient="top",
             direction="horizontal",
-            columns=min(len(data.groups), LEGEND_COLUMNS),
+            columns=_legend_columns(summary),
             labelExpr=_legend_labels(summary),
             labelLimit=480,
             symbolType="stroke",
@@ -381,10 +390,13 @@ def km_chart(
 
 
 def group_names(summary: SurvivalSummary) -> dict[str, str]:
-    """Each group's name as the figure writes it, naming the variable ("EMD: yes")."""
+    """Each group's name as the figure writes it, naming the variable ("EMD: Yes")."""
     if summary.by is None:
         return {g.label: g.label for g in summary.groups}
-    return {g.label: f"{summary.by_label}: {g.label}" for g in summary.groups}
+    # A label's own abbreviation, where it has one: "Extramedullary disease (EMD)" -> "EMD".
+    short = re.search(r"\(([^()]+)\)$", summary.by_label)
+    variable = short.group(1) if short else summary.by_label
+    return {g.label: f"{variable}: {g.label}" for g in summary.groups}
 
 
 def _label_expr(names: dict[str, str]) -> str:
@@ -441,7 +453,7 @@ def _risk_layer(
     x = alt.X("months:Q", scale=x_scale)
     counts = (
         alt.Chart(data.at_risk)
-        .mark_text(fontSize=FONT_SIZE, fontWeight="bold")
+        .mark_text(fontWeight="bold")
         .encode(
             x=x,
             y=y,
@@ -458,7 +470,7 @@ def _risk_layer(
     label_rows = pl.DataFrame({"group": list(data.groups), "name": [names[g] for g in data.groups]})
     labels = (
         alt.Chart(label_rows)
-        .mark_text(align="right", fontSize=FONT_SIZE, fontWeight="bold", limit=AXIS_EXTENT * 2)
+        .mark_text(align="right", fontWeight="bold", limit=AXIS_EXTENT * 2)
         .encode(
             x=alt.value(-RISK_LABEL_PADDING),
             y=y,
@@ -472,7 +484,6 @@ def _risk_layer(
         .mark_text(
             align="left",
             baseline="top",
-            fontSize=FONT_SIZE,
             color=_TEXT_COLOR,
             y=_from_bottom(top),
         )

@@ -251,13 +251,12 @@ def timeline_layers(
     )
     rule_text = (
         base("rule")
-        .mark_text(align="left", dx=6, fontSize=FONT_SIZE, fontWeight="bold")
+        .mark_text(align="left", dx=6, fontWeight="bold")
         .encode(
             x=x,
             y=y,
             yOffset=alt.YOffset("stagger:Q", scale=None),
             text=alt.Text("rule_label:N"),
-            tooltip=alt.value(None),
         )
         .encode(tooltip=tooltip)
     )
