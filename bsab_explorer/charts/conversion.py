@@ -244,7 +244,7 @@ def alluvial_chart(
         .encode(
             x=alt.X("x_label:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y_mid:Q", scale=y_scale, axis=no_axis),
-            text=alt.Text("label:N"), tooltip=alt.value(None),
+            text=alt.Text("label:N"), tooltip=alt.TooltipValue(None),
         )
     )  # fmt: skip
     header_rows = [
@@ -258,7 +258,7 @@ def alluvial_chart(
             x=alt.X("column:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y:Q", scale=y_scale, axis=no_axis),
             text=alt.Text("timepoint_label:N"),
-            tooltip=alt.value(None),
+            tooltip=alt.TooltipValue(None),
         )
     )
     subtitle = [

@@ -120,7 +120,12 @@ def _summary_text(summary: pl.DataFrame, y: alt.Y, *, log: bool = False) -> alt.
     return (
         alt.Chart(inline_data(summary))
         .mark_text(align="right", dx=-4, fontSize=FONT_SIZE - 2, color="#333333")
-        .encode(x=alt.X("at:Q", scale=scale), y=y, text=alt.Text("text:N"), tooltip=alt.value(None))
+        .encode(
+            x=alt.X("at:Q", scale=scale),
+            y=y,
+            text=alt.Text("text:N"),
+            tooltip=alt.TooltipValue(None),
+        )
     )
 
 
@@ -173,12 +178,12 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     band = (
         alt.Chart(inline_data(window))
         .mark_rect(color="#fdd0a2", opacity=0.45)
-        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), tooltip=alt.value(None))
+        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), tooltip=alt.TooltipValue(None))
     )
     band_label = (
         alt.Chart(inline_data(window))
         .mark_text(text="24–48 h", baseline="top", dy=4, color="#a63603", y=0)
-        .encode(x=alt.X("mid:Q"), tooltip=alt.value(None))
+        .encode(x=alt.X("mid:Q"), tooltip=alt.TooltipValue(None))
         .transform_calculate(mid="(datum.start + datum.end) / 2")
     )
     x_latency = alt.X(

@@ -309,7 +309,7 @@ def km_chart(
             maxExtent=AXIS_EXTENT,
         ),
     )
-    no_tooltip = alt.value(None)
+    no_tooltip = alt.TooltipValue(None)
     steps = alt.Chart(data.steps)
     layers: list[alt.Chart] = []
     if show_ci:
@@ -472,11 +472,11 @@ def _risk_layer(
         alt.Chart(label_rows)
         .mark_text(align="right", fontWeight="bold", limit=AXIS_EXTENT * 2)
         .encode(
-            x=alt.value(-RISK_LABEL_PADDING),
+            x=alt.XValue(-RISK_LABEL_PADDING),
             y=y,
             text=alt.Text("name:N"),
             color=color,
-            tooltip=alt.value(None),
+            tooltip=alt.TooltipValue(None),
         )
     )
     heading = (
@@ -488,9 +488,9 @@ def _risk_layer(
             y=_from_bottom(top),
         )
         .encode(
-            x=alt.value(-AXIS_EXTENT),
+            x=alt.XValue(-AXIS_EXTENT),
             text=alt.Text("text:N"),
-            tooltip=alt.value(None),
+            tooltip=alt.TooltipValue(None),
         )
     )
     return compose.layer([heading, labels, counts])
