@@ -1,8 +1,8 @@
 """Response by timepoint (Fig. 1A): stacked IMWG bars with n, ORR, ≥VGPR and CR labelled.
 
-The best category sits at the top of every bar and first in the legend (above the plot, so
-that the figure fits a laptop's page); the number assessed is written under each bar and the
-rates (each of the summary's denominator) above it.
+The best category sits at the top of every bar and first in the legend (above the groups'
+panels, so that a split figure fits a laptop's page); the number assessed is written under each
+bar and the rates (each of the summary's denominator) above it.
 """
 
 from __future__ import annotations
@@ -154,7 +154,13 @@ def response_chart(
             color=alt.Color(
                 "category:N",
                 scale=category_scale(categories),
-                legend=alt.Legend(title="Response (IMWG)", orient="top", direction="horizontal"),
+                # Beside one group's bars (the page fits the whole figure to its width); above
+                # the groups' stacked panels, whose width is their own.
+                legend=alt.Legend(
+                    title="Response (IMWG)",
+                    orient="right" if summary.by is None else "top",
+                    direction="vertical" if summary.by is None else "horizontal",
+                ),
             ),
             # Vega-Lite stacks from the bottom in ascending order: worst first puts best on top.
             order=alt.Order("rank:Q", sort="descending"),

@@ -9,6 +9,8 @@ import pytest
 SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
 #: Chart pages and the view each opens (the survival curves split, with their table).
 PAGES = ["survival?by=emd", "response", "conversion", "timeline", "recurrence"]
+#: Views whose figure grows with the groups compared (checked for width only).
+SPLIT = ["response?by=emd", "recurrence?by=bsab", "survival?by=bsab&risk-table=full&median=true"]
 #: The drawing of a chart, whichever renderer Streamlit picked.
 DRAWN = "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg.marks"
 
@@ -38,7 +40,7 @@ def screen(request: pytest.FixtureRequest, browser: object):  # type: ignore[no-
     context.close()
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", PAGES + SPLIT)
 def test_every_chart_lies_inside_the_window_width(screen, app_url: str, path: str) -> None:  # type: ignore[no-untyped-def]
     page, width, _ = screen
     for present in (False, True):
