@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bsab_explorer.charts.timeline import TICK_SYMBOL
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.exports.catalogue import build
@@ -114,3 +115,23 @@ def test_every_tooltip_field_has_a_title_and_a_format(name: str) -> None:
             if field["type"] == "quantitative" and not field.get("format"):
                 unformatted.append(field)
     assert (untitled, unformatted, unsaid) == ([], [], [])
+
+
+#: The legend symbol that draws each kind of mark (a legend's default is a circle).
+SYMBOL_OF_MARK = {"line": "stroke", "rule": "stroke", "tick": TICK_SYMBOL}
+
+
+@pytest.mark.parametrize("name", REQUESTS)
+def test_legend_symbols_are_drawn_as_the_marks_are(name: str) -> None:
+    checked = []
+    for view in views(chart_spec(name)):
+        mark = view["mark"]["type"] if isinstance(view["mark"], dict) else view["mark"]
+        color = view.get("encoding", {}).get("color", {})
+        if mark not in SYMBOL_OF_MARK or "field" not in color or color.get("legend", {}) is None:
+            continue
+        checked.append((mark, color["legend"].get("symbolType")))
+    assert all(symbol == SYMBOL_OF_MARK[mark] for mark, symbol in checked), checked
+    if name.startswith("km"):
+        assert ("line", "stroke") in checked
+    if name in ("timeline", "swimmer"):
+        assert ("tick", TICK_SYMBOL) in checked
