@@ -53,6 +53,9 @@ show_ci = url_toggle(
     aliases={"ci_bands": lambda old: FALSE if old == FALSE else TRUE},
     where=controls[3],
 )
+show_median = url_toggle(
+    "Median lines", key="median_lines", param="median", default=False, where=controls[3]
+)
 
 missing = unrecorded(cohort.patients, required_columns(endpoint, by))
 if missing:
@@ -66,6 +69,7 @@ if missing:
 options = (
     *((("bands", FALSE),) if not show_ci else ()),
     *((("risk-table", "full"),) if risk_full else ()),
+    *((("median", TRUE),) if show_median else ()),
 )
 survival_request = ExportRequest(
     "figure", "km", view.cohort_filter, by=by, endpoint=endpoint, ci=ci, options=options

@@ -211,7 +211,7 @@ def alluvial_chart(
                 alt.Tooltip("from:N", title="From response"),
                 alt.Tooltip("to_timepoint:N", title="To timepoint"),
                 alt.Tooltip("to:N", title="To response"),
-                alt.Tooltip("n:Q", title="Patients"),
+                alt.Tooltip("n:Q", title="Patients", format="d"),
                 alt.Tooltip("patients:N", title="Pseudonyms"),
             ],
         )
@@ -229,7 +229,7 @@ def alluvial_chart(
             tooltip=[
                 alt.Tooltip("timepoint_label:N", title="Timepoint"),
                 alt.Tooltip("category:N", title="Response"),
-                alt.Tooltip("n:Q", title="Patients"),
+                alt.Tooltip("n:Q", title="Patients", format="d"),
             ],
         )
     )
@@ -244,7 +244,7 @@ def alluvial_chart(
         .encode(
             x=alt.X("x_label:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y_mid:Q", scale=y_scale, axis=no_axis),
-            text=alt.Text("label:N"),
+            text=alt.Text("label:N"), tooltip=alt.TooltipValue(None),
         )
     )  # fmt: skip
     header_rows = [
@@ -258,6 +258,7 @@ def alluvial_chart(
             x=alt.X("column:Q", scale=x_scale, axis=no_axis),
             y=alt.Y("y:Q", scale=y_scale, axis=no_axis),
             text=alt.Text("timepoint_label:N"),
+            tooltip=alt.TooltipValue(None),
         )
     )
     subtitle = [

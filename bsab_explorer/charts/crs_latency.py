@@ -20,7 +20,7 @@ import polars as pl
 
 from bsab_explorer.analyses.recurrence import INITIAL, RECURRENT
 from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
-from bsab_explorer.charts.timeline import CHART_WIDTH, grade_scale, inline_data
+from bsab_explorer.charts.timeline import grade_scale, inline_data
 
 By = Literal["case", "bsab"]
 
@@ -30,6 +30,9 @@ MIN_HOURS_AXIS = 96.0
 MIN_STEP, MAX_STEP = 6, 44
 HEIGHT_BUDGET = 600
 GAP_COLOR = "#9e9e9e"
+#: Plot width of both panels: with the lane labels the figure fits a laptop's page beside the
+#: sidebar (1280 px screens); its legends sit above it, not beside it.
+PLOT_WIDTH = 600
 #: Interval axis ticks: weekly, fortnightly, monthly rhythms and longer gaps (log scale).
 INTERVAL_TICKS = (1, 2, 3, 5, 7, 14, 21, 28, 35, 42, 56, 90, 180, 365, 730)
 INTERVAL_COLOR = "#0072b2"
@@ -117,14 +120,20 @@ def _summary_text(summary: pl.DataFrame, y: alt.Y, *, log: bool = False) -> alt.
     return (
         alt.Chart(inline_data(summary))
         .mark_text(align="right", dx=-4, fontSize=FONT_SIZE - 2, color="#333333")
-        .encode(x=alt.X("at:Q", scale=scale), y=y, text=alt.Text("text:N"))
+        .encode(
+            x=alt.X("at:Q", scale=scale),
+            y=y,
+            text=alt.Text("text:N"),
+            tooltip=alt.TooltipValue(None),
+        )
     )
 
 
 def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatChart:
     """Latency after the attributed dose (strip, 24–48 h shaded) over intervals between episodes."""
     total_cases = episodes["case_id"].n_unique()
-    note = ""
+    # One subtitle line each, so that the figure is no wider than its plots.
+    notes: list[str] = []
     if by == "case" and total_cases > MAX_CASES:
         busiest = (
             episodes.group_by("case_id")
@@ -133,10 +142,10 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
             .head(MAX_CASES)["case_id"]
         )
         episodes = episodes.filter(pl.col("case_id").is_in(busiest.implode()))
-        note = (
-            f" The {MAX_CASES} cases with most episodes of {total_cases} are shown; "
-            "group by bispecific antibody or filter to see the others."
-        )
+        notes += [
+            f"The {MAX_CASES} cases with most episodes of {total_cases} are shown;",
+            "group by bispecific antibody or filter to see the others.",
+        ]
     rows = latency_data(episodes, by)
     groups = sorted(set(rows["group"].to_list())) or ["none"]
     step = _step(len(groups))
@@ -157,7 +166,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     size = float(min(220, max(20, (step * 0.6) ** 2)))
     tooltip = [
         alt.Tooltip("case_id:N", title="Case"),
-        alt.Tooltip("episode:Q", title="Episode"),
+        alt.Tooltip("episode:Q", title="Episode", format="d"),
         alt.Tooltip("day:Q", title="Onset day", format=".1f"),
         alt.Tooltip("phase:N", title="Phase"),
         alt.Tooltip("dose_detail:N", title="Attributed dose"),
@@ -169,12 +178,12 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     band = (
         alt.Chart(inline_data(window))
         .mark_rect(color="#fdd0a2", opacity=0.45)
-        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"))
+        .encode(x=alt.X("start:Q"), x2=alt.X2("end:Q"), tooltip=alt.TooltipValue(None))
     )
     band_label = (
         alt.Chart(inline_data(window))
-        .mark_text(text="24–48 h", baseline="top", dy=4, fontSize=FONT_SIZE, color="#a63603", y=0)
-        .encode(x=alt.X("mid:Q"))
+        .mark_text(text="24–48 h", baseline="top", dy=4, color="#a63603", y=0)
+        .encode(x=alt.X("mid:Q"), tooltip=alt.TooltipValue(None))
         .transform_calculate(mid="(datum.start + datum.end) / 2")
     )
     x_latency = alt.X(
@@ -183,27 +192,32 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
         scale=alt.Scale(domain=[0, latency_max], nice=False),
         axis=alt.Axis(values=list(range(0, int(latency_max) + 1, 12))),
     )
-    color = alt.Color("grade_label:N", title="ASTCT grade", scale=grade_scale())
+    color = alt.Color(
+        "grade_label:N",
+        title="ASTCT grade",
+        scale=grade_scale(),
+        legend=alt.Legend(orient="top", symbolType="circle", symbolStrokeColor="#222222"),
+    )
     timed = rows.filter(pl.col("latency_hours").is_not_null())
 
     binned = timed.height > MAX_POINTS
     if binned:
-        note += (
-            f" {timed.height:,} episodes, counted in {BIN_HOURS:g}-hour bins: "
-            "the larger the mark, the more episodes."
-        )
+        notes += [
+            f"{timed.height:,} episodes, counted in {BIN_HOURS:g}-hour bins:",
+            "the larger the mark, the more episodes.",
+        ]
     counted = alt.Size(
         "episodes:Q",
         title="Episodes",
         scale=alt.Scale(range=[size * 0.5, size * 6], zero=False),
-        legend=alt.Legend(orient="right"),
+        legend=alt.Legend(orient="top"),
     )
     binned_tooltip = [
         alt.Tooltip("group:N", title=group_title),
         alt.Tooltip("phase:N", title="Phase"),
         alt.Tooltip("grade_label:N", title="Grade"),
         alt.Tooltip("hours:N", title="Hours after dose"),
-        alt.Tooltip("episodes:Q", title="Episodes"),
+        alt.Tooltip("episodes:Q", title="Episodes", format="d"),
     ]
 
     def strip(phase: str) -> alt.Chart:
@@ -255,13 +269,16 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
     latency = alt.layer(
         band, band_label, strip(RECURRENT), strip(INITIAL), latency_text
     ).properties(
-        width=CHART_WIDTH,
+        width=PLOT_WIDTH,
         height=alt.Step(step),
         title=alt.Title(
             "When CRS starts after a dose",
-            subtitle="Each episode at its latency after the latest dose at or before onset; "
-            "recurrent episodes filled circles, initial episodes (step-up or first dose) "
-            "hollow diamonds." + note,
+            subtitle=[
+                "Each episode at its latency after the latest dose at or before onset:",
+                "recurrent episodes filled circles, initial episodes (step-up or first",
+                "dose) hollow diamonds.",
+                *notes,
+            ],
         ),
     )
     recurrent = rows.filter(pl.col("interval_days").is_not_null() & (pl.col("interval_days") > 0))
@@ -304,11 +321,12 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
                     "intervals:Q",
                     title="Intervals",
                     scale=alt.Scale(range=[size * 0.5, size * 6], zero=False),
+                    legend=alt.Legend(orient="top"),
                 ),
                 tooltip=[
                     alt.Tooltip("group:N", title=group_title),
                     alt.Tooltip("days:N", title="Days between episodes"),
-                    alt.Tooltip("intervals:Q", title="Intervals"),
+                    alt.Tooltip("intervals:Q", title="Intervals", format="d"),
                     alt.Tooltip("gap:N", title="Gap"),
                 ],
             )
@@ -320,7 +338,7 @@ def crs_latency_chart(episodes: pl.DataFrame, by: By = "case") -> alt.VConcatCha
             .encode(x=x_interval, y=y, yOffset=y_offset, color=gap_color, tooltip=tooltip)
         )
     intervals = alt.layer(interval_points, interval_text).properties(
-        width=CHART_WIDTH,
+        width=PLOT_WIDTH,
         height=alt.Step(step),
         title=alt.Title(
             "How often it recurs",

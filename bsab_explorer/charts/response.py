@@ -1,7 +1,8 @@
 """Response by timepoint (Fig. 1A): stacked IMWG bars with n, ORR, ≥VGPR and CR labelled.
 
-The best category sits at the top of every bar and of the legend; the number assessed is
-written under each bar and the rates (each of the summary's denominator) above it.
+The best category sits at the top of every bar and first in the legend (above the groups'
+panels, so that a split figure fits a laptop's page); the number assessed is written under each
+bar and the rates (each of the summary's denominator) above it.
 """
 
 from __future__ import annotations
@@ -117,10 +118,11 @@ def response_chart(
     categories = [c for c in CATEGORY_ORDER if c != NOT_ASSESSED] + (
         [NOT_ASSESSED] if summary.denominator == "all_treated" else []
     )
+    # Short lines: the figure is no wider than its bars, on a laptop beside the sidebar.
     subtitle = [
-        f"Percent of {summary.denominator_label}; ORR (95 % CI, Clopper–Pearson), ≥VGPR and CR "
-        "above each bar; n assessed below"
-        + (" (of all treated)." if summary.denominator == "all_treated" else ".")
+        f"Percent of {summary.denominator_label}; ORR (95 % CI, Clopper–Pearson),",
+        "≥VGPR and CR above each bar; n assessed below"
+        + (" (of all treated)." if summary.denominator == "all_treated" else "."),
     ]
     if note:
         subtitle.append(note)
@@ -152,7 +154,13 @@ def response_chart(
             color=alt.Color(
                 "category:N",
                 scale=category_scale(categories),
-                legend=alt.Legend(title="Response (IMWG)", orient="right"),
+                # Beside one group's bars (the page fits the whole figure to its width); above
+                # the groups' stacked panels, whose width is their own.
+                legend=alt.Legend(
+                    title="Response (IMWG)",
+                    orient="right" if summary.by is None else "top",
+                    direction="vertical" if summary.by is None else "horizontal",
+                ),
             ),
             # Vega-Lite stacks from the bottom in ascending order: worst first puts best on top.
             order=alt.Order("rank:Q", sort="descending"),
@@ -172,16 +180,16 @@ def response_chart(
             tooltip=[
                 alt.Tooltip("timepoint_label:N", title="Timepoint"),
                 alt.Tooltip("category:N", title="Response"),
-                alt.Tooltip("n:Q", title="Patients"),
+                alt.Tooltip("n:Q", title="Patients", format="d"),
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
-                alt.Tooltip("denominator:Q", title="Denominator"),
+                alt.Tooltip("denominator:Q", title="Denominator", format="d"),
             ],
         )
     )
     label_base = alt.Chart().transform_filter(alt.datum.kind == "label")
-    n_text = label_base.mark_text(
-        baseline="top", dy=8, fontSize=FONT_SIZE, color=_TEXT_COLOR
-    ).encode(x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"))
+    n_text = label_base.mark_text(baseline="top", dy=8, color=_TEXT_COLOR).encode(
+        x=x, y=alt.YDatum(0), text=alt.Text("n_label:N"), tooltip=alt.TooltipValue(None)
+    )
     rate_text = label_base.mark_text(
         baseline="bottom", lineBreak="\n", fontSize=FONT_SIZE - 1, color=_TEXT_COLOR,
         lineHeight=_LINE_HEIGHT,
@@ -195,8 +203,8 @@ def response_chart(
             alt.Tooltip("timepoint_label:N", title="Timepoint"),
             alt.Tooltip("orr:N", title="ORR"),
             alt.Tooltip("orr_ci:N", title="ORR 95 % CI (Clopper–Pearson)"),
-            alt.Tooltip("denominator:Q", title="Denominator"),
-            alt.Tooltip("pet_ct:Q", title="PET-CT done"),
+            alt.Tooltip("denominator:Q", title="Denominator", format="d"),
+            alt.Tooltip("pet_ct:Q", title="PET-CT done", format="d"),
         ],
     )  # fmt: skip
     # A plain dict, not alt.Data: Altair validates alt.Data row by row, which is slow.
@@ -211,14 +219,25 @@ def response_chart(
     panel = compose.layer(
         [bars, n_text, rate_text], width=FACET_STEP_WIDTH * max(len(labels), 1), height=CHART_HEIGHT
     )
-    column = alt.Column(
+    # One group under the other, each with its name above it: side by side, two or three
+    # groups of bars ran past a laptop's page.
+    row = alt.Row(
         "group:N",
         sort=list(summary.groups),
         title=column_label(summary.by),
-        header=alt.Header(labelFontSize=FONT_SIZE + 2, titleFontSize=FONT_SIZE + 2),
+        header=alt.Header(
+            labelFontSize=FONT_SIZE + 2,
+            titleFontSize=FONT_SIZE + 2,
+            labelOrient="top",
+            labelAngle=0,
+            labelAnchor="start",
+            titleOrient="top",
+            titleAnchor="start",
+            titleAngle=0,
+        ),
     )
     return apply_theme(
-        compose.facet(panel, data=data, facet=alt.FacetMapping(column=column), title=heading)
+        compose.facet(panel, data=data, facet=alt.FacetMapping(row=row), title=heading, spacing=24)
     )
 
 
@@ -233,6 +252,6 @@ def empty_chart(message: str) -> alt.Chart:
     return apply_theme(
         alt.Chart({"values": [{"message": message}]})
         .mark_text(fontSize=FONT_SIZE + 2, color=_TEXT_COLOR)
-        .encode(text=alt.Text("message:N"))
+        .encode(text=alt.Text("message:N"), tooltip=alt.TooltipValue(None))
         .properties(width=500, height=120)
     )

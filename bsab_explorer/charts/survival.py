@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import altair as alt
 import numpy as np
@@ -25,7 +25,6 @@ from bsab_explorer.charts.theme import (
     LINE_WIDTH,
     apply_theme,
     group_colors,
-    theme_config,
 )
 from bsab_explorer.schema import DAYS_PER_MONTH
 
@@ -46,8 +45,22 @@ ROW_HEIGHT = FONT_SIZE + 14
 AXIS_EXTENT = 130
 #: Gap between the group names and the first column of counts.
 RISK_LABEL_PADDING = 28
+#: Room under the curves for the time axis (labels and title) before the first table.
+X_AXIS_ROOM = 2 * FONT_SIZE + 30
+#: Height of a table's heading ("Number at risk") and the gap after a table.
+RISK_TITLE_HEIGHT = FONT_SIZE + 10
+RISK_GAP = 10
+#: Legend entries per line above the plot.
+LEGEND_COLUMNS = 2
+#: Longest entry (characters) that still shares its line with another.
+LEGEND_SHORT_ENTRY = 34
+#: The time origin, as survminer and ggsurvfit figures name it.
+TIME_AXIS_TITLE = "Months since first bispecific dose"
 
 _TEXT_COLOR = "#222222"
+_MEDIAN_COLOR = "#555555"
+#: Tooltip title of a curve's name (the name says the variable).
+GROUP_TITLE = "Group"
 _CENSOR_SHAPE = "M0,-1.6L0,1.6"  # a short vertical stroke
 
 
@@ -193,57 +206,20 @@ def _subtitle(summary: SurvivalSummary, show_ci: bool, show_p: bool) -> list[str
     return lines
 
 
-LegendCorner = Literal["top-right", "bottom-left", "bottom-right"]
-#: Where the legend may sit inside the plot, in order of preference.
-LEGEND_CORNERS: tuple[LegendCorner, ...] = ("top-right", "bottom-left", "bottom-right")
-#: Rough text metrics of the legend at FONT_SIZE (px), to know the area it covers.
-_CHAR_WIDTH = 0.55 * FONT_SIZE
-_LEGEND_ROW = FONT_SIZE + 6
-
-
-def legend_corner(
-    data: KMChartData, entries: Sequence[str], show_ci: bool, width: int, height: int
-) -> LegendCorner:
-    """The plot corner whose legend box the curves (and bands) cross least."""
-    box_w = min(1.0, (max(len(e) for e in entries) * _CHAR_WIDTH + 60) / width)
-    box_h = min(1.0, (len(entries) * _LEGEND_ROW + 30) / height)
-    boxes = {
-        "top-right": ((1 - box_w, 1.0), (1 - box_h, 1.0)),
-        "bottom-left": ((0.0, box_w), (0.0, box_h)),
-        "bottom-right": ((1 - box_w, 1.0), (0.0, box_h)),
-    }
-    span = data.breaks[-1]
-    grid = np.linspace(0.0, 1.0, 61)
-    hits: dict[LegendCorner, int] = {}
-    for corner in LEGEND_CORNERS:
-        (x0, x1), (y0, y1) = boxes[corner]
-        hits[corner] = 0
-        for label in data.groups:
-            steps = data.steps.filter(pl.col("group") == label)
-            months = steps["months"].to_numpy()
-            xs = span * (x0 + (x1 - x0) * grid)
-            row = np.searchsorted(months, xs[xs <= months[-1]], side="right") - 1
-            surv = steps["surv"].to_numpy()[row]
-            low, high = surv, surv
-            if show_ci:
-                low = np.fmin(steps["band_lower"].fill_null(np.nan).to_numpy()[row], surv)
-                high = np.fmax(steps["band_upper"].fill_null(np.nan).to_numpy()[row], surv)
-            hits[corner] += int(((high >= y0) & (low <= y1)).sum())
-    return min(LEGEND_CORNERS, key=lambda c: hits[c])
-
-
 def _legend_entries(summary: SurvivalSummary) -> dict[str, str]:
-    return {g.label: f"{g.label} (n = {g.n}, events = {g.events})" for g in summary.groups}
+    names = group_names(summary)
+    return {g.label: f"{names[g.label]} (n = {g.n}, events = {g.events})" for g in summary.groups}
+
+
+def _legend_columns(summary: SurvivalSummary) -> int:
+    """Entries per line above the plot: one when two long entries would not fit side by side."""
+    longest = max(len(entry) for entry in _legend_entries(summary).values())
+    return 1 if longest > LEGEND_SHORT_ENTRY else min(len(summary.groups), LEGEND_COLUMNS)
 
 
 def _legend_labels(summary: SurvivalSummary) -> str:
     """A Vega expression labelling each group with its n and events."""
     return f"{json.dumps(_legend_entries(summary))}[datum.label] || datum.label"
-
-
-def _label_colors(groups: Sequence[str], colors: Sequence[str]) -> str:
-    """A Vega expression colouring axis labels as their group's curve."""
-    return f"{json.dumps(dict(zip(groups, colors, strict=True)))}[datum.label] || '{_TEXT_COLOR}'"
 
 
 def km_chart(
@@ -253,16 +229,20 @@ def km_chart(
     show_censors: bool = True,
     risk_rows: Sequence[str] = ("n_risk",),
     show_p: bool = True,
+    show_median: bool = False,
     breaks: Sequence[float] | None = None,
     title: str | None = None,
     width: int = CURVE_WIDTH,
     height: int = CURVE_HEIGHT,
-) -> alt.VConcatChart:
+) -> alt.LayerChart:
     """Kaplan–Meier curves of a summary with CI bands, censor ticks and a number-at-risk table.
 
     `risk_rows` picks the table panels among "n_risk", "cum_events", "cum_censored" (may be
     empty). The CI method is printed in the subtitle; the log-rank p-value, when shown, always
-    comes with the small-group warning if one applies.
+    comes with the small-group warning if one applies. `show_median` draws dashed reference
+    lines from 50 % to each reached median. The curves and the table are one view on one x
+    scale, so that a drawing at another width (the page's, `ui.charts`) keeps every count
+    under its time; `width` is the plot's width in a file.
     """
     unknown = set(risk_rows) - RISK_ROWS.keys()
     if unknown:
@@ -280,144 +260,237 @@ def km_chart(
             )
             .mark_text(fontSize=FONT_SIZE + 2, color=_TEXT_COLOR)
             .encode(text=alt.Text("text:N"))
-            .properties(width=width, height=80, title=heading)
         )
-        return apply_theme(alt.vconcat(empty))
+        return apply_theme(compose.layer([empty], width=width, height=80, title=heading))
+    names = group_names(summary)
+    # The curves take what the axis and the tables leave of the view's height, so that a
+    # drawing of another height (presentation mode, `ui.charts`) keeps every part in place.
+    below = X_AXIS_ROOM + sum(_risk_block_height(data) for _ in risk_rows)
+    total_height = height + below
     x_scale = alt.Scale(domain=[data.breaks[0], data.breaks[-1]], nice=False, zero=True)
     x = alt.X(
         "months:Q",
-        title="Months",
+        title=TIME_AXIS_TITLE,
         scale=x_scale,
-        axis=alt.Axis(values=list(data.breaks), format="~g", grid=False),
+        axis=alt.Axis(
+            values=list(data.breaks),
+            format="~g",
+            grid=False,
+            # The view also holds the table: the axis sits under the curves, not under it.
+            offset=-below,
+        ),
     )
-    legend_title = "" if summary.by is None else summary.by_label
     color = alt.Color(
         "group:N",
-        title=legend_title or None,
+        title=None,
         scale=alt.Scale(domain=list(data.groups), range=list(data.colors)),
         legend=alt.Legend(
-            orient=legend_corner(
-                data,
-                [legend_title, *_legend_entries(summary).values()],
-                show_ci,
-                width,
-                height,
-            ),
+            orient="top",
+            direction="horizontal",
+            columns=_legend_columns(summary),
             labelExpr=_legend_labels(summary),
-            labelLimit=420,
-            titleLimit=420,
+            labelLimit=480,
             symbolType="stroke",
             symbolStrokeWidth=4,
             symbolOpacity=1,
-            fillColor="rgba(255,255,255,0.85)",
-            padding=8,
+            columnPadding=24,
         ),
     )
+    y_scale = alt.Scale(domain=[0, 1], range=[_from_bottom(below), 0], clamp=True)
     y = alt.Y(
         "surv:Q",
         title=f"{summary.endpoint.value.upper()} probability",
-        scale=alt.Scale(domain=[0, 1], clamp=True),
+        scale=y_scale,
         axis=alt.Axis(
             format=".0%",
             values=[0, 0.25, 0.5, 0.75, 1],
+            orient="left",
             minExtent=AXIS_EXTENT,
             maxExtent=AXIS_EXTENT,
         ),
     )
+    no_tooltip = alt.TooltipValue(None)
     steps = alt.Chart(data.steps)
     layers: list[alt.Chart] = []
     if show_ci:
+        # A helper mark: the line's tooltip gives the interval.
         layers.append(
             steps.mark_area(interpolate="step-after", opacity=0.15).encode(
                 x=x,
-                y=alt.Y("band_lower:Q", scale=alt.Scale(domain=[0, 1])),
+                y=alt.Y("band_lower:Q", scale=y_scale),
                 y2=alt.Y2("band_upper:Q"),
                 color=color,
+                tooltip=no_tooltip,
             )
         )
+    if show_median:
+        medians = _median_lines(summary)
+        if medians.height:
+            layers.append(
+                alt.Chart(medians)
+                .mark_rule(strokeDash=[6, 4], strokeWidth=1.5, color=_MEDIAN_COLOR)
+                .encode(
+                    x=alt.X("x:Q", scale=x_scale),
+                    x2=alt.X2("x2:Q"),
+                    y=alt.Y("y:Q", scale=y_scale),
+                    y2=alt.Y2("y2:Q"),
+                    tooltip=no_tooltip,
+                )
+            )
     layers.append(
-        steps.mark_line(interpolate="step-after", strokeWidth=LINE_WIDTH).encode(
+        steps.mark_line(interpolate="step-after", strokeWidth=LINE_WIDTH)
+        .encode(
             x=x,
             y=y,
             color=color,
             tooltip=[
-                alt.Tooltip("group:N", title=summary.by_label),
+                alt.Tooltip("label:N", title=GROUP_TITLE),
                 alt.Tooltip("months:Q", title="Months", format=".1f"),
                 alt.Tooltip("surv:Q", title="Survival", format=".1%"),
                 alt.Tooltip("lower:Q", title="CI lower", format=".1%"),
                 alt.Tooltip("upper:Q", title="CI upper", format=".1%"),
             ],
         )
+        .transform_calculate(label=_label_expr(names))
     )
     if show_censors and data.censors.height:
         layers.append(
             alt.Chart(data.censors)
             .mark_point(shape=_CENSOR_SHAPE, size=90, strokeWidth=2, filled=False, opacity=1)
-            .encode(x=x, y=alt.Y("surv:Q"), color=alt.Color("group:N", legend=None))
+            .encode(
+                x=x,
+                y=alt.Y("surv:Q", scale=y_scale),
+                color=alt.Color("group:N", legend=None),
+                tooltip=[
+                    alt.Tooltip("label:N", title=GROUP_TITLE),
+                    alt.Tooltip("months:Q", title="Censored at (months)", format=".1f"),
+                ],
+            )
+            .transform_calculate(label=_label_expr(names))
         )
     # Built with constructors, not chained methods: each Altair method deep-copies the whole
     # chart, which made up most of the time of a filter change on the survival page; and
     # composed without Altair's copies of every part (charts.compose).
-    curve_panel = compose.layer(
-        layers,
+    curves = compose.layer(layers)
+    tables = [
+        _risk_layer(data, row, x_scale, names, below - X_AXIS_ROOM - i * _risk_block_height(data))
+        for i, row in enumerate(risk_rows)
+    ]
+    chart = compose.layer(
+        [curves, *tables],
         width=width,
-        height=height,
+        height=total_height,
         title=alt.TitleParams(
             heading, subtitle=_subtitle(summary, show_ci, show_p), subtitleColor="#444444"
         ),
+        # Each table has its own (pixel-placed) row scale; the curves keep theirs.
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
     )
-    panels: list[alt.Chart | alt.LayerChart] = [curve_panel]
-    for row in risk_rows:
-        panels.append(_risk_panel(data, row, x_scale, width))
-    # Independent legends: the curve panel's legend stays inside its own plot area.
-    return compose.vconcat(
-        panels,
-        spacing=12,
-        resolve=alt.Resolve(legend=alt.LegendResolveMap(color="independent")),
-        config=alt.Config(**theme_config()),
-    )
+    return apply_theme(chart)
 
 
-def _risk_panel(data: KMChartData, row: str, x_scale: alt.Scale, width: int) -> alt.Chart:
-    """One row per group of counts at the x-axis breaks, on the curve's x scale."""
-    label_color = _label_colors(data.groups, data.colors)
-    return (
+def group_names(summary: SurvivalSummary) -> dict[str, str]:
+    """Each group's name as the figure writes it, naming the variable ("EMD: Yes")."""
+    if summary.by is None:
+        return {g.label: g.label for g in summary.groups}
+    # A label's own abbreviation, where it has one: "Extramedullary disease (EMD)" -> "EMD".
+    short = re.search(r"\(([^()]+)\)$", summary.by_label)
+    variable = short.group(1) if short else summary.by_label
+    return {g.label: f"{variable}: {g.label}" for g in summary.groups}
+
+
+def _label_expr(names: dict[str, str]) -> str:
+    return f"{json.dumps(names)}[datum.group] || datum.group"
+
+
+def _median_lines(summary: SurvivalSummary) -> pl.DataFrame:
+    """Dashed guides of every reached median: along 50 % to it, then down to the time axis."""
+    rows = [
+        row
+        for g in summary.groups
+        if (m := g.median.months) is not None
+        for row in ((0.0, m, 0.5, 0.5), (m, m, 0.5, 0.0))
+    ]
+    return pl.DataFrame(rows, schema=["x", "x2", "y", "y2"], orient="row")
+
+
+def _from_bottom(pixels: int) -> alt.ExprRef:
+    """A vertical position `pixels` above the bottom of the view, whatever its height."""
+    return alt.ExprRef(f"height - {pixels}")
+
+
+def _risk_block_height(data: KMChartData) -> int:
+    return RISK_TITLE_HEIGHT + ROW_HEIGHT * len(data.groups) + RISK_GAP
+
+
+def _risk_layer(
+    data: KMChartData, row: str, x_scale: alt.Scale, names: dict[str, str], top: int
+) -> alt.LayerChart:
+    """One row per group of counts at the x-axis breaks, on the curve's x scale, its heading
+    `top` pixels above the bottom of the view."""
+    rows_top = top - RISK_TITLE_HEIGHT
+    y = alt.Y(
+        "group:N",
+        sort=list(data.groups),
+        title=None,
+        scale=alt.Scale(
+            type="band",
+            domain=list(data.groups),
+            range=[
+                _from_bottom(rows_top),
+                _from_bottom(rows_top - ROW_HEIGHT * len(data.groups)),
+            ],
+            paddingInner=0,
+            paddingOuter=0,
+        ),
+        axis=None,
+    )
+    color = alt.Color(
+        "group:N",
+        scale=alt.Scale(domain=list(data.groups), range=list(data.colors)),
+        legend=None,
+    )
+    x = alt.X("months:Q", scale=x_scale)
+    counts = (
         alt.Chart(data.at_risk)
-        .mark_text(fontSize=FONT_SIZE, fontWeight="bold")
+        .mark_text(fontWeight="bold")
         .encode(
-            x=alt.X(
-                "months:Q",
-                scale=x_scale,
-                axis=alt.Axis(
-                    values=list(data.breaks), labels=False, ticks=False, domain=False, grid=False
-                ),
-                title=None,
-            ),
-            y=alt.Y(
-                "group:N",
-                sort=list(data.groups),
-                title=None,
-                axis=alt.Axis(
-                    ticks=False,
-                    domain=False,
-                    labelFontWeight="bold",
-                    labelColor=alt.ExprRef(label_color),
-                    labelPadding=RISK_LABEL_PADDING,
-                    minExtent=AXIS_EXTENT,
-                    maxExtent=AXIS_EXTENT,
-                    labelLimit=AXIS_EXTENT - RISK_LABEL_PADDING,
-                ),
-            ),
+            x=x,
+            y=y,
             text=alt.Text(f"{row}:Q", format="d"),
-            color=alt.Color(
-                "group:N",
-                scale=alt.Scale(domain=list(data.groups), range=list(data.colors)),
-                legend=None,
-            ),
+            color=color,
+            tooltip=[
+                alt.Tooltip("label:N", title=GROUP_TITLE),
+                alt.Tooltip("months:Q", title="Months", format="~g"),
+                alt.Tooltip(f"{row}:Q", title=RISK_ROWS[row], format="d"),
+            ],
         )
-        .properties(
-            width=width,
-            height=ROW_HEIGHT * len(data.groups),
-            title=alt.TitleParams(RISK_ROWS[row], fontSize=FONT_SIZE, anchor="start"),
+        .transform_calculate(label=_label_expr(names))
+    )
+    label_rows = pl.DataFrame({"group": list(data.groups), "name": [names[g] for g in data.groups]})
+    labels = (
+        alt.Chart(label_rows)
+        .mark_text(align="right", fontWeight="bold", limit=AXIS_EXTENT * 2)
+        .encode(
+            x=alt.XValue(-RISK_LABEL_PADDING),
+            y=y,
+            text=alt.Text("name:N"),
+            color=color,
+            tooltip=alt.TooltipValue(None),
         )
     )
+    heading = (
+        alt.Chart(pl.DataFrame({"text": [RISK_ROWS[row]]}))
+        .mark_text(
+            align="left",
+            baseline="top",
+            color=_TEXT_COLOR,
+            y=_from_bottom(top),
+        )
+        .encode(
+            x=alt.XValue(-AXIS_EXTENT),
+            text=alt.Text("text:N"),
+            tooltip=alt.TooltipValue(None),
+        )
+    )
+    return compose.layer([heading, labels, counts])

@@ -34,6 +34,8 @@ TITLE_FONT_SIZE = 18
 HEADING_FONT_SIZE = 22
 #: Default stroke width of lines.
 LINE_WIDTH = 2.5
+#: How much larger every label is in presentation mode (read from the back of a room).
+PRESENTATION_SCALE = 1.3
 
 ChartT = TypeVar(
     "ChartT", alt.Chart, alt.LayerChart, alt.VConcatChart, alt.HConcatChart, alt.FacetChart
@@ -45,26 +47,30 @@ def group_colors(groups: list[str] | tuple[str, ...]) -> list[str]:
     return [GROUP_PALETTE[i % len(GROUP_PALETTE)] for i in range(len(groups))]
 
 
-def theme_config() -> dict[str, Any]:
-    """The Vega-Lite `config` block of the house theme."""
+def theme_config(*, presentation: bool = False) -> dict[str, Any]:
+    """The Vega-Lite `config` block of the house theme (larger labels for presentation)."""
+    scale = PRESENTATION_SCALE if presentation else 1.0
+    base, title, heading = (
+        round(size * scale) for size in (FONT_SIZE, TITLE_FONT_SIZE, HEADING_FONT_SIZE)
+    )
     return {
         "font": FONT,
-        "title": {"fontSize": HEADING_FONT_SIZE, "subtitleFontSize": FONT_SIZE, "anchor": "start"},
+        "title": {"fontSize": heading, "subtitleFontSize": base, "anchor": "start"},
         "axis": {
-            "labelFontSize": FONT_SIZE,
-            "titleFontSize": TITLE_FONT_SIZE,
+            "labelFontSize": base,
+            "titleFontSize": title,
             "titleFontWeight": "normal",
             "gridColor": "#e6e6e6",
         },
         "legend": {
-            "labelFontSize": FONT_SIZE,
-            "titleFontSize": TITLE_FONT_SIZE,
+            "labelFontSize": base,
+            "titleFontSize": title,
             "titleFontWeight": "normal",
             "symbolSize": 200,
             "symbolStrokeWidth": 3,
         },
-        "header": {"labelFontSize": FONT_SIZE, "titleFontSize": TITLE_FONT_SIZE},
-        "text": {"fontSize": FONT_SIZE},
+        "header": {"labelFontSize": base, "titleFontSize": title},
+        "text": {"fontSize": base},
         "line": {"strokeWidth": LINE_WIDTH},
         "range": {"category": list(GROUP_PALETTE)},
         "view": {"stroke": None},

@@ -20,26 +20,29 @@ from bsab_explorer.schema import DAYS_PER_MONTH, STEP_UP_PREFIX
 
 Unit = Literal["days", "months"]
 
-#: ASTCT grade colours, light to dark (ordered: the darker, the worse).
-GRADE_COLORS = {1: "#f2c12e", 2: "#f08a24", 3: "#d7191c", 4: "#7b0c0c", 5: "#000000"}
+#: ASTCT grade colours, light to dark (ordered: the darker, the worse), an inferno-like ramp
+#: whose neighbours stay apart for deuteranopes (tests/charts/test_chart_legibility.py).
+GRADE_COLORS = {1: "#f7d13d", 2: "#f1731d", 3: "#b5367a", 4: "#4a0c6b", 5: "#000000"}
 STEP_UP_COLOR = "#7b3294"
 TREATMENT_COLOR = "#5a5a5a"
 STEP_UP_LABEL = "Step-up dose"
 TREATMENT_LABEL = "Treatment dose"
 
-# lane, legend label, colour, shape of each event code (shape None = not a point).
+# lane, legend label, colour, shape of each event code (shape None = not a point). The colours of
+# the legended events are Okabe–Ito's and Paul Tol's, chosen so that every two of them stay
+# apart for deuteranopes (tests/charts/test_chart_legibility.py).
 _LANES: dict[str, tuple[str, str, str, str | None]] = {
     "bsab_dose": ("BsAb dose", "BsAb dose", TREATMENT_COLOR, None),
     "crs": ("CRS", "CRS", "#000000", "circle"),
     "icans": ("ICANS", "ICANS", "#000000", "triangle-up"),
-    "fever": ("Fever", "Fever", "#e7298a", "triangle-down"),
-    "infection": ("Infection", "Infection", "#111111", "diamond"),
-    "workup_negative": ("Work-up", "Work-up negative", "#1b9e77", "square"),
-    "tocilizumab": ("Tocilizumab", "Tocilizumab", "#0072b2", "circle"),
-    "corticosteroid": ("Corticosteroid", "Corticosteroid", "#009e73", "circle"),
+    "fever": ("Fever", "Fever", "#d55e00", "triangle-down"),
+    "infection": ("Infection", "Infection", "#000000", "diamond"),
+    "workup_negative": ("Work-up", "Work-up negative", "#44aa99", "square"),
+    "tocilizumab": ("Tocilizumab", "Tocilizumab", "#332288", "circle"),
+    "corticosteroid": ("Corticosteroid", "Corticosteroid", "#117733", "circle"),
     "antipyretic": ("Antipyretic", "Antipyretic", "#56b4e9", "circle"),
-    "antibiotic": ("Antibiotic", "Antibiotic", "#cc79a7", "circle"),
-    "ivig": ("IVIG", "IVIG", "#8c6d31", "circle"),
+    "antibiotic": ("Antibiotic", "Antibiotic", "#aa4499", "circle"),
+    "ivig": ("IVIG", "IVIG", "#f0e442", "circle"),
     "adverse_event": ("Adverse event", "Adverse event", "#882255", "cross"),
     "response": ("Response", "Response", "#08306b", None),
     "schedule_change": ("Schedule", "Schedule change", "#333333", None),
@@ -187,8 +190,8 @@ def _tooltip() -> list[alt.Tooltip]:
     return [
         alt.Tooltip("label:N", title="Event"),
         alt.Tooltip("day:Q", title="Day", format=".1f"),
-        alt.Tooltip("month:Q", title="Month"),
-        alt.Tooltip("grade:Q", title="Grade"),
+        alt.Tooltip("month:Q", title="Month", format=".1f"),
+        alt.Tooltip("grade:Q", title="Grade", format="d"),
         alt.Tooltip("end_day:Q", title="Until day", format=".1f"),
         alt.Tooltip("detail:N", title="Detail"),
     ]
@@ -248,7 +251,7 @@ def timeline_layers(
     )
     rule_text = (
         base("rule")
-        .mark_text(align="left", dx=6, fontSize=FONT_SIZE, fontWeight="bold")
+        .mark_text(align="left", dx=6, fontWeight="bold")
         .encode(
             x=x,
             y=y,

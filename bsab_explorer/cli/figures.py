@@ -40,6 +40,7 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
     ("unit", "time axis of case views: days (default) or months"),
     ("sort", "swimmer lanes: follow_up (default) or episodes"),
     ("bands", "Kaplan–Meier: draw the confidence bands (true, default, or false)"),
+    ("median", "Kaplan–Meier: dashed lines to each median (true, or false, default)"),
     ("risk-table", "Kaplan–Meier: rows under the curves: at-risk (default), full or none"),
 )
 

@@ -314,12 +314,13 @@ def _km(source: Source, request: ExportRequest) -> Built:
     summary = _survival_summary(source, request)
     notes = (*summary.warnings, *summary.notes)
     bands = _flag(request, "bands", default=True)
+    median = _flag(request, "median", default=False)
     risk = request.option("risk-table", "at-risk") or "at-risk"
     if risk not in RISK_TABLES:
         raise ExportUnavailable(
             f"--risk-table must be one of {', '.join(RISK_TABLES)}, not '{risk}'."
         )
-    chart = km_chart(summary, show_ci=bands, risk_rows=RISK_TABLES[risk])
+    chart = km_chart(summary, show_ci=bands, show_median=median, risk_rows=RISK_TABLES[risk])
     return Built(summary.curves_frame(), chart, notes, summary)
 
 
@@ -383,7 +384,7 @@ def _crs_latency(source: Source, request: ExportRequest) -> Built:
 
 
 _SURVIVAL_OPTIONS = frozenset({"endpoint", "by", "ci"})
-_KM_OPTIONS = _SURVIVAL_OPTIONS | {"bands", "risk-table"}
+_KM_OPTIONS = _SURVIVAL_OPTIONS | {"bands", "median", "risk-table"}
 
 FIGURES: dict[str, Entry] = {
     e.name: e

@@ -11,6 +11,9 @@ from altair.utils import Undefined
 from altair.utils.schemapi import disable_debug_mode
 from streamlit import dataframe_util
 
+from bsab_explorer.charts.theme import theme_config
+from bsab_explorer.ui.layout import presentation_mode
+
 # Altair checks every object it creates (and every copy of one) against the Vega-Lite schema.
 # The app draws only the package's own charts, each kind checked by the tests: in the app the
 # per-object checks only made a chart slower to build (docs/performance.md).
@@ -75,13 +78,35 @@ def vega_lite_spec(chart: AnyChart) -> dict[str, Any]:
     return spec
 
 
-def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
-    """Draw a chart with its own theme (as exported), at its own size or the page's width.
+#: Tallest single view in presentation mode, so that the figure is seen whole on a 720-pixel
+#: projector under the page's title and banner (the Kaplan–Meier curves give up the height, their
+#: table keeps its rows).
+PRESENTATION_MAX_HEIGHT = 340
 
-    Single-view and layered charts are stretched to the page (Streamlit collapses their
-    discrete axes at "content" width); concatenated charts keep the widths they were built with.
+#: How a single or layered view fills the page: the whole figure (axes, legend, table labels)
+#: within the container's width, the plot taking what is left.
+FIT_WIDTH: dict[str, Any] = {"type": "fit-x", "contains": "padding"}
+
+
+def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
+    """Draw a chart with its own theme (as exported), at the container's width where it can.
+
+    Single-view and layered charts (the Kaplan–Meier curves with their table are one view)
+    take the container's width whole: Streamlit gives the view the container's width and
+    `FIT_WIDTH` keeps axes and legends inside it (the page's CSS bounds the container,
+    `ui.layout`). Files keep the width the chart was built with. Concatenated charts keep the
+    widths they were built with, or their parts take the container's width with `stretch`.
+    In presentation mode the labels are larger (the theme's presentation sizes) and a single
+    view is at most `PRESENTATION_MAX_HEIGHT` high.
     """
+    spec = vega_lite_spec(chart)
+    if presentation_mode():
+        spec["config"] = theme_config(presentation=True)
+        if isinstance(spec.get("height"), int | float):
+            spec["height"] = min(spec["height"], PRESENTATION_MAX_HEIGHT)
     concatenated = isinstance(chart, alt.VConcatChart | alt.HConcatChart)
     if concatenated and not stretch:
-        return st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="content")
-    return st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="stretch")
+        return st.vega_lite_chart(spec, theme=None, width="content")
+    if not isinstance(chart, alt.VConcatChart | alt.HConcatChart | alt.FacetChart):
+        spec["autosize"] = FIT_WIDTH
+    return st.vega_lite_chart(spec, theme=None, width="stretch")

@@ -19,26 +19,43 @@ LOG = logging.getLogger("bsab_explorer")
 PRESENT_KEY = "present"
 
 # Static CSS only: no data value ever reaches these strings.
-_BASE_CSS = """
+# Charts take the container's width (`ui.charts`), between a width under which their labels
+# would crowd and one beyond which a curve is hard to follow across the screen.
+_CHART_CSS = """
+[data-testid="stVegaLiteChart"] { min-width: 560px; max-width: 1400px; }
+"""
+_BASE_CSS = f"""
 <style>
-[data-testid="stMetricValue"] { font-size: 2.2rem; }
-[data-testid="stCaptionContainer"] { font-size: 1rem; }
-[data-testid="stMarkdownPre"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+[data-testid="stMetricValue"] {{ font-size: 2.2rem; }}
+[data-testid="stCaptionContainer"] {{ font-size: 1rem; }}
+[data-testid="stMarkdownPre"] code {{ white-space: pre-wrap !important; overflow-wrap: anywhere; }}
+{_CHART_CSS}
 </style>
 """
-_PRESENT_CSS = """
+# The projector layout: the main figure is seen whole under the title and the data banner on a
+# 1280x720 projector. The view's controls fold away (the link keeps the view; leaving
+# presentation mode brings them back); chart labels are enlarged by the chart theme, not by
+# zooming the drawing, which would push it past the screen's edge.
+_PRESENT_CSS = f"""
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stToolbar"], header[data-testid="stHeader"] { display: none !important; }
-.stMarkdown p, .stMarkdown li, [data-testid="stWidgetLabel"] p,
-[data-testid="stTable"] td, [data-testid="stTable"] th, [data-testid="stAlertContainer"] p,
-button p, [data-baseweb="select"] div { font-size: 1.35rem !important; }
-[data-testid="stHeading"] h1 { font-size: 3.2rem !important; }
-[data-testid="stHeading"] h2, [data-testid="stHeading"] h3 { font-size: 2.3rem !important; }
-[data-testid="stMetricValue"] { font-size: 3rem !important; }
-[data-testid="stVegaLiteChart"] { zoom: 1.3; }
-.block-container { max-width: 96vw !important; padding-top: 1rem !important; }
-[data-testid="stMarkdownPre"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+[data-testid="stToolbar"], header[data-testid="stHeader"] {{ display: none !important; }}
+[data-testid="stMain"] [data-testid="stElementContainer"]:has([data-testid="stWidgetLabel"]),
+[data-testid="stMain"] [data-testid="stHorizontalBlock"]:not(:has([data-testid="stButton"],
+[data-testid="stVegaLiteChart"], [data-testid="stMarkdown"], [data-testid="stTable"]))
+{{ display: none !important; }}
+.stMarkdown p, .stMarkdown li,
+[data-testid="stTable"] td, [data-testid="stTable"] th,
+button p, [data-baseweb="select"] div {{ font-size: 1.35rem !important; }}
+[data-testid="stAlertContainer"] p {{ font-size: 1.1rem !important; }}
+[data-testid="stAlertContainer"] {{ padding: 0.4rem 0.8rem !important; }}
+[data-testid="stHeading"] h1 {{ font-size: 2.4rem !important; padding: 0 !important; }}
+[data-testid="stHeading"] h2, [data-testid="stHeading"] h3 {{ font-size: 2.3rem !important; }}
+[data-testid="stMetricValue"] {{ font-size: 3rem !important; }}
+.block-container {{ max-width: 96vw !important; padding-top: 1.5rem !important; }}
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {{ gap: 0.6rem; }}
+[data-testid="stMarkdownPre"] code {{ white-space: pre-wrap !important; overflow-wrap: anywhere; }}
+{_CHART_CSS}
 </style>
 """
 
@@ -74,14 +91,17 @@ def page_header(
     st.title(escape_markdown(title))
     data_banner(dataset)
     shown = f"**{escape_markdown(n)} of {escape_markdown(total)} {escape_markdown(unit)}**"
+    present = presentation_mode()
+    # In presentation mode the way out shares the line, so that the figure starts higher.
+    line, aside = st.columns([3, 1], vertical_alignment="center") if present else (st, st)
     if cohort_filter.is_empty:
-        st.markdown(f"{shown} · no filter")
+        line.markdown(f"{shown} · no filter")
     else:
         # The filter is URL text: escaped, not in a code span (which backticks in it would end).
-        st.markdown(f"{shown} · filter: {escape_markdown(cohort_filter.to_text())}")
-        st.caption(escape_markdown(cohort_filter.describe()))
-    if presentation_mode():
-        st.button("Exit presentation mode", on_click=_leave_presentation, type="tertiary")
+        line.markdown(f"{shown} · filter: {escape_markdown(cohort_filter.to_text())}")
+        line.caption(escape_markdown(cohort_filter.describe()))
+    if present:
+        aside.button("Exit presentation mode", on_click=_leave_presentation, type="tertiary")
 
 
 def _leave_presentation() -> None:

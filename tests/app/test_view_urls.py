@@ -104,6 +104,13 @@ OPTIONS = [
         KM,
     ),
     Option(
+        "survival.py",
+        {"median": "true"},
+        ("toggle", "median_lines", True),
+        ExportRequest("figure", "km", endpoint="pfs", ci="log", options=(("median", "true"),)),
+        KM,
+    ),
+    Option(
         "response.py",
         {"denominator": "all_treated"},
         ("button_group", "denominator", "all_treated"),
@@ -297,6 +304,7 @@ def test_an_old_link_still_opens_its_view(
     [
         ("survival.py", "toggle", "ci_bands", False, "bands", "false"),
         ("survival.py", "toggle", "risk_extra", True, "risk-table", "full"),
+        ("survival.py", "toggle", "median_lines", True, "median", "true"),
         ("recurrence.py", "button_group", "latency_by", "bsab", "by", "bsab"),
         ("audit.py", "selectbox", "audit_study", "recurrent_crs", "study", "recurrent_crs"),
         ("audit.py", "multiselect", "audit_status", ["differs", "reproduced"], "status",

@@ -83,9 +83,9 @@ def test_all_treated_adds_not_assessed_and_states_the_denominator() -> None:
 
 def test_split_is_faceted_by_group_in_order() -> None:
     spec = _spec(by="emd")
-    assert spec["facet"]["column"]["field"] == "group"
-    assert spec["facet"]["column"]["sort"] == ["Yes", "No", "Not recorded"]
-    assert spec["facet"]["column"]["title"] == "Extramedullary disease (EMD)"
+    assert spec["facet"]["row"]["field"] == "group"
+    assert spec["facet"]["row"]["sort"] == ["Yes", "No", "Not recorded"]
+    assert spec["facet"]["row"]["title"] == "Extramedullary disease (EMD)"
     assert len(spec["spec"]["layer"]) == 3
     assert spec["spec"]["width"] == 100 * 4
     labels = _labels(_rows(spec, spec["data"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
@@ -46,10 +47,10 @@ def test_a_data_frame_shared_by_parts_is_sent_once_in_arrow(bundled: Dataset) ->
     chart = make_export(bundled, ExportRequest("figure", "km", by="emd"), clock=_clock).chart
     ours = vega_lite_spec(chart)
     assert all(isinstance(data, bytes) for data in ours["datasets"].values())
-    named = [
-        part["data"]["name"]
-        for view in ours["vconcat"]
-        for part in view.get("layer", [view])
-        if "data" in part
-    ]
+
+    def parts(view: dict[str, Any]) -> list[dict[str, Any]]:
+        inner = view.get("layer", [])
+        return [view, *(p for part in inner for p in parts(part))]
+
+    named = [part["data"]["name"] for part in parts(ours) if "data" in part]
     assert len(named) > len(set(named)) == len(ours["datasets"])

@@ -1,0 +1,69 @@
+"""Charts fit the screen: on a projector, a laptop and a desktop screen every chart lies inside
+the window's width, and in presentation mode the page's main figure is seen whole, under the
+data banner, without scrolling."""
+
+from __future__ import annotations
+
+import pytest
+
+SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
+#: Chart pages and the view each opens (the survival curves split, with their table).
+PAGES = ["survival?by=emd", "response", "conversion", "timeline", "recurrence"]
+#: Views whose figure grows with the groups compared (checked for width only).
+SPLIT = ["response?by=emd", "recurrence?by=bsab", "survival?by=bsab&risk-table=full&median=true"]
+#: The drawing of a chart, whichever renderer Streamlit picked.
+DRAWN = "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg.marks"
+
+
+def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url)
+    page.locator("h1").first.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+    )
+    page.locator(DRAWN).first.wait_for()
+    page.wait_for_timeout(300)  # a chart redraws once at the container's width
+
+
+def _drawn_boxes(page) -> list[dict[str, float]]:  # type: ignore[no-untyped-def]
+    return [box for box in (c.bounding_box() for c in page.locator(DRAWN).all()) if box]
+
+
+@pytest.fixture(params=SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def screen(request: pytest.FixtureRequest, browser: object):  # type: ignore[no-untyped-def]
+    width, height = request.param
+    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page, width, height
+    context.close()
+
+
+@pytest.mark.parametrize("path", PAGES + SPLIT)
+def test_every_chart_lies_inside_the_window_width(screen, app_url: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    page, width, _ = screen
+    for present in (False, True):
+        _open(
+            page,
+            f"{app_url}/{path}" + ("&present=true" if "?" in path else "?present=true") * present,
+        )
+        boxes = _drawn_boxes(page)
+        assert boxes, path
+        for box in boxes:
+            assert box["x"] >= 0, (path, present, box)
+            assert box["x"] + box["width"] <= width, (path, present, box)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_presentation_shows_the_main_figure_whole_above_the_fold(
+    screen, app_url: str, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    page, _, height = screen
+    _open(page, f"{app_url}/{path}" + ("&" if "?" in path else "?") + "present=true")
+    banner = page.get_by_text("Reconstructed from published aggregates, not real patients")
+    assert banner.first.is_visible()
+    assert page.get_by_test_id("stSidebar").is_hidden()
+    main = _drawn_boxes(page)[0]
+    assert main["y"] >= 0, (path, main)
+    assert main["y"] + main["height"] <= height, (path, main)
