@@ -34,6 +34,7 @@ from bsab_explorer.exports.naming import export_name
 from bsab_explorer.exports.reproduce import DATA_PLACEHOLDER, data_argument
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.report import build_report
+from bsab_explorer.ui import access
 
 PNG = "image/png"
 CSV = "text/csv"
@@ -130,10 +131,11 @@ def table_downloads(
     )
 
 
-def _button(download: Download, request: ExportRequest, key: str | None) -> None:
+def _button(download: Download, request: ExportRequest, key: str | None, dataset: Dataset) -> None:
     st.download_button(
         download.label,
-        data=download.make,  # called on click only, on Streamlit's own thread
+        # called on click only, on Streamlit's own thread
+        data=access.logged(download.make, download.file_name, dataset.fingerprint),
         file_name=download.file_name,
         mime=download.mime,
         key=_key(request, download.what, key),
@@ -149,7 +151,7 @@ def _buttons(
     """One row: a button per download, then the Reproduce popover."""
     with st.container(horizontal=True, gap="small", key=_key(request, "buttons", key)):
         for download in downloads:
-            _button(download, request, key)
+            _button(download, request, key, dataset)
         show_reproduce(request, dataset, key=key)
 
 
@@ -209,7 +211,10 @@ def offer_tables(
                 request,
             )
             _button(
-                replace(download, label=label, help=f"{label}: {download.help}"), request, key=None
+                replace(download, label=label, help=f"{label}: {download.help}"),
+                request,
+                key=None,
+                dataset=dataset,
             )
         _reproduce(tables, dataset, f"download-{key}-reproduce")
 
@@ -296,10 +301,15 @@ def offer_report(
     key: str = "download-report",
 ) -> None:
     """A button that builds and downloads the self-contained HTML report for the filter."""
+    file_name = export_name("report", cohort_filter=cohort_filter, ext="html")
     st.download_button(
         "Report (HTML)",
-        data=lambda: build_report(dataset, cohort_filter, ci=ci).encode("utf-8"),
-        file_name=export_name("report", cohort_filter=cohort_filter, ext="html"),
+        data=access.logged(
+            lambda: build_report(dataset, cohort_filter, ci=ci).encode("utf-8"),
+            file_name,
+            dataset.fingerprint,
+        ),
+        file_name=file_name,
         mime=HTML,
         key=key,
         help="Every figure and table for the current filter, methods and provenance, in one "
