@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -73,20 +73,36 @@ def admit() -> Visitor:
             )
         return visitor
     if not visitor.signed_in:
-        st.title("bsab-explorer")
-        st.info("Sign in to see the studies' data.")
-        st.button("Sign in", type="primary", on_click=st.login, key="access_sign_in")
-        st.stop()
+        _stop_at(_sign_in_page)
     if not visitor.admitted:
-        st.title("bsab-explorer")
-        st.error("This account is not allowed to see the data. Ask the administrator for access.")
-        st.text(f"Signed in as {visitor.user}")
-        st.button("Sign out", on_click=st.logout, key="access_sign_out_refused")
-        st.stop()
+
+        def refusal_page() -> None:
+            _refusal_page(visitor)
+
+        _stop_at(refusal_page)
     if not st.session_state.get(SIGNED_IN_KEY):
         st.session_state[SIGNED_IN_KEY] = True
         _record(lambda: access.record_sign_in(cache.store(), visitor))
     return visitor
+
+
+def _stop_at(draw: Callable[[], None]) -> NoReturn:
+    """Show only this page (no navigation to any other) and end the run."""
+    st.navigation([st.Page(draw, title="Sign in", url_path="sign-in")], position="hidden").run()
+    st.stop()
+
+
+def _sign_in_page() -> None:
+    st.title("bsab-explorer")
+    st.info("Sign in to see the studies' data.")
+    st.button("Sign in", type="primary", on_click=st.login, key="access_sign_in")
+
+
+def _refusal_page(visitor: Visitor) -> None:
+    st.title("bsab-explorer")
+    st.error("This account is not allowed to see the data. Ask the administrator for access.")
+    st.text(f"Signed in as {visitor.user}")
+    st.button("Sign out", on_click=st.logout, key="access_sign_out_refused")
 
 
 def footer(visitor: Visitor) -> None:
