@@ -41,19 +41,28 @@ def rules() -> AccessRules:
     section: Mapping[str, Any] = {}
     if st.secrets.load_if_toml_exists():
         section = st.secrets.get("bsab_explorer", {}).get("access", {})
-    return AccessRules.from_config(section)
+    try:
+        return AccessRules.from_config(section)
+    except ValueError as error:
+        # A typo must neither grant nor withhold a role silently: no page runs until it is fixed.
+        LOG.error("%s", error)
+        st.error("The access rules of this deployment are misconfigured:")
+        st.code(str(error), language=None, wrap_lines=True)
+        st.stop()
 
 
 def current() -> Visitor:
     """The visitor of this session: `OPEN` without sign-in, else the user and their roles."""
     if not sign_in_configured():
         return OPEN
-    if not st.user.is_logged_in:
-        return SIGNED_OUT
+    the_rules = rules()
     claims = st.user.to_dict()
+    # Absent, not False, where no sign-in ever happened (e.g. under AppTest): signed out.
+    if claims.get("is_logged_in") is not True:
+        return SIGNED_OUT
     email = str(claims.get("email") or "")
     name = email or str(claims.get("sub") or "(no e-mail)")
-    return Visitor(name, rules().roles_of(email, claims), signed_in=True)
+    return Visitor(name, the_rules.roles_of(email, claims), signed_in=True)
 
 
 def may_open(visitor: Visitor, url_path: str) -> bool:
