@@ -81,9 +81,9 @@ class AccessRules:
     """Who holds which role: e-mail allowlists and groups named in an identity-provider claim.
 
     >>> rules = AccessRules.from_config({"viewers": ["a@x.org"], "uploader_groups": "lab"})
-    >>> sorted(rules.roles_of("A@x.org", {}))
+    >>> sorted(map(str, rules.roles_of("A@x.org", {})))
     ['viewer']
-    >>> sorted(rules.roles_of("b@x.org", {"groups": ["lab"]}))
+    >>> sorted(map(str, rules.roles_of("b@x.org", {"groups": ["lab"]})))
     ['uploader', 'viewer']
     >>> rules.roles_of("c@x.org", {"groups": ["other"]})
     frozenset()
