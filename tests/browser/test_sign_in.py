@@ -1,6 +1,7 @@
 """Sign-in end to end: the app with `[auth]` configured against a real OpenID Connect provider
 (oidc-provider-mock, started here on 127.0.0.1) in Chromium. Signed out: the sign-in page and
-no data; a viewer: the pages, no Upload page, and no upload form by its direct link; an
+no data; a viewer: the pages and downloads (logged), no Upload page, and no upload form by its
+direct link; an
 uploader: the upload works and is in the access log; signing out ends the session."""
 
 from __future__ import annotations
@@ -137,8 +138,18 @@ def test_a_viewer_sees_the_pages_but_cannot_upload(page, signed_app) -> None:  #
     page.get_by_text(re.compile(r"^\d+ of \d+ patients")).first.wait_for()
     assert page.locator('input[type="file"]').count() == 0
     assert page.get_by_text("Stored batches").count() == 0
+    # A viewer downloads, and the download is logged with the dataset's fingerprint.
+    page.goto(f"{url}/survival")
+    page.get_by_text("Medians and landmarks").wait_for(timeout=180_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    with page.expect_download() as csv_info:
+        page.get_by_role("button", name="Medians", exact=True).click()
+    name = csv_info.value.suggested_filename
     log = open_store(store).access_log()
     assert (VIEWER, "sign-in", "viewer") in [(e.user, e.action, e.target) for e in log]
+    (download,) = [e for e in log if e.user == VIEWER and e.action == "download"]
+    assert download.target == name
+    assert re.fullmatch(r"[0-9a-f]{64}", download.fingerprint)
     assert VIEWER not in [e.user for e in log if e.action in ("upload", "retract")]
 
 
