@@ -1,8 +1,8 @@
 """Sign-in end to end: the app with `[auth]` configured against a real OpenID Connect provider
 (oidc-provider-mock, started here on 127.0.0.1) in Chromium. Signed out: the sign-in page and
-no data; a viewer: the pages and downloads (logged), no Upload page, and no upload form by its
-direct link; an
-uploader: the upload works and is in the access log; signing out ends the session."""
+no data; a stranger: a refusal and no data; a viewer: the pages and downloads (logged), no
+Upload page, and no upload form by its direct link; an uploader: the upload works and is in the
+access log; signing out ends the session."""
 
 from __future__ import annotations
 
