@@ -40,11 +40,14 @@ from bsab_explorer.data.storefile import (
     POOLED_ID_SEPARATOR,
     STORE_TABLES,
     UPLOAD,
+    AccessEntry,
     Batch,
     StoreDamaged,
     StoreUnavailable,
+    append_access,
     create_tables,
     fetch,
+    read_access_log,
     read_batches,
     read_batches_frame,
     read_generation,
@@ -62,6 +65,7 @@ __all__ = [
     "POOLED_ID_SEPARATOR",
     "STORE_ENV",
     "UPLOAD",
+    "AccessEntry",
     "Batch",
     "IngestResult",
     "Store",
@@ -447,6 +451,18 @@ class Store:
         return self.ingest_bytes(
             data, path.name, table, center, cap_ages=cap_ages, max_bytes=max_bytes
         )
+
+    # --- access log ---------------------------------------------------------------------------
+
+    def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
+        """Append who did what to which batch or export (`data.access` says what is recorded)."""
+        with self._transaction() as cursor:
+            append_access(cursor, user, action, target, fingerprint)
+
+    def access_log(self) -> tuple[AccessEntry, ...]:
+        """Every access log entry, oldest first."""
+        with self.reading() as connection:
+            return read_access_log(connection)
 
     # --- loading ------------------------------------------------------------------------------
 
