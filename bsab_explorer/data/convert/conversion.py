@@ -88,7 +88,7 @@ class _Built:
     raw: RawTable | None
     problems: list[Problem]
     notices: list[str]
-    #: key -> origin date, for a child table's dates (cases -> events).
+    #: key -> origin date, for a child table's dates (patients -> responses, cases -> events).
     origins: pl.DataFrame | None = None
 
 
@@ -189,15 +189,19 @@ def build_table(
                 else:
                     value = derived.select(_days_text(pl.col(name))).to_series()
                 text = text.with_columns(value.alias(name))
-        elif "origin" in dates.columns and contract.key in text.columns:
+        if "origin" in dates.columns and contract.key in text.columns:
+            # The origins of this table's keys, for its child table's dates (patients ->
+            # responses, cases -> events).
             built_origins = pl.DataFrame(
                 {
                     contract.key: text.get_column(contract.key).str.strip_chars(),
                     "origin": dates.get_column("origin"),
                 }
             ).drop_nulls()
-        if table == "events":
-            days, found = derive_event_days(text, dates, mapping.dates, origins, file=source.file)
+        if table in ("events", "responses"):
+            days, found = derive_event_days(
+                text, dates, mapping.dates, origins, file=source.file, table=table
+            )
             problems += found
             for name in (c for c in days.columns if c != ROW):
                 if name in text.columns:
@@ -280,7 +284,8 @@ def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) 
     problems: list[Problem] = list(found.problems)
     notices: list[str] = list(found.notices)
     used: dict[str, TableMapping] = {}
-    origins: pl.DataFrame | None = None
+    #: Parent table -> (key, origin date) of its rows, for the dates of its child tables.
+    origins: dict[str, pl.DataFrame] = {}
     for table in TABLE_ORDER:
         source = _pick_source(table, found, mapping)
         given = mapping.tables.get(table) if mapping is not None else None
@@ -305,9 +310,10 @@ def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) 
             if mapping is None and (given.columns or given.dates):
                 notices.append(_proposal_notice(source.file, table, given))
         used[table] = given
-        built = build_table(source, table, given, origins if table == "events" else None)
-        if table == "cases":
-            origins = built.origins
+        parent = TABLES[table].parent
+        built = build_table(source, table, given, origins.get(parent[0]) if parent else None)
+        if built.origins is not None:
+            origins[table] = built.origins
         problems += built.problems
         notices += built.notices
         if built.raw is not None:
