@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 from bsab_explorer import __version__
 from bsab_explorer.cli.audit import register_audit
+from bsab_explorer.cli.convert import register_convert
 from bsab_explorer.cli.data import register_info, register_validate
 from bsab_explorer.cli.errors import (
     EXIT_BROKEN_PIPE,
@@ -48,6 +49,7 @@ Handler = Callable[[argparse.Namespace], int]
 REGISTRARS: tuple[Callable[[Subparsers], None], ...] = (
     register_validate,
     register_info,
+    register_convert,
     register_ingest,
     register_batches,
     register_retract,

@@ -278,8 +278,13 @@ def _pick_source(
     return None
 
 
-def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) -> ConversionResult:
-    """Map the tables of a read source to the contract and check them like any upload."""
+def convert_sources(
+    found: SourceSet,
+    mapping: ConversionMapping | None = None,
+    date_order: DateOrder | None = None,
+) -> ConversionResult:
+    """Map the tables of a read source to the contract and check them like any upload
+    (`date_order`, when given, is the day/month order of every table's dates)."""
     reads: dict[str, ReadResult] = {}
     problems: list[Problem] = list(found.problems)
     notices: list[str] = list(found.notices)
@@ -309,6 +314,8 @@ def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) 
             given = replace(propose_mapping(table, source.columns, values), source=source.name)
             if mapping is None and (given.columns or given.dates):
                 notices.append(_proposal_notice(source.file, table, given))
+        if date_order is not None:
+            given = replace(given, date_order=date_order)
         used[table] = given
         parent = TABLES[table].parent
         built = build_table(source, table, given, origins.get(parent[0]) if parent else None)
@@ -372,10 +379,14 @@ def convert(
     source: Path | str | Sequence[Path | str],
     mapping: ConversionMapping | Path | str | None = None,
     dictionary: Path | str | None = None,
+    date_order: DateOrder | None = None,
 ) -> ConversionResult:
     """Convert a plain table, a REDCap export (with its `dictionary`) or an ADaM set (a folder
-    or files named ADSL, ADTTE, ADRS, ADAE, ADEX) into contract tables; never raises on data."""
-    return _without_dates(_convert(source, mapping, dictionary))
+    or files named ADSL, ADTTE, ADRS, ADAE, ADEX) into contract tables; never raises on data.
+
+    `date_order` (when given) says how every table's slashed dates are written, over the
+    mapping's own format."""
+    return _without_dates(_convert(source, mapping, dictionary, date_order))
 
 
 def _without_dates(result: ConversionResult) -> ConversionResult:
@@ -403,6 +414,7 @@ def _convert(
     source: Path | str | Sequence[Path | str],
     mapping: ConversionMapping | Path | str | None,
     dictionary: Path | str | None,
+    date_order: DateOrder | None = None,
 ) -> ConversionResult:
     if isinstance(mapping, str | Path):
         path = Path(mapping)
@@ -438,4 +450,4 @@ def _convert(
     else:
         plain = [f for f in files if f.suffix.lower() in _PLAIN_SUFFIXES]
         found = plain_tables.read_plain(plain or files)
-    return convert_sources(found, mapping)
+    return convert_sources(found, mapping, date_order)
