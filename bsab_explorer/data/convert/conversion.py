@@ -410,6 +410,38 @@ def _without_dates(result: ConversionResult) -> ConversionResult:
     return replace(result, report=ValidationReport(problems, notices))
 
 
+def read_source(files: Sequence[Path], dictionary: Path | str | None = None) -> SourceSet:
+    """The tables of a source before mapping: a REDCap export (with its `dictionary`), an ADaM
+    set, or plain table files."""
+    if dictionary is not None:
+        if len(files) != 1:
+            problem = Problem(
+                "redcap",
+                "",
+                None,
+                None,
+                None,
+                ConvertRule.UNKNOWN_SOURCE,
+                "A REDCap conversion takes one export file with its data dictionary.",
+            )
+            return SourceSet(problems=(problem,), kind="redcap")
+        return redcap.read_redcap(files[0], Path(dictionary))
+    if adam.is_adam(files):
+        return adam.read_adam(files)
+    plain = [f for f in files if f.suffix.lower() in _PLAIN_SUFFIXES]
+    return plain_tables.read_plain(plain or files)
+
+
+def convert_read(
+    found: SourceSet,
+    mapping: ConversionMapping | None = None,
+    date_order: DateOrder | None = None,
+) -> ConversionResult:
+    """`convert` for a source already read (`read_source`): the Upload page reads once, then
+    converts again as the user corrects the mapping."""
+    return _without_dates(convert_sources(found, mapping, date_order))
+
+
 def _convert(
     source: Path | str | Sequence[Path | str],
     mapping: ConversionMapping | Path | str | None,
@@ -431,23 +463,5 @@ def _convert(
         if parsed is None:
             return ConversionResult({}, ValidationReport(tuple(problems)))
         mapping = parsed
-    files = _files(source)
-    if dictionary is not None:
-        if len(files) != 1:
-            problem = Problem(
-                "redcap",
-                "",
-                None,
-                None,
-                None,
-                ConvertRule.UNKNOWN_SOURCE,
-                "A REDCap conversion takes one export file with its data dictionary.",
-            )
-            return ConversionResult({}, ValidationReport((problem,)), kind="redcap")
-        found = redcap.read_redcap(files[0], Path(dictionary))
-    elif adam.is_adam(files):
-        found = adam.read_adam(files)
-    else:
-        plain = [f for f in files if f.suffix.lower() in _PLAIN_SUFFIXES]
-        found = plain_tables.read_plain(plain or files)
+    found = read_source(_files(source), dictionary)
     return convert_sources(found, mapping, date_order)

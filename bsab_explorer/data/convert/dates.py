@@ -128,6 +128,15 @@ def proven_order(values: Sequence[str]) -> tuple[DateOrder | None, bool]:
     return None, False
 
 
+def needs_order(values: Sequence[str]) -> bool:
+    """Whether `values` hold slashed dates whose day/month order they do not prove (so the
+    user must say it)."""
+    if not any(_SLASHED.match(v.strip()) for v in values):
+        return False
+    proven, contradictory = proven_order(values)
+    return proven is None or contradictory
+
+
 @dataclass(frozen=True)
 class DateColumn:
     """One source column read as dates (a `pl.Date` series, null where not a date)."""
