@@ -45,7 +45,7 @@ from bsab_explorer.data.convert.review import (
     what_became,
 )
 from bsab_explorer.data.convert.source import SourceSet, SourceTable
-from bsab_explorer.data.store import Store
+from bsab_explorer.data.store import Store, file_sha256
 from bsab_explorer.data.templates import contract_columns, template_csv, template_xlsx
 from bsab_explorer.data.upload import base_name
 from bsab_explorer.data.validation import ValidationReport
@@ -234,28 +234,59 @@ def _store_panel(
         return
     data = table_csv(table, frame)
     name = converted_name(file_name, table)
+    if _show_stored(file_sha256(data), center):
+        return
     check = store.check_upload(data, name, table, center)
     if not check.storable:
         st.error("The converted rows cannot be stored:", icon=":material/error:")
         _show_problems(problems_table(check.report))
         return
-    if st.button(
+    st.button(
         f"Store {escape_markdown(frame.height)} rows of {escape_markdown(table)} as a new batch",
         type="primary",
         key="map_store",
-    ):
-        stored = store.ingest_bytes(data, name, table, center)
-        if stored.stored and stored.batch is not None:
-            st.success(
-                f"Stored as batch {escape_markdown(stored.batch.batch_id)}: "
-                f"{escape_markdown(stored.batch.rows)} rows of "
-                f"{escape_markdown(stored.batch.table)} for center "
-                f"{escape_markdown(stored.batch.center)}. Choose 'Pooled uploads' or "
-                "'Bundled + pooled' in the sidebar to analyse them."
-            )
-        else:
-            st.error("Nothing was stored. The report says why:")
-            _show_problems(problems_table(stored.report))
+        on_click=_store_converted,
+        args=(store, data, name, table, center),
+    )
+
+
+#: Session key of the outcome of the last "Store" click: the stored rows' sha256 and center,
+#: and the batch (id, rows, table, center) or the problems that kept them out.
+_STORED = "map_stored"
+_PROBLEM_COLUMNS = ("Where", "Value", "Rule", "What to do")
+
+
+def _store_converted(store: Store, data: bytes, name: str, table: str, center: str) -> None:
+    """Store the converted rows as one batch (a button callback: it runs on the click, before
+    the page is drawn again) and keep the outcome for the page to show."""
+    stored = store.ingest_bytes(data, name, table, center)
+    # A second click (or a rerun of the click) finds the very same rows already stored.
+    batch = stored.batch if stored.stored else stored.duplicate_of
+    outcome: object
+    if batch is not None:
+        outcome = (batch.batch_id, batch.rows, batch.table, batch.center)
+    else:
+        outcome = problems_table(stored.report).rows()
+    st.session_state[_STORED] = (file_sha256(data), center, outcome)
+
+
+def _show_stored(digest: str, center: str) -> bool:
+    """Show what the last click on "Store" did with these very rows; True when they are stored."""
+    saved = st.session_state.get(_STORED)
+    if saved is None or saved[:2] != (digest, center):
+        return False
+    outcome = saved[2]
+    if isinstance(outcome, tuple):
+        batch_id, rows, table, stored_center = outcome
+        st.success(
+            f"Stored as batch {escape_markdown(batch_id)}: {escape_markdown(rows)} rows of "
+            f"{escape_markdown(table)} for center {escape_markdown(stored_center)}. Choose "
+            "'Pooled uploads' or 'Bundled + pooled' in the sidebar to analyse them."
+        )
+        return True
+    st.error("Nothing was stored. The report says why:")
+    _show_problems(pl.DataFrame(outcome, schema=list(_PROBLEM_COLUMNS), orient="row"))
+    return False
 
 
 def _saved_mapping(file: object | None) -> tuple[ConversionMapping | None, str]:
