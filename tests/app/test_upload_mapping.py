@@ -143,9 +143,7 @@ def test_a_correction_changes_the_result(mapping_page: AppTest) -> None:
 def test_a_column_mapped_twice_is_refused(mapping_page: AppTest) -> None:
     app = mapping_page
     app.selectbox(key=f"map_column:{SALT}:Sexe").set_value("column:patient_id").run()
-    assert [e.value for e in app.error] == [
-        "Sujet, Sexe are all mapped to patient\\_id (Patient): keep one."
-    ]
+    assert [e.value for e in app.error] == ["Sujet, Sexe are all mapped to patient\\_id: keep one."]
     assert not [s for s in app.subheader if s.value == "4. Result"]
 
 

@@ -38,17 +38,29 @@ def column_choices(table: str) -> list[str]:
     ]
 
 
+#: Short names of date roles, to fit a select box at 1280 pixels.
+_ROLE_SHORT = {
+    "origin": "origin date (first dose)",
+    "progression": "progression date",
+    "death": "death date",
+    "last_contact": "last contact date",
+    "last_assessment": "last assessment date",
+    "last_chemo": "last chemo date",
+    "day": "event date",
+    "end_day": "event end date",
+}
+
+
 def choice_label(table: str, choice: str) -> str:
-    """How a choice reads in the page's select boxes."""
+    """How a choice reads in the page's select boxes (short: four fit a row)."""
     if choice == NOT_USED:
         return "— not used —"
     if choice.startswith(_COLUMN):
-        name = choice.removeprefix(_COLUMN)
-        return f"{name} ({TABLES[table].column(name).label})"
+        return choice.removeprefix(_COLUMN)
     role = choice.removeprefix(_DATE)
     if table == "responses" and role == "day":
-        return "date of the assessment → day"
-    return f"date of the {ROLE_LABELS.get(role, role)}"
+        return "assessment date"
+    return _ROLE_SHORT.get(role, f"{role} date")
 
 
 def initial_choices(mapping: TableMapping, source_columns: Sequence[str]) -> dict[str, str]:
