@@ -97,7 +97,7 @@ def _show_problems(problems: pl.DataFrame) -> None:
     st.dataframe(problems, hide_index=True)
 
 
-def _guess_table(source: SourceTable, found: SourceSet, given: ConversionMapping | None) -> str:
+def _guess_table(source: SourceTable, given: ConversionMapping | None) -> str:
     if given is not None:
         return given.main
     stem = PurePath(source.name).stem.lower()
@@ -346,7 +346,7 @@ def mapping_form(store: Store) -> None:
         else names[0]
     )
     source = found.tables[source_name]
-    guessed = _guess_table(source, found, given)
+    guessed = _guess_table(source, given)
     table = first.selectbox(
         "Contract table",
         TABLE_CHOICES,
