@@ -88,7 +88,6 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
     page.get_by_text("No problems found.").wait_for()
     page.get_by_text("4. Result").scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "convwire-2-result.png")
-    page.screenshot(path=SHOTS / "convwire-2-result-full.png", full_page=True)
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download this mapping (TOML)").click()

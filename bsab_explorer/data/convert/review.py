@@ -40,7 +40,7 @@ def column_choices(table: str) -> list[str]:
 
 #: Short names of date roles, to fit a select box at 1280 pixels.
 _ROLE_SHORT = {
-    "origin": "origin date (first dose)",
+    "origin": "origin (first dose)",
     "progression": "progression date",
     "death": "death date",
     "last_contact": "last contact date",

@@ -78,7 +78,7 @@ def test_a_choice_made_twice_is_found() -> None:
 def test_labels_are_short() -> None:
     assert choice_label("patients", "") == "— not used —"
     assert choice_label("patients", "column:sex") == "sex"
-    assert choice_label("patients", "date:origin") == "origin date (first dose)"
+    assert choice_label("patients", "date:origin") == "origin (first dose)"
     assert choice_label("responses", "date:day") == "assessment date"
     assert choice_label("events", "date:day") == "event date"
 
