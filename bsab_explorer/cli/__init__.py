@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from bsab_explorer import __version__
 from bsab_explorer.cli.access import register_access_log
 from bsab_explorer.cli.audit import register_audit
+from bsab_explorer.cli.convert import register_convert
 from bsab_explorer.cli.data import register_info, register_validate
 from bsab_explorer.cli.errors import (
     EXIT_BROKEN_PIPE,
@@ -49,6 +50,7 @@ Handler = Callable[[argparse.Namespace], int]
 REGISTRARS: tuple[Callable[[Subparsers], None], ...] = (
     register_validate,
     register_info,
+    register_convert,
     register_ingest,
     register_batches,
     register_retract,

@@ -1,5 +1,6 @@
-"""The options several commands share, defined once: ``--data``, ``--filter``, ``--store`` and
-the survival options ``--by``, ``--endpoint`` and ``--ci``.
+"""The options several commands share, defined once: ``--data``, ``--filter``, ``--store``,
+the survival options ``--by``, ``--endpoint`` and ``--ci``, and the conversion options
+``--mapping``, ``--dictionary`` and ``--date-order`` (`convert` and `ingest`).
 
 Each comes with the one function that reads it (`parse_filter`, `load_data`), so a bad value is
 refused in the same words and with the same exit code by every command that takes it.
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TypeAlias
 
 from bsab_explorer.cli.errors import InvalidData, UsageError
+from bsab_explorer.data.convert import ConversionResult, convert
+from bsab_explorer.data.convert.dates import DateOrder
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.data.store import STORE_ENV
 from bsab_explorer.dataset import Dataset
@@ -102,3 +105,46 @@ def load_data(path: Path | None, *, complete: bool = True) -> Dataset:
             + "\nThe data are invalid: correct the problems above (`bsab-explorer validate`)."
         )
     return result.dataset
+
+
+#: The --date-order values and the order each names.
+DATE_ORDERS = {"dmy": DateOrder.DMY, "mdy": DateOrder.MDY, "ymd": DateOrder.ISO}
+
+
+def add_conversion_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--mapping FILE``, ``--dictionary FILE`` and ``--date-order``."""
+    parser.add_argument(
+        "--mapping",
+        metavar="FILE",
+        type=Path,
+        help="mapping TOML: contract columns, codes and date roles of the source "
+        "(default: the proposed mapping)",
+    )
+    parser.add_argument(
+        "--dictionary",
+        metavar="FILE",
+        type=Path,
+        help="REDCap data dictionary CSV (the source is then a REDCap export)",
+    )
+    parser.add_argument(
+        "--date-order",
+        choices=sorted(DATE_ORDERS),
+        help="how slashed dates are written: dd/mm/yyyy (dmy), mm/dd/yyyy (mdy) or "
+        "yyyy-mm-dd (ymd); required when the dates cannot tell",
+    )
+
+
+def _check_exists(option: str, path: Path | None) -> None:
+    if path is not None and not path.exists():
+        raise UsageError(f"{option}: there is no file or folder '{path}'.")
+
+
+def run_conversion(args: argparse.Namespace, sources: list[Path]) -> ConversionResult:
+    """Convert `sources` with the command's conversion options (usage errors exit 2)."""
+    for path in sources:
+        _check_exists("SOURCE", path)
+    _check_exists("--mapping", args.mapping)
+    _check_exists("--dictionary", args.dictionary)
+    order = DATE_ORDERS[args.date_order] if args.date_order else None
+    source: Path | list[Path] = sources[0] if len(sources) == 1 else sources
+    return convert(source, args.mapping, args.dictionary, order)

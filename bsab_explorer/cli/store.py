@@ -6,8 +6,14 @@ import argparse
 from pathlib import Path
 
 from bsab_explorer.cli.errors import EXIT_INVALID, EXIT_OK
-from bsab_explorer.cli.options import Subparsers, add_store_option
-from bsab_explorer.data.store import Batch, open_store
+from bsab_explorer.cli.options import (
+    Subparsers,
+    add_conversion_options,
+    add_store_option,
+    run_conversion,
+)
+from bsab_explorer.data.convert.contract_files import converted_name, table_csv
+from bsab_explorer.data.store import Batch, IngestResult, Store, open_store
 from bsab_explorer.schema import TABLES
 
 
@@ -20,10 +26,47 @@ def _describe(batch: Batch) -> str:
     )
 
 
+def _converting(args: argparse.Namespace) -> bool:
+    return bool(args.mapping or args.dictionary or args.date_order)
+
+
+def _ingest_converted(store: Store, args: argparse.Namespace) -> IngestResult | None:
+    """Convert FILE and store its table --table as one batch; None when the conversion failed
+    (its report is printed, nothing is stored)."""
+    converted = run_conversion(args, [args.file])
+    frame = converted.tables.get(args.table)
+    if not converted.ok or frame is None:
+        print(converted.report.to_text())
+        if converted.ok:
+            made = ", ".join(sorted(converted.tables)) or "none"
+            print(f"The conversion made no {args.table} table (it made: {made}).")
+        return None
+    for notice in converted.report.notices:
+        print(notice)
+    others = sorted(set(converted.tables) - {args.table})
+    if others:
+        print(f"Also converted, not stored: {', '.join(others)} (ingest each with --table).")
+    return store.ingest_bytes(
+        table_csv(args.table, frame),
+        converted_name(args.file.name, args.table),
+        args.table,
+        args.center,
+        cap_ages=args.cap_ages,
+    )
+
+
 def run_ingest(args: argparse.Namespace) -> int:
-    """Validate FILE and store it as one batch; exit 1 (store unchanged) when invalid."""
+    """Validate FILE (converted first with --mapping/--dictionary) and store it as one batch;
+    exit 1 (store unchanged) when invalid."""
     store = open_store(args.store)
-    result = store.ingest_file(args.file, args.table, args.center, cap_ages=args.cap_ages)
+    if _converting(args):
+        converted = _ingest_converted(store, args)
+        if converted is None:
+            print("Nothing was stored: correct the problems above and ingest again.")
+            return EXIT_INVALID
+        result = converted
+    else:
+        result = store.ingest_file(args.file, args.table, args.center, cap_ages=args.cap_ages)
     print(result.report.to_text())
     if result.stored or result.duplicate_of is not None:
         return EXIT_OK
@@ -32,11 +75,16 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 
 def register_ingest(subparsers: Subparsers) -> None:
-    """`ingest FILE --table NAME --center C [--store PATH]`."""
+    """`ingest FILE --table NAME --center C [--mapping FILE] [--dictionary FILE] [--store PATH]`."""
     parser = subparsers.add_parser(
         "ingest", help="validate a table file and store it as one batch for a center"
     )
-    parser.add_argument("file", type=Path, help="CSV, XLSX or Parquet file of one table")
+    parser.add_argument(
+        "file",
+        type=Path,
+        help="CSV, XLSX or Parquet file of one table (or a center's export, with --mapping "
+        "or --dictionary: converted first, as `convert` does)",
+    )
     parser.add_argument("--table", required=True, choices=sorted(TABLES), help="contract table")
     parser.add_argument("--center", required=True, help="center pseudonym, e.g. C07")
     parser.add_argument(
@@ -44,6 +92,7 @@ def register_ingest(subparsers: Subparsers) -> None:
         action="store_true",
         help="code ages over 90 as 90 instead of refusing the file",
     )
+    add_conversion_options(parser)
     add_store_option(parser)
     parser.set_defaults(handler=run_ingest)
 

@@ -9,6 +9,7 @@ from pathlib import PurePath
 import streamlit as st
 
 from bsab_explorer.data.access import Role, set_retracted, upload
+from bsab_explorer.data.convert.review import problems_table
 from bsab_explorer.data.store import Store, UploadCheck
 from bsab_explorer.schema import STUDIES, TABLES
 from bsab_explorer.ui.access import current
@@ -16,6 +17,12 @@ from bsab_explorer.ui.text import escape_markdown
 
 TABLE_CHOICES = tuple(name for tables in STUDIES.values() for name in tables)
 PREVIEW_ROWS = 50
+#: What a user may bring to the Upload page: a contract table, an export to map, or nothing yet.
+UPLOAD_MODES = (
+    "A contract table",
+    "Our own export (map it to the contract)",
+    "Nothing yet: a template",
+)
 
 
 def guess_table(file_name: str) -> str:
@@ -42,20 +49,7 @@ def show_check(check: UploadCheck) -> None:
             "upload it again.",
             icon=":material/error:",
         )
-        st.dataframe(
-            report.to_frame().rename(
-                {
-                    "table": "Table",
-                    "file": "File",
-                    "row": "Row",
-                    "column": "Column",
-                    "value": "Value",
-                    "rule": "Rule",
-                    "message": "What to do",
-                }
-            ),
-            hide_index=True,
-        )
+        st.dataframe(problems_table(report), hide_index=True)
     for notice in report.notices:
         st.text(notice)
     preview = check.preview

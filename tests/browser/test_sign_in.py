@@ -108,6 +108,8 @@ def test_signed_out_sees_the_sign_in_page_and_no_data(page, signed_app) -> None:
     url, _ = signed_app
     page.goto(f"{url}/survival")
     page.get_by_text("Sign in to see the studies' data.").wait_for(timeout=180_000)
+    # The button is the page's last element: drawn just after the text.
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Sign in").count() == 1
     assert page.get_by_text(re.compile(r"\d+ of \d+ patients")).count() == 0
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0

@@ -88,7 +88,7 @@ class _Built:
     raw: RawTable | None
     problems: list[Problem]
     notices: list[str]
-    #: key -> origin date, for a child table's dates (cases -> events).
+    #: key -> origin date, for a child table's dates (patients -> responses, cases -> events).
     origins: pl.DataFrame | None = None
 
 
@@ -189,15 +189,19 @@ def build_table(
                 else:
                     value = derived.select(_days_text(pl.col(name))).to_series()
                 text = text.with_columns(value.alias(name))
-        elif "origin" in dates.columns and contract.key in text.columns:
+        if "origin" in dates.columns and contract.key in text.columns:
+            # The origins of this table's keys, for its child table's dates (patients ->
+            # responses, cases -> events).
             built_origins = pl.DataFrame(
                 {
                     contract.key: text.get_column(contract.key).str.strip_chars(),
                     "origin": dates.get_column("origin"),
                 }
             ).drop_nulls()
-        if table == "events":
-            days, found = derive_event_days(text, dates, mapping.dates, origins, file=source.file)
+        if table in ("events", "responses"):
+            days, found = derive_event_days(
+                text, dates, mapping.dates, origins, file=source.file, table=table
+            )
             problems += found
             for name in (c for c in days.columns if c != ROW):
                 if name in text.columns:
@@ -274,13 +278,19 @@ def _pick_source(
     return None
 
 
-def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) -> ConversionResult:
-    """Map the tables of a read source to the contract and check them like any upload."""
+def convert_sources(
+    found: SourceSet,
+    mapping: ConversionMapping | None = None,
+    date_order: DateOrder | None = None,
+) -> ConversionResult:
+    """Map the tables of a read source to the contract and check them like any upload
+    (`date_order`, when given, is the day/month order of every table's dates)."""
     reads: dict[str, ReadResult] = {}
     problems: list[Problem] = list(found.problems)
     notices: list[str] = list(found.notices)
     used: dict[str, TableMapping] = {}
-    origins: pl.DataFrame | None = None
+    #: Parent table -> (key, origin date) of its rows, for the dates of its child tables.
+    origins: dict[str, pl.DataFrame] = {}
     for table in TABLE_ORDER:
         source = _pick_source(table, found, mapping)
         given = mapping.tables.get(table) if mapping is not None else None
@@ -304,10 +314,13 @@ def convert_sources(found: SourceSet, mapping: ConversionMapping | None = None) 
             given = replace(propose_mapping(table, source.columns, values), source=source.name)
             if mapping is None and (given.columns or given.dates):
                 notices.append(_proposal_notice(source.file, table, given))
+        if date_order is not None:
+            given = replace(given, date_order=date_order)
         used[table] = given
-        built = build_table(source, table, given, origins if table == "events" else None)
-        if table == "cases":
-            origins = built.origins
+        parent = TABLES[table].parent
+        built = build_table(source, table, given, origins.get(parent[0]) if parent else None)
+        if built.origins is not None:
+            origins[table] = built.origins
         problems += built.problems
         notices += built.notices
         if built.raw is not None:
@@ -366,10 +379,14 @@ def convert(
     source: Path | str | Sequence[Path | str],
     mapping: ConversionMapping | Path | str | None = None,
     dictionary: Path | str | None = None,
+    date_order: DateOrder | None = None,
 ) -> ConversionResult:
     """Convert a plain table, a REDCap export (with its `dictionary`) or an ADaM set (a folder
-    or files named ADSL, ADTTE, ADRS, ADAE, ADEX) into contract tables; never raises on data."""
-    return _without_dates(_convert(source, mapping, dictionary))
+    or files named ADSL, ADTTE, ADRS, ADAE, ADEX) into contract tables; never raises on data.
+
+    `date_order` (when given) says how every table's slashed dates are written, over the
+    mapping's own format."""
+    return _without_dates(_convert(source, mapping, dictionary, date_order))
 
 
 def _without_dates(result: ConversionResult) -> ConversionResult:
@@ -393,10 +410,43 @@ def _without_dates(result: ConversionResult) -> ConversionResult:
     return replace(result, report=ValidationReport(problems, notices))
 
 
+def read_source(files: Sequence[Path], dictionary: Path | str | None = None) -> SourceSet:
+    """The tables of a source before mapping: a REDCap export (with its `dictionary`), an ADaM
+    set, or plain table files."""
+    if dictionary is not None:
+        if len(files) != 1:
+            problem = Problem(
+                "redcap",
+                "",
+                None,
+                None,
+                None,
+                ConvertRule.UNKNOWN_SOURCE,
+                "A REDCap conversion takes one export file with its data dictionary.",
+            )
+            return SourceSet(problems=(problem,), kind="redcap")
+        return redcap.read_redcap(files[0], Path(dictionary))
+    if adam.is_adam(files):
+        return adam.read_adam(files)
+    plain = [f for f in files if f.suffix.lower() in _PLAIN_SUFFIXES]
+    return plain_tables.read_plain(plain or files)
+
+
+def convert_read(
+    found: SourceSet,
+    mapping: ConversionMapping | None = None,
+    date_order: DateOrder | None = None,
+) -> ConversionResult:
+    """`convert` for a source already read (`read_source`): the Upload page reads once, then
+    converts again as the user corrects the mapping."""
+    return _without_dates(convert_sources(found, mapping, date_order))
+
+
 def _convert(
     source: Path | str | Sequence[Path | str],
     mapping: ConversionMapping | Path | str | None,
     dictionary: Path | str | None,
+    date_order: DateOrder | None = None,
 ) -> ConversionResult:
     if isinstance(mapping, str | Path):
         path = Path(mapping)
@@ -413,23 +463,5 @@ def _convert(
         if parsed is None:
             return ConversionResult({}, ValidationReport(tuple(problems)))
         mapping = parsed
-    files = _files(source)
-    if dictionary is not None:
-        if len(files) != 1:
-            problem = Problem(
-                "redcap",
-                "",
-                None,
-                None,
-                None,
-                ConvertRule.UNKNOWN_SOURCE,
-                "A REDCap conversion takes one export file with its data dictionary.",
-            )
-            return ConversionResult({}, ValidationReport((problem,)), kind="redcap")
-        found = redcap.read_redcap(files[0], Path(dictionary))
-    elif adam.is_adam(files):
-        found = adam.read_adam(files)
-    else:
-        plain = [f for f in files if f.suffix.lower() in _PLAIN_SUFFIXES]
-        found = plain_tables.read_plain(plain or files)
-    return convert_sources(found, mapping)
+    found = read_source(_files(source), dictionary)
+    return convert_sources(found, mapping, date_order)

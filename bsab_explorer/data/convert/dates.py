@@ -128,6 +128,15 @@ def proven_order(values: Sequence[str]) -> tuple[DateOrder | None, bool]:
     return None, False
 
 
+def needs_order(values: Sequence[str]) -> bool:
+    """Whether `values` hold slashed dates whose day/month order they do not prove (so the
+    user must say it)."""
+    if not any(_SLASHED.match(v.strip()) for v in values):
+        return False
+    proven, contradictory = proven_order(values)
+    return proven is None or contradictory
+
+
 @dataclass(frozen=True)
 class DateColumn:
     """One source column read as dates (a `pl.Date` series, null where not a date)."""
@@ -370,30 +379,36 @@ def derive_event_days(
     origins: pl.DataFrame | None,
     *,
     file: str,
+    table: str = "events",
 ) -> tuple[pl.DataFrame, list[Problem]]:
-    """`ROW` plus day and end_day of events, counted from their own origin date or else from
-    their case's (`origins`: case_id -> origin); a date before the first dose gets no day."""
+    """`ROW` plus the day columns of a long table (events: day, end_day; responses: day),
+    counted from the row's own origin date or else from its parent's (`origins`: key ->
+    origin, from cases or patients); a date before the first dose gets no day."""
     problems: list[Problem] = []
+    key = _PARENT_KEYS[table]
+    owner = "case" if key == "case_id" else "patient"
+    parent = "cases" if key == "case_id" else "patients"
     roles = [r for r in ("day", "end_day") if r in dates.columns]
     if "origin" in dates.columns:
         origin = dates.get_column("origin")
-    elif origins is not None and "case_id" in events.columns:
-        keyed = events.select(ROW, pl.col("case_id").str.strip_chars()).join(
-            origins, on="case_id", how="left", maintain_order="left"
+    elif origins is not None and key in events.columns:
+        keyed = events.select(ROW, pl.col(key).str.strip_chars()).join(
+            origins, on=key, how="left", maintain_order="left"
         )
         origin = keyed.get_column("origin")
     else:
         if roles:
             problems.append(
                 Problem(
-                    "events",
+                    table,
                     file,
                     None,
                     columns[roles[0]],
                     None,
                     ConvertRule.MISSING_ORIGIN,
-                    "Event dates need each case's first-dose date: give it as the cases "
-                    "table's [dates] origin (or the events table's own origin column).",
+                    f"{_ROW_LABELS[table].capitalize()} dates need each {owner}'s first-dose "
+                    f"date: give it as the {parent} table's [dates] origin (or the {table} "
+                    "table's own origin column).",
                 )
             )
         return dates.select(ROW), problems
@@ -401,30 +416,31 @@ def derive_event_days(
     start = pl.col("__origin")
     for role in roles:
         date = pl.col(role)
+        label = "assessment" if table == "responses" else ROLE_LABELS[role]
         before = frame.filter(date < start).get_column(ROW)
         problems += [
             Problem(
-                "events",
+                table,
                 file,
                 row,
                 columns[role],
                 None,
                 ConvertRule.DATE_SEQUENCE,
-                f"The {ROLE_LABELS[role]} date is before the case's first bispecific dose. "
-                "Check the date.",
+                f"The {label} date is before the {owner}'s first bispecific dose. Check the date.",
             )
             for row in before
         ]
         no_origin = frame.filter(date.is_not_null() & start.is_null()).get_column(ROW)
         problems += [
             Problem(
-                "events",
+                table,
                 file,
                 row,
                 columns[role],
                 None,
                 ConvertRule.MISSING_ORIGIN,
-                "This event's case has no first-dose date, so its day cannot be counted.",
+                f"This {_ROW_LABELS[table]}'s {owner} has no first-dose date, "
+                "so its day cannot be counted.",
             )
             for row in no_origin
         ]
@@ -434,3 +450,9 @@ def derive_event_days(
         *(pl.when(pl.col(r) >= start).then(days_between(start, pl.col(r))).alias(r) for r in roles),
     )
     return days, problems
+
+
+#: The column that ties a long table's rows to the table holding their origin.
+_PARENT_KEYS = {"events": "case_id", "responses": "patient_id"}
+#: What a row of a long table is, for messages.
+_ROW_LABELS = {"events": "event", "responses": "assessment"}

@@ -52,7 +52,7 @@ from bsab_explorer.schema import (
 #: Date roles each contract table accepts in its [dates] section.
 DATE_ROLES: dict[str, tuple[str, ...]] = {
     "patients": PATIENT_ROLES,
-    "responses": ("origin",),
+    "responses": ("origin", "day"),
     "cases": ("origin",),
     "events": ("origin", "day", "end_day"),
 }

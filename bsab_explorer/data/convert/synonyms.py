@@ -105,7 +105,11 @@ DATE_ROLES: dict[str, tuple[str, ...]] = {
     "last_chemo": _words(
         "last_chemo_date last_chemotherapy_date debulking_end_date date_derniere_chimio"
     ),
-    "day": _words("event_date onset_date date astdt date_evenement"),
+    "day": _words(
+        "event_date onset_date date astdt date_evenement assessment_date response_date "
+        "date_assessment visit_date date_evaluation date_reponse untersuchungsdatum "
+        "data_valutazione fecha_evaluacion"
+    ),
     "end_day": _words("end_date stop_date resolution_date aendt date_fin"),
 }
 #: Other spellings of contract codes, per contract column.
