@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from bsab_explorer.analyses.adverse_events import GRADES, AdverseEventTable
-from bsab_explorer.analyses.counts import format_count, format_number
+from bsab_explorer.analyses.counts import format_count, format_number, format_percent
 from bsab_explorer.analyses.crs_course import CRSCourse
 from bsab_explorer.analyses.duration_of_response import DurationOfResponse
 from bsab_explorer.analyses.mrd import MRDSummary, Proportion, SustainedMRD
@@ -450,7 +450,8 @@ def crs_course_display(course: CRSCourse) -> pl.DataFrame:
 def _share_text(p: Proportion) -> str:
     if p.total == 0 or p.lower is None or p.upper is None:
         return f"{p.n}/{p.total}"
-    return f"{format_count(p.n, p.total, -1)} (95 % CI {100 * p.lower:.0f}–{100 * p.upper:.0f} %)"
+    ci = f"95 % CI {100 * p.lower:.0f}–{100 * p.upper:.0f} %"
+    return f"{p.n}/{p.total} ({format_percent(p.n, p.total)} %; {ci})"
 
 
 def crs_course_lines(course: CRSCourse) -> tuple[str, ...]:

@@ -397,9 +397,12 @@ def _mrd(source: Source, request: ExportRequest) -> Built:
 
 def _adverse_events(source: Source, request: ExportRequest) -> Built:
     cohort = _cohort(source, request)
-    table = tabulate_adverse_events(
-        cohort.patients, cohort.adverse_events, _by(request, cohort.patients)
-    )
+    events = cohort.adverse_events
+    if events.height == 0 and source.dataset.has(ADVERSE_EVENTS.name):
+        # No event among these patients is a count of 0, not a fall-back to the worst grades of
+        # the patients table: the whole table goes in and the analysis keeps these patients' rows.
+        events = source.dataset.table(ADVERSE_EVENTS.name)
+    table = tabulate_adverse_events(cohort.patients, events, _by(request, cohort.patients))
     return Built(adverse_event_frame(table), notes=adverse_event_notes(table), summary=table)
 
 
@@ -419,7 +422,12 @@ def crs_course(source: Source, request: ExportRequest) -> tuple[CRSCourse, str]:
     """The CRS course a request names, and where its episodes come from, in words."""
     if _crs_source(source.dataset, request) == "adverse-events":
         cohort = _cohort(source, request)
-        episodes = episodes_from_adverse_events(cohort.adverse_events)
+        if cohort.adverse_events.height == 0 and source.dataset.has(ADVERSE_EVENTS.name):
+            # A subgroup without events has no episode (the columns are judged on the table).
+            episodes = episodes_from_adverse_events(source.dataset.table(ADVERSE_EVENTS.name))
+            episodes = episodes.clear()
+        else:
+            episodes = episodes_from_adverse_events(cohort.adverse_events)
         return summarise_crs_course(episodes), "the cohort's adverse_events table"
     cases, events = _cases(source, request)
     return summarise_crs_course(episodes_from_events(cases, events)), "the case series' events"
