@@ -68,7 +68,10 @@ def test_the_duration_figure_draws_what_its_file_holds(endpoints: Dataset) -> No
     export = make_export(endpoints, request, clock=fixed_clock)
     assert drawn.chart.to_dict() == export.chart.to_dict()
     assert drawn.data.equals(export.data)
-    assert "Duration of response by" in str(drawn.chart.to_dict())
+    spec = str(drawn.chart.to_dict())
+    assert "Duration of response by" in spec
+    assert "Probability of response" in spec
+    assert "PFS probability" not in spec
     read = pd.read_csv(io.BytesIO(export.csv()))
     assert set(read["group"]) == {"No", "Yes"}
     # R: survfit(Surv(dor, pfs_event) ~ emd, conf.type = "log-log"): No's first drop at 0 days

@@ -255,6 +255,7 @@ def km_chart(
     show_p: bool = True,
     breaks: Sequence[float] | None = None,
     title: str | None = None,
+    y_title: str | None = None,
     width: int = CURVE_WIDTH,
     height: int = CURVE_HEIGHT,
 ) -> alt.VConcatChart:
@@ -315,7 +316,7 @@ def km_chart(
     )
     y = alt.Y(
         "surv:Q",
-        title=f"{summary.endpoint.value.upper()} probability",
+        title=y_title or f"{summary.endpoint.value.upper()} probability",
         scale=alt.Scale(domain=[0, 1], clamp=True),
         axis=alt.Axis(
             format=".0%",

@@ -368,7 +368,9 @@ def _duration(source: Source, request: ExportRequest) -> Built:
         return Built(duration_frame(result), notes=notes, summary=result)
     bands = _flag(request, "bands", default=True)
     heading = "Duration of response" + ("" if summary.by is None else f" by {summary.by_label}")
-    chart = km_chart(summary, show_ci=bands, show_p=False, title=heading)
+    chart = km_chart(
+        summary, show_ci=bands, show_p=False, title=heading, y_title="Probability of response"
+    )
     return Built(summary.curves_frame(), chart, notes, result)
 
 

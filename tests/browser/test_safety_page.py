@@ -104,3 +104,22 @@ def test_safety_page_on_the_bundled_data_says_what_is_missing(
     page.screenshot(path=str(SHOTS / "endwire-safety-bundled.png"), full_page=True)
     main.get_by_text("The CRS course needs the adverse_events table").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "endwire-safety-bundled-crs.png"))
+
+
+def test_response_page_draws_the_duration_of_response(small_page, endpoint_url: str) -> None:  # type: ignore[no-untyped-def]
+    page = small_page
+    page.goto(f"{endpoint_url}/response?data=Pooled&by=emd")
+    heading = page.get_by_role("heading", name="Duration of response")
+    heading.wait_for()
+    _wait_idle(page)
+    main = page.get_by_test_id("stMain")
+    table = main.get_by_test_id("stTable").first
+    table.wait_for()
+    assert table.get_by_role("row").filter(has_text="No").first.inner_text().split() == [
+        "No", "8", "6", "5.4", "(3.3–NR)",
+    ]  # fmt: skip
+    charts = main.locator("[data-testid=stVegaLiteChart]")
+    assert charts.count() == 2
+    charts.nth(1).scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "endwire-response-dor.png"))
