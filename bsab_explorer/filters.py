@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from bsab_explorer.dataset import Dataset
+from bsab_explorer.dataset import Dataset, empty_table
 from bsab_explorer.schema import (
+    ADVERSE_EVENTS,
     CASES,
     EVENTS,
     FALSE_TOKENS,
@@ -237,7 +238,7 @@ class CohortFilter:
 
 @dataclass(frozen=True)
 class Cohort:
-    """The patients (and their assessments) of a dataset that a filter keeps.
+    """The patients (their assessments and adverse events) of a dataset that a filter keeps.
 
     `rows` are the kept patients' row numbers in the dataset's patients table (ascending; None
     when the filter keeps everyone), so that what was derived once for the whole dataset can be
@@ -249,6 +250,11 @@ class Cohort:
     responses: pl.DataFrame
     total: int
     rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: The kept patients' adverse events (contract 1.1; empty when the data have none), so that
+    #: the safety analyses see only the events of the patients the filter keeps.
+    adverse_events: pl.DataFrame = field(
+        default_factory=lambda: empty_table(ADVERSE_EVENTS.name), compare=False, repr=False
+    )
 
     @property
     def n(self) -> int:
@@ -295,23 +301,28 @@ def select_cohort(
     """
     patients = dataset.table(PATIENTS.name)
     responses = dataset.table(RESPONSES.name)
+    events = dataset.table(ADVERSE_EVENTS.name)
     predicate = cohort_filter.predicate(patients, PATIENTS)
     if predicate is None:
-        return Cohort(cohort_filter, patients, responses, patients.height)
+        return Cohort(cohort_filter, patients, responses, patients.height, adverse_events=events)
     mask = patients.select(predicate.fill_null(False)).to_series().to_numpy()
     if mask.all():
-        return Cohort(cohort_filter, patients, responses, patients.height)
+        return Cohort(cohort_filter, patients, responses, patients.height, adverse_events=events)
     if owners is None:
         owners = response_owners(dataset)
     elif owners.size != responses.height:
         raise ValueError("owners are not the response rows of this dataset")
     keep = (owners >= 0) & np.append(mask, False)[owners]
+    kept = patients.filter(pl.Series(mask))
+    if events.height:
+        events = events.filter(pl.col(PATIENTS.key).is_in(kept.get_column(PATIENTS.key).implode()))
     return Cohort(
         cohort_filter,
-        patients.filter(pl.Series(mask)),
+        kept,
         responses.filter(pl.Series(keep)),
         patients.height,
         rows=np.flatnonzero(mask),
+        adverse_events=events,
     )
 
 

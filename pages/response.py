@@ -3,14 +3,16 @@
 import streamlit as st
 
 import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
+from bsab_explorer.analyses.endpoint_tables import duration_display
 from bsab_explorer.analyses.response import DENOMINATOR_LABELS, DENOMINATORS
 from bsab_explorer.analyses.response_tables import response_display
+from bsab_explorer.errors import Unavailable
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import group_choice, url_choice
-from bsab_explorer.ui.text import escape_markdown
+from bsab_explorer.ui.text import escape_frame, escape_markdown
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
 
@@ -48,3 +50,23 @@ st.caption(
     "Clopper–Pearson method. No row means not assessed; NE means assessed but not evaluable. "
     "PET-CT is counted per visit, so not for the best response (—)."
 )
+
+st.subheader("Duration of response")
+duration_request = ExportRequest("figure", "duration-of-response", view.cohort_filter, by=by)
+try:
+    duration = cache.result(view, duration_request)
+except Unavailable as refusal:
+    st.info(escape_markdown(str(refusal)))
+else:
+    show_chart(duration.chart)
+    offer_chart(duration.chart, duration_request, view.dataset, data=duration.data)
+    st.table(escape_frame(duration_display(duration.summary)), hide_index=True)
+    duration_table = ExportRequest("table", "duration-of-response", view.cohort_filter, by=by)
+    offer_table(
+        lambda: cache.result(view, duration_table).data,
+        duration_table,
+        view.dataset,
+        key="duration-table",
+    )
+    for note in duration.notes:
+        st.caption(escape_markdown(note))

@@ -73,6 +73,12 @@ def test_names_are_the_catalogues_tables() -> None:
         "cox",
         "crs-recurrence",
         "case-table",
+        "duration-of-response",
+        "time-to-response",
+        "mrd",
+        "adverse-events",
+        "crs-course",
+        "crs-course-patients",
     } == set(table_names())
 
 

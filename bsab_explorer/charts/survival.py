@@ -232,6 +232,7 @@ def km_chart(
     show_median: bool = False,
     breaks: Sequence[float] | None = None,
     title: str | None = None,
+    y_title: str | None = None,
     width: int = CURVE_WIDTH,
     height: int = CURVE_HEIGHT,
 ) -> alt.LayerChart:
@@ -299,7 +300,7 @@ def km_chart(
     y_scale = alt.Scale(domain=[0, 1], range=[_from_bottom(below), 0], clamp=True)
     y = alt.Y(
         "surv:Q",
-        title=f"{summary.endpoint.value.upper()} probability",
+        title=y_title or f"{summary.endpoint.value.upper()} probability",
         scale=y_scale,
         axis=alt.Axis(
             format=".0%",

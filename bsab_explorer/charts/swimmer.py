@@ -1,10 +1,13 @@
 """All cases at once: one lane per case, the timeline's encoding condensed into each lane.
 
 A grey bar spans each case's follow-up; doses are ticks, CRS and ICANS points coloured by
-ASTCT grade, infections and fevers keep their shapes, holds are shaded, schedule changes are
-short black rules and a discontinuation a red cross. Lanes shrink with the number of cases
-(5 or 200 stay readable); response labels are written only while there is room for them.
-Management events and work-ups are left to the single-case timeline.
+ASTCT grade, infections and fevers keep their shapes, holds are shaded, schedule changes
+(weekly to every two weeks, to monthly) are short black rules and a discontinuation a red
+cross. As in the trials' swimmer plots, the response assessments mark the first response, the
+best response and progression, and an arrow ends the lane of a case still on treatment (its
+outcome is not "discontinued" and no discontinuation is recorded). Lanes shrink with the number
+of cases (5 or 200 stay readable); response labels are written only while there is room for
+them. Management events and work-ups are left to the single-case timeline.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from bsab_explorer.charts.timeline import (
     grade_scale,
     with_data,
 )
-from bsab_explorer.schema import DAYS_PER_MONTH, STEP_UP_PREFIX
+from bsab_explorer.schema import DAYS_PER_MONTH, ORR_CODES, RESPONSE_CODES, STEP_UP_PREFIX
 
 SortBy = Literal["follow_up", "episodes"]
 Unit = Literal["days", "months"]
@@ -58,6 +61,65 @@ ON_TREATMENT = "on_treatment"
 #: screen, and a registry of thousands of cases would send the browser ~10 rows per case.
 MAX_LANES = 200
 GRADED_SHAPES = {"CRS": "circle", "ICANS": "triangle-up"}
+#: Milestones a response assessment can mark, with their shape and colour.
+FIRST_RESPONSE = "First response"
+BEST_RESPONSE = "Best response"
+FIRST_AND_BEST = "First and best response"
+PROGRESSION = "Progression"
+MILESTONES = {
+    FIRST_RESPONSE: ("diamond", "#6baed6"),
+    BEST_RESPONSE: ("diamond", "#08306b"),
+    FIRST_AND_BEST: ("diamond", "#CC79A7"),
+    PROGRESSION: ("triangle-down", DISCONTINUATION_COLOR),
+}
+#: Outcomes of a case that leave it on treatment (unless a discontinuation is recorded).
+ONGOING_OUTCOMES = ("continued", "dose_reduced")
+ONGOING_COLOR = "#525252"
+
+
+def _milestones(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` with `milestone` set on the response assessments that mark one (else null)."""
+    is_response = pl.col("kind") == "response"
+    rank = pl.col("detail").replace_strict(
+        {code: i for i, code in enumerate(RESPONSE_CODES)}, default=None, return_dtype=pl.Int64
+    )
+    responding = is_response & pl.col("detail").is_in(ORR_CODES)
+    progressed = is_response & (pl.col("detail") == "PD")
+    ranked = rows.with_columns(
+        rank.alias("_rank"),
+        pl.col("x").filter(responding).min().over("case_id").alias("_first"),
+        pl.col("x").filter(progressed).min().over("case_id").alias("_progression"),
+        rank.filter(responding).min().over("case_id").alias("_best_rank"),
+    ).with_columns(
+        pl.col("x")
+        .filter(responding & (pl.col("_rank") == pl.col("_best_rank")))
+        .min()
+        .over("case_id")
+        .alias("_best")
+    )
+    first = responding & (pl.col("x") == pl.col("_first"))
+    best = responding & (pl.col("_rank") == pl.col("_best_rank")) & (pl.col("x") == pl.col("_best"))
+    milestone = (
+        pl.when(first & best)
+        .then(pl.lit(FIRST_AND_BEST))
+        .when(first)
+        .then(pl.lit(FIRST_RESPONSE))
+        .when(best)
+        .then(pl.lit(BEST_RESPONSE))
+        .when(progressed & (pl.col("x") == pl.col("_progression")))
+        .then(pl.lit(PROGRESSION))
+    )
+    return ranked.with_columns(milestone.alias("milestone")).drop(
+        "_rank", "_first", "_progression", "_best_rank", "_best"
+    )
+
+
+def _ongoing(cases: pl.DataFrame, events: pl.DataFrame) -> pl.Series:
+    """Ids of the cases still on treatment at their last follow-up."""
+    stopped = events.filter(pl.col("event") == "discontinuation").get_column("case_id")
+    return cases.filter(
+        pl.col("outcome").is_in(ONGOING_OUTCOMES) & ~pl.col("case_id").is_in(stopped.implode())
+    ).get_column("case_id")
 
 
 def lane_step(n_cases: int) -> int:
@@ -121,6 +183,7 @@ def swimmer_data(cases: pl.DataFrame, events: pl.DataFrame, unit: Unit = "days")
         .alias("dose_kind"),
         pl.when(~is_dose).then(pl.col("detail")).alias("detail"),
     )  # fmt: skip
+    ongoing = _ongoing(cases, events).implode()
     spans = (
         events.group_by("case_id")
         .agg(pl.max_horizontal(pl.col("day").max(), pl.col("end_day").max()).alias("day"))
@@ -130,8 +193,11 @@ def swimmer_data(cases: pl.DataFrame, events: pl.DataFrame, unit: Unit = "days")
             pl.lit("Follow-up").alias("label"),
             pl.lit(0.0).alias("x"),
             (pl.col("day") / scale).round(3).alias("x2"),
+            # Only true is written: a null costs no bytes in the chart's data.
+            pl.when(pl.col("case_id").is_in(ongoing)).then(pl.lit(True)).alias("ongoing"),
         )
     )
+    rows = _milestones(rows)
     treatment = pl.col("dose_kind") == TREATMENT_LABEL
     if rows.height + spans.height > MAX_ROWS:
         on_treatment = (
@@ -167,6 +233,7 @@ def swimmer_chart(
     labelled = n <= LABELLED_CASES
     point_size = float(min(200, max(14, (step * 0.75) ** 2)))
     x_title = "Months since first dose" if unit == "months" else "Days since first dose"
+    time_title = "Month" if unit == "months" else "Day"
     sort_text = "longest follow-up" if sort_by == "follow_up" else "most CRS episodes"
     sort_title = "Longest follow-up" if sort_by == "follow_up" else "Most CRS episodes"
     x = alt.X("x:Q", title=x_title, axis=alt.Axis(tickCount=12, labelOverlap=True))
@@ -180,7 +247,7 @@ def swimmer_chart(
     tooltip = [
         alt.Tooltip("case_id:N", title="Case"),
         alt.Tooltip("label:N", title="Event"),
-        alt.Tooltip("x:Q", title="Month" if unit == "months" else "Day", format=".1f"),
+        alt.Tooltip("x:Q", title=time_title, format=".1f"),
         alt.Tooltip("grade_label:N", title="Grade"),
         alt.Tooltip("detail:N", title="Detail"),
     ]
@@ -190,6 +257,8 @@ def swimmer_chart(
     graded_present = set(rows.filter(pl.col("kind") == "graded")["label"].to_list())
     graded = [g for g in GRADED_SHAPES if g in graded_present] or ["CRS"]
     collapsed = rows.filter(pl.col("kind") == ON_TREATMENT).height > 0
+    marked = set(rows.get_column("milestone").drop_nulls().to_list())
+    milestones = [m for m in MILESTONES if m in marked] or [FIRST_RESPONSE]
     doses_text = "dark bar: on treatment (first to last dose) · " if collapsed else ""
     color, shape = event_scales(present)
 
@@ -257,6 +326,36 @@ def swimmer_chart(
         base("discontinuation")
         .mark_point(shape="cross", filled=True, size=point_size * 1.6, color=DISCONTINUATION_COLOR)
         .encode(x=x, y=y, tooltip=tooltip),
+        alt.Chart()
+        .transform_filter((alt.datum.kind == "follow_up") & alt.datum.ongoing)
+        .mark_point(shape="triangle-right", filled=True, size=point_size, color=ONGOING_COLOR)
+        .encode(
+            x=alt.X("x2:Q"),
+            y=y,
+            tooltip=[
+                tooltip[0],
+                alt.Tooltip("x2:Q", title=f"{time_title} (last follow-up)", format=".1f"),
+            ],
+        ),
+        alt.Chart()
+        .transform_filter((alt.datum.kind == "response") & alt.datum.milestone)
+        .mark_point(filled=True, size=point_size, opacity=1, yOffset=step * 0.3)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "milestone:N",
+                title="Response",
+                scale=alt.Scale(domain=milestones, range=[MILESTONES[m][1] for m in milestones]),
+                legend=alt.Legend(labelLimit=240),
+            ),
+            shape=alt.Shape(
+                "milestone:N",
+                title="Response",
+                scale=alt.Scale(domain=milestones, range=[MILESTONES[m][0] for m in milestones]),
+            ),
+            tooltip=[*tooltip[:3], alt.Tooltip("milestone:N", title="Marks"), tooltip[4]],
+        ),
     ]
     if labelled:
         layers.append(
@@ -280,7 +379,8 @@ def swimmer_chart(
                     else ""
                 ),
                 f"Grey bar: follow-up · {doses_text}shaded: hold · black bar: schedule change · "
-                "red cross: discontinuation.",
+                "red cross: discontinuation · diamonds: first and best response · arrow: on "
+                "treatment at last follow-up.",
             ],
         ),
     )

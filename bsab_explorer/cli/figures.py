@@ -31,7 +31,15 @@ if TYPE_CHECKING:
 # commands must not slow down `bsab-explorer validate` or `info` (scipy alone takes seconds).
 
 #: Command-line names of the figures (a test keeps them equal to the catalogue's).
-FIGURE_NAMES = ("response", "conversion", "km", "timeline", "swimmer", "crs-latency")
+FIGURE_NAMES = (
+    "response",
+    "conversion",
+    "km",
+    "timeline",
+    "swimmer",
+    "crs-latency",
+    "duration-of-response",
+)
 DEFAULT_COMPARISONS = ("emd",)
 
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.

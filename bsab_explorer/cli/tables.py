@@ -118,6 +118,7 @@ def given_options(args: argparse.Namespace) -> dict[str, str]:
         "from": args.from_tp,
         "to": args.to_tp,
         "p-values": args.p_values,
+        "source": args.source,
     }
     return {flag: value for flag, value in values.items() if value is not None}
 
@@ -312,6 +313,12 @@ def register_table(subparsers: Subparsers) -> None:
         const="true",
         choices=("true", "false"),
         help="table1: add comparison p-values (Fisher exact, Wilcoxon)",
+    )
+    parser.add_argument(
+        "--source",
+        choices=("adverse-events", "case-series"),
+        help="crs-course: episodes of the cohort's adverse_events table or of the case series' "
+        "events (default: the adverse_events table when the data have one)",
     )
     parser.add_argument(
         "--format",

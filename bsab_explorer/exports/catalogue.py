@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from bsab_explorer.analyses.adverse_events import tabulate_adverse_events
 from bsab_explorer.analyses.case_table import build_case_table
 from bsab_explorer.analyses.conversion import (
     alluvial_flows,
@@ -29,6 +30,28 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.crs_course import (
+    CRSCourse,
+    episodes_from_adverse_events,
+    episodes_from_events,
+    summarise_crs_course,
+)
+from bsab_explorer.analyses.duration_of_response import estimate_duration_of_response
+from bsab_explorer.analyses.endpoint_tables import (
+    adverse_event_frame,
+    adverse_event_notes,
+    crs_course_frame,
+    crs_course_notes,
+    crs_patients_frame,
+    duration_frame,
+    duration_notes,
+    duration_summary,
+    mrd_frame,
+    mrd_notes,
+    time_to_response_frame,
+    time_to_response_notes,
+)
+from bsab_explorer.analyses.mrd import SustainedMRD, summarise_mrd, summarise_sustained_mrd
 from bsab_explorer.analyses.prepared import PreparedDataset, cohort_index, select_prepared_cohort
 from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence, crs_episodes
 from bsab_explorer.analyses.response import (
@@ -46,6 +69,7 @@ from bsab_explorer.analyses.survival import (
     required_columns,
 )
 from bsab_explorer.analyses.table1 import build_table1
+from bsab_explorer.analyses.time_to_response import summarise_time_to_response
 from bsab_explorer.charts.conversion import alluvial_chart
 from bsab_explorer.charts.crs_latency import By as LatencyBy
 from bsab_explorer.charts.crs_latency import crs_latency_chart
@@ -61,7 +85,14 @@ from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
 from bsab_explorer.exports.tables import table_to_csv, table_to_zip
 from bsab_explorer.filters import Cohort, CohortFilter, select_cases, select_cohort
-from bsab_explorer.schema import BEST_TIMEPOINT, CASES, PATIENTS, column_label, timepoint_label
+from bsab_explorer.schema import (
+    ADVERSE_EVENTS,
+    BEST_TIMEPOINT,
+    CASES,
+    PATIENTS,
+    column_label,
+    timepoint_label,
+)
 
 COHORT = "debulking"
 CASE_SERIES = "recurrent_crs"
@@ -324,6 +355,97 @@ def _km(source: Source, request: ExportRequest) -> Built:
     return Built(summary.curves_frame(), chart, notes, summary)
 
 
+# --- response and safety endpoints -------------------------------------------------------------
+
+
+def _duration(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
+    result = estimate_duration_of_response(
+        cohort.patients, cohort.responses, _by(request, cohort.patients), _ci(request)
+    )
+    summary = duration_summary(result)
+    notes = duration_notes(result)
+    if request.command == "table":
+        return Built(duration_frame(result), notes=notes, summary=result)
+    bands = _flag(request, "bands", default=True)
+    heading = "Duration of response" + ("" if summary.by is None else f" by {summary.by_label}")
+    chart = km_chart(
+        summary, show_ci=bands, show_p=False, title=heading, y_title="Probability of response"
+    )
+    return Built(summary.curves_frame(), chart, notes, result)
+
+
+def _time_to_response(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
+    result = summarise_time_to_response(
+        cohort.patients, cohort.responses, _by(request, cohort.patients)
+    )
+    return Built(
+        time_to_response_frame(result), notes=time_to_response_notes(result), summary=result
+    )
+
+
+def _mrd(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
+    by = _by(request, cohort.patients)
+    rates = summarise_mrd(cohort.patients, cohort.responses, by)
+    sustained: SustainedMRD | None
+    try:
+        sustained = summarise_sustained_mrd(cohort.patients, cohort.responses, by)
+        missing = None
+    except Unavailable as refusal:
+        sustained, missing = None, str(refusal)
+    return Built(mrd_frame(rates, sustained), notes=mrd_notes(rates, missing), summary=rates)
+
+
+def _adverse_events(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
+    events = cohort.adverse_events
+    if events.height == 0 and source.dataset.has(ADVERSE_EVENTS.name):
+        # No event among these patients is a count of 0, not a fall-back to the worst grades of
+        # the patients table: the whole table goes in and the analysis keeps these patients' rows.
+        events = source.dataset.table(ADVERSE_EVENTS.name)
+    table = tabulate_adverse_events(cohort.patients, events, _by(request, cohort.patients))
+    return Built(adverse_event_frame(table), notes=adverse_event_notes(table), summary=table)
+
+
+#: `--source` of the CRS course: the cohort's adverse events or the case series' events.
+CRS_SOURCES = ("adverse-events", "case-series")
+
+
+def _crs_source(dataset: Dataset, request: ExportRequest) -> str:
+    default = CRS_SOURCES[0] if dataset.has(ADVERSE_EVENTS.name) else CRS_SOURCES[1]
+    value = request.option("source", default) or default
+    if value not in CRS_SOURCES:
+        raise ExportUnavailable(f"--source must be one of {', '.join(CRS_SOURCES)}, not '{value}'.")
+    return value
+
+
+def crs_course(source: Source, request: ExportRequest) -> tuple[CRSCourse, str]:
+    """The CRS course a request names, and where its episodes come from, in words."""
+    if _crs_source(source.dataset, request) == "adverse-events":
+        cohort = _cohort(source, request)
+        if cohort.adverse_events.height == 0 and source.dataset.has(ADVERSE_EVENTS.name):
+            # A subgroup without events has no episode (the columns are judged on the table).
+            episodes = episodes_from_adverse_events(source.dataset.table(ADVERSE_EVENTS.name))
+            episodes = episodes.clear()
+        else:
+            episodes = episodes_from_adverse_events(cohort.adverse_events)
+        return summarise_crs_course(episodes), "the cohort's adverse_events table"
+    cases, events = _cases(source, request)
+    return summarise_crs_course(episodes_from_events(cases, events)), "the case series' events"
+
+
+def _crs_course(source: Source, request: ExportRequest) -> Built:
+    course, where = crs_course(source, request)
+    return Built(crs_course_frame(course), notes=crs_course_notes(course, where), summary=course)
+
+
+def _crs_patients(source: Source, request: ExportRequest) -> Built:
+    course, where = crs_course(source, request)
+    return Built(crs_patients_frame(course), notes=crs_course_notes(course, where), summary=course)
+
+
 # --- case series --------------------------------------------------------------------------------
 
 
@@ -437,6 +559,14 @@ FIGURES: dict[str, Entry] = {
             frozenset({"by"}),
             "Hours from the attributed dose to each CRS episode, and days between episodes.",
         ),
+        Entry(
+            "duration-of-response",
+            "Duration of response",
+            COHORT,
+            _duration,
+            frozenset({"by", "ci", "bands"}),
+            "Kaplan–Meier among responders from the first response to progression or death.",
+        ),
     )
 }
 
@@ -461,6 +591,16 @@ TABLES: dict[str, Entry] = {
               _survival_table(SurvivalSummary.cox_frame), _SURVIVAL_OPTIONS),
         Entry("crs-recurrence", "Recurrent CRS by case", CASE_SERIES, _recurrence),
         Entry("case-table", "Case series: Table 1", CASE_SERIES, _case_table),
+        Entry("duration-of-response", "Duration of response", COHORT, _duration,
+              frozenset({"by", "ci"})),
+        Entry("time-to-response", "Time to first and best response", COHORT, _time_to_response,
+              frozenset({"by"})),
+        Entry("mrd", "MRD negativity", COHORT, _mrd, frozenset({"by"})),
+        Entry("adverse-events", "Adverse events by highest grade", COHORT, _adverse_events,
+              frozenset({"by"})),
+        Entry("crs-course", "CRS course", COHORT, _crs_course, frozenset({"source"})),
+        Entry("crs-course-patients", "CRS course by patient", COHORT, _crs_patients,
+              frozenset({"source"})),
     )
 }  # fmt: skip
 
@@ -492,11 +632,14 @@ def request_provenance(
 ) -> Provenance:
     """The provenance of the export a request names: filter applied, N, CI method, options."""
     entry = _entry(request)
-    table = CASES if entry.study == CASE_SERIES else PATIENTS
+    study = entry.study
+    if "source" in entry.options and _crs_source(dataset, request) == "case-series":
+        study = CASE_SERIES
+    table = CASES if study == CASE_SERIES else PATIENTS
     # A clause on a column the table lacks does not apply to it: the footer says so.
     applied = CohortFilter.of(c for c in request.cohort_filter.clauses if c.column in table.by_name)
     ignored = [c.to_text() for c in request.cohort_filter.clauses if c.column not in table.by_name]
-    if entry.study == CASE_SERIES:
+    if study == CASE_SERIES:
         series = select_cases(dataset, applied)
         n, total, unit = series.n, series.total, "cases"
     else:

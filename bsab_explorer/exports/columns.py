@@ -60,6 +60,16 @@ COLUMN_NOTES: dict[str, str] = {
     "orr_pct": "overall response rate, percent (0–100)",
     "orr_ci_lower_pct": "lower Clopper–Pearson 95 % bound of the ORR, percent",
     "orr_ci_upper_pct": "upper Clopper–Pearson 95 % bound of the ORR, percent",
+    "responders": "patients with a best response of PR or better in the analysis",
+    "rate_pct": "n / total, percent (0–100)",
+    "ci_lower_pct": "lower Clopper–Pearson 95 % bound of the rate, percent",
+    "ci_upper_pct": "upper Clopper–Pearson 95 % bound of the rate, percent",
+    "sensitivity": "MRD test sensitivity (1e-05: one cell in 100,000)",
+    "any_grade_pct": "patients with the term at any grade, percent of all treated",
+    "grade3plus_pct": "patients with the term at grade 3 or higher, percent of all treated",
+    "median_days": "median, days",
+    "latency_min_hours": "shortest time from the dose to a recurrent episode's onset, hours",
+    "latency_max_hours": "longest time from the dose to a recurrent episode's onset, hours",
 }
 
 _CURVE = {
@@ -141,6 +151,8 @@ _SHAPES = {
     ("table", "survival-curve"): _curves,
     ("figure", "km"): _curves,
     ("table", "cox"): lambda frame: frame.rename(_COX),
+    ("table", "duration-of-response"): _medians,
+    ("figure", "duration-of-response"): _curves,
 }
 
 

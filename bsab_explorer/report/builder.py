@@ -18,17 +18,24 @@ from importlib.metadata import PackageNotFoundError, version
 import polars as pl
 
 from bsab_explorer import __version__
+from bsab_explorer.analyses.endpoint_tables import (
+    adverse_event_display,
+    crs_course_display,
+    crs_course_lines,
+    duration_display,
+)
 from bsab_explorer.analyses.response import rate_statement
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, SurvivalSummary
 from bsab_explorer.analyses.survival_tables import comparison_lines, landmark_notes, median_table
 from bsab_explorer.analyses.table1 import NOT_RECORDED
 from bsab_explorer.audit import AUDIT_STATUSES, REPRODUCED, audit_dataset
 from bsab_explorer.dataset import Dataset
+from bsab_explorer.errors import Unavailable
 from bsab_explorer.exports import (
     FIGURES,
     Export,
     ExportRequest,
-    ExportUnavailable,
+    build,
     chart_to_svg,
     make_export,
     reproduce_command,
@@ -81,7 +88,7 @@ def _guarded(block: Block) -> str:
     # A part the data cannot answer says why; the rest of the report still appears.
     try:
         return block()
-    except (ExportUnavailable, ValueError, pl.exceptions.PolarsError) as error:
+    except (Unavailable, ValueError, pl.exceptions.PolarsError) as error:
         return paragraph(f"Not available for these data: {error}", "unavailable")
 
 
@@ -224,6 +231,57 @@ class _Report:
             ci=self.ci.value,
         )
 
+    # --- response and safety endpoints ---------------------------------------------------------
+
+    def duration_available(self) -> bool:
+        """Whether the data can give the duration of response (assessment days, PFS)."""
+        try:
+            build(self.request("table", "duration-of-response"), self.dataset)
+        except Unavailable:
+            return False
+        return True
+
+    def duration(self) -> str:
+        request = self.request("table", "duration-of-response", ci=self.ci.value)
+        built = build(request, self.dataset)
+        parts = [
+            self.figure(
+                "duration-of-response",
+                "Kaplan–Meier estimate of the duration of response among responders; shaded: "
+                f"pointwise 95 % CI, {self.ci.label}; ticks: censored.",
+                ci=self.ci.value,
+            ),
+            table_html(duration_display(built.summary)),
+            paragraphs(built.notes, "note"),
+            self.command(request),
+        ]
+        return "".join(parts)
+
+    def safety(self) -> str:
+        request = self.request("table", "adverse-events")
+        built = build(request, self.dataset)
+        return (
+            table_html(
+                adverse_event_display(built.summary),
+                caption="Patients with each adverse event by highest grade, n (% of all treated)",
+            )
+            + paragraphs(built.notes, "note")
+            + self.command(request)
+        )
+
+    def crs_course(self) -> str:
+        request = self.request("table", "crs-course")
+        built = build(request, self.dataset)
+        return (
+            table_html(
+                crs_course_display(built.summary),
+                caption="CRS onset after the preceding dose and duration: median (range), days",
+            )
+            + paragraphs(crs_course_lines(built.summary))
+            + paragraphs(built.notes, "note")
+            + self.command(request)
+        )
+
     # --- case series ----------------------------------------------------------------------------
 
     def case_table(self) -> str:
@@ -296,13 +354,22 @@ class _Report:
                 Section("table1", "Patient characteristics (Table 1)", _guarded(self.table1)),
                 Section("response", "Response by timepoint", _guarded(self.response)),
                 Section("conversion", "Response conversion", _guarded(self.conversion)),
+            ]
+            if self.duration_available():
+                out.append(
+                    Section("duration-of-response", "Duration of response", _guarded(self.duration))
+                )
+            out += [
                 Section(
                     "pfs",
                     "Progression-free survival",
                     _guarded(lambda: self.survival(Endpoint.PFS)),
                 ),
                 Section("os", "Overall survival", _guarded(lambda: self.survival(Endpoint.OS))),
+                Section("safety", "Adverse events", _guarded(self.safety)),
             ]
+        if self.dataset.has("adverse_events") or self.dataset.has("cases"):
+            out.append(Section("crs-course", "CRS course", _guarded(self.crs_course)))
         if self.dataset.has("cases"):
             figures = self.case_figures()
             out += [
