@@ -38,6 +38,7 @@ from bsab_explorer.analyses.survival import (
 )
 from bsab_explorer.data.loading import BUNDLED_DATA_DIR
 from bsab_explorer.dataset import Dataset
+from bsab_explorer.formatting import to_months
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     CR_OR_BETTER_CODES,
@@ -45,7 +46,6 @@ from bsab_explorer.schema import (
     RESPONSE_CODES,
     STUDIES,
     VGPR_OR_BETTER_CODES,
-    months,
 )
 
 REPRODUCED = "reproduced"
@@ -197,7 +197,7 @@ def _count(patients: pl.DataFrame, measure: Mapping[str, Any]) -> tuple[float, i
         return float(dead.height), frame.height
     if kind == "follow_up":
         series = frame.get_column("os_days").drop_nulls()
-        return months(float(getattr(series, measure["part"])())), None
+        return to_months(float(getattr(series, measure["part"])())), None
     raise KeyError(f"unknown measure kind {kind!r}")
 
 

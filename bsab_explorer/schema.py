@@ -384,8 +384,3 @@ def column_label(name: str) -> str:
         if name in table.by_name:
             return table.by_name[name].label
     return name
-
-
-def months(days: float) -> float:
-    """Convert days to months (1 month = 30.4375 days)."""
-    return days / DAYS_PER_MONTH

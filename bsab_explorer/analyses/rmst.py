@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from bsab_explorer.analyses.landmarks import normal_quantile, two_sided_p
 from bsab_explorer.analyses.survival import KaplanMeierCurve, estimate_kaplan_meier
-from bsab_explorer.schema import DAYS_PER_MONTH
+from bsab_explorer.formatting import to_months
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class RestrictedMean:
     @property
     def months(self) -> float:
         """The RMST in months."""
-        return self.days / DAYS_PER_MONTH
+        return to_months(self.days)
 
 
 @dataclass(frozen=True)
