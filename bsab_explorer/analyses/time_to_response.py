@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.availability import unrecorded
-from bsab_explorer.analyses.patient_groups import GROUP, PATIENT, group_patients
+from bsab_explorer.analyses.groups import GROUP, PATIENT, group_patients
 from bsab_explorer.analyses.response import POST_DEBULKING, best_responses
 from bsab_explorer.errors import Unavailable
 from bsab_explorer.formatting import to_months
