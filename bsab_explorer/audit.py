@@ -451,13 +451,6 @@ def _case_series_value(tables: _CaseTables, target: Mapping[str, Any]) -> Recomp
     raise KeyError(f"unknown measure kind {kind!r}")
 
 
-def recompute_case_series(
-    cases: pl.DataFrame, events: pl.DataFrame, target: Mapping[str, Any]
-) -> Recomputed:
-    """The value of one case-series target recomputed from `cases` and `events`."""
-    return _case_series_value(_CaseTables(cases, events), target)
-
-
 def _tokens(text: str) -> list[str]:
     return text.replace(",", " ").casefold().split()
 
