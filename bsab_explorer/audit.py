@@ -41,6 +41,8 @@ from bsab_explorer.dataset import Dataset
 from bsab_explorer.formatting import to_months
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
+    CASE_SERIES,
+    COHORT,
     CR_OR_BETTER_CODES,
     ORR_CODES,
     RESPONSE_CODES,
@@ -58,8 +60,8 @@ NOT_STORED = "not_stored"
 DEBULKING_TARGETS = BUNDLED_DATA_DIR / "debulking" / "targets.toml"
 RECURRENT_CRS_TARGETS = BUNDLED_DATA_DIR / "recurrent_crs" / "targets.json"
 #: Study names of the audit rows.
-DEBULKING = "debulking"
-RECURRENT_CRS = "recurrent_crs"
+DEBULKING = COHORT
+RECURRENT_CRS = CASE_SERIES
 #: The `events` code of a response assessment (its `detail` holds the IMWG code).
 RESPONSE_EVENT = "response"
 #: The CI method that reproduces the paper's intervals (see data/debulking/PROVENANCE.md).

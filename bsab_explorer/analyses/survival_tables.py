@@ -8,23 +8,7 @@ import polars as pl
 
 from bsab_explorer.analyses.survival import SurvivalSummary
 from bsab_explorer.formatting import format_proportion, state_p
-from bsab_explorer.schema import column_label
-
-#: Columns a grouping variable may use on the survival and response pages (boolean or coded).
-GROUPING_COLUMNS = (
-    "emd",
-    "hrca",
-    "bsab",
-    "sex",
-    "iss_stage",
-    "triple_class_refractory",
-    "pmd",
-    "high_pc_infiltration",
-    "del17p",
-    "gain_1q21",
-    "acute_kidney_failure",
-    "center",
-)
+from bsab_explorer.schema import GROUPING_COLUMNS, column_label
 
 
 def grouping_options(columns: Sequence[str]) -> list[str | None]:

@@ -22,6 +22,7 @@ from bsab_explorer.cli.options import (
     load_data,
     parse_filter,
 )
+from bsab_explorer.schema import DEFAULT_COMPARISONS
 
 if TYPE_CHECKING:
     from bsab_explorer.exports import ExportRequest
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 #: Command-line names of the figures (a test keeps them equal to the catalogue's).
 FIGURE_NAMES = ("response", "conversion", "km", "timeline", "swimmer", "crs-latency")
-DEFAULT_COMPARISONS = ("emd",)
 
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.
 EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (

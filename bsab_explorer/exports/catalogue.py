@@ -61,10 +61,16 @@ from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
 from bsab_explorer.exports.tables import table_to_csv, table_to_zip
 from bsab_explorer.filters import Cohort, CohortFilter, select_cases, select_cohort
-from bsab_explorer.schema import BEST_TIMEPOINT, CASES, PATIENTS, column_label, timepoint_label
+from bsab_explorer.schema import (
+    BEST_TIMEPOINT,
+    CASE_SERIES,
+    CASES,
+    COHORT,
+    PATIENTS,
+    column_label,
+    timepoint_label,
+)
 
-COHORT = "debulking"
-CASE_SERIES = "recurrent_crs"
 #: The CI method of response rates (fixed) and of survival (default; `--ci` changes it).
 RESPONSE_CI = "clopper-pearson"
 SURVIVAL_CI = "log"
