@@ -3,6 +3,11 @@
 `build_report` is a pure function of the dataset, the filter, the options and the clock; the
 clock appears on one line only (the "Created" line), so two runs on the same inputs differ in
 that line alone. Figures are rendered server-side (vl-convert) and embedded as SVG data URIs.
+
+(Just over 500 lines: `_Report` holds one method a section, in the order the report prints
+them, each a few lines that ask the exports catalogue for a screen's figures and tables. The
+HTML pieces live in `template`, the methods text in `methods`; split further, the sections would
+lose the one place that shows their order.)
 """
 
 from __future__ import annotations
