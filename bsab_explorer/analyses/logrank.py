@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from bsab_explorer.analyses.survival import align_tied_times
 from bsab_explorer.analyses.survival.logrank import chi_square, weighted_sums
-from bsab_explorer.analyses.survival.tabulation import tabulate
+from bsab_explorer.analyses.survival.tabulation import stratified_arrays, tabulate
 
 
 class LogRankWeights(StrEnum):
@@ -93,14 +93,8 @@ def compare_survival(
     groups are expected to have an event.
     """
     rho = LogRankWeights(weights).rho
-    t = align_tied_times(np.asarray(time, dtype=np.float64))
-    e = np.asarray(event, dtype=np.bool_)
-    g = np.asarray(group, dtype=np.int64)
-    s = np.zeros_like(g) if strata is None else np.asarray(strata, dtype=np.int64)
-    if not (t.shape == e.shape == g.shape == s.shape):
-        raise ValueError("time, event, group and strata must have the same length")
-    if not np.isfinite(t).all():
-        raise ValueError("time has missing or infinite values; exclude them first")
+    raw, e, g, s = stratified_arrays(time, event, group, strata)
+    t = align_tied_times(raw)
     if len(g) and (g.min() < 0 or g.max() >= len(labels)):
         raise ValueError("group codes must index labels")
     n_groups = len(labels)
