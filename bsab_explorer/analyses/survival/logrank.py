@@ -1,4 +1,9 @@
-"""The log-rank test over groups, as R's `survdiff` (hypergeometric covariance)."""
+"""The log-rank test over groups, as R's `survdiff` (hypergeometric covariance).
+
+`weighted_sums` and `chi_square` are the one implementation of the test: the survival page's
+unweighted test sums them over its tabulation, and the weighted, stratified test
+(`analyses.logrank.compare_survival`) over each stratum with its weights.
+"""
 
 from __future__ import annotations
 
