@@ -31,7 +31,6 @@ from bsab_explorer.analyses.availability import unrecorded
 from bsab_explorer.analyses.levels import (
     Levels,
     column_levels,
-    column_present_values,
     levels_of,
 )
 from bsab_explorer.errors import Unavailable
@@ -64,14 +63,6 @@ def _value_label(column: str, value: object) -> str:
         return BOOL_LABELS[value]
     text = str(value)
     return _VALUE_LABELS.get(column, {}).get(text, text)
-
-
-def _group_values(patients: pl.DataFrame, by: str) -> list[object]:
-    """The values of `by` present, in group order (booleans yes first, codes in contract
-    order, other values sorted)."""
-    if by not in patients.columns:
-        raise Unavailable(f"column {by!r} is not in the patients table")
-    return _group_order(patients, by, column_present_values(patients, by, _codes(patients, by)))
 
 
 def level_labels(dtype: pl.DataType, ordered: Sequence[Any]) -> list[str]:

@@ -28,7 +28,6 @@ from bsab_explorer.audit.cohort import (
     audit_debulking,
     audit_targets,
     load_targets,
-    recompute,
 )
 from bsab_explorer.audit.findings import (
     AUDIT_STATUSES,
@@ -68,7 +67,6 @@ __all__ = [
     "audit_targets",
     "load_case_series",
     "load_targets",
-    "recompute",
 ]
 
 

@@ -197,13 +197,6 @@ def _survival(tables: _Tables, measure: Mapping[str, Any], decimals: int) -> Rec
     return Recomputed(value, None, _printed(value, decimals))
 
 
-def recompute(
-    patients: pl.DataFrame, responses: pl.DataFrame, target: Mapping[str, Any]
-) -> Recomputed:
-    """The value of one target recomputed from the tables."""
-    return _recompute(_Tables(patients, responses), target)
-
-
 def _recompute(tables: _Tables, target: Mapping[str, Any]) -> Recomputed:
     measure = target["measure"]
     kind = measure["kind"]
