@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.ui import shell
 
 # An emoji icon is drawn by the browser itself: a Material icon (":material/…:") is fetched from a

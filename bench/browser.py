@@ -111,7 +111,7 @@ def server(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
     """A Streamlit server for `script` on a free port: (url, process, launch time).
 
-    The app is started as `make run` starts it, warmed up once the server is up
+    The app is started as `make run` starts it, warmed up before the server starts
     (`bsab_explorer.ui.serve`), unless `warm` is false; any other script with a plain
     `streamlit run`. Its output goes to a log in `log_dir` (default bench/out), removed when the
     server stops unless `log_dir` was given.

@@ -364,15 +364,60 @@ EVENTS = Table(
 
 TABLES: dict[str, Table] = {t.name: t for t in (PATIENTS, RESPONSES, ADVERSE_EVENTS, CASES, EVENTS)}
 
+#: Study ids: the cohort study and the case series.
+COHORT = "debulking"
+CASE_SERIES = "recurrent_crs"
+#: The screens of an uploaded dataset (quick filters as the cohort's).
+UPLOADED = "data"
+
 #: The two studies and their tables, in load order (parents first).
 STUDIES: dict[str, tuple[str, ...]] = {
-    "debulking": ("patients", "responses", "adverse_events"),
-    "recurrent_crs": ("cases", "events"),
+    COHORT: ("patients", "responses", "adverse_events"),
+    CASE_SERIES: ("cases", "events"),
 }
 STUDY_LABELS = {
-    "debulking": "Debulking before anti-BCMA bispecifics (cohort, 44 patients)",
-    "recurrent_crs": "Recurrent CRS during bispecific therapy (case series)",
+    COHORT: "Debulking before anti-BCMA bispecifics (cohort, 44 patients)",
+    CASE_SERIES: "Recurrent CRS during bispecific therapy (case series)",
 }
+
+#: Columns a grouping variable may use on the survival and response pages (boolean or coded).
+GROUPING_COLUMNS = (
+    "emd",
+    "hrca",
+    "bsab",
+    "sex",
+    "iss_stage",
+    "triple_class_refractory",
+    "pmd",
+    "high_pc_infiltration",
+    "del17p",
+    "gain_1q21",
+    "acute_kidney_failure",
+    "center",
+)
+
+#: Yes/no quick filters of the sidebar, per study, in order.
+QUICK_BOOLEANS: dict[str, tuple[str, ...]] = {
+    COHORT: ("emd", "hrca", "triple_class_refractory"),
+    CASE_SERIES: (),
+    UPLOADED: ("emd", "hrca", "triple_class_refractory"),
+}
+#: Code quick filters of the sidebar, per study, in order.
+QUICK_CODES: dict[str, tuple[str, ...]] = {
+    COHORT: ("bsab", "sex", "iss_stage"),
+    CASE_SERIES: ("bsab", "target", "sex"),
+    UPLOADED: ("bsab", "sex", "iss_stage"),
+}
+#: The codes a code quick filter offers when the data have none.
+QUICK_CODE_VALUES: dict[str, tuple[str, ...]] = {
+    "bsab": BSAB_CODES,
+    "sex": SEX_CODES,
+    "iss_stage": ISS_CODES,
+}
+
+#: Subgroup comparisons of the survival section of a report by default (the study's Fig. 1D and
+#: 1F), for the report builder and `bsab-explorer report --by`.
+DEFAULT_COMPARISONS: tuple[str, ...] = ("emd",)
 
 #: The banner shown wherever bundled data are displayed.
 RECONSTRUCTED_NOTICE = "Reconstructed from published aggregates, not real patients."
@@ -384,8 +429,3 @@ def column_label(name: str) -> str:
         if name in table.by_name:
             return table.by_name[name].label
     return name
-
-
-def months(days: float) -> float:
-    """Convert days to months (1 month = 30.4375 days)."""
-    return days / DAYS_PER_MONTH

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.audit import DIFFERS, STATUS_ORDER, audit_counts, audit_rows, audit_studies
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import STUDY_LABELS

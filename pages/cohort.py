@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.listing import PATIENT_LISTING_COLUMNS, cohort_headlines, listing
 from bsab_explorer.ui import shell
 from bsab_explorer.ui.listings import offer_listing

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.endpoint_tables import (
     adverse_event_display,
     crs_course_display,

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.availability import unrecorded
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, required_columns
 from bsab_explorer.analyses.survival_tables import (

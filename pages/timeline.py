@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.analyses.case_card import case_card, recurrence_card
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell

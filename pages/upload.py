@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-import bsab_explorer.ui.ready  # noqa: F401  (first: waits for the server's warm-up)
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.mapping import mapping_form, templates_panel
 from bsab_explorer.ui.upload import UPLOAD_MODES, batches_panel, upload_form

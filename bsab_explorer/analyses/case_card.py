@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsab_explorer.analyses.listing import age_text
+from bsab_explorer.formatting import format_proportion
 from bsab_explorer.schema import CASES
 
 
@@ -89,7 +90,7 @@ def recurrence_card(recurrence: pl.DataFrame, case_id: str) -> list[CardLine]:
             CardLine(
                 "Treatment doses followed by CRS within 72 h",
                 f"{row.get('n_doses_followed_by_crs')} of {row.get('n_treatment_doses')} "
-                f"({100 * float(str(share)):.0f} %)",
+                f"({format_proportion(float(str(share)))} %)",
             )
         )
     lines.append(

@@ -38,6 +38,7 @@ from scipy import special
 
 from bsab_explorer.analyses.landmarks import normal_quantile
 from bsab_explorer.analyses.survival import Endpoint
+from bsab_explorer.analyses.survival.tabulation import stratified_arrays
 
 
 class CompetingEvent(IntEnum):
@@ -338,14 +339,9 @@ def estimate_cumulative_incidence(
     """Cumulative incidence per group (codes index `labels`) and event type, and Gray's tests,
     as `cmprsk::cuminc(time, status, group, strata, rho)`; groups without patients are left out.
     """
-    t = np.asarray(time, dtype=np.float64)
-    s = np.asarray(status, dtype=np.int64)
-    g = np.asarray(group, dtype=np.int64)
-    layers = np.zeros_like(g) if strata is None else np.asarray(strata, dtype=np.int64)
-    if not (t.shape == s.shape == g.shape == layers.shape):
-        raise ValueError("time, status, group and strata must have the same length")
-    if not np.isfinite(t).all():
-        raise ValueError("time has missing or infinite values; exclude them first")
+    t, s, g, layers = stratified_arrays(
+        time, status, group, strata, outcome_name="status", outcome_dtype=np.int64
+    )
     if not np.isin(s, [e.value for e in CompetingEvent]).all():
         raise ValueError("status must be 0 (censored), 1 (progression) or 2 (death)")
     present = [k for k in range(len(labels)) if np.any(g == k)]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from bsab_explorer.analyses.counts import format_percent
 from bsab_explorer.analyses.response import (
     BEST_KEY,
     CATEGORY_ORDER,
@@ -26,6 +25,7 @@ from bsab_explorer.analyses.response import (
     timepoint_code,
     timepoint_key,
 )
+from bsab_explorer.formatting import format_percent
 from bsab_explorer.schema import BEST_TIMEPOINT, ORR_CODES, TIMEPOINT_PATTERN
 
 _PATIENT = "patient_id"

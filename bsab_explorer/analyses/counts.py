@@ -9,17 +9,8 @@ the percentage, and numbers without trailing zeros (capped ages as ``90+``).
 
 from __future__ import annotations
 
-import math
-
+from bsab_explorer.formatting import format_percent
 from bsab_explorer.schema import AGE_CAP
-
-
-def format_percent(numerator: int, denominator: int) -> str:
-    """A percentage as printed in the table: one decimal below 10 %, whole above (half up)."""
-    pct = 100.0 * numerator / denominator
-    if 0 < pct < 10:
-        return f"{math.floor(pct * 10 + 0.5) / 10:.1f}"
-    return f"{math.floor(pct + 0.5):.0f}"
 
 
 def format_count(numerator: int, denominator: int, column_n: int, subset: bool = False) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsab_explorer.analyses.availability import unrecorded
-from bsab_explorer.analyses.patient_groups import GROUP, PATIENT, group_patients
+from bsab_explorer.analyses.groups import GROUP, PATIENT, group_patients
 from bsab_explorer.analyses.survival import (
     CIMethod,
     KaplanMeierCurve,

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bsab_explorer.analyses.survival import CIMethod, estimate_kaplan_meier
-from bsab_explorer.schema import DAYS_PER_MONTH
+from bsab_explorer.formatting import to_months
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,17 @@ class FollowUp:
     @property
     def median_months(self) -> float | None:
         """The median follow-up in months."""
-        return None if self.median_days is None else self.median_days / DAYS_PER_MONTH
+        return to_months(self.median_days)
 
     @property
     def lower_months(self) -> float | None:
         """Lower CI bound in months."""
-        return None if self.lower_days is None else self.lower_days / DAYS_PER_MONTH
+        return to_months(self.lower_days)
 
     @property
     def upper_months(self) -> float | None:
         """Upper CI bound in months."""
-        return None if self.upper_days is None else self.upper_days / DAYS_PER_MONTH
+        return to_months(self.upper_days)
 
 
 def estimate_follow_up(

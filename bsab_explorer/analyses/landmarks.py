@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-import numpy as np
 import numpy.typing as npt
 
 from bsab_explorer.analyses.survival import CIMethod, SurvivalAt, estimate_kaplan_meier
+from bsab_explorer.analyses.survival.tabulation import survival_arrays
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,7 @@ def estimate_landmarks(
     conf_level: float = 0.95,
 ) -> Landmarks:
     """Survival per group (codes index `labels`) at `times`; `compare`: S(first) − S(second)."""
-    t = np.asarray(time, dtype=np.float64)
-    e = np.asarray(event, dtype=np.bool_)
-    g = np.asarray(group, dtype=np.int64)
-    if not (t.shape == e.shape == g.shape):
-        raise ValueError("time, event and group must have the same length")
+    t, e, g = survival_arrays(time, event, group)
     z_crit = normal_quantile(conf_level)
     query = [float(x) for x in times]
     estimates = tuple(

@@ -62,11 +62,6 @@ def level_codes(values: pl.Series, levels: Sequence[Any]) -> np.ndarray:
     return codes.to_numpy()
 
 
-def column_present_values(frame: pl.DataFrame, column: str, codes: Sequence[str] = ()) -> list[Any]:
-    """`present_values` of a column of `frame` (categoricals read as text)."""
-    return present_values(_values(frame, column), codes)
-
-
 def column_levels(
     frame: pl.DataFrame, column: str, codes: Sequence[str] = ()
 ) -> tuple[list[Any], np.ndarray]:

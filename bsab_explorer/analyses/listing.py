@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from bsab_explorer.formatting import format_proportion
 from bsab_explorer.schema import AGE_CAP, DAYS_PER_MONTH, TABLES, column_label
 
 #: Columns of the patient listing, in order (those the data lack are left out).
@@ -99,7 +100,7 @@ def cohort_headlines(patients: pl.DataFrame) -> list[Headline]:
         if counted is None:
             continue
         n, known = counted
-        share = f" ({100 * n / known:.0f} %)" if known else ""
+        share = f" ({format_proportion(n, known)} %)" if known else ""
         note = "" if known == patients.height else f"recorded for {known} of {patients.height}"
         out.append(Headline(label, f"{n}{share}", note))
     return out

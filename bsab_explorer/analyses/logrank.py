@@ -9,8 +9,9 @@ their hypergeometric variances are summed over strata before the chi-square; gro
 have no event are left out of it (R's `df`).
 
 Own code: lifelines' `logrank_test`/`multivariate_logrank_test` has Fleming–Harrington weights
-but no strata, and the project's unweighted `compute_logrank` has neither (it stays the fast path
-of the survival page).
+but no strata. The sums and the chi-square are those of `survival.logrank` (`weighted_sums`,
+`chi_square`), which the survival page's unweighted test uses on its own tabulation: one
+implementation of the test, two ways to count the risk sets.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from bsab_explorer.analyses.survival import align_tied_times
+from bsab_explorer.analyses.survival.logrank import chi_square, weighted_sums
+from bsab_explorer.analyses.survival.tabulation import stratified_arrays, tabulate
 
 
 class LogRankWeights(StrEnum):
@@ -67,32 +69,12 @@ def _stratum_sums(
     rho: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Weighted observed, expected and variance of one stratum."""
-    distinct, index = np.unique(time, return_inverse=True)
-    m = len(distinct)
-    at_time = np.zeros((n_groups, m))
-    deaths = np.zeros((n_groups, m))
-    np.add.at(at_time, (group, index), 1.0)
-    np.add.at(deaths, (group[event], index[event]), 1.0)
-    at_risk = np.cumsum(at_time[:, ::-1], axis=1)[:, ::-1]
-    total_risk = at_risk.sum(axis=0)
-    total_deaths = deaths.sum(axis=0)
-    # Left-continuous Kaplan–Meier of the pooled stratum: the weight of each time.
-    step = 1.0 - total_deaths / total_risk
+    n_risk, n_deaths = tabulate(time, event, group, n_groups, timefix=False).risk_sets
+    # Left-continuous Kaplan–Meier of the pooled stratum: the weight of each event time.
+    step = 1.0 - n_deaths.sum(axis=0) / n_risk.sum(axis=0)
     surv_before = np.concatenate(([1.0], np.cumprod(step)[:-1]))
-    weight = surv_before**rho if rho != 0 else np.ones(m)
-    with_death = total_deaths > 0
-    weight, at_risk, deaths = weight[with_death], at_risk[:, with_death], deaths[:, with_death]
-    total_risk, total_deaths = total_risk[with_death], total_deaths[with_death]
-    share = at_risk / total_risk
-    observed = (deaths * weight).sum(axis=1)
-    expected = (share * (weight * total_deaths)).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        spread = np.where(
-            total_risk > 1, total_deaths * (total_risk - total_deaths) / (total_risk - 1), 0.0
-        )
-    weighted = share * (weight**2 * spread)
-    variance = np.diag(weighted.sum(axis=1)) - weighted @ share.T
-    return observed, expected, variance
+    weight = surv_before**rho if rho != 0 else np.ones(len(step))
+    return weighted_sums(n_risk, n_deaths, weight)
 
 
 def compare_survival(
@@ -111,14 +93,8 @@ def compare_survival(
     groups are expected to have an event.
     """
     rho = LogRankWeights(weights).rho
-    t = align_tied_times(np.asarray(time, dtype=np.float64))
-    e = np.asarray(event, dtype=np.bool_)
-    g = np.asarray(group, dtype=np.int64)
-    s = np.zeros_like(g) if strata is None else np.asarray(strata, dtype=np.int64)
-    if not (t.shape == e.shape == g.shape == s.shape):
-        raise ValueError("time, event, group and strata must have the same length")
-    if not np.isfinite(t).all():
-        raise ValueError("time has missing or infinite values; exclude them first")
+    raw, e, g, s = stratified_arrays(time, event, group, strata)
+    t = align_tied_times(raw)
     if len(g) and (g.min() < 0 or g.max() >= len(labels)):
         raise ValueError("group codes must index labels")
     n_groups = len(labels)
@@ -131,22 +107,18 @@ def compare_survival(
         observed += o
         expected += x
         variance += v
-    usable = np.flatnonzero(expected > 0)
-    df = len(usable) - 1
-    if df < 1:
+    test = chi_square(observed, expected, variance)
+    if test is None:
         return None
-    kept = usable[1:]
-    diff = (observed - expected)[kept]
-    chi2 = float(diff @ np.linalg.solve(variance[np.ix_(kept, kept)], diff))
     names = tuple(strata_labels) if strata is not None else ()
     return GroupComparison(
         groups=tuple(labels),
         observed=tuple(float(o) for o in observed),
         expected=tuple(float(x) for x in expected),
         variance=tuple(tuple(float(c) for c in row) for row in variance),
-        chi2=chi2,
-        df=df,
-        p_value=float(special.chdtrc(df, chi2)),
+        chi2=test.chi2,
+        df=test.df,
+        p_value=test.p_value,
         rho=rho,
         strata=names,
     )

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.availability import unrecorded
-from bsab_explorer.analyses.patient_groups import GROUP, PATIENT, PatientGroups, group_patients
+from bsab_explorer.analyses.groups import GROUP, PATIENT, PatientGroups, group_patients
 from bsab_explorer.analyses.response import best_responses, clopper_pearson
 from bsab_explorer.errors import Unavailable
 from bsab_explorer.schema import CR_OR_BETTER_CODES

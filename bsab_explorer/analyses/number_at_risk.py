@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from bsab_explorer.analyses.survival import estimate_kaplan_meier
+from bsab_explorer.analyses.survival.tabulation import survival_arrays
 
 _SCHEMA = pl.Schema(
     {
@@ -52,11 +52,7 @@ def count_at_risk(
     times: Sequence[float],
 ) -> RiskTable:
     """At risk, cumulative events and censored per group (codes index `labels`) at `times`."""
-    t = np.asarray(time, dtype=np.float64)
-    e = np.asarray(event, dtype=np.bool_)
-    g = np.asarray(group, dtype=np.int64)
-    if not (t.shape == e.shape == g.shape):
-        raise ValueError("time, event and group must have the same length")
+    t, e, g = survival_arrays(time, event, group)
     query = sorted(float(x) for x in times)
     parts = []
     for code, label in enumerate(labels):

@@ -18,10 +18,10 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from bsab_explorer.analyses.counts import format_percent
 from bsab_explorer.analyses.groups import OVERALL, cohort_group_codes
 from bsab_explorer.analyses.levels import Levels
 from bsab_explorer.errors import Unavailable
+from bsab_explorer.formatting import format_percent
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     CR_OR_BETTER_CODES,

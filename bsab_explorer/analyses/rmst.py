@@ -26,7 +26,8 @@ import numpy.typing as npt
 
 from bsab_explorer.analyses.landmarks import normal_quantile, two_sided_p
 from bsab_explorer.analyses.survival import KaplanMeierCurve, estimate_kaplan_meier
-from bsab_explorer.schema import DAYS_PER_MONTH
+from bsab_explorer.analyses.survival.tabulation import survival_arrays
+from bsab_explorer.formatting import to_months
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class RestrictedMean:
     @property
     def months(self) -> float:
         """The RMST in months."""
-        return self.days / DAYS_PER_MONTH
+        return to_months(self.days)
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,7 @@ def estimate_rmst(
     conf_level: float = 0.95,
 ) -> RestrictedMeans:
     """RMST up to `tau` per group (codes index `labels`), as R's `print(fit, rmean = tau)`."""
-    t = np.asarray(time, dtype=np.float64)
-    e = np.asarray(event, dtype=np.bool_)
-    g = np.asarray(group, dtype=np.int64)
-    if not (t.shape == e.shape == g.shape):
-        raise ValueError("time, event and group must have the same length")
+    t, e, g = survival_arrays(time, event, group)
     if not (math.isfinite(tau) and tau > 0):
         raise ValueError(f"tau must be a positive number of days, not {tau}")
     if len(t) and tau < t.min():

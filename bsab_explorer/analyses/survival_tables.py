@@ -7,23 +7,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from bsab_explorer.analyses.survival import SurvivalSummary
-from bsab_explorer.schema import column_label
-
-#: Columns a grouping variable may use on the survival and response pages (boolean or coded).
-GROUPING_COLUMNS = (
-    "emd",
-    "hrca",
-    "bsab",
-    "sex",
-    "iss_stage",
-    "triple_class_refractory",
-    "pmd",
-    "high_pc_infiltration",
-    "del17p",
-    "gain_1q21",
-    "acute_kidney_failure",
-    "center",
-)
+from bsab_explorer.formatting import format_proportion, state_p
+from bsab_explorer.schema import GROUPING_COLUMNS, column_label
 
 
 def grouping_options(columns: Sequence[str]) -> list[str | None]:
@@ -34,13 +19,6 @@ def grouping_options(columns: Sequence[str]) -> list[str | None]:
 def grouping_label(column: str | None) -> str:
     """Label of a grouping choice."""
     return "Overall (no split)" if column is None else column_label(column)
-
-
-def format_p(p_value: float) -> str:
-    """A p-value as journals print it: 3 significant digits, '< 0.001' below that."""
-    if p_value < 0.001:
-        return "< 0.001"
-    return f"{p_value:.3f}" if p_value < 0.1 else f"{p_value:.2f}"
 
 
 def median_table(summary: SurvivalSummary) -> pl.DataFrame:
@@ -59,9 +37,9 @@ def median_table(summary: SurvivalSummary) -> pl.DataFrame:
             if landmark.surv is None:
                 row[key] = "—"
             else:
-                lower = "NE" if landmark.lower is None else f"{100 * landmark.lower:.0f}"
-                upper = "NE" if landmark.upper is None else f"{100 * landmark.upper:.0f}"
-                row[key] = f"{100 * landmark.surv:.0f} % ({lower}–{upper})"
+                lower = "NE" if landmark.lower is None else format_proportion(landmark.lower)
+                upper = "NE" if landmark.upper is None else format_proportion(landmark.upper)
+                row[key] = f"{format_proportion(landmark.surv)} % ({lower}–{upper})"
         rows.append(row)
     return pl.DataFrame(rows)
 
@@ -71,13 +49,13 @@ def comparison_lines(summary: SurvivalSummary) -> list[str]:
     lines: list[str] = []
     if summary.logrank is not None:
         lr = summary.logrank
-        lines.append(f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, p = {format_p(lr.p_value)}")
+        lines.append(f"Log-rank test: χ² = {lr.chi2:.2f}, df = {lr.df}, {state_p(lr.p_value)}")
     if summary.cox is not None:
         for ratio in summary.cox.ratios:
             lines.append(
                 f"Cox hazard ratio, {ratio.group} vs {ratio.reference} (reference): "
                 f"{ratio.hazard_ratio:.2f} (95 % CI {ratio.lower:.2f}–{ratio.upper:.2f}), "
-                f"Wald p = {format_p(ratio.p_value)}"
+                f"Wald {state_p(ratio.p_value)}"
             )
     return lines
 

@@ -5,6 +5,9 @@ counted in a "Not recorded" row (never dropped silently), and a characteristic w
 absent or empty reads "not recorded" instead of failing. Optional p-values name their test
 (see `bsab_explorer.analyses.significance`). This module says which rows the table has and how
 each cell reads; `groups` splits the cohort, `aggregates` counts every cell in one pass.
+
+(About 500 lines: the rows of the table are one list, read top to bottom as the printed table;
+the counting engine and the layout already live in `aggregates` and `table1_view`.)
 """
 
 from __future__ import annotations

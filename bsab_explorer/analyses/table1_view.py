@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from bsab_explorer.analyses.table1 import Table1
+from bsab_explorer.formatting import format_p
 
 _INDENT = "\u2003"  # an em space: survives in data grids, unlike leading spaces
 
@@ -16,15 +17,10 @@ def table1_rows(table: Table1) -> pl.DataFrame:
         pl.lit(_INDENT).repeat_by(pl.col("indent").clip(0, None)).list.join("")
         + pl.col("characteristic")
     ).alias("Characteristic")
-    columns: list[pl.Expr | str] = [characteristic, *[c.header for c in table.columns]]
+    columns: list[pl.Expr | pl.Series | str] = [characteristic, *[c.header for c in table.columns]]
     if table.p_values and "p_value" in frame.columns:
         columns += [
-            pl.when(pl.col("p_value").is_null())
-            .then(pl.lit(""))
-            .when(pl.col("p_value") < 0.001)
-            .then(pl.lit("< 0.001"))
-            .otherwise(pl.col("p_value").round(3).cast(pl.String))
-            .alias("p"),
+            pl.Series("p", [format_p(p, missing="") for p in frame["p_value"]], pl.String),
             pl.col("test").fill_null("").alias("Test"),
         ]
     return frame.select(columns)

@@ -23,10 +23,11 @@ import numpy as np
 import polars as pl
 
 from bsab_explorer.analyses.availability import unrecorded
-from bsab_explorer.analyses.patient_groups import GROUP, PATIENT, group_patients
+from bsab_explorer.analyses.groups import GROUP, PATIENT, group_patients
 from bsab_explorer.analyses.response import POST_DEBULKING, best_responses
 from bsab_explorer.errors import Unavailable
-from bsab_explorer.schema import DAYS_PER_MONTH, ORR_CODES
+from bsab_explorer.formatting import to_months
+from bsab_explorer.schema import ORR_CODES
 
 #: Columns of the responses table the timing of responses needs.
 REQUIRED_RESPONSE_COLUMNS = ("response", "day")
@@ -94,14 +95,14 @@ class DaysSummary:
     @property
     def median_months(self) -> float | None:
         """The median in months."""
-        return None if self.median_days is None else self.median_days / DAYS_PER_MONTH
+        return to_months(self.median_days)
 
     def text(self, digits: int = 1) -> str:
         """'1.2 (0.7–5.5)' in months, or 'NE' without a responder with a known day."""
         if self.median_days is None or self.min_days is None or self.max_days is None:
             return "NE"
         values = (self.median_days, self.min_days, self.max_days)
-        median, low, high = (f"{v / DAYS_PER_MONTH:.{digits}f}" for v in values)
+        median, low, high = (f"{to_months(v):.{digits}f}" for v in values)
         return f"{median} ({low}–{high})"
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from bsab_explorer.analyses.counts import format_percent
 from bsab_explorer.analyses.response import CATEGORY_ORDER, NOT_ASSESSED, ResponseSummary
 from bsab_explorer.charts import compose
 from bsab_explorer.charts.theme import FONT_SIZE, apply_theme
+from bsab_explorer.formatting import format_percent
 from bsab_explorer.schema import RESPONSE_COLORS, column_label
 
 #: Fill of "Not assessed" (lighter than SD, darker than NE); drawn with a dashed outline.

@@ -26,6 +26,7 @@ from bsab_explorer.charts.theme import (
     apply_theme,
     group_colors,
 )
+from bsab_explorer.formatting import state_p
 from bsab_explorer.schema import DAYS_PER_MONTH
 
 #: Largest number of step vertices drawn per curve (the plot is < 1000 px wide).
@@ -200,8 +201,7 @@ def _subtitle(summary: SurvivalSummary, show_ci: bool, show_p: bool) -> list[str
     ]
     if show_p and summary.logrank is not None:
         lr = summary.logrank
-        p_text = "p < 0.001" if lr.p_value < 0.001 else f"p = {lr.p_value:.3f}"
-        lines.append(f"Log-rank {p_text} (χ² = {lr.chi2:.2f}, df = {lr.df})")
+        lines.append(f"Log-rank {state_p(lr.p_value)} (χ² = {lr.chi2:.2f}, df = {lr.df})")
         lines.extend(summary.warnings[:1])
     return lines
 

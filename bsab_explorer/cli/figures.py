@@ -22,6 +22,7 @@ from bsab_explorer.cli.options import (
     load_data,
     parse_filter,
 )
+from bsab_explorer.schema import DEFAULT_COMPARISONS
 
 if TYPE_CHECKING:
     from bsab_explorer.exports import ExportRequest
@@ -40,7 +41,6 @@ FIGURE_NAMES = (
     "crs-latency",
     "duration-of-response",
 )
-DEFAULT_COMPARISONS = ("emd",)
 
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.
 EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (

@@ -408,8 +408,3 @@ def clean_tables(
             )
         tables[table] = frame.drop(ROW)
     return tables, notices
-
-
-def validate_path(path: Path | str | None = None) -> ValidationReport:
-    """The validation report of a folder, a table file or a DuckDB file (None = bundled)."""
-    return load_dataset(path).report

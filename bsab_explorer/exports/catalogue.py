@@ -88,14 +88,14 @@ from bsab_explorer.filters import Cohort, CohortFilter, select_cases, select_coh
 from bsab_explorer.schema import (
     ADVERSE_EVENTS,
     BEST_TIMEPOINT,
+    CASE_SERIES,
     CASES,
+    COHORT,
     PATIENTS,
     column_label,
     timepoint_label,
 )
 
-COHORT = "debulking"
-CASE_SERIES = "recurrent_crs"
 #: The CI method of response rates (fixed) and of survival (default; `--ci` changes it).
 RESPONSE_CI = "clopper-pearson"
 SURVIVAL_CI = "log"

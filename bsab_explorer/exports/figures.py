@@ -14,7 +14,6 @@ about 7 pt and the footer at about 5 pt, as journals ask.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import re
 import textwrap
@@ -198,8 +197,3 @@ def chart_data_frame(chart: alt.TopLevelMixin | Mapping[str, Any]) -> pl.DataFra
         return pl.DataFrame()
     # Ties broken by name so that the choice is deterministic.
     return max(sorted(frames.items()), key=lambda item: item[1].height)[1]
-
-
-def spec_json(chart: alt.TopLevelMixin | Mapping[str, Any]) -> str:
-    """The export spec as canonical JSON (sorted keys), e.g. for hashing or saving."""
-    return json.dumps(chart_spec(chart), sort_keys=True, ensure_ascii=False)

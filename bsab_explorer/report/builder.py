@@ -3,6 +3,11 @@
 `build_report` is a pure function of the dataset, the filter, the options and the clock; the
 clock appears on one line only (the "Created" line), so two runs on the same inputs differ in
 that line alone. Figures are rendered server-side (vl-convert) and embedded as SVG data URIs.
+
+(Just over 500 lines: `_Report` holds one method a section, in the order the report prints
+them, each a few lines that ask the exports catalogue for a screen's figures and tables. The
+HTML pieces live in `template`, the methods text in `methods`; split further, the sections would
+lose the one place that shows their order.)
 """
 
 from __future__ import annotations
@@ -57,14 +62,17 @@ from bsab_explorer.report.template import (
     section,
     table_html,
 )
-from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDY_LABELS, column_label
+from bsab_explorer.schema import (
+    DEFAULT_COMPARISONS,
+    RECONSTRUCTED_NOTICE,
+    STUDY_LABELS,
+    column_label,
+)
 
 REPORT_TITLE = "bsab-explorer report"
 #: Said instead of the case-series charts when the filter keeps no case.
 NO_CASES = "No cases in this subgroup: the filter keeps none of the case series, so no CRS chart."
 AUDIT_TITLE = "Audit against the publications"
-#: Subgroup comparisons of the survival section by default (the study's Fig. 1D and 1F).
-DEFAULT_COMPARISONS: tuple[str, ...] = ("emd",)
 #: Packages whose versions the provenance block lists: those that computed, drew or served it.
 PACKAGES = tuple(name for name, _ in SOFTWARE)
 #: The one line that changes between two runs on the same inputs.

@@ -13,6 +13,7 @@ from bsab_explorer.analyses.recurrence import (
     INFECTION_WINDOW_DAYS,
 )
 from bsab_explorer.analyses.survival import SMALL_GROUP_SIZE, CIMethod
+from bsab_explorer.formatting import P_FLOOR
 from bsab_explorer.schema import DAYS_PER_MONTH
 
 #: The packages that computed, drew or served a report, with what each did: the provenance lists
@@ -119,7 +120,8 @@ def statistical_methods(ci: CIMethod) -> tuple[str, ...]:
         "Groups are compared with the log-rank test (R's survdiff) and a Cox proportional "
         "hazards model (Efron ties) giving hazard ratios with Wald 95 % confidence intervals "
         "against the named reference group. When a group has fewer than "
-        f"{SMALL_GROUP_SIZE} patients the p-value is printed with a warning.",
+        f"{SMALL_GROUP_SIZE} patients the p-value is printed with a warning. P-values read "
+        f'"< {P_FLOOR}" below {P_FLOOR}, else with three decimals, everywhere in the app.',
         "These estimates, tests and models are computed by bsab-explorer's own code (NumPy "
         "arithmetic, SciPy's distribution functions); no survival library is used. Every number "
         "equals R's survival package to the printed digit (checked by the test suite against "

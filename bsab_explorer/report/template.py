@@ -83,13 +83,6 @@ def format_number(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def format_p(value: float | None) -> str:
-    """A p-value as journals print it: 3 decimals, '< 0.001' below."""
-    if value is None or math.isnan(value):
-        return "—"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
 def format_cell(value: object, digits: int = 1) -> str:
     """One cell as display text (None as an em dash, lists joined)."""
     if value is None:

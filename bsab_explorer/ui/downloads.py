@@ -306,24 +306,6 @@ def offer_table(
     _buttons(table_downloads(frame, facts, request), request, dataset, key)
 
 
-def offer_export(dataset: Dataset, request: ExportRequest, *, key: str | None = None) -> None:
-    """Downloads of a figure or table built by the exports catalogue (as the CLI makes it).
-
-    A table is built only when its file is asked for: the page has already computed what it
-    shows, and a rerun must not compute it again (at registry size, Table 1 twice).
-    """
-    if request.command == "table":
-        offer_table(partial(_export_data, dataset, request), request, dataset, key=key)
-        return
-    export = make_export(dataset, request)
-    if export.is_figure:
-        offer_chart(
-            export.chart, request, dataset, data=export.data, provenance=export.provenance, key=key
-        )
-    else:
-        offer_table(export.data, request, dataset, provenance=export.provenance, key=key)
-
-
 def offer_report(
     dataset: Dataset,
     cohort_filter: CohortFilter,

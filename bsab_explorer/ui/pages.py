@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bsab_explorer.schema import CASE_SERIES, COHORT, UPLOADED
+
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
 
@@ -27,9 +29,7 @@ class Screen:
         return f"{self.url_path}.py"
 
 
-COHORT = "debulking"
-CASE_SERIES = "recurrent_crs"
-DATA = "data"
+DATA = UPLOADED
 
 #: Sections of the navigation, in order; every page is registered here explicitly.
 SECTIONS: dict[str, tuple[Screen, ...]] = {

@@ -17,7 +17,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from bsab_explorer import __version__
 from bsab_explorer.analyses.response import missing_columns
 from bsab_explorer.filters import CaseSeries, Cohort
-from bsab_explorer.schema import CASES, PATIENTS
+from bsab_explorer.schema import CASE_SERIES, CASES, PATIENTS, QUICK_BOOLEANS, QUICK_CODES
 from bsab_explorer.ui import access, cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
 from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
@@ -25,17 +25,6 @@ from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
 from bsab_explorer.ui.params import FALSE, TRUE, report_unknown
 from bsab_explorer.ui.sidebar import filter_sidebar
 from bsab_explorer.ui.text import escape_markdown
-
-BOOLEANS_BY_STUDY = {
-    "debulking": ("emd", "hrca", "triple_class_refractory"),
-    "recurrent_crs": (),
-    "data": ("emd", "hrca", "triple_class_refractory"),
-}
-CODES_BY_STUDY = {
-    "debulking": ("bsab", "sex", "iss_stage"),
-    "recurrent_crs": ("bsab", "target", "sex"),
-    "data": ("bsab", "sex", "iss_stage"),
-}
 
 
 def navigation() -> Any:
@@ -110,11 +99,11 @@ def draw_sidebar(page: Any) -> None:
         report_unknown(DATA_KEY, asked_data, str(dataset))
     result = load_current()
     if result.dataset is not None:
-        table = CASES if screen.study == "recurrent_crs" else PATIENTS
+        table = CASES if screen.study == CASE_SERIES else PATIENTS
         filter_sidebar(
             result.dataset.table(table.name),
-            booleans=BOOLEANS_BY_STUDY.get(screen.study, ()),
-            codes=CODES_BY_STUDY.get(screen.study, ()),
+            booleans=QUICK_BOOLEANS.get(screen.study, ()),
+            codes=QUICK_CODES.get(screen.study, ()),
         )
     st.sidebar.divider()
     present = st.sidebar.toggle(

@@ -14,7 +14,13 @@ import polars as pl
 import streamlit as st
 
 from bsab_explorer.filters import Clause, CohortFilter, FilterError
-from bsab_explorer.schema import BSAB_CODES, column_label
+from bsab_explorer.schema import (
+    COHORT,
+    QUICK_BOOLEANS,
+    QUICK_CODE_VALUES,
+    QUICK_CODES,
+    column_label,
+)
 from bsab_explorer.ui.text import escape_markdown
 
 FILTER_KEY = "filter"
@@ -22,11 +28,6 @@ _LAST_VALID_KEY = "_filter_last_valid"
 _YES, _NO, _NA = "Yes", "No", "Not recorded"
 _TRISTATE = (_YES, _NO, _NA)
 _TRISTATE_VALUE = {_YES: "true", _NO: "false", _NA: "na"}
-
-#: Yes/no quick filters shown for the cohort study, in order.
-BOOLEAN_QUICK_FILTERS = ("emd", "hrca", "triple_class_refractory")
-#: Code quick filters: column -> the codes offered when the data have none.
-CODE_QUICK_FILTERS = {"bsab": BSAB_CODES, "sex": ("F", "M"), "iss_stage": ("I", "II", "III")}
 
 
 def current_filter() -> CohortFilter:
@@ -104,8 +105,8 @@ def _age_choice(cohort_filter: CohortFilter, bounds: tuple[int, int]) -> tuple[i
 
 def filter_sidebar(
     frame: pl.DataFrame,
-    booleans: Sequence[str] = BOOLEAN_QUICK_FILTERS,
-    codes: Sequence[str] = tuple(CODE_QUICK_FILTERS),
+    booleans: Sequence[str] = QUICK_BOOLEANS[COHORT],
+    codes: Sequence[str] = QUICK_CODES[COHORT],
 ) -> CohortFilter:
     """Draw the filter box and quick filters for the columns `frame` has; return the filter."""
     st.sidebar.header("Cohort filter")
@@ -141,7 +142,7 @@ def filter_sidebar(
         if column not in frame.columns:
             continue
         present = [v for v in frame[column].drop_nulls().unique().sort().to_list() if v]
-        options = list(dict.fromkeys([*CODE_QUICK_FILTERS.get(column, ()), *present]))
+        options = list(dict.fromkeys([*QUICK_CODE_VALUES.get(column, ()), *present]))
         key = f"_quick_{column}"
         st.session_state[key] = _code_choice(cohort_filter, column, options)
         st.sidebar.multiselect(

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bsab_explorer.analyses.counts import format_count, format_percent
+from bsab_explorer.analyses.counts import format_count
 from bsab_explorer.analyses.groups import NOT_RECORDED, OVERALL, cohort_group_codes
 from bsab_explorer.analyses.significance import CHI_SQUARED, FISHER, KRUSKAL, WILCOXON
 from bsab_explorer.analyses.table1 import Table1, build_table1
+from bsab_explorer.formatting import format_percent
 from tests.fixtures.cohorts import contract_frame
 
 

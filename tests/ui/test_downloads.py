@@ -99,35 +99,22 @@ def test_table_downloads_make_the_csv(bundled: Dataset) -> None:
 
 
 def _page() -> None:
-    from typing import Any
-
-    import streamlit as st
-
     from bsab_explorer.charts.survival import km_chart
     from bsab_explorer.data.loading import load_dataset
     from bsab_explorer.exports import ExportRequest, survival_summary
+    from bsab_explorer.exports.catalogue import build
     from bsab_explorer.filters import CohortFilter
-    from bsab_explorer.ui import downloads
-    from bsab_explorer.ui.downloads import offer_chart, offer_export, offer_report, offer_table
+    from bsab_explorer.ui.downloads import offer_chart, offer_report, offer_table
     from tests.ui.test_downloads import MEDIANS, OS_PLAIN
 
     dataset = load_dataset().dataset
     assert dataset is not None
     km = ExportRequest("figure", "km", CohortFilter.parse("emd=true"), endpoint="pfs", ci="plain")
-    built: list[str] = []
-    real = downloads.make_export
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        built.append(args[1].name)
-        return real(*args, **kwargs)
-
-    downloads.make_export = counted
-    try:
-        offer_export(dataset, km)
-        offer_export(dataset, ExportRequest("table", "table1", by="emd"), key="t1")
-    finally:
-        downloads.make_export = real
-    st.session_state["built"] = built
+    # As a page draws what the catalogue builds for a request, and offers its files.
+    drawn = build(km, dataset)
+    offer_chart(drawn.chart, km, dataset, data=drawn.data)
+    table1 = ExportRequest("table", "table1", by="emd")
+    offer_table(build(table1, dataset).data, table1, dataset, key="t1")
     # As a page does it: its own chart, described by a request with the same options.
     summary = survival_summary(dataset, OS_PLAIN)
     offer_chart(km_chart(summary, show_ci=False, risk_rows=()), OS_PLAIN, dataset)
@@ -155,8 +142,6 @@ def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
         "Table (CSV)",
         "Report (HTML)",
     ]
-    # The figure is built to be drawn; the table only when its CSV is asked for.
-    assert app.session_state["built"] == ["km"]
     # Files are made on click only: every button holds a deferred file, none a ready URL.
     assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
     assert all(b.proto.ignore_rerun for b in buttons)

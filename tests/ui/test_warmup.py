@@ -1,5 +1,5 @@
-"""The server's warm-up (bsab_explorer.ui.warmup): what it imports and loads, and that a page
-script waits for it instead of importing the same modules at the same time."""
+"""The server's warm-up (bsab_explorer.ui.serve): what it imports and loads, and that the
+launcher does it before the server starts, so that no page script waits for it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bsab_explorer.ui import warmup
+from bsab_explorer.ui import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
@@ -32,9 +32,8 @@ def _run(code: str, env: dict[str, str] | None = None) -> list[str]:
     return reply.stdout.strip().splitlines()
 
 
-def test_the_warm_up_imports_what_the_scripts_import_but_the_waiting_module() -> None:
-    names = warmup.script_imports()
-    assert warmup.READY not in names
+def test_the_warm_up_imports_what_the_scripts_import() -> None:
+    names = serve.script_imports()
     assert "streamlit" in names
     for script in SCRIPTS:
         for node in ast.parse(script.read_text(encoding="utf-8")).body:
@@ -43,56 +42,34 @@ def test_the_warm_up_imports_what_the_scripts_import_but_the_waiting_module() ->
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
-def test_every_script_imports_the_waiting_module_before_the_package(script: Path) -> None:
-    # Any earlier import of the package could run while the warm-up imports the same modules.
-    first = next(
-        node
-        for node in ast.parse(script.read_text(encoding="utf-8")).body
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        and any(
-            name.startswith("bsab_explorer")
-            for name in (
-                [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-            )
-        )
-    )
-    assert isinstance(first, ast.Import)
-    assert [alias.name for alias in first.names] == [warmup.READY]
+def test_no_script_imports_anything_for_the_warm_up(script: Path) -> None:
+    # The warm-up ends before the server starts: no page waits for it.
+    names = serve.script_imports((script,))
+    assert not [name for name in names if name.startswith("bsab_explorer.ui.serve")]
+    assert "bsab_explorer.ui.ready" not in names
 
 
-def test_without_a_warm_up_nothing_waits() -> None:
-    assert warmup.wait(timeout=0)
+def test_the_launcher_warms_up_before_the_server_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.web import cli
+
+    calls: list[object] = []
+    monkeypatch.setattr(serve, "warm_up", lambda: calls.append("warm-up"))
+    monkeypatch.setattr(cli, "main", lambda args, prog_name: calls.append(args))
+    serve.main(["--server.port", "8599"])
+    assert calls == ["warm-up", ["run", str(ROOT / "app.py"), "--server.port", "8599"]]
 
 
-def test_a_script_waits_until_the_warm_up_has_ended() -> None:
-    lines = _run(
-        """
-        import threading, time
-        from bsab_explorer.ui import warmup
-
-        ended = []
-        def work():
-            time.sleep(0.5)
-            ended.append(time.perf_counter())
-
-        thread = warmup.start(work=work, ready=lambda: True)
-        print(warmup.start(work=work, ready=lambda: True) is None)  # once per process
-        import bsab_explorer.ui.ready  # what every page does first
-        print(ended != [] and time.perf_counter() >= ended[0])
-        """
-    )
-    assert lines == ["True", "True"]
-
-
-def test_a_failed_warm_up_lets_the_pages_go_on_and_says_why() -> None:
+def test_a_failed_warm_up_lets_the_server_start_and_says_why() -> None:
     reply = subprocess.run(
         [
             sys.executable,
             "-c",
-            "from bsab_explorer.ui import warmup\n"
+            "from streamlit.web import cli\n"
+            "from bsab_explorer.ui import serve\n"
             "def work(): raise OSError('store locked')\n"
-            "warmup.start(work=work, ready=lambda: True)\n"
-            "print(warmup.wait(timeout=30))",
+            "serve.warm_up = work\n"
+            "cli.main = lambda args, prog_name: print('server started')\n"
+            "serve.main([])",
         ],
         capture_output=True,
         text=True,
@@ -100,30 +77,18 @@ def test_a_failed_warm_up_lets_the_pages_go_on_and_says_why() -> None:
         cwd=ROOT,
         timeout=120,
     )
-    assert reply.stdout.strip() == "True"
+    assert reply.stdout.strip() == "server started"
     assert "Warm-up failed" in reply.stderr
     assert "store locked" in reply.stderr
-
-
-def test_a_server_that_never_starts_ends_the_warm_up_without_work() -> None:
-    lines = _run(
-        """
-        from bsab_explorer.ui import warmup
-        done = []
-        warmup.start(work=lambda: done.append(1), ready=lambda: False, give_up_s=0.2)
-        print(warmup.wait(timeout=30), done)
-        """
-    )
-    assert lines == ["True []"]
 
 
 def test_the_warm_up_fills_the_cache_the_pages_read(tmp_path: Path) -> None:
     lines = _run(
         """
         import sys
-        from bsab_explorer.ui import cache, warmup
+        from bsab_explorer.ui import cache, serve
 
-        imported = warmup.warm_up()
+        imported = serve.warm_up()
         # The pages draw what the exports catalogue builds: its charts come with it.
         print(
             "bsab_explorer.ui.shell" in imported

@@ -9,6 +9,7 @@ Every number equals R's `survival` package (3.5): `survfit` (Greenwood variance,
 `coxph(ties = "efron")`. The R script and the values it printed are in tests/reference/survival/.
 """
 
+from bsab_explorer.analyses.groups import BOOL_LABELS
 from bsab_explorer.analyses.survival.cox import TIE_EXPANSION_LIMIT, CoxModel, HazardRatio
 from bsab_explorer.analyses.survival.kaplan_meier import (
     CIMethod,
@@ -19,7 +20,6 @@ from bsab_explorer.analyses.survival.kaplan_meier import (
 )
 from bsab_explorer.analyses.survival.logrank import ChiSquareTest, LogRankTest
 from bsab_explorer.analyses.survival.summary import (
-    BOOL_LABELS,
     LANDMARK_MONTHS,
     OVERALL_GROUP,
     SMALL_GROUP_SIZE,

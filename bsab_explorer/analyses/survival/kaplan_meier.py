@@ -25,7 +25,7 @@ from bsab_explorer.analyses.survival.tabulation import (
     normal_quantile,
     tabulate,
 )
-from bsab_explorer.schema import DAYS_PER_MONTH
+from bsab_explorer.formatting import to_months
 
 
 class CIMethod(StrEnum):
@@ -45,10 +45,6 @@ class CIMethod(StrEnum):
         }[self.value]
 
 
-def _months(days: float | None) -> float | None:
-    return None if days is None else days / DAYS_PER_MONTH
-
-
 def _optional(value: float) -> float | None:
     """NaN (R's NA/NaN) as None."""
     return None if math.isnan(value) else float(value)
@@ -65,17 +61,17 @@ class MedianEstimate:
     @property
     def months(self) -> float | None:
         """The median in months."""
-        return _months(self.days)
+        return to_months(self.days)
 
     @property
     def lower_months(self) -> float | None:
         """Lower CI bound in months."""
-        return _months(self.lower_days)
+        return to_months(self.lower_days)
 
     @property
     def upper_months(self) -> float | None:
         """Upper CI bound in months."""
-        return _months(self.upper_days)
+        return to_months(self.upper_days)
 
     def text(self, digits: int = 1) -> str:
         """'10.2 (6.9–NR)' in months; NR: not reached, NE: lower bound not estimable."""
@@ -103,7 +99,7 @@ class SurvivalAt:
     @property
     def months(self) -> float:
         """The time in months."""
-        return self.days / DAYS_PER_MONTH
+        return to_months(self.days)
 
 
 @dataclass(frozen=True, eq=False)

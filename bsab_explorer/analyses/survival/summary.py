@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bsab_explorer.analyses.groups import OVERALL, level_labels
 from bsab_explorer.analyses.levels import Levels, levels_of
 from bsab_explorer.analyses.survival.cox import CoxModel, fit_cox
 from bsab_explorer.analyses.survival.kaplan_meier import (
@@ -42,10 +43,7 @@ SMALL_GROUP_SIZE = 10
 LANDMARK_MONTHS: tuple[float, ...] = (6.0, 12.0, 24.0)
 
 #: Label of the single curve when no grouping column is chosen.
-OVERALL_GROUP = "All patients"
-
-#: Labels of a boolean grouping column's levels.
-BOOL_LABELS = {False: "No", True: "Yes"}
+OVERALL_GROUP = OVERALL
 
 
 class Endpoint(StrEnum):
@@ -265,13 +263,7 @@ def _grouping(
     dtype = patients.schema[by]
     found = levels_of(patients, by, levels)
     ordered, rows = list(found.values), found.rows
-    if dtype == pl.Boolean:
-        labels = [BOOL_LABELS[bool(v)] for v in ordered]
-    elif dtype.is_numeric():
-        labels = [f"{v:g}" if isinstance(v, float) else str(v) for v in ordered]
-    else:
-        labels = [str(v) for v in ordered]
-    return ordered, labels, rows
+    return ordered, level_labels(dtype, ordered), rows
 
 
 def summarise_survival(

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +61,46 @@ def align_tied_times(time: npt.ArrayLike) -> FloatArray:
         return t
     cuts = distinct[np.concatenate(([True], cut_of[1:] != cut_of[:-1]))]
     return cuts[np.searchsorted(cuts, t, side="right") - 1]
+
+
+def survival_arrays(
+    time: npt.ArrayLike,
+    outcome: npt.ArrayLike,
+    group: npt.ArrayLike,
+    *,
+    outcome_name: str = "event",
+    outcome_dtype: type = np.bool_,
+) -> tuple[FloatArray, npt.NDArray[Any], IntArray]:
+    """Time, outcome and group code of one patient each as arrays of one length: every method
+    that takes raw columns checks its input here."""
+    t = np.asarray(time, dtype=np.float64)
+    o: npt.NDArray[Any] = np.asarray(outcome, dtype=outcome_dtype)
+    g = np.asarray(group, dtype=np.int64)
+    if not (t.shape == o.shape == g.shape):
+        raise ValueError(f"time, {outcome_name} and group must have the same length")
+    return t, o, g
+
+
+def stratified_arrays(
+    time: npt.ArrayLike,
+    outcome: npt.ArrayLike,
+    group: npt.ArrayLike,
+    strata: npt.ArrayLike | None,
+    *,
+    outcome_name: str = "event",
+    outcome_dtype: type = np.bool_,
+) -> tuple[FloatArray, npt.NDArray[Any], IntArray, IntArray]:
+    """`survival_arrays` and the stratum codes (zeros without strata), for the stratified tests,
+    which cannot leave out a missing or infinite time."""
+    t = np.asarray(time, dtype=np.float64)
+    o: npt.NDArray[Any] = np.asarray(outcome, dtype=outcome_dtype)
+    g = np.asarray(group, dtype=np.int64)
+    s = np.zeros_like(g) if strata is None else np.asarray(strata, dtype=np.int64)
+    if not (t.shape == o.shape == g.shape == s.shape):
+        raise ValueError(f"time, {outcome_name}, group and strata must have the same length")
+    if not np.isfinite(t).all():
+        raise ValueError("time has missing or infinite values; exclude them first")
+    return t, o, g, s
 
 
 #: Whole-day times up to this bound are tabulated by direct counting instead of sorting.
