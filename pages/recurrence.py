@@ -9,6 +9,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.tables import show_table
 
 view, series = shell.case_page("Recurrent CRS across cases")
 
@@ -54,5 +55,5 @@ st.caption(
 st.subheader("Case series table")
 case_table = ExportRequest("table", "case-table", view.cohort_filter)
 rows = cache.result(view, case_table).data
-st.dataframe(rows, hide_index=True)
+show_table(rows, wrap=True)
 offer_table(rows, case_table, view.dataset)

@@ -86,8 +86,10 @@ def page_header(
     n: int,
     total: int,
     unit: str = "patients",
+    error: str | None = None,
 ) -> None:
-    """Title, data banner and the filtered N of total N."""
+    """Title, data banner, the filtered N of total N and, when the filter text does not parse,
+    why (in the main area: the sidebar is hidden in presentation mode)."""
     st.title(escape_markdown(title))
     data_banner(dataset)
     shown = f"**{escape_markdown(n)} of {escape_markdown(total)} {escape_markdown(unit)}**"
@@ -100,6 +102,11 @@ def page_header(
         # The filter is URL text: escaped, not in a code span (which backticks in it would end).
         line.markdown(f"{shown} · filter: {escape_markdown(cohort_filter.to_text())}")
         line.caption(escape_markdown(cohort_filter.describe()))
+    if error is not None:
+        st.error(
+            f"Filter not applied: {escape_markdown(error)}. Shown: the last valid filter above.",
+            icon=":material/filter_alt_off:",
+        )
     if present:
         aside.button("Exit presentation mode", on_click=_leave_presentation, type="tertiary")
 

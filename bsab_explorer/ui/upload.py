@@ -10,6 +10,7 @@ import streamlit as st
 
 from bsab_explorer.data.store import Store, UploadCheck
 from bsab_explorer.schema import STUDIES, TABLES
+from bsab_explorer.ui.tables import WRAP_ROW_HEIGHT
 from bsab_explorer.ui.text import escape_markdown
 
 TABLE_CHOICES = tuple(name for tables in STUDIES.values() for name in tables)
@@ -53,6 +54,7 @@ def show_check(check: UploadCheck) -> None:
                 }
             ),
             hide_index=True,
+            row_height=WRAP_ROW_HEIGHT,  # "What to do" wraps instead of being cut
         )
     for notice in report.notices:
         st.text(notice)
