@@ -21,7 +21,7 @@ for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
 st.subheader("Summary of the cases")
 summary = ExportRequest("table", "case-table", view.cohort_filter)
 rows = cache.result(view, summary).data
-show_table(rows, wrap=True)
+show_table(rows, static=True)
 offer_table(rows, summary, view.dataset)
 st.caption(
     "First CRS: cycle and day of onset after the first dose (C1 D2: day 2), and grade (G2). "

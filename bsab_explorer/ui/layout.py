@@ -52,7 +52,8 @@ button p, [data-baseweb="select"] div {{ font-size: 1.35rem !important; }}
 [data-testid="stHeading"] h1 {{ font-size: 2.4rem !important; padding: 0 !important; }}
 [data-testid="stHeading"] h2, [data-testid="stHeading"] h3 {{ font-size: 2.3rem !important; }}
 [data-testid="stMetricValue"] {{ font-size: 3rem !important; }}
-.block-container {{ max-width: 96vw !important; padding-top: 1.5rem !important; }}
+.block-container {{ max-width: 96vw !important; padding-top: 1.5rem !important;
+  padding-left: 2rem !important; padding-right: 2rem !important; }}
 [data-testid="stMain"] [data-testid="stVerticalBlock"] {{ gap: 0.6rem; }}
 [data-testid="stMarkdownPre"] code {{ white-space: pre-wrap !important; overflow-wrap: anywhere; }}
 {_CHART_CSS}

@@ -129,7 +129,7 @@ def filter_sidebar(
     """
     sidebar = st.sidebar.container(key=FILTER_BOX_KEY)
     if not applies:
-        st.html(_HIDE_FILTER_CSS)
+        sidebar.html(_HIDE_FILTER_CSS)
     sidebar.header("Cohort filter")
     sidebar.text_input(
         "Filter",

@@ -27,15 +27,23 @@ def show_table(
     *,
     wrap: bool = False,
     whole: bool = False,
+    static: bool = False,
     height: int | None = None,
     column_config: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw `frame` without its index: long cells wrapped (`wrap`), every row without a scroll
-    box (`whole`) or in a box `height` pixels high; in presentation mode as a large static
-    table."""
-    if presentation_mode():
-        # st.table renders markdown in every cell: the frame is escaped first.
-        st.table(escape_frame(frame), hide_index=True)
+    box (`whole`) or in a box `height` pixels high; a static table that fits the page's width
+    (`static`, for a few rows of long text), and in presentation mode, large."""
+    if static or presentation_mode():
+        # st.table renders markdown in every cell: the frame is escaped first. Escaping drops
+        # leading spaces (they would open a code block): an invisible character before an
+        # indent keeps it.
+        indented = frame.with_columns(
+            pl.col(name).str.replace(r"^(\x{2003}+)", "\u200b$1")
+            for name, dtype in frame.schema.items()
+            if dtype == pl.String
+        )
+        st.table(escape_frame(indented), hide_index=True)
         return
     st.dataframe(
         frame,
