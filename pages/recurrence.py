@@ -44,7 +44,7 @@ offer_chart(episodes.chart, latency, view.dataset, data=episodes.data)
 st.subheader("Recurrence by case")
 recurrence = ExportRequest("table", "crs-recurrence", view.cohort_filter)
 by_case = cache.result(view, recurrence).data
-st.dataframe(recurrence_display(by_case), hide_index=True)
+show_table(recurrence_display(by_case))
 offer_table(by_case, recurrence, view.dataset)
 st.caption(
     "Each CRS episode is attributed to the latest dose at or before its onset; episodes after "
