@@ -105,7 +105,8 @@ def page_header(
         line.caption(escape_markdown(cohort_filter.describe()))
     if error is not None:
         st.error(
-            f"Filter not applied: {escape_markdown(error)}. Shown: the last valid filter above.",
+            f"Filter not applied: {escape_markdown(error.rstrip('.'))}. Shown: the last valid "
+            "filter, as stated above.",
             icon=":material/filter_alt_off:",
         )
     if present:
