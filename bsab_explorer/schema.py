@@ -429,3 +429,47 @@ def column_label(name: str) -> str:
         if name in table.by_name:
             return table.by_name[name].label
     return name
+
+
+#: Codes as clinicians read them, where the rule of `code_label` (underscores to spaces, the
+#: first letter capital) does not give it.
+CODE_LABELS = {
+    "F": "Female",
+    "M": "Male",
+    "non_secretory": "Non-secretory",
+    "first_full_dose": "First full dose",
+    "workup_negative": "Work-up negative",
+}
+
+
+def code_label(code: str) -> str:
+    """A code as a clinician reads it: ``dose_reduced`` -> "Dose reduced"; codes written with
+    capitals (``IgG``, ``BCMA``, ``sCR``) stay as written.
+
+    >>> code_label("light_chain"), code_label("IgG"), code_label("F")
+    ('Light chain', 'IgG', 'Female')
+    """
+    if code in CODE_LABELS:
+        return CODE_LABELS[code]
+    if code != code.lower():
+        return code
+    words = code.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def code_list_label(text: str) -> str:
+    """A `;`-separated list of codes or names as a sentence's list.
+
+    >>> code_list_label("paracetamol;cetirizine;dexamethasone")
+    'Paracetamol, cetirizine, dexamethasone'
+    """
+    items = [item.strip().replace("_", " ") for item in text.split(";") if item.strip()]
+    return code_label(", ".join(items)) if items else text
+
+
+def column_short_label(name: str) -> str:
+    """A column's label by its own abbreviation, where it has one ("EMD" for "Extramedullary
+    disease (EMD)"), for headers that name the variable."""
+    label = column_label(name)
+    short = re.search(r"\(([^()]+)\)$", label)
+    return short.group(1) if short else label

@@ -9,6 +9,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.layout import data_banner
 from bsab_explorer.ui.listings import offer_listing
 from bsab_explorer.ui.params import url_choice, url_choices
+from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
 view = shell.current_view()
@@ -47,7 +48,7 @@ statuses = url_choices(
     "Status", list(STATUS_ORDER), key="audit_status", param="status", where=right
 )
 shown = audit_rows(frame, None if study == "all" else study, statuses)
-st.dataframe(shown, hide_index=True, height=700)
+show_table(shown, wrap=True, height=700)
 offer_listing(
     shown,
     "audit",

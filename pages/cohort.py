@@ -5,6 +5,7 @@ import streamlit as st
 from bsab_explorer.analyses.listing import PATIENT_LISTING_COLUMNS, cohort_headlines, listing
 from bsab_explorer.ui import shell
 from bsab_explorer.ui.listings import offer_listing
+from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Debulking cohort")
@@ -19,7 +20,7 @@ for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
 
 st.subheader("Patients")
 patient_listing = listing(cohort.patients, "patients", PATIENT_LISTING_COLUMNS)
-st.dataframe(patient_listing, hide_index=True)
+show_table(patient_listing)
 offer_listing(
     patient_listing, "patients", view.dataset, view.cohort_filter, n=cohort.n, total=cohort.total
 )

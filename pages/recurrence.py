@@ -8,6 +8,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.tables import show_table
 
 view, series = shell.case_page("Recurrent CRS across cases")
 
@@ -42,7 +43,7 @@ offer_chart(episodes.chart, latency, view.dataset, data=episodes.data)
 st.subheader("Recurrence by case")
 recurrence = ExportRequest("table", "crs-recurrence", view.cohort_filter)
 by_case = cache.result(view, recurrence).data
-st.dataframe(recurrence_display(by_case), hide_index=True)
+show_table(recurrence_display(by_case))
 offer_table(by_case, recurrence, view.dataset)
 st.caption(
     "Each CRS episode is attributed to the latest dose at or before its onset; episodes after "
@@ -53,5 +54,5 @@ st.caption(
 st.subheader("Case series table")
 case_table = ExportRequest("table", "case-table", view.cohort_filter)
 rows = cache.result(view, case_table).data
-st.dataframe(rows, hide_index=True)
+show_table(rows, wrap=True)
 offer_table(rows, case_table, view.dataset)

@@ -7,6 +7,7 @@ from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.downloads import offer_table
 from bsab_explorer.ui.params import FALSE, TRUE, group_choice, url_toggle
+from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Table 1")
@@ -31,7 +32,8 @@ request = ExportRequest(
 )
 built = cache.result(view, request)
 table = built.summary
-st.dataframe(table1_rows(table), hide_index=True, height=900)
+# Whole, without a scroll box: on a projector a static table in large type.
+show_table(table1_rows(table), whole=True)
 offer_table(built.data, request, view.dataset)
 for note in table.notes:
     st.caption(escape_markdown(note))

@@ -33,6 +33,7 @@ from bsab_explorer.schema import (
     BSAB_CODES,
     CYTOGENETIC_COLUMNS,
     EMD_SITE_COLUMNS,
+    ISS_CODES,
     column_label,
 )
 
@@ -80,6 +81,8 @@ class _Count:
     #: The column whose missing values are the condition's (cheaper to count); None: the
     #: condition's own.
     recorded: pl.Expr | None = None
+    #: The patients' column the row describes (a split by it is not tested against itself).
+    column: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class _Levels:
     source: pl.Expr | None = None
     #: Levels without a patient in the cohort are not shown (codes the contract lists).
     hide_empty: bool = False
+    #: The patients' column the rows describe (a split by it is not tested against itself).
+    column: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,20 +126,23 @@ def _available(patients: pl.DataFrame, column: str) -> bool:
 
 def _flag(patients: pl.DataFrame, column: str, indent: int = 0, label: str = "") -> _Count:
     condition = pl.col(column).cast(pl.Boolean) if _available(patients, column) else None
-    return _Count(label or column_label(column), condition, indent, recorded=pl.col(column))
+    return _Count(
+        label or column_label(column), condition, indent, recorded=pl.col(column), column=column
+    )
 
 
 def _equals(patients: pl.DataFrame, column: str, value: str, label: str) -> _Count:
     condition = (pl.col(column) == value) if _available(patients, column) else None
-    return _Count(label, condition, recorded=pl.col(column))
+    return _Count(label, condition, recorded=pl.col(column), column=column)
 
 
 def _binned(patients: pl.DataFrame, column: str, label: str, top: int = 3) -> _Levels:
     """Counts 1, 2, ..., >= top of an integer column (other values only enter the test)."""
     shown = (*((k, str(k)) for k in range(1, top)), (top, f"≥ {top}"))
     if not _available(patients, column):
-        return _Levels(label, None, shown)
-    return _Levels(label, pl.col(column).clip(upper_bound=top), shown, source=pl.col(column))
+        return _Levels(label, None, shown, column=column)
+    bucket = pl.col(column).clip(upper_bound=top)
+    return _Levels(label, bucket, shown, source=pl.col(column), column=column)
 
 
 def _graded(patients: pl.DataFrame, column: str, name: str) -> list[_Spec]:
@@ -161,7 +169,16 @@ def _code_levels(patients: pl.DataFrame, column: str) -> _Levels | _Count:
         values = patients.get_column(column)
         ordered += sorted(values.filter(~values.is_in(BSAB_CODES)).drop_nulls().unique())
     levels = tuple((v, v.capitalize()) for v in ordered)
-    return _Levels(label, pl.col(column), levels, hide_empty=True)
+    return _Levels(label, pl.col(column), levels, hide_empty=True, column=column)
+
+
+def _stages(patients: pl.DataFrame) -> _Levels | _Count:
+    """Every ISS stage, those without a patient too (a zero is a finding)."""
+    label = column_label("iss_stage")
+    if not _available(patients, "iss_stage"):
+        return _Count(label, None, column="iss_stage")
+    levels = tuple((stage, f"{label} {stage}") for stage in ISS_CODES)
+    return _Levels(label, pl.col("iss_stage"), levels, column="iss_stage")
 
 
 def _alkylating(patients: pl.DataFrame) -> _Count:
@@ -183,7 +200,7 @@ def _specs(patients: pl.DataFrame) -> list[_Spec]:
         _equals(ps, "sex", "F", "Female"),
         _Summary(column_label("prior_lines"), "prior_lines", _available(ps, "prior_lines")),
         _flag(ps, "triple_class_refractory"),
-        _equals(ps, "iss_stage", "III", f"{column_label('iss_stage')} III"),
+        _stages(ps),
         _Section("Disease characteristics"),
         _flag(ps, "hrca"),
         *cytogenetics,
@@ -323,7 +340,7 @@ def build_table1(
             row = _row(section, label, indent, cells, columns)
             if p_values:
                 p, test = (None, None)
-                if key and len(tested) >= 2:
+                if key and len(tested) >= 2 and not _describes(spec, by):
                     tested_stats = [stats_by_column[1 + group_labels.index(g)] for g in tested]
                     p, test = _test(spec, frame, tested, names, tested_stats)
                 row["p_value"], row["test"] = p, test
@@ -455,7 +472,13 @@ def _render(
     return out
 
 
-# --- tests -------------------------------------------------------------------------------------
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def _describes(spec: _Spec, by: str | None) -> bool:
+    """Whether the row describes the split variable itself (its test would be trivially
+    significant: each group is one of its values)."""
+    return by is not None and getattr(spec, "column", "") == by
 
 
 def _test(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 import altair as alt
@@ -83,9 +85,39 @@ def vega_lite_spec(chart: AnyChart) -> dict[str, Any]:
 #: table keeps its rows).
 PRESENTATION_MAX_HEIGHT = 340
 
+#: Width the panels of a split figure share in presentation mode, side by side: within a
+#: 1280-pixel projector's page beside the legend and the axis.
+PRESENTATION_FACET_WIDTH = 1040
+#: Height of each such panel: the figure, its panel headers and axis fit under the page title.
+PRESENTATION_FACET_HEIGHT = 170
+
 #: How a single or layered view fills the page: the whole figure (axes, legend, table labels)
 #: within the container's width, the plot taking what is left.
 FIT_WIDTH: dict[str, Any] = {"type": "fit-x", "contains": "padding"}
+
+
+def _side_by_side(spec: dict[str, Any]) -> None:
+    """A figure split into groups one under the other, redrawn with its groups side by side
+    and its panels narrower and lower, so that it is seen whole on a projector."""
+    facet, inner = spec.get("facet"), spec.get("spec")
+    if not isinstance(facet, dict) or "row" not in facet or not isinstance(inner, dict):
+        return
+    groups = max(len(facet["row"].get("sort") or ()), 1)
+    spacing = spec.get("spacing", 0) if isinstance(spec.get("spacing"), int | float) else 0
+    column = dict(facet["row"])
+    # The variable named in each panel's header ("EMD: Yes"), not in a line of its own above.
+    title = column.pop("title", None)
+    if isinstance(title, str):
+        short = re.search(r"\(([^()]+)\)$", title)
+        prefix = json.dumps(f"{short.group(1) if short else title}: ")
+        column["header"] = {**column.get("header", {}), "labelExpr": f"{prefix} + datum.value"}
+    column["title"] = None
+    spec["facet"] = {"column": column}
+    if isinstance(inner.get("width"), int | float):
+        share = (PRESENTATION_FACET_WIDTH - spacing * (groups - 1)) // groups
+        inner["width"] = min(inner["width"], share)
+    if isinstance(inner.get("height"), int | float):
+        inner["height"] = min(inner["height"], PRESENTATION_FACET_HEIGHT)
 
 
 def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
@@ -104,6 +136,8 @@ def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
         spec["config"] = theme_config(presentation=True)
         if isinstance(spec.get("height"), int | float):
             spec["height"] = min(spec["height"], PRESENTATION_MAX_HEIGHT)
+        if isinstance(chart, alt.FacetChart):
+            _side_by_side(spec)
     concatenated = isinstance(chart, alt.VConcatChart | alt.HConcatChart)
     if concatenated and not stretch:
         return st.vega_lite_chart(spec, theme=None, width="content")

@@ -52,7 +52,8 @@ button p, [data-baseweb="select"] div {{ font-size: 1.35rem !important; }}
 [data-testid="stHeading"] h1 {{ font-size: 2.4rem !important; padding: 0 !important; }}
 [data-testid="stHeading"] h2, [data-testid="stHeading"] h3 {{ font-size: 2.3rem !important; }}
 [data-testid="stMetricValue"] {{ font-size: 3rem !important; }}
-.block-container {{ max-width: 96vw !important; padding-top: 1.5rem !important; }}
+.block-container {{ max-width: 96vw !important; padding-top: 1.5rem !important;
+  padding-left: 2rem !important; padding-right: 2rem !important; }}
 [data-testid="stMain"] [data-testid="stVerticalBlock"] {{ gap: 0.6rem; }}
 [data-testid="stMarkdownPre"] code {{ white-space: pre-wrap !important; overflow-wrap: anywhere; }}
 {_CHART_CSS}
@@ -86,8 +87,10 @@ def page_header(
     n: int,
     total: int,
     unit: str = "patients",
+    error: str | None = None,
 ) -> None:
-    """Title, data banner and the filtered N of total N."""
+    """Title, data banner, the filtered N of total N and, when the filter text does not parse,
+    why (in the main area: the sidebar is hidden in presentation mode)."""
     st.title(escape_markdown(title))
     data_banner(dataset)
     shown = f"**{escape_markdown(n)} of {escape_markdown(total)} {escape_markdown(unit)}**"
@@ -100,6 +103,12 @@ def page_header(
         # The filter is URL text: escaped, not in a code span (which backticks in it would end).
         line.markdown(f"{shown} · filter: {escape_markdown(cohort_filter.to_text())}")
         line.caption(escape_markdown(cohort_filter.describe()))
+    if error is not None:
+        st.error(
+            f"Filter not applied: {escape_markdown(error.rstrip('.'))}. Shown: the last valid "
+            "filter, as stated above.",
+            icon=":material/filter_alt_off:",
+        )
     if present:
         aside.button("Exit presentation mode", on_click=_leave_presentation, type="tertiary")
 

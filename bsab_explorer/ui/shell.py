@@ -21,9 +21,9 @@ from bsab_explorer.schema import CASE_SERIES, CASES, PATIENTS, QUICK_BOOLEANS, Q
 from bsab_explorer.ui import access, cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
 from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
-from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
+from bsab_explorer.ui.pages import DATA, PAGES_DIR, SECTIONS, Screen, all_screens
 from bsab_explorer.ui.params import FALSE, TRUE, report_unknown
-from bsab_explorer.ui.sidebar import filter_sidebar
+from bsab_explorer.ui.sidebar import filter_error, filter_sidebar
 from bsab_explorer.ui.text import escape_markdown
 
 
@@ -104,6 +104,8 @@ def draw_sidebar(page: Any) -> None:
             result.dataset.table(table.name),
             booleans=QUICK_BOOLEANS.get(screen.study, ()),
             codes=QUICK_CODES.get(screen.study, ()),
+            # Audit and Upload show every row whatever the filter.
+            applies=screen.study != DATA,
         )
     st.sidebar.divider()
     present = st.sidebar.toggle(
@@ -156,7 +158,9 @@ def cohort_page(title: str, *, needs_responses: bool = False) -> tuple[View, Coh
     to show (no patients, an empty subgroup, or no response assessments when they are needed)."""
     view = current_view()
     selected = cache.cohort(view)
-    page_header(title, view.dataset, view.cohort_filter, selected.n, selected.total)
+    page_header(
+        title, view.dataset, view.cohort_filter, selected.n, selected.total, error=filter_error()
+    )
     if selected.total == 0:
         st.info("This dataset has no cohort-study patients (no `patients` table).")
         st.stop()
@@ -181,7 +185,9 @@ def case_page(title: str) -> tuple[View, CaseSeries]:
     """Start a case-series page: header, then stop with a clear message when no case is shown."""
     view = current_view()
     series = cache.cases(view)
-    page_header(title, view.dataset, view.cohort_filter, series.n, series.total, "cases")
+    page_header(
+        title, view.dataset, view.cohort_filter, series.n, series.total, "cases", filter_error()
+    )
     if series.total == 0:
         st.info("This dataset has no case-series cases (no `cases` table).")
         st.stop()

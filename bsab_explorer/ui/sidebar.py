@@ -28,6 +28,10 @@ _LAST_VALID_KEY = "_filter_last_valid"
 _YES, _NO, _NA = "Yes", "No", "Not recorded"
 _TRISTATE = (_YES, _NO, _NA)
 _TRISTATE_VALUE = {_YES: "true", _NO: "false", _NA: "na"}
+#: The sidebar container of the filter (its CSS class is `st-key-` and this key).
+FILTER_BOX_KEY = "cohort-filter-box"
+# Static CSS only: hides the filter on a page it does not apply to.
+_HIDE_FILTER_CSS = f"<style>.st-key-{FILTER_BOX_KEY} {{ display: none !important; }}</style>"
 
 
 def current_filter() -> CohortFilter:
@@ -39,6 +43,15 @@ def current_filter() -> CohortFilter:
         return CohortFilter.parse(st.session_state.get(_LAST_VALID_KEY, ""))
     st.session_state[_LAST_VALID_KEY] = parsed.to_text()
     return parsed
+
+
+def filter_error() -> str | None:
+    """Why the filter text in force does not parse (None: it parses, or there is none)."""
+    try:
+        CohortFilter.parse(st.session_state.get(FILTER_KEY, "") or "")
+    except FilterError as error:
+        return str(error)
+    return None
 
 
 def _set_filter(cohort_filter: CohortFilter) -> None:
@@ -107,10 +120,19 @@ def filter_sidebar(
     frame: pl.DataFrame,
     booleans: Sequence[str] = QUICK_BOOLEANS[COHORT],
     codes: Sequence[str] = QUICK_CODES[COHORT],
+    *,
+    applies: bool = True,
 ) -> CohortFilter:
-    """Draw the filter box and quick filters for the columns `frame` has; return the filter."""
-    st.sidebar.header("Cohort filter")
-    st.sidebar.text_input(
+    """Draw the filter box and quick filters for the columns `frame` has; return the filter.
+
+    On a page the filter does not apply to (`applies` false) the box is drawn but not shown:
+    the filter stays bound to the link, for the next page it applies to.
+    """
+    sidebar = st.sidebar.container(key=FILTER_BOX_KEY)
+    if not applies:
+        sidebar.html(_HIDE_FILTER_CSS)
+    sidebar.header("Cohort filter")
+    sidebar.text_input(
         "Filter",
         key=FILTER_KEY,
         bind="query-params",
@@ -119,11 +141,9 @@ def filter_sidebar(
         help="Clauses joined by ';': column=value, column=a,b, column!=value, column>=number, "
         "column=na (not recorded). The link in the address bar reopens this view.",
     )
-    text = st.session_state.get(FILTER_KEY, "") or ""
-    try:
-        CohortFilter.parse(text)
-    except FilterError as error:
-        st.sidebar.error(f"Filter not applied: {escape_markdown(error)}")
+    error = filter_error()
+    if error is not None:
+        sidebar.error(f"Filter not applied: {escape_markdown(error)}")
     cohort_filter = current_filter()
 
     for column in booleans:
@@ -131,7 +151,7 @@ def filter_sidebar(
             continue
         key = f"_quick_{column}"
         st.session_state[key] = _boolean_choice(cohort_filter, column)
-        st.sidebar.segmented_control(
+        sidebar.segmented_control(
             escape_markdown(column_label(column)),
             _TRISTATE,
             key=key,
@@ -145,7 +165,7 @@ def filter_sidebar(
         options = list(dict.fromkeys([*QUICK_CODE_VALUES.get(column, ()), *present]))
         key = f"_quick_{column}"
         st.session_state[key] = _code_choice(cohort_filter, column, options)
-        st.sidebar.multiselect(
+        sidebar.multiselect(
             escape_markdown(column_label(column)),
             options,
             key=key,
@@ -157,7 +177,7 @@ def filter_sidebar(
     if ages is not None and ages.len() > 0 and ages.min() != ages.max():
         bounds = (int(ages.min()), int(ages.max()))  # type: ignore[arg-type]
         st.session_state["_quick_age_years"] = _age_choice(cohort_filter, bounds)
-        st.sidebar.slider(
+        sidebar.slider(
             escape_markdown(column_label("age_years")),
             bounds[0],
             bounds[1],
@@ -166,5 +186,5 @@ def filter_sidebar(
             args=(bounds,),
         )
     if not cohort_filter.is_empty:
-        st.sidebar.button("Clear filter", on_click=_clear, icon=":material/filter_alt_off:")
+        sidebar.button("Clear filter", on_click=_clear, icon=":material/filter_alt_off:")
     return cohort_filter

@@ -13,6 +13,7 @@ from bsab_explorer.data.convert.review import problems_table
 from bsab_explorer.data.store import Store, UploadCheck
 from bsab_explorer.schema import STUDIES, TABLES
 from bsab_explorer.ui.access import current
+from bsab_explorer.ui.tables import WRAP_ROW_HEIGHT
 from bsab_explorer.ui.text import escape_markdown
 
 TABLE_CHOICES = tuple(name for tables in STUDIES.values() for name in tables)
@@ -49,7 +50,11 @@ def show_check(check: UploadCheck) -> None:
             "upload it again.",
             icon=":material/error:",
         )
-        st.dataframe(problems_table(report), hide_index=True)
+        st.dataframe(
+            problems_table(report),
+            hide_index=True,
+            row_height=WRAP_ROW_HEIGHT,  # "What to do" wraps instead of being cut
+        )
     for notice in report.notices:
         st.text(notice)
     preview = check.preview
