@@ -20,7 +20,7 @@ from bsab_explorer.data.ingest import (
     TABLE_SUFFIXES,
     ReadResult,
     read_table_file,
-    text_table_from_frame,
+    typed_table_from_frame,
 )
 from bsab_explorer.data.normalise import clear_cells, normalise_table
 from bsab_explorer.data.storefile import (
@@ -216,7 +216,7 @@ def load_duckdb(path: Path) -> LoadResult:
             for table in TABLE_ORDER:
                 if table in names:
                     frame = connection.table(table).pl()
-                    reads[table] = text_table_from_frame(frame, table, f"{path.name}:{table}")
+                    reads[table] = typed_table_from_frame(frame, table, f"{path.name}:{table}")
     except StoreDamaged as error:
         return _nothing(path.name, Rule.UNREADABLE, str(error))
     except StoreUnavailable as error:
