@@ -46,14 +46,27 @@ def store_generation(the_store: Store) -> str:
     return the_store.generation()
 
 
-@st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def _load(path: str, which: str, generation: str) -> LoadResult:
+#: What loading says while it works, step by step (each step shows only while it runs).
+READING_STEP = "Loading data, step 1 of 2: reading the store…"
+PREPARING_STEP = "Loading data, step 2 of 2: preparing the pages (groups, timepoints, flows)…"
+
+
+@st.cache_resource(show_spinner=READING_STEP, max_entries=8)
+def _read(path: str, which: str, generation: str) -> LoadResult:
     choice: Which = "pooled" if which == "pooled" else "both" if which == "both" else "bundled"
-    result = _store(path).load_dataset(choice)
-    if result.dataset is not None:
-        # Once per dataset, under the loading spinner, rather than on the first filter change.
-        prepare_dataset(result.dataset)
-    return result
+    return _store(path).load_dataset(choice)
+
+
+@st.cache_resource(show_spinner=PREPARING_STEP, max_entries=8)
+def _prepared(_result: LoadResult, path: str, which: str, generation: str) -> LoadResult:
+    # Once per dataset, under its own message, rather than on the first filter change.
+    if _result.dataset is not None:
+        prepare_dataset(_result.dataset)
+    return _result
+
+
+def _load(path: str, which: str, generation: str) -> LoadResult:
+    return _prepared(_read(path, which, generation), path, which, generation)
 
 
 def load(which: str) -> LoadResult:
