@@ -146,6 +146,49 @@ def _typed_parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr] 
     return None
 
 
+#: A text column whose values repeat this often on average (codes, yes/no, small numbers) is
+#: parsed once per distinct value, then looked up: a million rows hold a few dozen values.
+_REPEATS = 8
+_LOOKUP_FROM_ROWS = 10_000
+
+
+def _once_per_value(
+    frame: pl.DataFrame, name: str, value: pl.Expr, bad: pl.Expr
+) -> tuple[pl.Expr, pl.Expr]:
+    """(value, bad) of a text column, computed once per distinct text when values repeat."""
+    if frame.height < _LOOKUP_FROM_ROWS:
+        return value, bad
+    distinct = frame.get_column(name).unique().drop_nulls()
+    if distinct.len() * _REPEATS > frame.height:
+        return value, bad
+    parsed = pl.DataFrame({name: distinct}).select(value.alias("value"), bad.alias("bad"))
+    lookup_value = pl.col(name).replace_strict(
+        distinct, parsed.get_column("value"), default=None, return_dtype=parsed.schema["value"]
+    )
+    lookup_bad = pl.col(name).replace_strict(
+        distinct, parsed.get_column("bad"), default=False, return_dtype=pl.Boolean
+    )
+    return lookup_value, lookup_bad
+
+
+def _parsers(
+    frame: pl.DataFrame,
+    present: list[Column],
+    typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
+    decimal_comma: bool,
+) -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """(value, unusable) of every present column: typed columns as read, text ones parsed."""
+    parsers: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    for column in present:
+        if column.name in typed_columns:
+            parsers[column.name] = typed_columns[column.name]
+            continue
+        value = _parse_expr(column, decimal_comma)
+        bad = _text(column.name).is_not_null() & value.is_null()
+        parsers[column.name] = _once_per_value(frame, column.name, value, bad)
+    return parsers
+
+
 def _guard_view(frame: pl.DataFrame, typed: set[str]) -> pl.DataFrame:
     """The frame the text guards search: a typed column only as the text of the cells a guard
     could flag (non-finite numbers; time values in the Excel date band), left out when none is."""
@@ -371,11 +414,11 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         dtype = frame.schema[column.name]
         if dtype == pl.String:
             continue
-        parse = _typed_parse(column, dtype)
-        if parse is None:
+        reading = _typed_parse(column, dtype)
+        if reading is None:
             as_text.append(cell_text(frame.get_column(column.name)))
         else:
-            typed_columns[column.name] = parse
+            typed_columns[column.name] = reading
     if as_text:
         frame = frame.with_columns(as_text)
     frame, changed = _normalise_unicode(frame)
@@ -407,19 +450,12 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
-    def parsed_expr(column: Column) -> pl.Expr:
-        if column.name in typed_columns:
-            return typed_columns[column.name][0]
-        return _parse_expr(column, raw.decimal_comma)
-
-    def unusable(column: Column) -> pl.Expr:
-        if column.name in typed_columns:
-            return typed_columns[column.name][1]
-        return _text(column.name).is_not_null() & pl.col(f"__typed_{column.name}").is_null()
-
+    parsers = _parsers(frame, present, typed_columns, raw.decimal_comma)
     typed = frame.with_columns(
-        parsed_expr(c).alias(f"__typed_{c.name}") for c in present
-    ).with_columns(unusable(c).alias(f"__bad_{c.name}") for c in present)
+        expr.alias(f"__{part}_{name}")
+        for name, pair in parsers.items()
+        for part, expr in zip(("typed", "bad"), pair, strict=True)
+    )
     for column in present:
         bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
         if bad.height == 0:

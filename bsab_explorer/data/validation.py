@@ -351,6 +351,25 @@ def check_required(parsed: ParsedTable) -> list[Problem]:
     return problems
 
 
+def _repeats(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Rows whose keys an earlier row already has, with that first row (`__first`), by row.
+
+    One pass finds the repeats (usually none); only their keys are looked up again.
+    """
+    if not frame.get_column(ROW).is_sorted():
+        frame = frame.sort(ROW)
+    key = pl.struct(keys) if len(keys) > 1 else pl.col(keys[0])
+    later = frame.filter(~key.is_first_distinct())
+    if later.height == 0:
+        return later.with_columns(pl.col(ROW).alias("__first"))
+    first = (
+        frame.join(later.select(keys).unique(), on=keys)
+        .group_by(keys)
+        .agg(pl.col(ROW).min().alias("__first"))
+    )
+    return later.join(first, on=keys).sort(ROW)
+
+
 def check_unique(parsed: ParsedTable) -> list[Problem]:
     """Ids that must be unique but appear on more than one row."""
     problems: list[Problem] = []
@@ -358,8 +377,7 @@ def check_unique(parsed: ParsedTable) -> list[Problem]:
         if not column.unique or column.name not in parsed.present:
             continue
         frame = parsed.frame.select(ROW, column.name).filter(pl.col(column.name).is_not_null())
-        first = frame.group_by(column.name).agg(pl.col(ROW).min().alias("__first"))
-        dupes = frame.join(first, on=column.name).filter(pl.col(ROW) != pl.col("__first")).sort(ROW)
+        dupes = _repeats(frame, [column.name])
         for row, value, first_row in dupes.select(ROW, column.name, "__first").iter_rows():
             problems.append(
                 parsed.problem(
@@ -431,9 +449,7 @@ def check_response_rules(parsed: ParsedTable) -> list[Problem]:
     if "timepoint" not in parsed.present:
         return []
     keys = ["patient_id", "timepoint"]
-    frame = parsed.frame.select(ROW, *keys).drop_nulls(keys)
-    first = frame.group_by(keys).agg(pl.col(ROW).min().alias("__first"))
-    dupes = frame.join(first, on=keys).filter(pl.col(ROW) != pl.col("__first")).sort(ROW)
+    dupes = _repeats(parsed.frame.select(ROW, *keys).drop_nulls(keys), keys)
     return [
         parsed.problem(
             row,
