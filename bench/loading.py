@@ -278,13 +278,15 @@ def run_loading(size: int, repeats: int) -> dict[str, Any]:
     }
     medians: dict[str, dict[str, float | None]] = {}
     load = [os.getloadavg()[0]]
-    for _ in range(repeats):
+    for round_ in range(repeats):
         for ours, floor in pairs:
             for task in (ours, floor):
                 if task is not None:
                     tasks.setdefault(task, []).append(_child_task(task, size))
+                    print(f"  round {round_ + 1}: {task} {tasks[task][-1]}", file=sys.stderr)
         for name, command in commands.items():
             wall, cpu, out = _process(command)
+            print(f"  round {round_ + 1}: {name} {wall:.2f} s, {cpu:.2f} s CPU", file=sys.stderr)
             processes[name]["wall"].append(wall)
             processes[name]["cpu"].append(cpu)
             if name != "cli_import":
