@@ -330,15 +330,23 @@ def _split_quoted(text: str, delimiter: str, file_name: str, table: str) -> _Spl
 
 def _split_plain(text: str, delimiter: str) -> _Split:
     """Records of a CSV without any quote: one line a record, split in bulk (large files)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and not lines[-1].replace(delimiter, "").strip():
-        lines.pop()
-    if not lines:
+    # Split by Polars: a million lines never become a million Python strings.
+    lines = (
+        pl.Series("line", [text], dtype=pl.String)
+        .str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\n", literal=True)
+        .str.split("\n")
+        .explode()
+    )
+    end = lines.len()
+    while end and not str(lines[end - 1]).replace(delimiter, "").strip():
+        end -= 1
+    if not end:
         return None, pl.DataFrame(), []
-    header = lines[0].split(delimiter)
+    header = str(lines[0]).split(delimiter)
     width = len(header)
     body = (
-        pl.DataFrame({"line": pl.Series("line", lines[1:], dtype=pl.String)})
+        pl.DataFrame({"line": lines.slice(1, end - 1)})
         .with_row_index(ROW, offset=2)
         .with_columns(pl.col(ROW).cast(pl.Int64), pl.col("line").str.split(delimiter).alias("f"))
         .with_columns(pl.col("f").list.len().alias("n"))
