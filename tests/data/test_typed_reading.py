@@ -136,3 +136,21 @@ def test_numeric_types_of_a_day_column_read_the_same(dtype: pl.DataType) -> None
     patients = pl.DataFrame({"patient_id": ["P1", "P2"], "center": ["C1", "C1"]})
     typed, text = _both_ways({"patients": patients, "responses": responses})
     _assert_same(typed, text)
+
+
+def test_the_fingerprint_hashes_the_whole_csv_text_slice_by_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hashlib
+
+    from bsab_explorer import dataset
+
+    tables = dict(registry.generate(1_000, seed=3, cases=50).tables)
+    tables["empty"] = pl.DataFrame({"b": pl.Series([], dtype=pl.Int64), "a": []})
+    whole = hashlib.sha256()
+    for name in sorted(tables):
+        frame = tables[name]
+        whole.update(f"\x00table:{name}\x00".encode())
+        whole.update(frame.select(sorted(frame.columns)).write_csv().encode())
+    monkeypatch.setattr(dataset, "FINGERPRINT_ROWS", 97)
+    assert dataset.fingerprint_tables(tables) == whole.hexdigest()
