@@ -252,7 +252,8 @@ def loading_table(loading: dict[str, Any]) -> list[str]:
 
     ratios = loading["ratios"]
     rows = [
-        ("load from the store, validated (+ peak through one recompute)", "load_store", None),
+        ("load from the store (validated when stored; peak through one recompute)", "load_store",
+         None),
         ("load the CSV files / `polars.read_csv` alone", "load_csv", "read_csv"),
         ("ingest the patients into the store / DuckDB insert alone", "ingest", "duckdb_insert"),
         ("`table survival-medians --by emd`, Parquet / pandas + lifelines", "cli_parquet",
