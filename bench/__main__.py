@@ -1,8 +1,9 @@
 """`python -m bench` (make bench): every benchmark, results to bench/results.json.
 
-`--quick` (or `make bench QUICK=1`) skips the million-patient registry and the browser (about a
-minute) and writes bench/out/results-quick.json instead, so a quick run never replaces the full
-results. `--table` prints the tables of docs/performance.md from bench/results.json.
+`--quick` (or `make bench QUICK=1`) skips the million-patient registry (loading then runs at
+20 k patients, once) and the browser (about a minute) and writes bench/out/results-quick.json
+instead, so a quick run never replaces the full results. `--table` prints the tables of
+docs/performance.md from bench/results.json.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench import registry
+from bench.loading import run_loading
 from bench.marks import run_marks
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +44,14 @@ GOALS = {
     "filter_p95_registry_ms": 1000,
     "cold_start_ratio": 1.5,
     "chart_rows": 5000,
+    "load_store_1m_s": 1.0,
+    "load_csv_over_read_csv": 3.0,
+    "cli_speedup_1m": 2.0,
+    "ingest_over_duckdb": 2.0,
 }
+#: Patients of the loading benchmark: a million in the full run, a small registry when quick.
+LOADING_SIZE = 1_000_000
+LOADING_SIZE_QUICK = 20_000
 
 
 def machine() -> dict[str, Any]:
@@ -200,9 +209,81 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
         ratio = browser["cold_start"]["ratio_bundled_median"]
         limit = GOALS["cold_start_ratio"]
         out["cold_start_ratio"] = _goal(ratio, limit, ratio <= limit)
+    loading = results.get("loading")
+    if loading and "error" not in loading and loading["patients"] == LOADING_SIZE:
+        out.update(loading_goals(loading))
     over = [m["chart"] for m in results.get("marks", []) if not m["within_budget"]]
     out["chart_rows"] = _goal(over or "all within", GOALS["chart_rows"], not over)
     return out
+
+
+def loading_goals(loading: dict[str, Any]) -> dict[str, Any]:
+    """The loading goals at a million patients (times: medians of wall seconds)."""
+    out: dict[str, Any] = {}
+    seconds = loading["load_store"]["wall_s"]["median"]
+    limit = GOALS["load_store_1m_s"]
+    out["load_store_1m_s"] = _goal(seconds, limit, seconds <= limit)
+    ratios = loading["ratios"]
+    csv = ratios["load_csv/read_csv"]["wall"]
+    limit = GOALS["load_csv_over_read_csv"]
+    out["load_csv_over_read_csv"] = _goal(csv, limit, csv <= limit)
+    speed = min(
+        ratios["cli_baseline/cli_parquet"]["wall"], ratios["cli_baseline/cli_store"]["wall"]
+    )
+    limit = GOALS["cli_speedup_1m"]
+    out["cli_speedup_1m"] = _goal(speed, limit, speed >= limit)
+    same = loading["identical_medians"]
+    out["cli_identical_medians_1m"] = _goal(same, None, same)
+    ingest = ratios["ingest/duckdb_insert"]["wall"]
+    limit = GOALS["ingest_over_duckdb"]
+    out["ingest_over_duckdb"] = _goal(ingest, limit, ingest <= limit)
+    peak = loading["load_store"]["peak_rss_mb"]
+    limit = GOALS["peak_memory_1m_mb"]
+    out["peak_memory_load_recompute_1m_mb"] = _goal(peak, limit, peak <= limit)
+    return out
+
+
+def loading_table(loading: dict[str, Any]) -> list[str]:
+    """The loading rows of docs/performance.md (medians of the alternated runs)."""
+
+    def cell(name: str) -> str:
+        entry = loading[name]
+        return f"{entry['wall_s']['median']:.2f} s ({entry['cpu_s']['median']:.2f} s CPU)"
+
+    ratios = loading["ratios"]
+    rows = [
+        ("load from the store (validated when stored; peak through one recompute)", "load_store",
+         None),
+        ("load the CSV files / `polars.read_csv` alone", "load_csv", "read_csv"),
+        ("ingest the patients into the store / DuckDB insert alone", "ingest", "duckdb_insert"),
+        ("`table survival-medians --by emd`, Parquet / pandas + lifelines", "cli_parquet",
+         "cli_baseline"),
+        ("`table survival-medians --by emd`, store / pandas + lifelines", "cli_store",
+         "cli_baseline"),
+        ("`import bsab_explorer.cli`", "cli_import", None),
+    ]  # fmt: skip
+    lines = [
+        f"| {loading['patients']:,} patients | ours, wall (CPU), median | floor | ratio, wall "
+        "(CPU) |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, ours, floor in rows:
+        if floor is None:
+            extra = (
+                f"peak {loading[ours]['peak_rss_mb']:,} MB"
+                if "peak_rss_mb" in loading[ours]
+                else ""
+            )
+            lines.append(f"| {label} | {cell(ours)} | – | {extra} |")
+            continue
+        key = f"{floor}/{ours}" if floor == "cli_baseline" else f"{ours}/{floor}"
+        ratio = ratios[key]
+        lines.append(
+            f"| {label} | {cell(ours)} | {cell(floor)} | {ratio['wall']}× ({ratio['cpu']}×) |"
+        )
+    same = loading["identical_medians"]
+    lines.append(f"| medians identical (Parquet, store, lifelines) | {same} | | |")
+    return lines
 
 
 def _ms(value: float) -> str:
@@ -246,6 +327,9 @@ def summary_table(results: dict[str, Any]) -> str:
             f"| {mark['chart']} | {mark['data_rows']:,} | {mark['spec_kb']:,.0f} kB "
             f"| {_ms(mark['build_ms'])} |"
         )
+    loading = results.get("loading")
+    if loading and "error" not in loading:
+        lines += ["", *loading_table(loading)]
     browser = results.get("browser")
     if browser and "error" not in browser:
         cold = browser["cold_start"]
@@ -303,6 +387,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-browser", action="store_true", help="skip the browser benchmark")
     parser.add_argument("--repeats", type=int, default=7, help="repeats of our recompute")
     parser.add_argument("--baseline-repeats", type=int, default=3)
+    parser.add_argument("--loading-repeats", type=int, default=3, help="rounds of loading runs")
     parser.add_argument("--changes", type=int, default=20, help="filter changes in the browser")
     parser.add_argument(
         "--table", action="store_true", help="print the tables of docs/performance.md"
@@ -324,6 +409,12 @@ def main(argv: list[str] | None = None) -> None:
     results["analytics"] = analytics(
         sizes, 3 if args.quick else args.repeats, args.baseline_repeats
     )
+    size = LOADING_SIZE_QUICK if args.quick else LOADING_SIZE
+    print(f"loading: {size:,} patients …", flush=True)
+    try:
+        results["loading"] = run_loading(size, 1 if args.quick else args.loading_repeats)
+    except Exception as error:  # a failed task must not lose the other results
+        results["loading"] = {"error": f"{type(error).__name__}: {error}"}
     print("marks: chart data rows …", flush=True)
     results["marks"] = run_marks(100_000, 1_000 if args.quick else CASES)
     if not (args.quick or args.no_browser):

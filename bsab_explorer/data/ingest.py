@@ -1,7 +1,9 @@
-"""Reading one table file as text: CSV (any common encoding and delimiter), XLSX, Parquet.
+"""Reading one table file: CSV (any common encoding and delimiter) and XLSX as text, Parquet typed.
 
-Nothing here guesses types: every cell comes out as a string (or null for an empty cell), so
-leading zeros survive and a stray word after row 100 cannot change a column's type. The file
+Nothing here guesses types: every cell of a text file comes out as a string (or null for an
+empty cell), so leading zeros survive and a stray word after row 100 cannot change a column's
+type. A typed file (Parquet) keeps its booleans and numbers as typed columns: turning a million
+numbers into text only to parse them back is what made large registries slow to load. The file
 itself is checked first (size, disguised archives, NUL bytes, zip bombs, hidden sheets,
 formulas); every finding becomes a `Problem` or a notice, never an exception.
 """
@@ -39,7 +41,8 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 @dataclass(frozen=True)
 class RawTable:
-    """One table as read from a file: every cell text (or null), plus the file row (`ROW`)."""
+    """One table as read from a file: text cells (or typed booleans and numbers from a typed
+    source), plus the file row (`ROW`)."""
 
     table: str
     file: str
@@ -327,15 +330,23 @@ def _split_quoted(text: str, delimiter: str, file_name: str, table: str) -> _Spl
 
 def _split_plain(text: str, delimiter: str) -> _Split:
     """Records of a CSV without any quote: one line a record, split in bulk (large files)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and not lines[-1].replace(delimiter, "").strip():
-        lines.pop()
-    if not lines:
+    # Split by Polars: a million lines never become a million Python strings.
+    lines = (
+        pl.Series("line", [text], dtype=pl.String)
+        .str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\n", literal=True)
+        .str.split("\n")
+        .explode()
+    )
+    end = lines.len()
+    while end and not str(lines[end - 1]).replace(delimiter, "").strip():
+        end -= 1
+    if not end:
         return None, pl.DataFrame(), []
-    header = lines[0].split(delimiter)
+    header = str(lines[0]).split(delimiter)
     width = len(header)
     body = (
-        pl.DataFrame({"line": pl.Series("line", lines[1:], dtype=pl.String)})
+        pl.DataFrame({"line": lines.slice(1, end - 1)})
         .with_row_index(ROW, offset=2)
         .with_columns(pl.col(ROW).cast(pl.Int64), pl.col("line").str.split(delimiter).alias("f"))
         .with_columns(pl.col("f").list.len().alias("n"))
@@ -511,27 +522,24 @@ def _read_parquet(data: bytes, file_name: str, table: str) -> ReadResult:
     if refusal := limits.check_parquet(data):
         return _fail(table, file_name, refusal.rule, refusal.message)
     frame = pl.read_parquet(io.BytesIO(data))
-    return text_table_from_frame(frame, table, file_name, first_row=1)
+    return typed_table_from_frame(frame, table, file_name, first_row=1)
 
 
-def text_table_from_frame(
+def typed_table_from_frame(
     frame: pl.DataFrame, table: str, file_name: str, *, first_row: int = 1
 ) -> ReadResult:
-    """A typed frame (Parquet, DuckDB) turned into text, so one parser handles every source."""
+    """A typed frame (Parquet, DuckDB, Arrow) as a `RawTable` that keeps its typed columns.
+
+    Booleans and numbers stay typed: `normalise` reads them as columns, and turns into text only
+    what a rule must quote or search (see `cell_text`). Text columns stay text, dates and times
+    become ISO text (so the identifier guard sees them), nested or binary columns are refused.
+    """
     problems: list[Problem] = []
-    columns: dict[str, pl.Series] = {}
+    columns: list[pl.Series] = []
     for name in frame.columns:
         series = frame.get_column(name)
         dtype = series.dtype
-        if dtype == pl.Boolean:
-            text = series.cast(pl.String).str.to_lowercase()
-        elif dtype.is_float():
-            text = pl.Series(
-                name, [None if v is None else _xlsx_cell_text(v) for v in series], pl.String
-            )
-        elif dtype.is_temporal():
-            text = series.cast(pl.String)
-        elif dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
+        if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
             problems.append(
                 Problem(
                     table,
@@ -545,11 +553,14 @@ def text_table_from_frame(
                 )
             )
             continue
+        if dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.String:
+            columns.append(series)
         else:
-            text = series.cast(pl.String)
-        columns[name] = text.alias(name)
+            columns.append(cell_text(series))
     height = frame.height
-    columns[ROW] = pl.Series(ROW, range(first_row, first_row + height), dtype=pl.Int64)
+    columns.append(
+        pl.int_range(first_row, first_row + height, dtype=pl.Int64, eager=True).alias(ROW)
+    )
     out = pl.DataFrame(columns)
     if height == 0:
         problems.append(
@@ -564,3 +575,40 @@ def text_table_from_frame(
             )
         )
     return ReadResult(RawTable(table, file_name, out), tuple(problems))
+
+
+#: Python writes floats outside [1e-4, 1e16) in exponent form, and whole floats beyond Int64 in
+#: full: those few are formatted by Python, every other value by Polars (the same digits).
+_PY_FORMAT_BELOW = 1e-4
+_INT64_LIMIT = 2.0**63
+
+
+def cell_text(series: pl.Series) -> pl.Series:
+    """A typed column as the text a user sees in each cell (`_xlsx_cell_text`, vectorised)."""
+    dtype = series.dtype
+    if dtype == pl.String:
+        return series
+    if dtype == pl.Boolean:
+        return series.cast(pl.String).str.to_lowercase()
+    if dtype.is_float():
+        values = series.cast(pl.Float64)
+        whole = values.is_finite() & (values.floor() == values) & (values.abs() < _INT64_LIMIT)
+        text = (
+            pl.select(
+                pl.when(whole)
+                .then(values.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(values.cast(pl.String))
+            )
+            .to_series()
+            .alias(series.name)
+        )
+        special = ~whole & (
+            ~values.is_finite() | (values.abs() < _PY_FORMAT_BELOW) | (values.abs() >= _INT64_LIMIT)
+        )
+        special = special.fill_null(False)
+        if special.any():
+            positions = special.arg_true()
+            texts = [_xlsx_cell_text(v) for v in values.filter(special)]
+            text = text.scatter(positions, pl.Series(texts, dtype=pl.String))
+        return text
+    return series.cast(pl.String).alias(series.name)

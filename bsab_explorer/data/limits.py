@@ -140,6 +140,8 @@ def check_parquet(data: bytes) -> Refusal | None:
     decoded = 0
     for batch in reader.iter_batches(batch_size=_STREAM_ROWS, columns=texts):
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            if pa.types.is_dictionary(array.type) and len(array.dictionary) == 0:
+                continue  # every value null: nothing to decode (and nothing to index)
             if pa.types.is_dictionary(array.type):
                 lengths = pc.binary_length(array.dictionary).fill_null(0)
                 longest = pc.max(lengths).as_py() or 0

@@ -1,5 +1,9 @@
 """From text to contract types: header names, codes, booleans, missing tokens, numbers.
 
+A typed source's booleans and numbers are read as columns (`_typed_parse`): they are never
+written out as text to be parsed back, and they obey the same rules as their text would (a
+whole number where the contract wants one, a finite number, the Excel date band).
+
 The rules are the contract's, applied exactly: codes are case-insensitive and come out in the
 contract's spelling; booleans accept true/false, 1/0, yes/no, y/n in any case; the missing tokens
 (empty, NA, N/A, `.`, unknown) mean "not recorded" and become null, never false. A value that
@@ -15,9 +19,16 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsab_explorer.data.identifiers import check_column_names, check_values, is_free_text
-from bsab_explorer.data.ingest import RawTable
+from bsab_explorer.data.ingest import RawTable, cell_text
 from bsab_explorer.data.limits import check_text_cells, text_limit
-from bsab_explorer.data.validation import ROW, ParsedTable, Problem, Rule, cells_to_clear
+from bsab_explorer.data.validation import (
+    ROW,
+    TIME_COLUMNS,
+    ParsedTable,
+    Problem,
+    Rule,
+    cells_to_clear,
+)
 from bsab_explorer.dataset import polars_type
 from bsab_explorer.schema import (
     AGE_CAP,
@@ -100,6 +111,104 @@ def _parse_expr(column: Column, decimal_comma: bool) -> pl.Expr:
         known = lower.replace_strict(mapping, default=None, return_dtype=pl.String)
         return pl.coalesce(known, text) if column.open_codes else known
     return text
+
+
+#: The largest magnitude a whole-number column takes: 18 digits, as `_INT` reads text.
+_INT_LIMIT = 10**18
+#: Excel date serials (days since 1900) for years 1949 to 2119, as the identifier guard reads them.
+_EXCEL_BAND = (18_000, 80_000)
+
+
+def _typed_parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr] | None:
+    """(value, unusable) of a typed column the contract reads without text, else None.
+
+    Each result equals what the text path makes of the cell's text (`cell_text`): the same
+    value, and the same cells refused.
+    """
+    name = column.name
+    value = pl.col(name)
+    if column.kind == Kind.BOOL and dtype == pl.Boolean:
+        return value, pl.lit(False)
+    if column.kind == Kind.INT and dtype.is_integer():
+        fits = (value < _INT_LIMIT) & (value > -_INT_LIMIT)
+        return pl.when(fits).then(value.cast(pl.Int64)), value.is_not_null() & ~fits
+    if column.kind == Kind.INT and dtype.is_float():
+        number = value.cast(pl.Float64)
+        whole = number.is_finite() & (number.floor() == number) & (number.abs() < _INT_LIMIT)
+        return pl.when(whole).then(number.cast(pl.Int64)), number.is_not_null() & ~whole
+    if column.kind == Kind.NUMBER and dtype.is_float():
+        number = value.cast(pl.Float64)
+        # -0.0 reads as 0.0, as its text "0" does.
+        plain = pl.when(number == 0).then(pl.lit(0.0)).otherwise(number)
+        return pl.when(number.is_finite()).then(plain), number.is_not_null() & ~number.is_finite()
+    if column.kind == Kind.NUMBER and dtype.is_integer():
+        return value.cast(pl.Float64), pl.lit(False)
+    return None
+
+
+#: A text column whose values repeat this often on average (codes, yes/no, small numbers) is
+#: parsed once per distinct value, then looked up: a million rows hold a few dozen values.
+_REPEATS = 8
+_LOOKUP_FROM_ROWS = 10_000
+
+
+def _once_per_value(
+    frame: pl.DataFrame, name: str, value: pl.Expr, bad: pl.Expr
+) -> tuple[pl.Expr, pl.Expr]:
+    """(value, bad) of a text column, computed once per distinct text when values repeat."""
+    if frame.height < _LOOKUP_FROM_ROWS:
+        return value, bad
+    distinct = frame.get_column(name).unique().drop_nulls()
+    if distinct.len() * _REPEATS > frame.height:
+        return value, bad
+    parsed = pl.DataFrame({name: distinct}).select(value.alias("value"), bad.alias("bad"))
+    lookup_value = pl.col(name).replace_strict(
+        distinct, parsed.get_column("value"), default=None, return_dtype=parsed.schema["value"]
+    )
+    lookup_bad = pl.col(name).replace_strict(
+        distinct, parsed.get_column("bad"), default=False, return_dtype=pl.Boolean
+    )
+    return lookup_value, lookup_bad
+
+
+def _parsers(
+    frame: pl.DataFrame,
+    present: list[Column],
+    typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
+    decimal_comma: bool,
+) -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """(value, unusable) of every present column: typed columns as read, text ones parsed."""
+    parsers: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    for column in present:
+        if column.name in typed_columns:
+            parsers[column.name] = typed_columns[column.name]
+            continue
+        value = _parse_expr(column, decimal_comma)
+        bad = _text(column.name).is_not_null() & value.is_null()
+        parsers[column.name] = _once_per_value(frame, column.name, value, bad)
+    return parsers
+
+
+def _guard_view(frame: pl.DataFrame, typed: set[str]) -> pl.DataFrame:
+    """The frame the text guards search: a typed column only as the text of the cells a guard
+    could flag (non-finite numbers; time values in the Excel date band), left out when none is."""
+    if not typed:
+        return frame
+    shown_columns = []
+    for name in sorted(typed):
+        series = frame.get_column(name)
+        if not series.dtype.is_numeric():
+            continue  # booleans: every value is a plain yes/no
+        number = series.cast(pl.Float64)
+        shown = ~number.is_finite()
+        if name in TIME_COLUMNS:
+            shown = shown | number.is_between(*_EXCEL_BAND)
+        shown = shown.fill_null(False)
+        if not shown.any():
+            continue
+        text = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(name)
+        shown_columns.append(text.scatter(shown.arg_true(), cell_text(series.filter(shown))))
+    return frame.drop(typed).with_columns(shown_columns)
 
 
 def _parse_problem(raw: RawTable, column: Column, row: int, value: str) -> Problem:
@@ -221,7 +330,7 @@ def _rename_columns(raw: RawTable) -> tuple[pl.DataFrame, list[Problem], list[st
         key = header_key(original)
         shown = original.split("\x00", 1)[0]
         if not key:
-            if frame.get_column(original).str.strip_chars().is_in(["", None]).all():
+            if cell_text(frame.get_column(original)).str.strip_chars().is_in(["", None]).all():
                 notices.append(f"{raw.file}: an empty column without a header was ignored.")
             else:
                 position = frame.columns.index(original) + 1
@@ -299,6 +408,19 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: {len(absent)} optional column(s) not in the file ({listed}{more}). "
             "Analyses that need them will say so."
         )
+    typed_columns: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    as_text: list[pl.Series] = []
+    for column in present:
+        dtype = frame.schema[column.name]
+        if dtype == pl.String:
+            continue
+        reading = _typed_parse(column, dtype)
+        if reading is None:
+            as_text.append(cell_text(frame.get_column(column.name)))
+        else:
+            typed_columns[column.name] = reading
+    if as_text:
+        frame = frame.with_columns(as_text)
     frame, changed = _normalise_unicode(frame)
     if changed:
         notices.append(
@@ -312,10 +434,13 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: free-text column(s), checked for names, dates and contact details, "
             f"at most {text_limit(free_text[0])} characters a cell: {names}."
         )
-    guarded = check_text_cells(raw.table, raw.file, frame)
+    guard_view = _guard_view(frame, set(typed_columns))
+    guarded = check_text_cells(raw.table, raw.file, guard_view)
     too_long = {(p.row, p.column) for p in guarded}
     guarded += [
-        p for p in check_values(raw.table, raw.file, frame) if (p.row, p.column) not in too_long
+        p
+        for p in check_values(raw.table, raw.file, guard_view)
+        if (p.row, p.column) not in too_long
     ]
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
@@ -325,19 +450,20 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
+    parsers = _parsers(frame, present, typed_columns, raw.decimal_comma)
     typed = frame.with_columns(
-        _parse_expr(c, raw.decimal_comma).alias(f"__typed_{c.name}") for c in present
-    ).with_columns(
-        (_text(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).alias(
-            f"__bad_{c.name}"
-        )
-        for c in present
+        expr.alias(f"__{part}_{name}")
+        for name, pair in parsers.items()
+        for part, expr in zip(("typed", "bad"), pair, strict=True)
     )
     for column in present:
         bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
+        if bad.height == 0:
+            continue
+        texts = cell_text(bad.get_column(column.name))
         problems.extend(
             _parse_problem(raw, column, r, v)
-            for r, v in bad.iter_rows()
+            for r, v in zip(bad.get_column(ROW), texts, strict=True)
             if (r, column.name) not in flagged
         )
     typed = typed.select(

@@ -53,17 +53,26 @@ def store_generation(the_store: Store) -> str:
     return the_store.generation()
 
 
-@st.cache_resource(show_spinner="Loading data…", max_entries=8)
-def _load(path: str, which: str, generation: str) -> LoadResult:
+#: What loading says while it works, step by step (each step shows only while it runs).
+READING_STEP = "Loading data, step 1 of 2: reading the store…"
+PREPARING_STEP = "Loading data, step 2 of 2: preparing the pages (groups, timepoints, flows)…"
+
+
+@st.cache_resource(show_spinner=READING_STEP, max_entries=8)
+def _read(path: str, which: str, generation: str) -> LoadResult:
     choice: Which = "pooled" if which == "pooled" else "both" if which == "both" else "bundled"
-    result = _store(path).load_dataset(choice)
+    return _store(path).load_dataset(choice)
+
+
+def _load(path: str, which: str, generation: str) -> LoadResult:
+    result = _read(path, which, generation)
     if result.dataset is not None:
-        # Once per dataset, under the loading spinner, rather than on the first filter change.
+        # Once per dataset, under its own message, rather than on the first filter change.
         _prepared(result.dataset, result.dataset.fingerprint)
     return result
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=PREPARING_STEP, max_entries=8)
 def _prepared(_dataset: Dataset, fingerprint: str) -> PreparedDataset:
     return prepare_dataset(_dataset)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -485,3 +486,34 @@ def test_random_bytes_in_a_folder_end_as_a_report(data: bytes, suffix: str) -> N
         result = load_dataset(folder)
     assert isinstance(result.report, ValidationReport)
     assert result.dataset is not None or not result.report.ok
+
+
+def test_repeated_values_parsed_once_each_read_as_every_cell_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large text column is parsed once per distinct value; the result is the row-by-row one."""
+    from bsab_explorer.data import normalise
+
+    rows = 12_000
+    values = {
+        "patient_id": [f"P{i:05d}" for i in range(rows)],
+        "sex": [["F", " m ", "x", "NA", "", "f"][i % 6] for i in range(rows)],
+        "iss_stage": [["I", "ii", "IV", "III", "unknown"][i % 5] for i in range(rows)],
+        "emd": [["yes", "No", "maybe", "1", "0", "."][i % 6] for i in range(rows)],
+        "age_years": [["60", "61.0", "6x", "95", ""][i % 5] for i in range(rows)],
+        "pfs_days": [["10.5", "-1", "1e400", "nan", "20"][i % 5] for i in range(rows)],
+    }
+    folder = tmp_path / "big"
+    folder.mkdir()
+    pl.DataFrame(values).write_csv(folder / "patients.csv")
+    once = load_dataset(folder)
+    monkeypatch.setattr(normalise, "_LOOKUP_FROM_ROWS", 10**9)
+    every = load_dataset(folder)
+    assert once.report == every.report
+    assert once.dataset is not None
+    assert every.dataset is not None
+    assert once.dataset.table("patients").write_csv() == every.dataset.table("patients").write_csv()
+    assert {Rule.NOT_BOOLEAN, Rule.NOT_INTEGER, Rule.NOT_NUMBER, Rule.UNKNOWN_CODE} <= (
+        once.report.rules()
+    )
+    assert once.dataset.table("patients").get_column("sex").head(3).to_list() == ["F", "M", None]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from bsab_explorer.data.store import (
     is_open,
     open_store,
     resolve_store_path,
+    store_table,
 )
 from bsab_explorer.data.validation import Rule
 from bsab_explorer.schema import TABLES
@@ -776,3 +778,60 @@ def test_the_command_line_reads_the_store_beside_a_running_app(
         assert last[2] == reopened.generation()
     finally:
         reopened.close()
+
+
+def _registry_parquet(tmp_path: Path, size: int, center: str) -> tuple[Path, Path]:
+    from bench import registry
+
+    sample = registry.generate(size, seed=5)
+    patients = tmp_path / f"patients-{center}.parquet"
+    responses = tmp_path / f"responses-{center}.parquet"
+    sample.tables["patients"].with_columns(pl.lit(center).alias("center")).write_parquet(patients)
+    sample.tables["responses"].write_parquet(responses)
+    return patients, responses
+
+
+def test_a_typed_parquet_is_stored_whole_once_and_equal_to_its_csv(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    patients, responses = _registry_parquet(tmp_path, 2_000, "C01")
+    first = empty_store.ingest_file(patients, "patients", "C01")
+    assert first.stored, first.report.to_text()
+    assert first.batch is not None
+    assert first.batch.rows == 2_000
+    assert empty_store.ingest_file(responses, "responses", "C01").stored
+    again = empty_store.ingest_file(patients, "patients", "C01")
+    assert not again.stored
+    assert again.duplicate_of == first.batch
+    assert len(empty_store.batches()) == 2
+    # The same rows as CSV text, stored for another center, read back to the same values.
+    csv = tmp_path / "patients.csv"
+    pl.read_parquet(patients).with_columns(pl.lit("C02").alias("center")).write_csv(csv)
+    assert empty_store.ingest_file(csv, "patients", "C02").stored
+    dataset = empty_store.load_dataset("pooled").dataset
+    assert dataset is not None
+    stored = dataset.table("patients")
+    from_parquet = stored.filter(pl.col("center") == "C01").drop("patient_id", "center")
+    from_csv = stored.filter(pl.col("center") == "C02").drop("patient_id", "center")
+    assert from_parquet.write_csv() == from_csv.write_csv()
+
+
+def test_one_bad_typed_row_stores_nothing(empty_store: Store, tmp_path: Path) -> None:
+    patients, _ = _registry_parquet(tmp_path, 2_000, "C01")
+    frame = pl.read_parquet(patients)
+    bad = tmp_path / "patients.parquet"
+    frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1_500)
+        .then(pl.lit(-3.0))
+        .otherwise(pl.col("pfs_days"))
+        .alias("pfs_days")
+    ).write_parquet(bad)
+    result = empty_store.ingest_file(bad, "patients", "C01")
+    assert not result.stored
+    problem = next(p for p in result.report.problems if p.rule == Rule.NEGATIVE_TIME)
+    assert (problem.row, problem.column, problem.value) == (1_501, "pfs_days", "-3")
+    assert empty_store.batches() == ()
+    with duckdb.connect(str(empty_store.path), read_only=True) as connection:
+        assert connection.execute(f"SELECT count(*) FROM {store_table('patients')}").fetchone() == (
+            0,
+        )

@@ -18,7 +18,7 @@ import polars as pl
 
 from bsab_explorer.data.convert.rules import ConvertRule
 from bsab_explorer.data.convert.source import SourceSet, SourceTable
-from bsab_explorer.data.ingest import MAX_FILE_BYTES, text_table_from_frame
+from bsab_explorer.data.ingest import MAX_FILE_BYTES, cell_text, typed_table_from_frame
 from bsab_explorer.data.validation import ROW, Problem
 from bsab_explorer.schema import DAYS_PER_MONTH
 
@@ -98,7 +98,11 @@ def read_dataset(path: Path) -> tuple[pl.DataFrame | None, list[Problem], list[s
             f"{path.name}: calendar-date variables were not read ({', '.join(dated)}); "
             "study days and ADTTE times are used instead."
         )
-    read = text_table_from_frame(frame.drop(dated), path.stem.lower(), path.name)
+    kept = frame.drop(dated)
+    # The ADaM readers parse text (one parser for XPT, sas7bdat, CSV and Parquet): every cell
+    # as the text a user sees (`cell_text`), never a date.
+    kept = kept.select(cell_text(kept.get_column(name)) for name in kept.columns)
+    read = typed_table_from_frame(kept, path.stem.lower(), path.name)
     if read.raw is None:
         return None, list(read.problems), notices
     return read.raw.frame, list(read.problems), notices
