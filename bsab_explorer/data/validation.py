@@ -1,5 +1,4 @@
-"""The validation report, and the contract's rules on parsed tables (Polars column rules and
-cross-table rules).
+"""The validation report, and the contract's rules on parsed tables (pandera and cross-table).
 
 A `Problem` is written for the person who exported the data: which file, which spreadsheet row,
 which column and value, and what to do about it. Loading collects every problem instead of
@@ -14,10 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from bsab_explorer.schema import AGE_CAP, GRADED_EVENTS, RESPONSE_CODES, TABLES, Column, Kind
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 #: Bumped whenever a rule changes what is accepted; stored with every batch.
 VALIDATOR_VERSION = "contract-1/rules-2"
@@ -224,7 +227,26 @@ def format_value(value: object) -> str:
     return str(value)
 
 
-# --- column rules ------------------------------------------------------------------------------
+# --- column rules (pandera) ---------------------------------------------------------------------
+
+
+def _pandera_schema(table: str, present: Iterable[str]) -> pa.DataFrameSchema:
+    """Range rules of the contract as a pandera schema over the parsed (typed) frame."""
+    import pandera.polars as pa  # deferred: pandera pulls in pandas, seconds of start-up
+
+    columns: dict[str, pa.Column] = {}
+    for column in TABLES[table].columns:
+        if column.name not in present or column.kind not in (Kind.INT, Kind.NUMBER):
+            continue
+        checks = []
+        if column.minimum is not None:
+            checks.append(pa.Check.ge(column.minimum))
+        # Ages above the cap are an identifier problem with their own rule (see check_ages).
+        if column.maximum is not None and column.name != "age_years":
+            checks.append(pa.Check.le(column.maximum))
+        if checks:
+            columns[column.name] = pa.Column(checks=checks, nullable=True)
+    return pa.DataFrameSchema(columns, strict=False)
 
 
 def _range_message(column: Column, value: object, bound: str) -> tuple[str, str]:
@@ -252,27 +274,37 @@ def _range_message(column: Column, value: object, bound: str) -> tuple[str, str]
 
 
 def check_ranges(parsed: ParsedTable) -> list[Problem]:
-    """Values outside the contract's ranges (one Polars filter a bound; nulls pass)."""
+    """Values outside the contract's ranges (pandera column checks)."""
+    if (
+        not any(
+            TABLES[parsed.table].column(c).kind in (Kind.INT, Kind.NUMBER) for c in parsed.present
+        )
+        or parsed.frame.height == 0
+    ):
+        return []
+    import pandera.errors
+
+    schema = _pandera_schema(parsed.table, parsed.present)
+    if not schema.columns:
+        return []
     frame = parsed.frame
-    if frame.height == 0:
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
         return []
     problems = []
-    for column in TABLES[parsed.table].columns:
-        if column.name not in parsed.present or column.kind not in (Kind.INT, Kind.NUMBER):
+    rows = frame.get_column(ROW)
+    for case in cases.iter_rows(named=True):
+        name = case["column"]
+        index = case["index"]
+        if name not in frame.columns or index is None:
             continue
-        value = pl.col(column.name)
-        bounds = []
-        if column.minimum is not None:
-            bounds.append(("min", value < column.minimum))
-        # Ages above the cap are an identifier problem with their own rule (see check_ages).
-        if column.maximum is not None and column.name != "age_years":
-            bounds.append(("max", value > column.maximum))
-        for bound, outside in bounds:
-            for row, found in frame.filter(outside).select(ROW, column.name).iter_rows():
-                rule, message = _range_message(column, found, bound)
-                problems.append(
-                    parsed.problem(row, column.name, format_value(found), rule, message)
-                )
+        value = frame.get_column(name)[index]
+        bound = "min" if str(case["check"]).startswith("greater") else "max"
+        rule, message = _range_message(TABLES[parsed.table].column(name), value, bound)
+        problems.append(parsed.problem(int(rows[index]), name, format_value(value), rule, message))
     return problems
 
 
