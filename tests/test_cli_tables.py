@@ -73,6 +73,13 @@ def test_names_are_the_catalogues_tables() -> None:
         "cox",
         "crs-recurrence",
         "case-table",
+        "follow-up",
+        "number-at-risk",
+        "rmst",
+        "proportional-hazards",
+        "cumulative-incidence",
+        "forest",
+        "forest-response",
     } == set(table_names())
 
 

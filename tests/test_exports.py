@@ -530,6 +530,9 @@ FIGURE_REQUESTS = [
     ExportRequest("figure", "timeline", case="RC2", options=(("unit", "months"),)),
     ExportRequest("figure", "swimmer", options=(("sort", "episodes"),)),
     ExportRequest("figure", "crs-latency", by="bsab"),
+    ExportRequest("figure", "cumulative-incidence", by="emd"),
+    ExportRequest("figure", "forest", by="emd", options=(("subgroups", "sex,iss_stage"),)),
+    ExportRequest("figure", "forest-response", options=(("subgroups", "sex,emd"),)),
 ]
 
 

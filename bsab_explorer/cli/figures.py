@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bsab_explorer.cli.errors import EXIT_OK
 from bsab_explorer.cli.options import (
     CI_METHODS,
+    STATISTIC_OPTIONS,
     Subparsers,
     add_data_option,
     add_filter_option,
@@ -31,7 +32,17 @@ if TYPE_CHECKING:
 # commands must not slow down `bsab-explorer validate` or `info` (scipy alone takes seconds).
 
 #: Command-line names of the figures (a test keeps them equal to the catalogue's).
-FIGURE_NAMES = ("response", "conversion", "km", "timeline", "swimmer", "crs-latency")
+FIGURE_NAMES = (
+    "response",
+    "conversion",
+    "km",
+    "timeline",
+    "swimmer",
+    "crs-latency",
+    "cumulative-incidence",
+    "forest",
+    "forest-response",
+)
 DEFAULT_COMPARISONS = ("emd",)
 
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.
@@ -41,6 +52,7 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
     ("sort", "swimmer lanes: follow_up (default) or episodes"),
     ("bands", "Kaplan–Meier: draw the confidence bands (true, default, or false)"),
     ("risk-table", "Kaplan–Meier: rows under the curves: at-risk (default), full or none"),
+    *STATISTIC_OPTIONS,
 )
 
 
