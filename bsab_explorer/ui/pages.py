@@ -39,6 +39,7 @@ SECTIONS: dict[str, tuple[Screen, ...]] = {
         Screen("Response by cycle", "response", COHORT, ":material/bar_chart:"),
         Screen("Response conversion", "conversion", COHORT, ":material/conversion_path:"),
         Screen("Survival", "survival", COHORT, ":material/monitoring:"),
+        Screen("Subgroups", "subgroups", COHORT, ":material/forest:"),
     ),
     "Recurrent CRS": (
         Screen("Case series overview", "cases", CASE_SERIES, ":material/patient_list:"),
