@@ -208,3 +208,12 @@ def test_forest_response_is_binom_test(capsys: pytest.CaptureFixture[str]) -> No
 def test_a_bad_conf_level_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["table", "follow-up", "--conf-level", "0.8"]) != EXIT_OK
     assert "--conf-level must be one of 0.95, 0.90, 0.99" in capsys.readouterr().err
+
+
+def test_cox_reference_level_of_a_coded_comparison(capsys: pytest.CaptureFixture[str]) -> None:
+    rows, _ = table(["cox", "--by", "iss_stage", "--reference", "III"], capsys)
+    assert [row["term"] for row in rows] == ["iss_stage: I vs III", "iss_stage: II vs III"]
+    assert {row["reference"] for row in rows} == {"III"}
+    # A yes/no column has No as its reference: another one is refused, not silently ignored.
+    assert main(["table", "cox", "--by", "emd", "--reference", "Yes"]) != EXIT_OK
+    assert "No is its reference" in capsys.readouterr().err

@@ -452,10 +452,18 @@ def _cox_fit(source: Source, request: ExportRequest) -> CoxFit:
     if not covariates:
         raise stats.NoModel("No Cox model: name its covariates with --by or --covariates.")
     reference = request.option("reference")
-    if reference is not None and covariates[0] in patients.columns:
-        reference_of = {covariates[0]: reference}
-    else:
-        reference_of = {}
+    reference_of = {}
+    if reference is not None:
+        dtype = patients.schema[covariates[0]]
+        if dtype == pl.Boolean and reference.lower() not in ("no", "false"):
+            raise ExportUnavailable(
+                f"--reference: the model compares Yes with No for {covariates[0]}, a yes/no "
+                "column; No is its reference."
+            )
+        if dtype.is_numeric():
+            raise ExportUnavailable(f"--reference: {covariates[0]} is a number, without levels.")
+        if dtype != pl.Boolean:
+            reference_of = {covariates[0]: reference}
     return stats.fit_model(
         patients,
         _endpoint(request),
