@@ -180,11 +180,15 @@ RISK_ROWS = {
 }
 
 
-def _subtitle(summary: SurvivalSummary, show_ci: bool, show_p: bool) -> list[str]:
+def _subtitle(
+    summary: SurvivalSummary, show_ci: bool, show_p: bool, follow_up: str | None = None
+) -> list[str]:
     pct = f"{summary.conf_level:.0%}".replace("%", " %")
     lines = [
         f"{pct} CI: {summary.ci_method.label}" if show_ci else f"CI method: {summary.ci_method}"
     ]
+    if follow_up is not None:
+        lines.append(follow_up)
     if show_p and summary.logrank is not None:
         lr = summary.logrank
         p_text = "p < 0.001" if lr.p_value < 0.001 else f"p = {lr.p_value:.3f}"
@@ -257,12 +261,14 @@ def km_chart(
     title: str | None = None,
     width: int = CURVE_WIDTH,
     height: int = CURVE_HEIGHT,
+    follow_up: str | None = None,
 ) -> alt.VConcatChart:
     """Kaplan–Meier curves of a summary with CI bands, censor ticks and a number-at-risk table.
 
     `risk_rows` picks the table panels among "n_risk", "cum_events", "cum_censored" (may be
-    empty). The CI method is printed in the subtitle; the log-rank p-value, when shown, always
-    comes with the small-group warning if one applies.
+    empty). The CI method is printed in the subtitle, then `follow_up` (the median follow-up in
+    words) when given; the log-rank p-value, when shown, always comes with the small-group
+    warning if one applies.
     """
     unknown = set(risk_rows) - RISK_ROWS.keys()
     if unknown:
@@ -363,7 +369,9 @@ def km_chart(
         width=width,
         height=height,
         title=alt.TitleParams(
-            heading, subtitle=_subtitle(summary, show_ci, show_p), subtitleColor="#444444"
+            heading,
+            subtitle=_subtitle(summary, show_ci, show_p, follow_up),
+            subtitleColor="#444444",
         ),
     )
     panels: list[alt.Chart | alt.LayerChart] = [curve_panel]

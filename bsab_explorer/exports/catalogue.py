@@ -48,6 +48,7 @@ from bsab_explorer.analyses.survival import (
     required_columns,
     summarise_survival,
 )
+from bsab_explorer.analyses.survival_tables import follow_up_text
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.charts.conversion import alluvial_chart
 from bsab_explorer.charts.crs_latency import By as LatencyBy
@@ -566,6 +567,18 @@ def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Buil
     return build
 
 
+def _follow_up_line(source: Source, request: ExportRequest) -> str | None:
+    """The median follow-up under a KM figure (reverse Kaplan–Meier of OS), when OS is recorded."""
+    patients = _cohort(source, request).patients
+    os = Endpoint.OS
+    if any(c not in patients.columns for c in (os.time_column, os.event_column)):
+        return None
+    table = stats.follow_up_table(patients, os, CIMethod.LOG, _conf_level(request))
+    if table.summary.n == 0:
+        return None
+    return f"Median follow-up {follow_up_text(table.summary)} (reverse Kaplan–Meier of OS)"
+
+
 def _km(source: Source, request: ExportRequest) -> Built:
     summary = _survival_summary(source, request)
     notes = (*summary.warnings, *summary.notes)
@@ -575,7 +588,12 @@ def _km(source: Source, request: ExportRequest) -> Built:
         raise ExportUnavailable(
             f"--risk-table must be one of {', '.join(RISK_TABLES)}, not '{risk}'."
         )
-    chart = km_chart(summary, show_ci=bands, risk_rows=RISK_TABLES[risk])
+    chart = km_chart(
+        summary,
+        show_ci=bands,
+        risk_rows=RISK_TABLES[risk],
+        follow_up=_follow_up_line(source, request),
+    )
     return Built(summary.curves_frame(), chart, notes, summary)
 
 
