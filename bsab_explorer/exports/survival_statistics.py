@@ -12,6 +12,10 @@ its entries, so the page, the CLI, the report and the downloads share one comput
 A reason an analysis cannot answer is an `Unavailable` with the words a user reads; a guard of
 small data is a note and, where a row is concerned, a text column of that row, so a CSV read
 without its provenance file still says it.
+
+(One module over 500 lines: ten tables that share the reading of an endpoint, of groups and of
+the small-data notes; split by statistic, each file would repeat that reading or import it
+from a third, and a reader comparing two tables' columns would open two files.)
 """
 
 from __future__ import annotations
