@@ -108,18 +108,6 @@ for warning in summary.warnings:
 for note in summary.notes:
     st.caption(escape_markdown(note))
 st.caption(escape_markdown(method_note(summary)))
-st.markdown("**Download the tables** (CSV), with the commands that rebuild them")
-tables = {"survival-medians": "Medians", "survival-landmarks": "Landmarks"}
-if by is not None:
-    tables |= {"logrank": "Log-rank test", "cox": "Cox model"}
-offer_tables(
-    view.dataset,
-    [
-        (label, ExportRequest("table", name, view.cohort_filter, by=by, endpoint=endpoint, ci=ci))
-        for name, label in tables.items()
-    ],
-    key="survival-tables",
-)
 
 st.subheader("More survival statistics")
 statistics = st.columns(2)
@@ -169,13 +157,28 @@ else:
     model[1].dataframe(escape_frame(readable_columns(ph.data)), hide_index=True)
     for warning in dict.fromkeys((*cox.notes, *ph.notes)):
         st.warning(escape_markdown(warning))
+
 offer_tables(
     view.dataset,
     [
         ("Follow-up", follow_up_request),
         ("RMST", rmst_request),
         ("Number at risk", risk_request),
-        *((("Cox model", cox_request), ("PH test", ph_request)) if by or covariates else ()),
+        *((("Cox with covariates", cox_request),) if covariates else ()),
+        *((("PH test", ph_request),) if by or covariates else ()),
     ],
     key="survival-statistics",
+)
+
+st.markdown("**Download the tables** (CSV), with the commands that rebuild them")
+tables = {"survival-medians": "Medians", "survival-landmarks": "Landmarks"}
+if by is not None:
+    tables |= {"logrank": "Log-rank test", "cox": "Cox model"}
+offer_tables(
+    view.dataset,
+    [
+        (label, ExportRequest("table", name, view.cohort_filter, by=by, endpoint=endpoint, ci=ci))
+        for name, label in tables.items()
+    ],
+    key="survival-tables",
 )
