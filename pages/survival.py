@@ -6,15 +6,28 @@ from bsab_explorer.analyses.availability import unrecorded
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, required_columns
 from bsab_explorer.analyses.survival_tables import (
     comparison_lines,
+    follow_up_text,
     median_table,
     method_note,
+    readable_columns,
 )
 from bsab_explorer.exports import ExportRequest
+from bsab_explorer.schema import DAYS_PER_MONTH
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_tables
-from bsab_explorer.ui.params import FALSE, TRUE, group_choice, url_choice, url_toggle
+from bsab_explorer.ui.params import (
+    FALSE,
+    TRUE,
+    group_choice,
+    url_choice,
+    url_choices,
+    url_toggle,
+)
 from bsab_explorer.ui.text import escape_frame, escape_markdown
+
+#: Covariates the page's Cox model offers (the CLI takes any column: --covariates).
+COVARIATES = ("age_years", "iss_stage", "hrca")
 
 view, cohort = shell.cohort_page("Survival")
 
@@ -75,7 +88,18 @@ survival_request = ExportRequest(
 )
 drawn = cache.result(view, survival_request)
 summary = drawn.summary
-show_chart(drawn.chart)
+figure, beside = st.columns([5, 1])
+with figure:
+    show_chart(drawn.chart)
+follow_up_request = ExportRequest("table", "follow-up", view.cohort_filter, endpoint="os")
+if not unrecorded(cohort.patients, required_columns("os")):
+    follow_up = cache.result(view, follow_up_request).summary
+    beside.metric("Median follow-up", follow_up_text(follow_up).split(" (")[0])
+    beside.caption(
+        escape_markdown(
+            f"{follow_up_text(follow_up)}; reverse Kaplan–Meier of OS (censoring as the event)."
+        )
+    )
 offer_chart(drawn.chart, survival_request, view.dataset, data=drawn.data)
 
 st.subheader("Medians and landmarks")
@@ -87,6 +111,68 @@ for warning in summary.warnings:
 for note in summary.notes:
     st.caption(escape_markdown(note))
 st.caption(escape_markdown(method_note(summary)))
+
+st.subheader("More survival statistics")
+statistics = st.columns(2)
+tau = url_choice(
+    "RMST horizon",
+    ["365", "182", "730"],
+    key="tau",
+    format_func=lambda days: f"{int(days) / DAYS_PER_MONTH:.0f} months ({days} days)",
+    where=statistics[0],
+)
+rmst_request = ExportRequest(
+    "table", "rmst", view.cohort_filter, by=by, endpoint=endpoint, options=(("tau", tau),)
+)
+rmst = cache.result(view, rmst_request)
+statistics[0].markdown("**Restricted mean survival time** (days, up to the horizon)")
+statistics[0].dataframe(escape_frame(readable_columns(rmst.data)), hide_index=True)
+risk_request = ExportRequest(
+    "table", "number-at-risk", view.cohort_filter, by=by, endpoint=endpoint
+)
+at_risk = cache.result(view, risk_request)
+statistics[1].markdown("**Number at risk, cumulative events and censored** (by day)")
+statistics[1].dataframe(escape_frame(readable_columns(at_risk.data)), hide_index=True, height=250)
+
+candidates = [c for c in COVARIATES if c in cohort.patients.columns and c != by]
+covariates = url_choices("Cox model covariates", candidates, key="covariates", param="covariates")
+model_options = (("covariates", ",".join(covariates)),) if covariates else ()
+cox_request = ExportRequest(
+    "table", "cox", view.cohort_filter, by=by, endpoint=endpoint, options=model_options
+)
+ph_request = ExportRequest(
+    "table",
+    "proportional-hazards",
+    view.cohort_filter,
+    by=by,
+    endpoint=endpoint,
+    options=model_options,
+)
+if by is None and not covariates:
+    st.info("Choose a comparison or covariates for the Cox model.")
+else:
+    cox = cache.result(view, cox_request)
+    ph = cache.result(view, ph_request)
+    model = st.columns([3, 2])
+    model[0].markdown("**Cox model** (hazard ratios, Efron ties, Wald CI)")
+    model[0].dataframe(escape_frame(readable_columns(cox.data)), hide_index=True)
+    model[1].markdown("**Proportional hazards** (R's cox.zph, KM transform)")
+    model[1].dataframe(escape_frame(readable_columns(ph.data)), hide_index=True)
+    for warning in dict.fromkeys((*cox.notes, *ph.notes)):
+        st.warning(escape_markdown(warning))
+
+offer_tables(
+    view.dataset,
+    [
+        ("Follow-up", follow_up_request),
+        ("RMST", rmst_request),
+        ("Number at risk", risk_request),
+        *((("Cox with covariates", cox_request),) if covariates else ()),
+        *((("PH test", ph_request),) if by or covariates else ()),
+    ],
+    key="survival-statistics",
+)
+
 st.markdown("**Download the tables** (CSV), with the commands that rebuild them")
 tables = {"survival-medians": "Medians", "survival-landmarks": "Landmarks"}
 if by is not None:

@@ -79,6 +79,13 @@ def test_names_are_the_catalogues_tables() -> None:
         "adverse-events",
         "crs-course",
         "crs-course-patients",
+        "follow-up",
+        "number-at-risk",
+        "rmst",
+        "proportional-hazards",
+        "cumulative-incidence",
+        "forest",
+        "forest-response",
     } == set(table_names())
 
 

@@ -535,6 +535,9 @@ FIGURE_REQUESTS = [
     ExportRequest("figure", "timeline", case="RC2", options=(("unit", "months"),)),
     ExportRequest("figure", "swimmer", options=(("sort", "episodes"),)),
     ExportRequest("figure", "crs-latency", by="bsab"),
+    ExportRequest("figure", "cumulative-incidence", by="emd"),
+    ExportRequest("figure", "forest", by="emd", options=(("subgroups", "sex,iss_stage"),)),
+    ExportRequest("figure", "forest-response", options=(("subgroups", "sex,emd"),)),
 ]
 
 
@@ -746,3 +749,13 @@ def test_a_landmark_before_any_event_says_its_interval_has_no_width(bundled: Dat
     assert rows.select(
         "n_risk", "survival", "se_survival", "survival_ci_lower", "survival_ci_upper", "ci_status"
     ).row(0) == (8, 1.0, 0.0, 1.0, 1.0, "no width: no events yet")
+
+
+def test_km_subtitle_states_the_median_follow_up(bundled: Dataset) -> None:
+    # R: survfit(Surv(os_days, 1 - os_event) ~ 1): median 519 days (379–663) = 17.1 (12.5–21.8)
+    export = make_export(bundled, ExportRequest("figure", "km", by="emd"), clock=fixed_clock)
+    subtitle = chart_spec(export.chart)["title"]["subtitle"]
+    assert subtitle[1] == (
+        "Median follow-up 17.1 months (95 % CI 12.5–21.8) (reverse Kaplan–Meier of OS)"
+    )
+    assert subtitle[2].startswith("Log-rank p = 0.054")

@@ -37,6 +37,9 @@ SECTIONS = (
     "conversion",
     "pfs",
     "os",
+    "follow-up",
+    "cox",
+    "forest",
     "case-table",
     "recurrence",
     "timelines",
@@ -74,7 +77,8 @@ def test_report_has_every_section_with_content(report: str) -> None:
     for anchor in (*SECTIONS, "methods", "provenance"):
         assert f'<section id="{anchor}">' in report
         assert f'<a href="#{anchor}">' in report
-    assert report.count("<figure>") == 2 + 4 + 2 + 5  # response, conversion, 4 KM, 2 + 5 cases
+    # response, conversion, 4 KM, forest and cumulative incidence, 2 + 5 cases
+    assert report.count("<figure>") == 2 + 4 + 2 + 2 + 5
     assert "Not available for these data" not in report
     assert f'<div class="banner">{RECONSTRUCTED_NOTICE}</div>' in report
 
@@ -200,8 +204,9 @@ def test_every_figure_and_table_says_how_to_reproduce_it(report: str) -> None:
     assert "bsab-explorer table survival-medians --endpoint pfs --by emd --ci log " in (
         " ".join(commands)
     )
-    # + tables (the last 2: adverse events and the CRS course)
-    assert len(commands) == report.count("<figure>") + 2 + 1 + 1 + 4 + 1 + 2
+    # + tables (adverse events and the CRS course; follow-up, the Cox model and its
+    # proportional-hazards test)
+    assert len(commands) == report.count("<figure>") + 2 + 1 + 1 + 4 + 1 + 2 + 3
 
 
 def test_report_summarises_the_audit(bundled: Dataset, report: str) -> None:
@@ -257,3 +262,18 @@ def test_a_landmark_before_any_event_explains_its_interval(bundled: Dataset) -> 
     html = build_report(bundled, CohortFilter(), comparisons=("iss_stage",), now=FIRST)
     assert "100 % (100–100)" in html
     assert NO_EVENTS_NOTE.replace("'", "&#x27;") in html
+
+
+def test_report_states_follow_up_the_cox_model_and_the_forest(report: str) -> None:
+    # R: survfit(Surv(os_days, 1 - os_event) ~ 1): median 519 days (379–663), 25 still followed
+    follow_up = report.split('<section id="follow-up">')[1].split("</section>")[0]
+    assert "Median follow-up: 17.1 months (95 % CI 12.5–21.8)" in follow_up
+    assert "44 patients, 25 alive at their last contact" in follow_up
+    cox = report.split('<section id="cox">')[1].split("</section>")[0]
+    assert "Reproduce: bsab-explorer table cox --endpoint pfs --by emd --covariates " in cox
+    assert "may be overfitted" in cox  # 27 events for 4 coefficients
+    forest = report.split('<section id="forest">')[1].split("</section>")[0]
+    assert forest.count("<figure>") == 2
+    assert "figure forest --endpoint pfs --by emd" in forest
+    assert "Aalen–Johansen" in report
+    assert "cox.zph" in report

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from bsab_explorer.analyses.follow_up import FollowUp
 from bsab_explorer.analyses.survival import SurvivalSummary
 from bsab_explorer.formatting import format_proportion, state_p
 from bsab_explorer.schema import GROUPING_COLUMNS, column_label
@@ -83,3 +84,23 @@ def method_note(summary: SurvivalSummary) -> str:
         "reached; NE: bound not estimable); log-rank as survdiff; Cox model with Efron ties."
     )
     return " ".join((note, *landmark_notes(summary)))
+
+
+def follow_up_text(follow_up: FollowUp) -> str:
+    """Median follow-up in months with its CI, e.g. "17.1 months (95 % CI 12.5–21.8)"."""
+
+    def months(value: float | None, missing: str) -> str:
+        return missing if value is None else f"{value:.1f}"
+
+    level = f"{round(follow_up.conf_level * 100)} %"
+    if follow_up.median_months is None:
+        return f"not reached ({follow_up.n} patients, {follow_up.censored} still followed)"
+    lower = months(follow_up.lower_months, "NE")
+    upper = months(follow_up.upper_months, "NR")
+    return f"{follow_up.median_months:.1f} months ({level} CI {lower}–{upper})"
+
+
+def readable_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """A statistic's table with its column names as words (``hazard_ratio`` -> "hazard ratio")
+    for the page; files keep the names."""
+    return frame.rename({c: c.replace("_", " ") for c in frame.columns})

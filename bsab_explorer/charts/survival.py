@@ -194,11 +194,15 @@ RISK_ROWS = {
 }
 
 
-def _subtitle(summary: SurvivalSummary, show_ci: bool, show_p: bool) -> list[str]:
+def _subtitle(
+    summary: SurvivalSummary, show_ci: bool, show_p: bool, follow_up: str | None = None
+) -> list[str]:
     pct = f"{summary.conf_level:.0%}".replace("%", " %")
     lines = [
         f"{pct} CI: {summary.ci_method.label}" if show_ci else f"CI method: {summary.ci_method}"
     ]
+    if follow_up is not None:
+        lines.append(follow_up)
     if show_p and summary.logrank is not None:
         lr = summary.logrank
         lines.append(f"Log-rank {state_p(lr.p_value)} (χ² = {lr.chi2:.2f}, df = {lr.df})")
@@ -235,12 +239,14 @@ def km_chart(
     y_title: str | None = None,
     width: int = CURVE_WIDTH,
     height: int = CURVE_HEIGHT,
+    follow_up: str | None = None,
 ) -> alt.LayerChart:
     """Kaplan–Meier curves of a summary with CI bands, censor ticks and a number-at-risk table.
 
     `risk_rows` picks the table panels among "n_risk", "cum_events", "cum_censored" (may be
     empty). The CI method is printed in the subtitle; the log-rank p-value, when shown, always
-    comes with the small-group warning if one applies. `show_median` draws dashed reference
+    comes with the small-group warning if one applies; `follow_up` (the median follow-up in
+    words), when given, follows the CI method in the subtitle. `show_median` draws dashed reference
     lines from 50 % to each reached median. The curves and the table are one view on one x
     scale, so that a drawing at another width (the page's, `ui.charts`) keeps every count
     under its time; `width` is the plot's width in a file.
@@ -382,7 +388,9 @@ def km_chart(
         width=width,
         height=total_height,
         title=alt.TitleParams(
-            heading, subtitle=_subtitle(summary, show_ci, show_p), subtitleColor="#444444"
+            heading,
+            subtitle=_subtitle(summary, show_ci, show_p, follow_up),
+            subtitleColor="#444444",
         ),
         # Each table has its own (pixel-placed) row scale; the curves keep theirs.
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),

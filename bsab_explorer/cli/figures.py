@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bsab_explorer.cli.errors import EXIT_OK
 from bsab_explorer.cli.options import (
     CI_METHODS,
+    STATISTIC_OPTIONS,
     Subparsers,
     add_data_option,
     add_filter_option,
@@ -40,6 +41,9 @@ FIGURE_NAMES = (
     "swimmer",
     "crs-latency",
     "duration-of-response",
+    "cumulative-incidence",
+    "forest",
+    "forest-response",
 )
 
 #: Further options (flag, help) passed on as `ExportRequest.options` when given.
@@ -50,6 +54,7 @@ EXTRA_OPTIONS: tuple[tuple[str, str], ...] = (
     ("bands", "Kaplan–Meier: draw the confidence bands (true, default, or false)"),
     ("median", "Kaplan–Meier: dashed lines to each median (true, or false, default)"),
     ("risk-table", "Kaplan–Meier: rows under the curves: at-risk (default), full or none"),
+    *STATISTIC_OPTIONS,
 )
 
 

@@ -74,6 +74,33 @@ def add_survival_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: The survival statistics' further options (flag, help), the same for `table` and `figure`.
+STATISTIC_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("conf-level", "survival tables: confidence level 0.95 (default), 0.90 or 0.99"),
+    ("times", "number-at-risk, survival-landmarks, cumulative-incidence: days, e.g. 182,365"),
+    ("tau", "rmst: horizon in days (default 365)"),
+    ("weights", "logrank: logrank (default) or peto-peto"),
+    ("strata", "logrank, cox, proportional-hazards: stratify by this column"),
+    ("covariates", "cox, proportional-hazards: columns of the model, e.g. age_years,iss_stage"),
+    ("reference", "cox, forest: reference level of --by (default: its first level)"),
+    ("ties", "cox, proportional-hazards, forest: efron (default) or breslow"),
+    ("subgroups", "forest, forest-response: subgroup columns, e.g. sex,iss_stage"),
+    ("timepoint", "forest-response: response timepoint (default best)"),
+)
+
+
+def add_statistic_options(parser: argparse.ArgumentParser) -> None:
+    """Add the survival statistics' options (``--conf-level``, ``--times``, ``--tau``...)."""
+    for flag, text in STATISTIC_OPTIONS:
+        parser.add_argument(f"--{flag}", dest=flag.replace("-", "_"), metavar="VALUE", help=text)
+
+
+def statistic_options(args: argparse.Namespace) -> dict[str, str]:
+    """The survival statistics' options given on the command line, by flag."""
+    values = {flag: getattr(args, flag.replace("-", "_"), None) for flag, _ in STATISTIC_OPTIONS}
+    return {flag: value for flag, value in values.items() if value is not None}
+
+
 def parse_filter(text: str) -> CohortFilter:
     """The cohort filter of ``--filter``; a bad one is a usage error (exit 2)."""
     try:

@@ -45,9 +45,11 @@ from bsab_explorer.cli.options import (
     Subparsers,
     add_data_option,
     add_filter_option,
+    add_statistic_options,
     add_survival_options,
     load_data,
     parse_filter,
+    statistic_options,
 )
 from bsab_explorer.errors import Unavailable
 from bsab_explorer.filters import CohortFilter
@@ -119,6 +121,7 @@ def given_options(args: argparse.Namespace) -> dict[str, str]:
         "to": args.to_tp,
         "p-values": args.p_values,
         "source": args.source,
+        **statistic_options(args),
     }
     return {flag: value for flag, value in values.items() if value is not None}
 
@@ -292,6 +295,7 @@ def register_table(subparsers: Subparsers) -> None:
     add_data_option(parser)
     add_filter_option(parser)
     add_survival_options(parser)
+    add_statistic_options(parser)
     parser.add_argument(
         "--denominator",
         choices=Choices(denominator_codes),

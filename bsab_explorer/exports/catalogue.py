@@ -30,6 +30,7 @@ from bsab_explorer.analyses.conversion import (
     observed_timepoints,
     transition_table,
 )
+from bsab_explorer.analyses.cox_model import CoxFit, Ties
 from bsab_explorer.analyses.crs_course import (
     CRSCourse,
     episodes_from_adverse_events,
@@ -51,6 +52,7 @@ from bsab_explorer.analyses.endpoint_tables import (
     time_to_response_frame,
     time_to_response_notes,
 )
+from bsab_explorer.analyses.logrank import LogRankWeights
 from bsab_explorer.analyses.mrd import SustainedMRD, summarise_mrd, summarise_sustained_mrd
 from bsab_explorer.analyses.prepared import PreparedDataset, cohort_index, select_prepared_cohort
 from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence, crs_episodes
@@ -62,23 +64,28 @@ from bsab_explorer.analyses.response import (
     response_by_timepoint,
 )
 from bsab_explorer.analyses.survival import (
+    LANDMARK_MONTHS,
     CIMethod,
     Endpoint,
     SurvivalSummary,
-    cohort_survival,
     required_columns,
+    summarise_survival,
 )
+from bsab_explorer.analyses.survival_tables import follow_up_text
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.analyses.time_to_response import summarise_time_to_response
 from bsab_explorer.charts.conversion import alluvial_chart
 from bsab_explorer.charts.crs_latency import By as LatencyBy
 from bsab_explorer.charts.crs_latency import crs_latency_chart
+from bsab_explorer.charts.cumulative_incidence import cumulative_incidence_chart
+from bsab_explorer.charts.forest import forest_chart, response_forest_chart
 from bsab_explorer.charts.response import response_chart
 from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.charts.swimmer import SortBy, swimmer_chart
 from bsab_explorer.charts.timeline import Unit, timeline_chart
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.errors import Unavailable
+from bsab_explorer.exports import survival_statistics as stats
 from bsab_explorer.exports.columns import file_frame
 from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
@@ -91,6 +98,7 @@ from bsab_explorer.schema import (
     CASE_SERIES,
     CASES,
     COHORT,
+    DAYS_PER_MONTH,
     PATIENTS,
     column_label,
     timepoint_label,
@@ -329,7 +337,250 @@ def _survival_summary(source: Source, request: ExportRequest) -> SurvivalSummary
     missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
     if missing:
         raise ExportUnavailable(f"Survival needs the column(s) {', '.join(missing)}.")
-    return cohort_survival(cohort, endpoint, request.by, _ci(request))
+    return summarise_survival(
+        cohort.patients, endpoint, request.by, _ci(request), conf_level=_conf_level(request)
+    )
+
+
+# --- the survival statistics (`survival_statistics`) --------------------------------------------
+
+
+def _conf_level(request: ExportRequest) -> float:
+    value = request.option("conf-level", stats.CONF_LEVELS[0]) or stats.CONF_LEVELS[0]
+    if value not in stats.CONF_LEVELS:
+        raise ExportUnavailable(
+            f"--conf-level must be one of {', '.join(stats.CONF_LEVELS)}, not '{value}'."
+        )
+    return float(value)
+
+
+def _list(request: ExportRequest, flag: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (request.option(flag) or "").split(",") if v.strip())
+
+
+def _days(request: ExportRequest, flag: str) -> tuple[float, ...]:
+    try:
+        days = tuple(float(v) for v in _list(request, flag))
+    except ValueError:
+        raise ExportUnavailable(
+            f"--{flag} takes days separated by commas (e.g. 182,365), not '{request.option(flag)}'."
+        ) from None
+    if any(not 0 <= d < float("inf") for d in days):
+        raise ExportUnavailable(f"--{flag}: days are numbers from 0 on.")
+    return days
+
+
+def _tau(request: ExportRequest) -> float:
+    days = _days(request, "tau") or (stats.DEFAULT_TAU_DAYS,)
+    if len(days) != 1 or days[0] <= 0:
+        raise ExportUnavailable("--tau is one horizon in days, above 0 (e.g. 365).")
+    return days[0]
+
+
+def _ties(request: ExportRequest) -> Ties:
+    value = request.option("ties", Ties.EFRON.value) or Ties.EFRON.value
+    try:
+        return Ties(value)
+    except ValueError:
+        choices = ", ".join(t.value for t in Ties)
+        raise ExportUnavailable(f"--ties must be one of {choices}, not '{value}'.") from None
+
+
+def _weights(request: ExportRequest) -> LogRankWeights:
+    value = request.option("weights", LogRankWeights.LOGRANK.value) or LogRankWeights.LOGRANK
+    try:
+        return LogRankWeights(value)
+    except ValueError:
+        choices = ", ".join(w.value for w in LogRankWeights)
+        raise ExportUnavailable(f"--weights must be one of {choices}, not '{value}'.") from None
+
+
+def _columns(request: ExportRequest, flag: str, frame: pl.DataFrame) -> tuple[str, ...]:
+    names = _list(request, flag)
+    unknown = [n for n in names if n not in frame.columns]
+    if unknown:
+        raise ExportUnavailable(f"--{flag}: no column(s) {', '.join(unknown)} in these data.")
+    return names
+
+
+def _column(request: ExportRequest, flag: str, frame: pl.DataFrame) -> str | None:
+    names = _columns(request, flag, frame)
+    if len(names) > 1:
+        raise ExportUnavailable(f"--{flag} takes one column, not {len(names)}.")
+    return names[0] if names else None
+
+
+def _statistic(table: stats.StatisticTable) -> Built:
+    return Built(table.data, notes=table.notes, summary=table.summary)
+
+
+def _patients(source: Source, request: ExportRequest) -> pl.DataFrame:
+    return _cohort(source, request).patients
+
+
+def _follow_up(source: Source, request: ExportRequest) -> Built:
+    patients = _patients(source, request)
+    table = stats.follow_up_table(patients, _endpoint(request), _ci(request), _conf_level(request))
+    return _statistic(table)
+
+
+def _number_at_risk(source: Source, request: ExportRequest) -> Built:
+    patients = _patients(source, request)
+    times = _days(request, "times") or stats.DEFAULT_RISK_DAYS
+    return _statistic(stats.risk_table(patients, _endpoint(request), _by(request, patients), times))
+
+
+def _landmarks(source: Source, request: ExportRequest) -> Built:
+    times = _days(request, "times")
+    if not times:
+        summary = _survival_summary(source, request)
+        return Built(summary.landmarks_frame(), notes=(*summary.warnings, *summary.notes),
+                     summary=summary)  # fmt: skip
+    patients = _patients(source, request)
+    table = stats.landmark_table(
+        patients,
+        _endpoint(request),
+        _by(request, patients),
+        times,
+        _ci(request),
+        _conf_level(request),
+    )
+    return _statistic(table)
+
+
+def _rmst(source: Source, request: ExportRequest) -> Built:
+    patients = _patients(source, request)
+    table = stats.rmst_table(
+        patients, _endpoint(request), _by(request, patients), _tau(request), _conf_level(request)
+    )
+    return _statistic(table)
+
+
+def _logrank(source: Source, request: ExportRequest) -> Built:
+    patients = _patients(source, request)
+    if request.option("weights") is None and request.option("strata") is None:
+        summary = _survival_summary(source, request)
+        return Built(summary.logrank_frame(), notes=(*summary.warnings, *summary.notes),
+                     summary=summary)  # fmt: skip
+    by = _by(request, patients)
+    if by is None:
+        raise ExportUnavailable("A weighted or stratified log-rank test compares groups: --by.")
+    table = stats.logrank_table(
+        patients, _endpoint(request), by, _weights(request), _column(request, "strata", patients)
+    )
+    return _statistic(table)
+
+
+def _cox_fit(source: Source, request: ExportRequest) -> CoxFit:
+    patients = _patients(source, request)
+    by = _by(request, patients)
+    covariates = [*([by] if by else []), *_columns(request, "covariates", patients)]
+    if not covariates:
+        raise stats.NoModel("No Cox model: name its covariates with --by or --covariates.")
+    reference = request.option("reference")
+    reference_of = {}
+    if reference is not None:
+        dtype = patients.schema[covariates[0]]
+        if dtype == pl.Boolean and reference.lower() not in ("no", "false"):
+            raise ExportUnavailable(
+                f"--reference: the model compares Yes with No for {covariates[0]}, a yes/no "
+                "column; No is its reference."
+            )
+        if dtype.is_numeric():
+            raise ExportUnavailable(f"--reference: {covariates[0]} is a number, without levels.")
+        if dtype != pl.Boolean:
+            reference_of = {covariates[0]: reference}
+    return stats.fit_model(
+        patients,
+        _endpoint(request),
+        covariates,
+        strata=_column(request, "strata", patients),
+        reference=reference_of,
+        ties=_ties(request),
+        conf_level=_conf_level(request),
+    )
+
+
+def _cox(source: Source, request: ExportRequest) -> Built:
+    multivariable = ("covariates", "strata", "reference", "ties")
+    if all(request.option(flag) is None for flag in multivariable):
+        # With --by only: the page's model of the groups, the numbers as they always were.
+        summary = _survival_summary(source, request)
+        return Built(summary.cox_frame(), notes=(*summary.warnings, *summary.notes),
+                     summary=summary)  # fmt: skip
+    try:
+        return _statistic(stats.cox_table(_cox_fit(source, request)))
+    except stats.NoModel as reason:
+        return _statistic(stats.no_model_table(reason, proportional_hazards=False))
+
+
+def _proportional_hazards(source: Source, request: ExportRequest) -> Built:
+    try:
+        return _statistic(stats.proportional_hazards_table(_cox_fit(source, request)))
+    except stats.NoModel as reason:
+        return _statistic(stats.no_model_table(reason, proportional_hazards=True))
+
+
+def _incidence(source: Source, request: ExportRequest) -> Built:
+    patients = _patients(source, request)
+    times = _days(request, "times") or tuple(m * DAYS_PER_MONTH for m in LANDMARK_MONTHS)
+    table = stats.incidence_table(patients, _by(request, patients), times, _conf_level(request))
+    chart = cumulative_incidence_chart(table.summary, stats.COMPETING_EVENT)
+    return Built(table.data, chart, table.notes, table.summary)
+
+
+def _subgroups(
+    request: ExportRequest, patients: pl.DataFrame, by: str | None = None
+) -> tuple[str, ...]:
+    names = _columns(request, "subgroups", patients)
+    if not names:
+        names = tuple(c for c in stats.DEFAULT_SUBGROUPS if c in patients.columns and c != by)
+    if not names:
+        raise ExportUnavailable("A forest plot needs subgroup columns: --subgroups A,B,...")
+    return names
+
+
+def _forest(source: Source, request: ExportRequest) -> Built:
+    patients = _patients(source, request)
+    by = _by(request, patients) or stats.DEFAULT_COMPARISON
+    if by not in patients.columns:
+        raise ExportUnavailable("A forest plot compares two groups: --by COLUMN.")
+    table = stats.forest_table(
+        patients,
+        _endpoint(request),
+        by,
+        _subgroups(request, patients, by),
+        reference=request.option("reference"),
+        ties=_ties(request),
+        conf_level=_conf_level(request),
+    )
+    return Built(table.data, forest_chart(table.summary), table.notes, table.summary)
+
+
+def _forest_response(source: Source, request: ExportRequest) -> Built:
+    cohort = _cohort(source, request)
+    patients = cohort.patients
+    subgroups = _subgroups(request, patients)
+    timepoint = request.option("timepoint", BEST_TIMEPOINT) or BEST_TIMEPOINT
+    response = "__response"
+    if timepoint == BEST_TIMEPOINT:
+        if "best_response" not in patients.columns:
+            raise ExportUnavailable("The best response needs the column best_response.")
+        frame = patients.with_columns(pl.col("best_response").alias(response))
+    else:
+        responses = cohort.responses
+        if timepoint not in observed_timepoints(responses):
+            raise ExportUnavailable(f"'{timepoint}' is not a timepoint of these data.")
+        at = responses.filter(pl.col("timepoint") == timepoint).select(
+            PATIENTS.key, pl.col("response").alias(response)
+        )
+        # The pseudonym only joins the two tables; it leaves no table, file or chart.
+        frame = patients.join(at, on=PATIENTS.key, how="left").drop(PATIENTS.key)
+    table = stats.forest_response_table(
+        frame.select(response, *subgroups), response, subgroups, _conf_level(request)
+    )
+    chart = response_forest_chart(table.summary, timepoint_label(timepoint))
+    return Built(table.data, chart, table.notes, table.summary)
 
 
 def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:
@@ -339,6 +590,18 @@ def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Buil
         return Built(frame_of(summary), notes=notes, summary=summary)
 
     return build
+
+
+def _follow_up_line(source: Source, request: ExportRequest) -> str | None:
+    """The median follow-up under a KM figure (reverse Kaplan–Meier of OS), when OS is recorded."""
+    patients = _cohort(source, request).patients
+    os = Endpoint.OS
+    if any(c not in patients.columns for c in (os.time_column, os.event_column)):
+        return None
+    table = stats.follow_up_table(patients, os, CIMethod.LOG, _conf_level(request))
+    if table.summary.n == 0:
+        return None
+    return f"Median follow-up {follow_up_text(table.summary)} (reverse Kaplan–Meier of OS)"
 
 
 def _km(source: Source, request: ExportRequest) -> Built:
@@ -351,7 +614,13 @@ def _km(source: Source, request: ExportRequest) -> Built:
         raise ExportUnavailable(
             f"--risk-table must be one of {', '.join(RISK_TABLES)}, not '{risk}'."
         )
-    chart = km_chart(summary, show_ci=bands, show_median=median, risk_rows=RISK_TABLES[risk])
+    chart = km_chart(
+        summary,
+        show_ci=bands,
+        show_median=median,
+        risk_rows=RISK_TABLES[risk],
+        follow_up=_follow_up_line(source, request),
+    )
     return Built(summary.curves_frame(), chart, notes, summary)
 
 
@@ -505,8 +774,12 @@ def _crs_latency(source: Source, request: ExportRequest) -> Built:
     return Built(episodes, crs_latency_chart(episodes, by))
 
 
-_SURVIVAL_OPTIONS = frozenset({"endpoint", "by", "ci"})
+_SURVIVAL_OPTIONS = frozenset({"endpoint", "by", "ci", "conf-level"})
 _KM_OPTIONS = _SURVIVAL_OPTIONS | {"bands", "median", "risk-table"}
+_COX_OPTIONS = _SURVIVAL_OPTIONS | {"covariates", "strata", "reference", "ties"}
+_INCIDENCE_OPTIONS = frozenset({"by", "times", "conf-level"})
+_FOREST_OPTIONS = frozenset({"endpoint", "by", "subgroups", "reference", "ties", "conf-level"})
+_FOREST_RESPONSE_OPTIONS = frozenset({"timepoint", "subgroups", "conf-level"})
 
 FIGURES: dict[str, Entry] = {
     e.name: e
@@ -567,6 +840,30 @@ FIGURES: dict[str, Entry] = {
             frozenset({"by", "ci", "bands"}),
             "Kaplan–Meier among responders from the first response to progression or death.",
         ),
+        Entry(
+            "cumulative-incidence",
+            "Cumulative incidence of progression",
+            COHORT,
+            _incidence,
+            _INCIDENCE_OPTIONS,
+            "Progression and death without progression (the competing event), Aalen–Johansen.",
+        ),
+        Entry(
+            "forest",
+            "Subgroup forest plot of hazard ratios",
+            COHORT,
+            _forest,
+            _FOREST_OPTIONS,
+            "Hazard ratio within every subgroup level on a log axis, with interaction p-values.",
+        ),
+        Entry(
+            "forest-response",
+            "Subgroup forest plot of response rates",
+            COHORT,
+            _forest_response,
+            _FOREST_RESPONSE_OPTIONS,
+            "ORR and ≥VGPR per subgroup level with exact (Clopper–Pearson) CIs.",
+        ),
     )
 }
 
@@ -581,14 +878,26 @@ TABLES: dict[str, Entry] = {
               frozenset({"from", "to"})),
         Entry("survival-medians", "Median survival", COHORT,
               _survival_table(SurvivalSummary.medians_frame), _SURVIVAL_OPTIONS),
-        Entry("survival-landmarks", "Survival at landmarks", COHORT,
-              _survival_table(SurvivalSummary.landmarks_frame), _SURVIVAL_OPTIONS),
+        Entry("survival-landmarks", "Survival at landmarks", COHORT, _landmarks,
+              _SURVIVAL_OPTIONS | {"times"}),
         Entry("survival-curve", "Kaplan–Meier estimates", COHORT,
               _survival_table(SurvivalSummary.curves_frame), _SURVIVAL_OPTIONS),
-        Entry("logrank", "Log-rank test", COHORT,
-              _survival_table(SurvivalSummary.logrank_frame), _SURVIVAL_OPTIONS),
-        Entry("cox", "Cox hazard ratios", COHORT,
-              _survival_table(SurvivalSummary.cox_frame), _SURVIVAL_OPTIONS),
+        Entry("logrank", "Log-rank test", COHORT, _logrank,
+              _SURVIVAL_OPTIONS | {"weights", "strata"}),
+        Entry("cox", "Cox hazard ratios", COHORT, _cox, _COX_OPTIONS),
+        Entry("follow-up", "Median follow-up (reverse Kaplan–Meier)", COHORT, _follow_up,
+              frozenset({"endpoint", "ci", "conf-level"})),
+        Entry("number-at-risk", "Number at risk, cumulative events and censored", COHORT,
+              _number_at_risk, frozenset({"endpoint", "by", "times"})),
+        Entry("rmst", "Restricted mean survival time", COHORT, _rmst,
+              frozenset({"endpoint", "by", "tau", "conf-level"})),
+        Entry("proportional-hazards", "Test of proportional hazards", COHORT,
+              _proportional_hazards, _COX_OPTIONS),
+        Entry("cumulative-incidence", "Cumulative incidence of progression", COHORT, _incidence,
+              _INCIDENCE_OPTIONS),
+        Entry("forest", "Subgroup hazard ratios", COHORT, _forest, _FOREST_OPTIONS),
+        Entry("forest-response", "Subgroup response rates", COHORT, _forest_response,
+              _FOREST_RESPONSE_OPTIONS),
         Entry("crs-recurrence", "Recurrent CRS by case", CASE_SERIES, _recurrence),
         Entry("case-table", "Case series: Table 1", CASE_SERIES, _case_table),
         Entry("duration-of-response", "Duration of response", COHORT, _duration,

@@ -58,6 +58,28 @@ COLUMN_NOTES: dict[str, str] = {
     "hazard_ratio_ci_upper": "upper 95 % bound of the hazard ratio",
     "p_value": "two-sided p-value",
     "orr_pct": "overall response rate, percent (0–100)",
+    "cum_events": "events up to and including this time",
+    "cum_censored": "patients censored up to and including this time",
+    "ci_lower_days": "lower confidence bound, days (level: see the provenance)",
+    "ci_upper_days": "upper confidence bound, days (level: see the provenance)",
+    "tau_days": "RMST horizon τ, days",
+    "rmst_days": "restricted mean survival up to τ, days (difference rows: first − second)",
+    "rmst_months": "restricted mean survival up to τ, months (days / 30.4375)",
+    "se_days": "standard error, days",
+    "difference": "survival of the first group minus the second, 0–1 scale",
+    "difference_se": "standard error of the survival difference",
+    "difference_ci_lower": "lower confidence bound of the survival difference",
+    "difference_ci_upper": "upper confidence bound of the survival difference",
+    "observed": "observed events (weighted as the test, as R's survdiff prints them)",
+    "expected": "expected events under equal hazards (weighted as the test)",
+    "events_per_variable": "events per estimated coefficient (under 10 warns: overfitting)",
+    "converged": "whether the Newton–Raphson fit converged (false: estimates not reliable)",
+    "may_be_infinite": "R's 'coefficient may be infinite' (a level without events)",
+    "concordance": "Harrell's concordance of the model (R's coxph concordance)",
+    "incidence": "Aalen–Johansen cumulative incidence, a proportion 0 to 1",
+    "gray_note": "why Gray's test was not computed (empty when it was)",
+    "interaction_p": "likelihood-ratio p of the arm × subgroup interaction",
+    "interaction_note": "why the interaction test was not computed (empty when it was)",
     "orr_ci_lower_pct": "lower Clopper–Pearson 95 % bound of the ORR, percent",
     "orr_ci_upper_pct": "upper Clopper–Pearson 95 % bound of the ORR, percent",
     "responders": "patients with a best response of PR or better in the analysis",
@@ -142,7 +164,15 @@ def _landmarks(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit(ESTIMATED))
         .alias("survival_status")
     )
-    return frame.rename(_LANDMARKS).with_columns(survival_status, _ci_status("se_survival"))
+    shaped = frame.rename(_LANDMARKS).with_columns(survival_status, _ci_status("se_survival"))
+    if "difference" not in shaped.columns:
+        return shaped
+    # A difference row (`--times` with two groups) has no survival of its own to describe.
+    is_difference = pl.col("difference").is_not_null() | pl.col("n_risk").is_null()
+    return shaped.with_columns(
+        pl.when(is_difference).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("survival_status", "ci_status")
+    )
 
 
 _SHAPES = {

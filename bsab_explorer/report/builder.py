@@ -31,7 +31,11 @@ from bsab_explorer.analyses.endpoint_tables import (
 )
 from bsab_explorer.analyses.response import rate_statement
 from bsab_explorer.analyses.survival import CIMethod, Endpoint, SurvivalSummary
-from bsab_explorer.analyses.survival_tables import comparison_lines, landmark_notes, median_table
+from bsab_explorer.analyses.survival_tables import (
+    comparison_lines,
+    landmark_notes,
+    median_table,
+)
 from bsab_explorer.analyses.table1 import NOT_RECORDED
 from bsab_explorer.audit import AUDIT_STATUSES, REPRODUCED, audit_dataset
 from bsab_explorer.dataset import Dataset
@@ -48,7 +52,9 @@ from bsab_explorer.exports import (
 )
 from bsab_explorer.exports.provenance import Clock, utc_now
 from bsab_explorer.exports.reproduce import data_argument
+from bsab_explorer.exports.survival_statistics import DEFAULT_COMPARISON
 from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
+from bsab_explorer.formatting import format_p
 from bsab_explorer.report.methods import DEFINITIONS, SOFTWARE, statistical_methods
 from bsab_explorer.report.template import (
     FONT_STACK,
@@ -73,6 +79,8 @@ REPORT_TITLE = "bsab-explorer report"
 #: Said instead of the case-series charts when the filter keeps no case.
 NO_CASES = "No cases in this subgroup: the filter keeps none of the case series, so no CRS chart."
 AUDIT_TITLE = "Audit against the publications"
+#: Covariates of the report's multivariable Cox model, beside the first comparison.
+COX_COVARIATES: tuple[str, ...] = ("age_years", "iss_stage")
 #: Packages whose versions the provenance block lists: those that computed, drew or served it.
 PACKAGES = tuple(name for name, _ in SOFTWARE)
 #: The one line that changes between two runs on the same inputs.
@@ -290,6 +298,85 @@ class _Report:
             + self.command(request)
         )
 
+    # --- survival statistics ----------------------------------------------------------------------
+
+    def follow_up(self) -> str:
+        export = self.export("table", "follow-up", endpoint=Endpoint.OS.value)
+        if export.data.height == 0 or export.data["n"][0] == 0:
+            return paragraph("No patient with a recorded OS time.", "unavailable")
+        row = export.data.row(0, named=True)
+        text = (
+            "not reached"
+            if row["median_months"] is None
+            else f"{row['median_months']:.1f} months (95 % CI "
+            f"{_months(row['ci_lower_months'], 'NE')}–{_months(row['ci_upper_months'], 'NR')})"
+        )
+        return (
+            paragraph(
+                f"Median follow-up: {text}, reverse Kaplan–Meier estimate of OS "
+                f"({row['n']} patients, {row['censored']} alive at their last contact)."
+            )
+            + paragraphs(export.notes, "note")
+            + self.command(export.request)
+        )
+
+    def cox(self) -> str:
+        by = self.comparisons[0] if self.comparisons else None
+        covariates = [c for c in COX_COVARIATES if c != by]
+        fields: dict[str, object] = {"endpoint": Endpoint.PFS.value, "by": by}
+        options = (("covariates", ",".join(covariates)),)
+        export = self.export("table", "cox", options=options, **fields)
+        ph = self.export("table", "proportional-hazards", options=options, **fields)
+        parts = [
+            table_html(
+                export.data.select("term", "hazard_ratio", "ci_lower", "ci_upper", "p_value"),
+                caption="Multivariable Cox model of PFS (Efron ties; hazard ratios, Wald 95 % CI)",
+                labels={
+                    "term": "Term",
+                    "hazard_ratio": "Hazard ratio",
+                    "ci_lower": "95 % CI lower",
+                    "ci_upper": "95 % CI upper",
+                    "p_value": "p (Wald)",
+                },
+            ),
+        ]
+        if export.data.height:
+            row = export.data.row(0, named=True)
+            parts.append(
+                paragraph(
+                    f"{row['n']} patients, {row['events']} events; likelihood-ratio test "
+                    f"p = {format_p(row['likelihood_ratio_p'])}; concordance "
+                    f"{row['concordance']:.3f}."
+                )
+            )
+        parts.append(paragraphs(export.notes, "warning"))
+        parts.append(self.command(export.request))
+        parts.append(
+            table_html(
+                ph.data.select("term", "chi2", "df", "p_value"),
+                caption="Test of proportional hazards (R's cox.zph, Kaplan–Meier transform)",
+                labels={"term": "Term", "chi2": "χ²", "df": "df", "p_value": "p"},
+                small=True,
+            )
+        )
+        parts.append(self.command(ph.request))
+        return "".join(parts)
+
+    def forest(self) -> str:
+        by = self.comparisons[0] if self.comparisons else DEFAULT_COMPARISON
+        return self.figure(
+            "forest",
+            "Hazard ratio of PFS within each subgroup level (Cox model, Efron ties, Wald 95 % "
+            "CI, log scale); marker size: events; interaction p: likelihood-ratio test.",
+            endpoint=Endpoint.PFS.value,
+            by=by,
+        ) + self.figure(
+            "cumulative-incidence",
+            "Cumulative incidence of progression and of death without progression (the "
+            "competing event), Aalen–Johansen estimates; Gray's test between groups.",
+            by=by,
+        )
+
     # --- case series ----------------------------------------------------------------------------
 
     def case_table(self) -> str:
@@ -375,6 +462,9 @@ class _Report:
                 ),
                 Section("os", "Overall survival", _guarded(lambda: self.survival(Endpoint.OS))),
                 Section("safety", "Adverse events", _guarded(self.safety)),
+                Section("follow-up", "Follow-up", _guarded(self.follow_up)),
+                Section("cox", "Multivariable Cox model", _guarded(self.cox)),
+                Section("forest", "Subgroups and competing risks", _guarded(self.forest)),
             ]
         if self.dataset.has("adverse_events") or self.dataset.has("cases"):
             out.append(Section("crs-course", "CRS course", _guarded(self.crs_course)))
@@ -474,6 +564,10 @@ def _survival_table(summary: SurvivalSummary) -> str:
         median_table(summary),
         caption=f"Medians and survival at landmarks (95 % CI, {summary.ci_method.value})",
     ) + paragraphs(landmark_notes(summary), "note")
+
+
+def _months(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:.1f}"
 
 
 def _short(value: object) -> str:

@@ -126,6 +126,31 @@ def statistical_methods(ci: CIMethod) -> tuple[str, ...]:
         "arithmetic, SciPy's distribution functions); no survival library is used. Every number "
         "equals R's survival package to the printed digit (checked by the test suite against "
         "values computed with R).",
+        "Median follow-up is the reverse Kaplan–Meier estimate (Schemper and Smith): censoring "
+        "counted as the event, deaths as censored, read as a median with the CI above (R's "
+        "survfit(Surv(time, 1 - status) ~ 1)). Numbers at risk, cumulative events and censored "
+        "are R's summary.survfit(times =, extend = TRUE). Restricted mean survival up to τ is the "
+        "area under the Kaplan–Meier curve with R's variance (print.survfit, rmean = τ); "
+        "differences of survival at a time and of RMST have Wald CIs.",
+        "Weighted log-rank tests weight each event time by S(t−)^ρ (ρ = 1: Peto–Peto), within "
+        "strata when asked (R's survdiff with strata()). The multivariable Cox model repeats R's "
+        "coxph Newton–Raphson (Efron or Breslow ties, at most 20 iterations): hazard ratios with "
+        "Wald CIs, the global likelihood-ratio, Wald and score tests, Harrell's concordance; "
+        "fewer than 10 events per coefficient, non-convergence and coefficients that may be "
+        "infinite are stated. A non-converged fit reports the inverse of the information at its "
+        "last coefficients as its variance (R's own is not reproducible, see the documentation). "
+        "Proportional hazards are tested as R's cox.zph (survival ≥ 3.0, Kaplan–Meier "
+        "transform).",
+        "Competing risks: progression, with death without progression (a PFS event on the day "
+        "of death) as the competing event; Aalen–Johansen cumulative incidence with Gray's "
+        "variance and log(−log) CIs, and Gray's test between groups, as cmprsk's cuminc; the "
+        "test is not computed, and says why, when a group has no event of a type. Subgroup "
+        "hazard ratios are Cox models within each level, the interaction p the likelihood-ratio "
+        "test of comparison × subgroup (not computed, with the reason, when a cell is empty); "
+        "subgroup response rates have Clopper–Pearson exact CIs (R's binom.test).",
+        "All of these are bsab-explorer's own code (NumPy and SciPy), checked against R's "
+        "survival and cmprsk packages with reference values in the test suite; no survival library "
+        "computes any of them.",
         "Percentages state their denominator. Missing values are counted as not recorded, "
         "never as negative.",
     )

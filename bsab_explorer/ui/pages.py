@@ -40,6 +40,7 @@ SECTIONS: dict[str, tuple[Screen, ...]] = {
         Screen("Response conversion", "conversion", COHORT, ":material/conversion_path:"),
         Screen("Survival", "survival", COHORT, ":material/monitoring:"),
         Screen("Safety", "safety", COHORT, ":material/health_and_safety:"),
+        Screen("Subgroups", "subgroups", COHORT, ":material/forest:"),
     ),
     "Recurrent CRS": (
         Screen("Case series overview", "cases", CASE_SERIES, ":material/patient_list:"),

@@ -184,7 +184,9 @@ def test_a_page_offers_lazy_downloads_and_reproduce_commands() -> None:
 
 def test_a_page_chart_and_its_request_give_the_same_figure(bundled: Dataset) -> None:
     summary = survival_summary(bundled, OS_PLAIN)
-    drawn = km_chart(summary, show_ci=False, risk_rows=())
+    # The figure's subtitle states the median follow-up (R: reverse KM of OS, 519 days).
+    follow_up = "Median follow-up 17.1 months (95 % CI 12.5–21.8) (reverse Kaplan–Meier of OS)"
+    drawn = km_chart(summary, show_ci=False, risk_rows=(), follow_up=follow_up)
     assert make_export(bundled, OS_PLAIN).chart.to_dict() == drawn.to_dict()
 
 

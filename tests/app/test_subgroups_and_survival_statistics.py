@@ -1,0 +1,88 @@
+"""The Subgroups page and the survival page's statistics under AppTest, with their real values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bsab_explorer.analyses.forest import estimate_subgroup_hazards
+from bsab_explorer.analyses.rmst import estimate_rmst
+from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.filters import CohortFilter, select_cohort
+from bsab_explorer.ui.text import escape_markdown
+from tests.analyses.r_reference import reference
+
+
+def _patients():  # type: ignore[no-untyped-def]
+    dataset = load_dataset().dataset
+    assert dataset is not None
+    return select_cohort(dataset, CohortFilter()).patients
+
+
+def test_subgroups_page_shows_the_forest_of_each_subgroup(
+    open_app: Callable[..., AppTest],
+) -> None:
+    app = open_app("subgroups.py", by="emd", subgroups=["sex", "iss_stage", "hrca"])
+    assert [s.value for s in app.subheader] == [
+        "Hazard ratio by subgroup",
+        "Response rate by subgroup",
+        "Cumulative incidence of progression",
+    ]
+    forest = app.dataframe[0].value
+    # R: coxph(Surv(pfs_days, pfs_event) ~ emd, subset = sex == "F"): HR 3.338042
+    r = reference("forest", "cohort_pfs_emd")
+    female = forest[(forest["variable"] == "sex") & (forest["level"] == "F")]
+    assert female["hazard ratio"].item() == pytest.approx(
+        r["subgroups"]["sex"]["levels"]["F"]["hr"][0], rel=1e-6
+    )
+    assert forest["level"].iloc[0] == "All patients"
+    assert forest["hazard ratio"].iloc[0] == pytest.approx(r["overall"]["hr"][0], rel=1e-6)
+    sex = forest[forest["variable"] == "sex"]
+    assert sex["interaction p"].iloc[0] == pytest.approx(
+        r["subgroups"]["sex"]["interaction_p"][0], rel=1e-6
+    )
+    expected = estimate_subgroup_hazards(
+        _patients(), time="pfs_days", event="pfs_event", by="emd", subgroups=["iss_stage"]
+    )
+    # Text cells are escaped for the page: iss_stage reads iss\_stage in its markdown.
+    assert forest[forest["variable"] == escape_markdown("iss_stage")]["n"].tolist() == [
+        h.n for h in expected.variables[0].levels
+    ]
+    response = app.dataframe[1].value
+    orr = response[(response["outcome"] == "ORR") & (response["level"] == "All patients")]
+    assert (orr["responders"].item(), orr["n"].item()) == (30, 44)
+    incidence = app.dataframe[2].value
+    assert set(incidence["event"]) == {"Progression", "Death without progression"}
+    # Gray's test of death without progression has an empty cell: the page says why.
+    warnings = [w.value for w in app.warning]
+    assert any("an empty cell" in w for w in warnings)
+    assert len(app.get("vega_lite_chart")) == 3
+
+
+def test_survival_page_shows_follow_up_rmst_and_the_cox_model(
+    open_app: Callable[..., AppTest],
+) -> None:
+    app = open_app("survival.py", by="emd", covariates=["age_years"])
+    # R: survfit(Surv(os_days, 1 - os_event) ~ 1): median 519 days = 17.1 months
+    (metric,) = app.metric
+    assert metric.value == "17.1 months"
+    assert "More survival statistics" in [s.value for s in app.subheader]
+    frames = {tuple(f.value.columns)[:3]: f.value for f in app.dataframe}
+    rmst = next(f for cols, f in frames.items() if "rmst days" in f.columns)
+    r = reference("rmst", "cohort_pfs_emd_365")
+    assert rmst["rmst days"].tolist()[:2] == pytest.approx(r["rmean"], rel=1e-6)
+    at_risk = next(f for f in frames.values() if "cum censored" in f.columns)
+    assert at_risk[at_risk["group"] == "No"]["n risk"].tolist()[:3] == [22, 22, 15]
+    cox = next(f for f in frames.values() if "events per variable" in f.columns)
+    assert cox["term"].tolist() == [escape_markdown(t) for t in ("emd: Yes vs No", "age_years")]
+    ph = next(f for f in frames.values() if "transform" in f.columns)
+    assert ph["term"].tolist() == [escape_markdown(t) for t in ("emd", "age_years", "GLOBAL")]
+    expected = estimate_rmst(
+        _patients()["pfs_days"], _patients()["pfs_event"], [0] * 44, ["All"], 365.0
+    )
+    assert expected.means[0].n == 44
+    # 27 events for 2 coefficients: no overfitting warning; and the model converged.
+    assert not any("overfitted" in w.value for w in app.warning)
+    assert cox["converged"].all()
