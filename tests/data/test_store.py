@@ -443,17 +443,17 @@ def test_fuzzed_files_end_as_a_report_never_a_partial_write(
 _INGEST_SCRIPT = """
 import sys
 import bsab_explorer.data.loading as loading
-from bsab_explorer.data.store import Store, open_store
+from bsab_explorer.data.store import FileStore, open_store
 
 # This run is about the write, not the rules: skip the (slow to import) range checks.
 loading.check_table = lambda parsed: []
-original = Store._write_batch
+original = FileStore._write_batch
 
 def announced(self, *args, **kwargs):
     print("writing", flush=True)
     return original(self, *args, **kwargs)
 
-Store._write_batch = announced
+FileStore._write_batch = announced
 store = open_store(sys.argv[1], seed=False)
 result = store.ingest_file(sys.argv[2], "events", "K01")
 print("done", result.stored, flush=True)
