@@ -108,6 +108,7 @@ def start_postgres() -> Postgres:
 
     run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
         "-E", "UTF8", "--no-sync", "--no-locale")  # fmt: skip
+    options = f"-h 127.0.0.1 -p {port} -k {folder} -F -c fsync=off -c max_connections=200"
     run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-        f"-h 127.0.0.1 -p {port} -k {folder} -F -c fsync=off -c max_connections=200", "start")  # fmt: skip
+        options, "start")  # fmt: skip
     return Postgres(folder, port, run_as, bin_dir)

@@ -1,4 +1,5 @@
-"""The store, in a DuckDB file and in PostgreSQL (`store_at`): seeding, batches, (center, id) keys, retraction, idempotence, safety."""
+"""The store, in a DuckDB file and in PostgreSQL (`store_at`): seeding, batches, (center, id)
+keys, retraction, idempotence, safety."""
 
 from __future__ import annotations
 
@@ -89,9 +90,7 @@ def test_store_is_seeded_with_the_bundled_data(store_at: StoreAt) -> None:
         reopened.close()
 
 
-def test_updated_bundled_data_supersede_the_old_batches(
-    tmp_path: Path, store_at: StoreAt
-) -> None:
+def test_updated_bundled_data_supersede_the_old_batches(tmp_path: Path, store_at: StoreAt) -> None:
     bundled = tmp_path / "bundled"
     (bundled / "debulking").mkdir(parents=True)
     (bundled / "debulking" / "patients.csv").write_bytes(P_C01)
