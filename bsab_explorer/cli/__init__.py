@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bsab_explorer import __version__
+from bsab_explorer.cli.access import register_access_log
 from bsab_explorer.cli.audit import register_audit
 from bsab_explorer.cli.data import register_info, register_validate
 from bsab_explorer.cli.errors import (
@@ -51,6 +52,7 @@ REGISTRARS: tuple[Callable[[Subparsers], None], ...] = (
     register_ingest,
     register_batches,
     register_retract,
+    register_access_log,
     register_audit,
     register_table,
     register_figure,

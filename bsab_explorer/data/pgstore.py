@@ -41,8 +41,10 @@ from bsab_explorer.data.store import (
 from bsab_explorer.data.storefile import (
     _SQL_TYPES,
     BUNDLED,
+    STORE_TABLES,
     STORE_VERSION,
     UPLOAD,
+    AccessEntry,
     Batch,
     create_tables,
     read_batches,
@@ -100,7 +102,15 @@ def create_pg_tables(connection: psycopg.Connection[Any]) -> None:
             retraction_id BIGINT PRIMARY KEY, batch_id BIGINT NOT NULL REFERENCES store_batches,
             retracted BOOLEAN NOT NULL, logged_at TIMESTAMPTZ NOT NULL, reason TEXT)"""
     )
-    tables = ["store_batches", "store_retractions"]
+    # Who signed in, stored, retracted or downloaded what: only ever appended.
+    run("CREATE SEQUENCE IF NOT EXISTS store_access_ids START 1")
+    run(
+        """CREATE TABLE IF NOT EXISTS store_access_log (
+            entry_id BIGINT PRIMARY KEY, logged_at TIMESTAMPTZ NOT NULL,
+            user_name TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+            fingerprint TEXT NOT NULL)"""
+    )
+    tables = ["store_batches", "store_retractions", "store_access_log"]
     for table in TABLES:
         name = store_table(table)
         tables.append(name)
@@ -263,7 +273,7 @@ class PgStore(Store):
                 "SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = current_schema()"
             ).fetchall()
-        return {"store_meta", *_COPIED} <= {row[0] for row in rows}
+        return {row[0] for row in rows} >= STORE_TABLES
 
     def create(self) -> None:
         """Create the store's tables when they do not exist yet (safe from many processes)."""
@@ -344,6 +354,30 @@ class PgStore(Store):
         with connection.cursor().copy(statement) as copy:
             copy.write(incoming.write_csv(null_value=_NULL))
         return batch_id
+
+    # --- access log ---------------------------------------------------------------------------
+
+    def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
+        """Append who did what to which batch or export (`data.access` says what is recorded).
+
+        Written straight to PostgreSQL (one statement, no write lock): the log is not part of
+        the in-memory copy, whose generation it does not change.
+        """
+        with self._connection() as connection:
+            connection.execute(
+                "INSERT INTO store_access_log VALUES "
+                "(nextval('store_access_ids'), now(), %s, %s, %s, %s)",
+                [user, action, target, fingerprint],
+            )
+
+    def access_log(self) -> tuple[AccessEntry, ...]:
+        """Every access log entry, oldest first (read from PostgreSQL, never from the copy)."""
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT entry_id, logged_at, user_name, action, target, fingerprint "
+                "FROM store_access_log ORDER BY entry_id"
+            ).fetchall()
+        return tuple(AccessEntry(*row) for row in rows)
 
     def ingest_bytes(
         self,

@@ -47,11 +47,14 @@ from bsab_explorer.data.storefile import (
     POOLED_ID_SEPARATOR,
     STORE_TABLES,
     UPLOAD,
+    AccessEntry,
     Batch,
     StoreDamaged,
     StoreUnavailable,
+    append_access,
     create_tables,
     fetch,
+    read_access_log,
     read_batches,
     read_batches_frame,
     read_generation,
@@ -69,6 +72,7 @@ __all__ = [
     "POOLED_ID_SEPARATOR",
     "STORE_ENV",
     "UPLOAD",
+    "AccessEntry",
     "Batch",
     "FileStore",
     "IngestResult",
@@ -245,6 +249,14 @@ class Store(ABC):
         max_bytes: int = MAX_FILE_BYTES,
     ) -> IngestResult:
         """Validate, and only if the whole file is valid store it as one batch (one transaction)."""
+
+    @abstractmethod
+    def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
+        """Append who did what to which batch or export (`data.access` says what is recorded)."""
+
+    @abstractmethod
+    def access_log(self) -> tuple[AccessEntry, ...]:
+        """Every access log entry, oldest first."""
 
     def close(self) -> None:
         """Forget this process's opening of the store ."""
@@ -529,6 +541,18 @@ class FileStore(Store):
         batch = self.batch(batch_id)
         notice = f"{name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."
         return IngestResult(check.report.merged(ValidationReport((), (notice,))), batch)
+
+    # --- access log ---------------------------------------------------------------------------
+
+    def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
+        """Append who did what to which batch or export (`data.access` says what is recorded)."""
+        with self._transaction() as cursor:
+            append_access(cursor, user, action, target, fingerprint)
+
+    def access_log(self) -> tuple[AccessEntry, ...]:
+        """Every access log entry, oldest first."""
+        with self.reading() as connection:
+            return read_access_log(connection)
 
 
 #: Why a bundled batch was retracted by seeding.

@@ -57,7 +57,13 @@ def store_table(table: str) -> str:
 
 #: Every table a complete store has (a file lacking one is completed on opening).
 STORE_TABLES = frozenset(
-    {"store_meta", "store_batches", "store_retractions", *(store_table(t) for t in TABLES)}
+    {
+        "store_meta",
+        "store_batches",
+        "store_retractions",
+        "store_access_log",
+        *(store_table(t) for t in TABLES),
+    }
 )
 
 
@@ -75,6 +81,22 @@ class Batch:
     validator_version: str
     origin: str
     retracted: bool
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of the access log: who did what, when, to which batch or export, on which data.
+
+    Never a patient value: the target is a batch number, an export's file name or a page, and
+    the fingerprint is a file's or a dataset's hash.
+    """
+
+    entry_id: int
+    logged_at: dt.datetime
+    user: str
+    action: str
+    target: str
+    fingerprint: str
 
 
 class StoreUnavailable(Exception):
@@ -341,6 +363,28 @@ def read_batches_frame(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).pl()
 
 
+_ACCESS_LOG = (
+    "SELECT entry_id, logged_at, user_name, action, target, fingerprint FROM store_access_log "
+    "ORDER BY entry_id"
+)
+
+
+def read_access_log(connection: duckdb.DuckDBPyConnection) -> tuple[AccessEntry, ...]:
+    """Every entry of the access log of the store open on `connection`, oldest first."""
+    return tuple(AccessEntry(*row) for row in fetch(connection, _ACCESS_LOG))
+
+
+def append_access(
+    connection: duckdb.DuckDBPyConnection, user: str, action: str, target: str, fingerprint: str
+) -> None:
+    """Append one entry to the access log (inside the caller's write transaction)."""
+    fetch(
+        connection,
+        "INSERT INTO store_access_log VALUES (nextval('store_access_ids'), now(), ?, ?, ?, ?)",
+        [user, action, target, fingerprint],
+    )
+
+
 def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the store's tables, sequences and view where they do not exist yet."""
     fetch(
@@ -362,6 +406,15 @@ def create_tables(connection: duckdb.DuckDBPyConnection) -> None:
         """CREATE TABLE IF NOT EXISTS store_retractions (
             retraction_id BIGINT NOT NULL, batch_id BIGINT NOT NULL,
             retracted BOOLEAN NOT NULL, logged_at TIMESTAMPTZ NOT NULL, reason VARCHAR)""",
+    )
+    # Who signed in, stored, retracted or downloaded what: only ever appended.
+    fetch(connection, "CREATE SEQUENCE IF NOT EXISTS store_access_ids START 1")
+    fetch(
+        connection,
+        """CREATE TABLE IF NOT EXISTS store_access_log (
+            entry_id BIGINT PRIMARY KEY, logged_at TIMESTAMPTZ NOT NULL,
+            user_name VARCHAR NOT NULL, action VARCHAR NOT NULL, target VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL)""",
     )
     fetch(
         connection,

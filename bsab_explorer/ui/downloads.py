@@ -38,6 +38,7 @@ from bsab_explorer.exports.naming import export_name
 from bsab_explorer.exports.reproduce import DATA_PLACEHOLDER, data_argument
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.report import build_report
+from bsab_explorer.ui import access
 from bsab_explorer.ui.text import escape_markdown
 
 PNG = "image/png"
@@ -154,10 +155,11 @@ def table_downloads(
     return _data_downloads(frame, provenance, request, "Table")
 
 
-def _button(download: Download, request: ExportRequest, key: str | None) -> None:
+def _button(download: Download, request: ExportRequest, key: str | None, dataset: Dataset) -> None:
     st.download_button(
         escape_markdown(download.label),
-        data=download.make,  # called on click only, on Streamlit's own thread
+        # called on click only, on Streamlit's own thread
+        data=access.logged(download.make, download.file_name, dataset.fingerprint),
         file_name=download.file_name,
         mime=download.mime,
         key=_key(request, download.what, key),
@@ -173,7 +175,7 @@ def _buttons(
     """One row: a button per download, then the Reproduce popover."""
     with st.container(horizontal=True, gap="small", key=_key(request, "buttons", key)):
         for download in downloads:
-            _button(download, request, key)
+            _button(download, request, key, dataset)
         show_reproduce(request, dataset, key=key)
 
 
@@ -239,7 +241,7 @@ def offer_tables(
                 help=f"{label}: {download.help}",
                 make=partial(_export_zip, dataset, request),
             )
-            _button(download, request, key=None)
+            _button(download, request, key=None, dataset=dataset)
         _reproduce(tables, dataset, f"download-{key}-reproduce")
 
 
@@ -330,10 +332,15 @@ def offer_report(
     key: str = "download-report",
 ) -> None:
     """A button that builds and downloads the self-contained HTML report for the filter."""
+    file_name = export_name("report", cohort_filter=cohort_filter, ext="html")
     st.download_button(
         "Report (HTML)",
-        data=lambda: build_report(dataset, cohort_filter, ci=ci).encode("utf-8"),
-        file_name=export_name("report", cohort_filter=cohort_filter, ext="html"),
+        data=access.logged(
+            lambda: build_report(dataset, cohort_filter, ci=ci).encode("utf-8"),
+            file_name,
+            dataset.fingerprint,
+        ),
+        file_name=file_name,
         mime=HTML,
         key=key,
         help="Every figure and table for the current filter, methods and provenance, in one "

@@ -18,7 +18,7 @@ from bsab_explorer import __version__
 from bsab_explorer.analyses.response import missing_columns
 from bsab_explorer.filters import CaseSeries, Cohort
 from bsab_explorer.schema import CASES, PATIENTS
-from bsab_explorer.ui import cache
+from bsab_explorer.ui import access, cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
 from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
 from bsab_explorer.ui.pages import PAGES_DIR, SECTIONS, Screen, all_screens
@@ -39,7 +39,9 @@ CODES_BY_STUDY = {
 
 
 def navigation() -> Any:
-    """Register every page explicitly (st.navigation) and return the selected one."""
+    """Admit the visitor (`access.admit`), register every page they may open explicitly
+    (st.navigation) and return the selected one."""
+    visitor = access.admit()
     sections = {
         section: [
             st.Page(
@@ -50,6 +52,7 @@ def navigation() -> Any:
                 default=(screen is all_screens()[0]),
             )
             for screen in screens
+            if access.may_open(visitor, screen.url_path)
         ]
         for section, screens in SECTIONS.items()
     }
@@ -128,6 +131,7 @@ def draw_sidebar(page: Any) -> None:
 
         with st.sidebar:
             offer_report(result.dataset, current_filter())
+    access.footer(access.current())
     st.sidebar.caption(f"bsab-explorer {escape_markdown(__version__)}")
 
 

@@ -8,8 +8,10 @@ from pathlib import PurePath
 
 import streamlit as st
 
+from bsab_explorer.data.access import Role, set_retracted, upload
 from bsab_explorer.data.store import Store, UploadCheck
 from bsab_explorer.schema import STUDIES, TABLES
+from bsab_explorer.ui.access import current
 from bsab_explorer.ui.text import escape_markdown
 
 TABLE_CHOICES = tuple(name for tables in STUDIES.values() for name in tables)
@@ -67,8 +69,18 @@ def show_check(check: UploadCheck) -> None:
         st.dataframe(preview.head(PREVIEW_ROWS), hide_index=True)
 
 
+def refused() -> bool:
+    """Whether this visitor may not store or retract (then it says so)."""
+    if current().may(Role.UPLOADER):
+        return False
+    st.error("Storing and retracting batches needs the uploader role.")
+    return True
+
+
 def upload_form(store: Store) -> None:
     """File, table and center; then the report, and a confirm button when the file is valid."""
+    if refused():
+        return
     uploaded = st.file_uploader(
         "Table file (CSV, XLSX or Parquet)",
         type=["csv", "txt", "tsv", "xlsx", "parquet"],
@@ -111,7 +123,7 @@ def upload_form(store: Store) -> None:
     if st.button(
         f"Store {escape_markdown(rows)} rows as a new batch", type="primary", key="upload_store"
     ):
-        result = store.ingest_bytes(data, uploaded.name, table, center, cap_ages=cap_ages)
+        result = upload(store, current(), data, uploaded.name, table, center, cap_ages=cap_ages)
         if result.stored and result.batch is not None:
             st.success(
                 f"Stored as batch {escape_markdown(result.batch.batch_id)}: "
@@ -127,6 +139,8 @@ def upload_form(store: Store) -> None:
 
 def batches_panel(store: Store) -> None:
     """Every stored batch, with retract and restore (recorded, reversible, never deleted)."""
+    if refused():
+        return
     show_bundled = st.toggle("Include the bundled data's batches", key="batches_bundled")
     frame = store.batches_frame()
     shown = frame if show_bundled else frame.filter(frame["origin"] != "bundled")
@@ -144,8 +158,8 @@ def batches_panel(store: Store) -> None:
         return
     if batch.retracted:
         if right.button("Restore batch", key="batch_restore"):
-            store.restore(batch.batch_id, reason)
+            set_retracted(store, current(), batch.batch_id, False, reason)
             st.rerun()
     elif right.button("Retract batch", key="batch_retract"):
-        store.retract(batch.batch_id, reason)
+        set_retracted(store, current(), batch.batch_id, True, reason)
         st.rerun()
