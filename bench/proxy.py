@@ -3,8 +3,11 @@
 A Streamlit session lives in one process, so a browser must keep reaching the process it
 started with (as nginx's `ip_hash` or a cookie-based upstream does in a deployment). All bench
 browsers share 127.0.0.1, so stickiness here is by cookie: a connection without the cookie is
-sent to the next process in turn and its first response gains ``Set-Cookie: bsab_backend=N``;
-every later connection of that browser (the WebSocket included) carries it. Bytes are passed
+sent to the next process in turn; when it asks for a page (not a script, style or the
+WebSocket), the response gains ``Set-Cookie: bsab_backend=N``, so every later connection of
+that browser (the WebSocket and uploads included) carries it. Only the page sets it: cookies
+set by the parallel requests for scripts would each name another process, and the last one to
+arrive would move the browser's session. Bytes are passed
 through untouched otherwise (WebSocket upgrades work because nothing is parsed after the head).
 
 Run: ``python -m bench.proxy PORT BACKEND_PORT [BACKEND_PORT ...]`` (127.0.0.1 only).
@@ -18,6 +21,7 @@ import re
 import sys
 
 _COOKIE = re.compile(rb"(?im)^cookie:[^\r\n]*\bbsab_backend=(\d+)")
+_PAGE = re.compile(rb"(?im)^sec-fetch-dest:\s*document")
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -45,7 +49,7 @@ def serve(port: int, backends: list[int]) -> None:
         index = int(known.group(1)) % len(backends) if known else next(turn)
         backend_r, backend_w = await asyncio.open_connection("127.0.0.1", backends[index])
         backend_w.write(head)
-        if known is None:
+        if known is None and _PAGE.search(head):
             answer = await backend_r.readuntil(b"\r\n\r\n")
             cookie = f"Set-Cookie: bsab_backend={index}; Path=/; SameSite=Lax\r\n".encode()
             client_w.write(answer[:-2] + cookie + b"\r\n")

@@ -96,7 +96,7 @@ async def _session(
                     await page.evaluate("() => window.__benchLast - window.__benchStart")
                 )
             except Exception as error:  # counted: any error is a defect
-                errors.append(f"{type(error).__name__} after {text}")
+                errors.append(f"{type(error).__name__} after {text}: {str(error)[:80]}")
     except Exception as error:
         errors.append(f"session failed to start: {type(error).__name__}")
     finally:
@@ -169,8 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="many viewers on a PostgreSQL store")
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--changes", type=int, default=8, help="filter changes per session")
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2], help="app processes, per run"
+    )
     args = parser.parse_args(argv)
-    results = [run_viewers(args.sessions, args.changes, processes) for processes in (1, 2)]
+    results = [run_viewers(args.sessions, args.changes, n) for n in args.processes]
     registry.OUT_DIR.mkdir(parents=True, exist_ok=True)
     (registry.OUT_DIR / "viewers.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
