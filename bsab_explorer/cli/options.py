@@ -55,9 +55,11 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store",
         metavar="PATH",
-        type=Path,
+        # Kept as text: a postgresql:// URL is not a path (`resolve_store_path` tells them apart).
+        type=str,
         default=None,
-        help=f"DuckDB store file (default: ${STORE_ENV}, else data/bsab-explorer.duckdb)",
+        help=f"DuckDB store file or postgresql:// URL (default: ${STORE_ENV}, else "
+        "data/bsab-explorer.duckdb)",
     )
 
 

@@ -237,7 +237,9 @@ def load_duckdb(path: Path) -> LoadResult:
     return assemble(reads, name=path.name, source=str(path))
 
 
-def load_stored(connection: duckdb.DuckDBPyConnection, which: Which, path: Path) -> LoadResult:
+def load_stored(
+    connection: duckdb.DuckDBPyConnection, which: Which, path: Path | str
+) -> LoadResult:
     """The bundled batches, the pooled uploads, or both, of the store open on `connection`."""
     origins = {"bundled": (BUNDLED,), "pooled": (UPLOAD,), "both": (BUNDLED, UPLOAD)}[which]
     tables: dict[str, pl.DataFrame] = {}

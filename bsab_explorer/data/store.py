@@ -1,4 +1,5 @@
-"""The embedded DuckDB store: append-only batches of validated rows, keyed by (center, id).
+"""The store: append-only batches of validated rows, keyed by (center, id), in a DuckDB file
+(the default) or, when the store is a ``postgresql://`` URL, in a shared PostgreSQL (`pgstore`).
 
 Every upload is one batch, written in one transaction (all rows or none). Nothing is ever
 deleted: a batch is retracted by appending a retraction record, and restored the same way. The
@@ -6,6 +7,10 @@ bundled data are the store's first batches (one per table and center). The file 
 one operation at a time and checked before it is read or written (`storefile`), so the command
 line can read it beside the running app and a damaged file is never written to. The rules a
 file must pass to be stored are in `upload`.
+
+`Store` is what both backends promise (and the shared half of their work); `FileStore` is the
+DuckDB file. The module passes 500 lines because the two belong together: the base class reads
+only through the methods the file store defines beside it.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 import polars as pl
@@ -67,6 +74,7 @@ __all__ = [
     "UPLOAD",
     "AccessEntry",
     "Batch",
+    "FileStore",
     "IngestResult",
     "Store",
     "StoreDamaged",
@@ -75,6 +83,8 @@ __all__ = [
     "Which",
     "file_sha256",
     "is_open",
+    "is_store_url",
+    "mask_url",
     "open_store",
     "resolve_store_path",
     "store_table",
@@ -91,12 +101,36 @@ _LOG_RETRACTION = (
 )
 
 
-def resolve_store_path(path: Path | str | None = None) -> Path:
-    """The store file: `path`, else $BSAB_EXPLORER_STORE, else data/bsab-explorer.duckdb."""
-    if path is not None:
-        return Path(path)
-    from_env = os.environ.get(STORE_ENV)
-    return Path(from_env) if from_env else DEFAULT_STORE_PATH
+def resolve_store_path(path: Path | str | None = None) -> Path | str:
+    """The store: `path`, else $BSAB_EXPLORER_STORE, else data/bsab-explorer.duckdb.
+
+    A ``postgresql://`` URL stays a string (the PostgreSQL store); anything else is a file.
+    """
+    if path is None:
+        path = os.environ.get(STORE_ENV) or DEFAULT_STORE_PATH
+    if isinstance(path, str) and is_store_url(path):
+        return path
+    return Path(path)
+
+
+def is_store_url(text: str) -> bool:
+    """Whether `text` names a PostgreSQL store rather than a file."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (in the address or as a parameter) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        netloc = f"{user}@{host}"
+    query = urlencode(
+        [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*"
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 @dataclass(frozen=True)
@@ -113,38 +147,49 @@ class IngestResult:
         return self.batch is not None
 
 
-_OPEN: dict[Path, Store] = {}
+_OPEN: dict[Path | str, Store] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
 def open_store(
     path: Path | str | None = None, *, seed: bool = True, bundled_dir: Path | None = None
 ) -> Store:
-    """The store at `path`, shared within the process (created and seeded on first use).
+    """The store at `path` (a file or a ``postgresql://`` URL), shared within the process
+    (created and seeded on first use).
 
     The first opening in a process checks the file (`StoreDamaged` when it is damaged), creates
     missing tables and stores the bundled tables (again, as new batches, when their files
-    changed); a store that needs neither is only read. Later calls return the same `Store`.
+    changed); a store that needs neither is only read. Later calls return the same `Store`; a
+    PostgreSQL store is known by its URL with the password masked (`Store.path`).
     """
-    resolved = resolve_store_path(path).resolve()
+    location = resolve_store_path(path)
+    key: Path | str = mask_url(location) if isinstance(location, str) else location.resolve()
     with _REGISTRY_LOCK:
-        store = _OPEN.get(resolved)
+        store = _OPEN.get(key)
         if store is not None:
             return store
-        store = Store(resolved)
-        resolved.parent.mkdir(parents=True, exist_ok=True)
-        if not resolved.exists() or not store.complete():
+        if isinstance(location, str):
+            from bsab_explorer.data.pgstore import PgStore  # psycopg only when it is used
+
+            store = PgStore(location)
             store.create()
+        else:
+            store = FileStore(location.resolve())
+            location.resolve().parent.mkdir(parents=True, exist_ok=True)
+            if not location.resolve().exists() or not store.complete():
+                store.create()
         if seed:
             store.seed_bundled(bundled_dir if bundled_dir is not None else BUNDLED_DATA_DIR)
-        _OPEN[resolved] = store
+        _OPEN[key] = store
     return store
 
 
 def is_open(path: Path | str) -> bool:
     """Whether this process has opened the store at `path` (`open_store`) and not closed it."""
+    location = resolve_store_path(path)
+    key = mask_url(location) if isinstance(location, str) else location.resolve()
     with _REGISTRY_LOCK:
-        return Path(path).resolve() in _OPEN
+        return key in _OPEN
 
 
 def file_sha256(data: bytes) -> str:
@@ -152,8 +197,163 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class Store:
-    """A store file: batches, their rows, and the retraction log (see `open_store`)."""
+class Store(ABC):
+    """What every store offers: batches, their rows and the retraction log (`open_store`).
+
+    `FileStore` keeps them in a DuckDB file, `pgstore.PgStore` in PostgreSQL. Both read through
+    a DuckDB connection (`reading`), so the upload rules and the loading queries are one code.
+    """
+
+    #: The file, or the PostgreSQL URL with its password masked: shown, and the registry's key.
+    path: Path | str
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A read-only DuckDB connection to the store's tables, for one operation."""
+
+    @abstractmethod
+    def _read_once(self, what: str, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`read` from the store, again only once the store changed."""
+
+    @abstractmethod
+    def complete(self) -> bool:
+        """Whether the store has every table."""
+
+    @abstractmethod
+    def create(self) -> None:
+        """Create the store's tables when they do not exist yet."""
+
+    @abstractmethod
+    def generation(self) -> str:
+        """A key that changes whenever a batch is stored, retracted or restored."""
+
+    @abstractmethod
+    def set_retracted(
+        self, batch_id: int, retracted: bool = True, reason: str = ""
+    ) -> Batch | None:
+        """Retract (or restore) a batch by appending to the retraction log; None if unknown."""
+
+    @abstractmethod
+    def seed_bundled(self, folder: Path) -> None:
+        """Store the bundled tables as batches, replacing (retracting) outdated bundled batches."""
+
+    @abstractmethod
+    def ingest_bytes(
+        self,
+        data: bytes,
+        file_name: str,
+        table: str,
+        center: str,
+        *,
+        cap_ages: bool = False,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> IngestResult:
+        """Validate, and only if the whole file is valid store it as one batch (one transaction)."""
+
+    @abstractmethod
+    def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
+        """Append who did what to which batch or export (`data.access` says what is recorded)."""
+
+    @abstractmethod
+    def access_log(self) -> tuple[AccessEntry, ...]:
+        """Every access log entry, oldest first."""
+
+    def close(self) -> None:
+        """Forget this process's opening of the store ."""
+        with _REGISTRY_LOCK:
+            if _OPEN.get(self.path) is self:
+                del _OPEN[self.path]
+
+    def batches(self, *, include_retracted: bool = True) -> tuple[Batch, ...]:
+        """Every batch, oldest first."""
+        batches = self._read_once("batches", read_batches)
+        return batches if include_retracted else tuple(b for b in batches if not b.retracted)
+
+    def batch(self, batch_id: int) -> Batch | None:
+        """The batch with this id (None when there is none)."""
+        return next((b for b in self.batches() if b.batch_id == batch_id), None)
+
+    def batches_frame(self) -> pl.DataFrame:
+        """The batches as a table, for display."""
+        return self._read_once("batches_frame", read_batches_frame)
+
+    def retract(self, batch_id: int, reason: str = "") -> Batch | None:
+        """Retract a batch: its rows stop being used, but stay recorded (reversible)."""
+        return self.set_retracted(batch_id, True, reason)
+
+    def restore(self, batch_id: int, reason: str = "") -> Batch | None:
+        """Undo a retraction."""
+        return self.set_retracted(batch_id, False, reason)
+
+    def check_upload(
+        self,
+        data: bytes,
+        file_name: str,
+        table: str,
+        center: str,
+        *,
+        cap_ages: bool = False,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> UploadCheck:
+        """Validate a file for storing, against the contract and the store (writes nothing)."""
+        with self.reading() as connection:
+            return check_upload(
+                connection,
+                data,
+                file_name,
+                table,
+                center,
+                file_sha256(data),
+                cap_ages=cap_ages,
+                max_bytes=max_bytes,
+            )
+
+    def ingest_file(
+        self,
+        path: Path | str,
+        table: str,
+        center: str,
+        *,
+        cap_ages: bool = False,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> IngestResult:
+        """`ingest_bytes` for a file on disk (never raises for an unreadable file)."""
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            data = path.read_bytes() if size <= max_bytes else b""
+        except OSError as error:
+            problem = Problem(
+                table,
+                path.name,
+                None,
+                None,
+                None,
+                Rule.UNREADABLE,
+                f"The file could not be opened ({error.strerror}).",
+            )
+            return IngestResult(ValidationReport((problem,)))
+        if size > max_bytes:
+            # Refused before reading, with the same wording as an oversized upload.
+            return IngestResult(
+                ValidationReport(too_large(table, path.name, size, max_bytes).problems)
+            )
+        return self.ingest_bytes(
+            data, path.name, table, center, cap_ages=cap_ages, max_bytes=max_bytes
+        )
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def load_dataset(self, which: Which = "bundled") -> LoadResult:
+        """The bundled batches, the pooled uploads, or both, as one dataset."""
+        with self.reading() as connection:
+            return load_stored(connection, which, self.path)
+
+
+class FileStore(Store):
+    """The DuckDB store file (opened for one operation at a time, see `storefile`)."""
+
+    path: Path
 
     def __init__(self, path: Path):
         self.path = path
@@ -205,12 +405,6 @@ class Store:
         # A write within the file system's clock tick may leave `change_key` as it was.
         self._read.clear()
 
-    def close(self) -> None:
-        """Forget this process's opening of the store (the file itself is never held open)."""
-        with _REGISTRY_LOCK:
-            if _OPEN.get(self.path) is self:
-                del _OPEN[self.path]
-
     def complete(self) -> bool:
         """Whether the file has every table of a store (read only)."""
         with self.reading() as connection:
@@ -224,11 +418,6 @@ class Store:
 
     # --- batches ------------------------------------------------------------------------------
 
-    def batches(self, *, include_retracted: bool = True) -> tuple[Batch, ...]:
-        """Every batch, oldest first."""
-        batches = self._read_once("batches", read_batches)
-        return batches if include_retracted else tuple(b for b in batches if not b.retracted)
-
     def generation(self) -> str:
         """A key that changes whenever a batch is stored, retracted or restored.
 
@@ -238,14 +427,6 @@ class Store:
         `Store` wrote.
         """
         return self._read_once("generation", read_generation)
-
-    def batch(self, batch_id: int) -> Batch | None:
-        """The batch with this id (None when there is none)."""
-        return next((b for b in self.batches() if b.batch_id == batch_id), None)
-
-    def batches_frame(self) -> pl.DataFrame:
-        """The batches as a table, for display."""
-        return self._read_once("batches_frame", read_batches_frame)
 
     def set_retracted(
         self, batch_id: int, retracted: bool = True, reason: str = ""
@@ -261,35 +442,16 @@ class Store:
             )
         return self.batch(batch_id)
 
-    def retract(self, batch_id: int, reason: str = "") -> Batch | None:
-        """Retract a batch: its rows stop being used, but stay recorded (reversible)."""
-        return self.set_retracted(batch_id, True, reason)
-
-    def restore(self, batch_id: int, reason: str = "") -> Batch | None:
-        """Undo a retraction."""
-        return self.set_retracted(batch_id, False, reason)
-
     # --- seeding ------------------------------------------------------------------------------
 
     def seed_bundled(self, folder: Path) -> None:
         """Store the bundled tables as batches, replacing (retracting) outdated bundled batches."""
-        if not folder.is_dir():
+        bundle = BundledFiles.find(folder)
+        if bundle is None or bundle.stored_in(self.batches(include_retracted=False)):
             return
-        files, _ = find_table_files(folder)
-        if not files:
+        parts = bundle.parts()
+        if parts is None:
             return
-        wanted = {(table, file_sha256(path.read_bytes())) for table, path in files.items()}
-        active = {
-            (b.table, b.sha256)
-            for b in self.batches(include_retracted=False)
-            if b.origin == BUNDLED
-        }
-        if wanted == active:
-            return
-        loaded = load_folder(folder, name=BUNDLED_NAME, reconstructed=True)
-        if loaded.dataset is None:
-            return
-        shas = dict(wanted)
         with self._transaction() as cursor:
             for old in read_batches(cursor):
                 if old.retracted:
@@ -298,25 +460,10 @@ class Store:
                     fetch(
                         cursor,
                         _LOG_RETRACTION,
-                        [old.batch_id, True, "superseded by updated bundled data"],
+                        [old.batch_id, True, SUPERSEDED],
                     )
-            for table in TABLE_ORDER:
-                if table not in loaded.dataset.tables:
-                    continue
-                centers = _bundled_centers(loaded.dataset, table).get_column("__center")
-                frame = loaded.dataset.tables[table].with_columns(
-                    centers, pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(ROW)
-                )
-                for (center,), part in frame.group_by("__center", maintain_order=True):
-                    self._write_batch(
-                        cursor,
-                        part.drop("__center"),
-                        table=table,
-                        center=str(center),
-                        sha256=shas[table],
-                        file_name=str(files[table].relative_to(folder)),
-                        origin=BUNDLED,
-                    )
+            for part in parts:
+                self._write_batch(cursor, part.rows, origin=BUNDLED, **part.describe())
 
     def _write_batch(
         self,
@@ -351,29 +498,6 @@ class Store:
         return int(batch_id)
 
     # --- uploads ------------------------------------------------------------------------------
-
-    def check_upload(
-        self,
-        data: bytes,
-        file_name: str,
-        table: str,
-        center: str,
-        *,
-        cap_ages: bool = False,
-        max_bytes: int = MAX_FILE_BYTES,
-    ) -> UploadCheck:
-        """Validate a file for storing, against the contract and the store (writes nothing)."""
-        with self.reading() as connection:
-            return check_upload(
-                connection,
-                data,
-                file_name,
-                table,
-                center,
-                file_sha256(data),
-                cap_ages=cap_ages,
-                max_bytes=max_bytes,
-            )
 
     def ingest_bytes(
         self,
@@ -418,40 +542,6 @@ class Store:
         notice = f"{name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."
         return IngestResult(check.report.merged(ValidationReport((), (notice,))), batch)
 
-    def ingest_file(
-        self,
-        path: Path | str,
-        table: str,
-        center: str,
-        *,
-        cap_ages: bool = False,
-        max_bytes: int = MAX_FILE_BYTES,
-    ) -> IngestResult:
-        """`ingest_bytes` for a file on disk (never raises for an unreadable file)."""
-        path = Path(path)
-        try:
-            size = path.stat().st_size
-            data = path.read_bytes() if size <= max_bytes else b""
-        except OSError as error:
-            problem = Problem(
-                table,
-                path.name,
-                None,
-                None,
-                None,
-                Rule.UNREADABLE,
-                f"The file could not be opened ({error.strerror}).",
-            )
-            return IngestResult(ValidationReport((problem,)))
-        if size > max_bytes:
-            # Refused before reading, with the same wording as an oversized upload.
-            return IngestResult(
-                ValidationReport(too_large(table, path.name, size, max_bytes).problems)
-            )
-        return self.ingest_bytes(
-            data, path.name, table, center, cap_ages=cap_ages, max_bytes=max_bytes
-        )
-
     # --- access log ---------------------------------------------------------------------------
 
     def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
@@ -464,12 +554,79 @@ class Store:
         with self.reading() as connection:
             return read_access_log(connection)
 
-    # --- loading ------------------------------------------------------------------------------
 
-    def load_dataset(self, which: Which = "bundled") -> LoadResult:
-        """The bundled batches, the pooled uploads, or both, as one dataset."""
-        with self.reading() as connection:
-            return load_stored(connection, which, self.path)
+#: Why a bundled batch was retracted by seeding.
+SUPERSEDED = "superseded by updated bundled data"
+
+
+@dataclass(frozen=True)
+class BundledPart:
+    """One center's rows of one bundled table: one batch."""
+
+    table: str
+    center: str
+    sha256: str
+    file_name: str
+    rows: pl.DataFrame
+
+    def describe(self) -> dict[str, str]:
+        """The batch's description (everything but its rows and origin)."""
+        return {
+            "table": self.table,
+            "center": self.center,
+            "sha256": self.sha256,
+            "file_name": self.file_name,
+        }
+
+
+@dataclass(frozen=True)
+class BundledFiles:
+    """The bundled tables' files and their hashes (the batches seeding wants active)."""
+
+    folder: Path
+    files: dict[str, Path]
+    wanted: frozenset[tuple[str, str]]
+
+    @classmethod
+    def find(cls, folder: Path) -> BundledFiles | None:
+        """The bundled files in `folder` (None when there are none)."""
+        if not folder.is_dir():
+            return None
+        files, _ = find_table_files(folder)
+        if not files:
+            return None
+        wanted = frozenset((t, file_sha256(path.read_bytes())) for t, path in files.items())
+        return cls(folder, files, wanted)
+
+    def stored_in(self, active: tuple[Batch, ...]) -> bool:
+        """Whether the active `batches` are exactly these files."""
+        return self.wanted == {(b.table, b.sha256) for b in active if b.origin == BUNDLED}
+
+    def parts(self) -> list[BundledPart] | None:
+        """The files read and split by center, in table order (None when they do not load)."""
+        loaded = load_folder(self.folder, name=BUNDLED_NAME, reconstructed=True)
+        if loaded.dataset is None:
+            return None
+        shas = dict(self.wanted)
+        parts = []
+        for table in TABLE_ORDER:
+            if table not in loaded.dataset.tables:
+                continue
+            centers = _bundled_centers(loaded.dataset, table).get_column("__center")
+            frame = loaded.dataset.tables[table].with_columns(
+                centers, pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(ROW)
+            )
+            for (center,), part in frame.group_by("__center", maintain_order=True):
+                parts.append(
+                    BundledPart(
+                        table,
+                        str(center),
+                        shas[table],
+                        str(self.files[table].relative_to(self.folder)),
+                        part.drop("__center"),
+                    )
+                )
+        return parts
 
 
 def _bundled_centers(dataset: Dataset, table: str) -> pl.DataFrame:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import Postgres
+
 PATIENTS_CSV = (
     "patient_id,center,age_years,sex,iss_stage,emd,pfs_days,pfs_event,os_days,os_event,"
     "death_cause\n"
@@ -47,3 +49,17 @@ def write_tables(tmp_path: Path) -> Writer:
         return folder
 
     return write
+
+
+#: Where a test's store lives: a name -> a DuckDB file or a PostgreSQL database's URL.
+StoreAt = Callable[[str], "Path | str"]
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> StoreAt:
+    """Store locations of one backend (the tests using it run against both backends)."""
+    if request.param == "duckdb":
+        return lambda name: tmp_path / f"{name}.duckdb"
+    server: Postgres = request.getfixturevalue("postgres")
+    urls: dict[str, str] = {}
+    return lambda name: urls[name] if name in urls else urls.setdefault(name, server.new_database())

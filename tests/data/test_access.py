@@ -19,6 +19,7 @@ from bsab_explorer.data.access import (
     Visitor,
 )
 from bsab_explorer.data.store import Store, file_sha256, open_store
+from tests.data.conftest import StoreAt
 
 GOOD = b"patient_id,age_years,sex\nP001,60,F\nP002,71,M\n"
 VIEWER = Visitor("viewer@example.org", frozenset({Role.VIEWER}), signed_in=True)
@@ -26,9 +27,9 @@ UPLOADER = Visitor("uploader@example.org", frozenset(Role), signed_in=True)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A fresh store without the bundled data."""
-    opened = open_store(tmp_path / "store.duckdb", seed=False)
+def store(store_at: StoreAt) -> Iterator[Store]:
+    """A fresh store without the bundled data (a DuckDB file, then a PostgreSQL database)."""
+    opened = open_store(store_at("store"), seed=False)
     yield opened
     opened.close()
 

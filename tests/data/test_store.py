@@ -1,4 +1,5 @@
-"""The DuckDB store: seeding, batches, (center, id) keys, retraction, idempotence, safety."""
+"""The store, in a DuckDB file and in PostgreSQL (`store_at`): seeding, batches, (center, id)
+keys, retraction, idempotence, safety."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from bsab_explorer.data.store import (
 )
 from bsab_explorer.data.validation import Rule
 from bsab_explorer.schema import TABLES
+from tests.data.conftest import StoreAt
 from tests.data.test_upload_checks import snapshot
 
 P_C01 = b"patient_id,center,age_years,sex,emd\nP001,C01,60,F,yes\nP002,,71,M,no\n"
@@ -39,8 +41,16 @@ R_C01 = b"patient_id,timepoint,response\nP001,C1,PR\nP001,C3,VGPR\nP002,C1,PD\n"
 
 
 @pytest.fixture
-def empty_store(tmp_path: Path) -> Iterator[Store]:
-    """A fresh store without the bundled data."""
+def empty_store(store_at: StoreAt) -> Iterator[Store]:
+    """A fresh store without the bundled data (a DuckDB file, then a PostgreSQL database)."""
+    store = open_store(store_at("store"), seed=False)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def file_store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh DuckDB store file without the bundled data (for what only a file has)."""
     store = open_store(tmp_path / "store.duckdb", seed=False)
     yield store
     store.close()
@@ -53,8 +63,8 @@ def pooled_ids(store: Store, table: str = "patients") -> list[str]:
     return dataset.table(table).get_column(key).to_list()
 
 
-def test_store_is_seeded_with_the_bundled_data(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "seeded.duckdb")
+def test_store_is_seeded_with_the_bundled_data(store_at: StoreAt) -> None:
+    store = open_store(store_at("seeded"))
     try:
         result = store.load_dataset("bundled")
         folder = load_dataset()
@@ -75,18 +85,18 @@ def test_store_is_seeded_with_the_bundled_data(tmp_path: Path) -> None:
         count = len(batches)
     finally:
         store.close()
-    reopened = open_store(tmp_path / "seeded.duckdb")
+    reopened = open_store(store_at("seeded"))
     try:
         assert len(reopened.batches()) == count  # not seeded twice
     finally:
         reopened.close()
 
 
-def test_updated_bundled_data_supersede_the_old_batches(tmp_path: Path) -> None:
+def test_updated_bundled_data_supersede_the_old_batches(tmp_path: Path, store_at: StoreAt) -> None:
     bundled = tmp_path / "bundled"
     (bundled / "debulking").mkdir(parents=True)
     (bundled / "debulking" / "patients.csv").write_bytes(P_C01)
-    path = tmp_path / "store.duckdb"
+    path = store_at("store")
     open_store(path, bundled_dir=bundled).close()
     (bundled / "debulking" / "patients.csv").write_bytes(P_C01 + b"P009,C01,80,F,no\n")
     store = open_store(path, bundled_dir=bundled)
@@ -292,7 +302,7 @@ def test_every_encoding_and_delimiter_stores_the_same_values(
     assert frame.get_column("emd").to_list() == [True, False]
 
 
-def _pooled_fingerprint(path: Path, files: list[tuple[bytes, str, str, str]]) -> str:
+def _pooled_fingerprint(path: Path | str, files: list[tuple[bytes, str, str, str]]) -> str:
     store = open_store(path, seed=False)
     try:
         for data, name, table, center in files:
@@ -304,13 +314,13 @@ def _pooled_fingerprint(path: Path, files: list[tuple[bytes, str, str, str]]) ->
         store.close()
 
 
-def test_order_and_repetition_do_not_matter(tmp_path: Path) -> None:
+def test_order_and_repetition_do_not_matter(store_at: StoreAt) -> None:
     a = (P_C01, "a.csv", "patients", "C01")
     b = (P_C02, "b.csv", "patients", "C02")
     r = (R_C01, "r.csv", "responses", "C01")
-    ab = _pooled_fingerprint(tmp_path / "ab.duckdb", [a, b, r])
-    ba = _pooled_fingerprint(tmp_path / "ba.duckdb", [b, a, r])
-    twice = _pooled_fingerprint(tmp_path / "aa.duckdb", [a, a, b, r, b, r])
+    ab = _pooled_fingerprint(store_at("ab"), [a, b, r])
+    ba = _pooled_fingerprint(store_at("ba"), [b, a, r])
+    twice = _pooled_fingerprint(store_at("aa"), [a, a, b, r, b, r])
     assert ab == ba == twice
 
 
@@ -445,17 +455,17 @@ def test_fuzzed_files_end_as_a_report_never_a_partial_write(
 _INGEST_SCRIPT = """
 import sys
 import bsab_explorer.data.loading as loading
-from bsab_explorer.data.store import Store, open_store
+from bsab_explorer.data.store import FileStore, open_store
 
 # This run is about the write, not the rules: skip the (slow to import) range checks.
 loading.check_table = lambda parsed: []
-original = Store._write_batch
+original = FileStore._write_batch
 
 def announced(self, *args, **kwargs):
     print("writing", flush=True)
     return original(self, *args, **kwargs)
 
-Store._write_batch = announced
+FileStore._write_batch = announced
 store = open_store(sys.argv[1], seed=False)
 result = store.ingest_file(sys.argv[2], "events", "K01")
 print("done", result.stored, flush=True)
@@ -663,8 +673,9 @@ def test_a_damaged_store_gives_no_traceback_from_the_installed_command(tmp_path:
 
 
 def test_a_healthy_store_is_checked_once_until_it_changes(
-    monkeypatch: pytest.MonkeyPatch, empty_store: Store
+    monkeypatch: pytest.MonkeyPatch, file_store: Store
 ) -> None:
+    empty_store = file_store
     from bsab_explorer.data import storefile
 
     assert empty_store.ingest_bytes(P_C01, "a.csv", "patients", "C01").stored

@@ -33,11 +33,17 @@ def snapshot(store: Store) -> tuple[Any, ...]:
     return store.batches(), counts, log
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """A store where center C01 has uploaded patients P001-P002 and case RC1."""
-    path = tmp_path_factory.mktemp("upload") / "store.duckdb"
-    opened = open_store(path, seed=False)
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """A store where center C01 has uploaded patients P001-P002 and case RC1 (a DuckDB file,
+    then a PostgreSQL database: every rule holds for both)."""
+    if request.param == "duckdb":
+        location: Path | str = tmp_path_factory.mktemp("upload") / "store.duckdb"
+    else:
+        location = request.getfixturevalue("postgres").new_database()
+    opened = open_store(location, seed=False)
     for data, table in (
         (
             PATIENTS + b"P001,C01,60,F,100,true,200,false\nP002,C01,70,M,50,false,50,false\n",
