@@ -7,7 +7,9 @@
 - `figures`: PNG/SVG rendered with vl-convert, provenance drawn under the chart;
 - `request`/`reproduce`: what to export, and the CLI command and Python call that remake it;
 - `catalogue`: every figure and table by its command-line name: `build` (what a page draws),
-  `make_export` and `write_export` (its files).
+  `make_export` and `write_export` (its files);
+- `cohort_builders`, `survival_builders`, `endpoint_builders`, `case_builders`: what each entry
+  of the catalogue builds, by domain, reading its options through `options`.
 """
 
 from bsab_explorer.exports.catalogue import (
