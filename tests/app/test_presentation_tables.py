@@ -11,7 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from bsab_explorer.schema import column_label
 from bsab_explorer.ui.text import escape_markdown
+from bsab_explorer.ui.upload import UPLOAD_MODES
 from tests.analyses.r_reference import reference
+from tests.data.convert.export import export_csv
 
 
 def _static(app: AppTest) -> list[dict[str, list[object]]]:
@@ -116,3 +118,23 @@ def test_cox_covariate_picker_shows_labels_and_keeps_names_in_the_url(
     assert picker.options == ["Age (years)", "ISS stage", "High-risk cytogenetics (HRCA)"]
     picker.set_value(["age_years", "hrca"]).run()
     assert app.query_params["covariates"] == ["age_years", "hrca"]
+
+
+def test_upload_mapping_result_is_a_static_table_on_a_projector(
+    open_app: Callable[..., AppTest],
+) -> None:
+    app = open_app("upload.py", present="true")
+    app.radio(key="upload_mode").set_value(UPLOAD_MODES[1]).run()
+    app.file_uploader(key="map_files").upload("centre.csv", export_csv())
+    app.run()
+    app.radio(key="map_date_order::patients:centre").set_value("dd/mm/yyyy").run()
+    assert not app.exception, [e.value for e in app.exception]
+    # The converted rows and the contract's reference stay grids; what each column became,
+    # an analysis of the file, is a static table with its file text escaped.
+    became = app.table[0].value.to_dict("list")
+    columns = list(became)
+    assert became[columns[0]][:2] == [escape_markdown("Sujet"), escape_markdown("Sexe")]
+    assert became[columns[1]][:2] == [
+        escape_markdown("patient_id (Patient)"),
+        escape_markdown("sex (Sex), 2 value(s) recoded"),
+    ]
