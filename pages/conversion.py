@@ -9,6 +9,7 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import url_choice
+from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Response conversion", needs_responses=True)
@@ -44,5 +45,5 @@ table = ExportRequest(
     "table", "conversion", view.cohort_filter, options=(("from", start), ("to", end))
 )
 transitions = cache.result(view, table).data
-st.dataframe(transition_display(cache.shown_transitions(transitions)), hide_index=True)
+show_table(transition_display(cache.shown_transitions(transitions)))
 offer_table(transitions, table, view.dataset)

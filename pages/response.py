@@ -11,7 +11,8 @@ from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_table
 from bsab_explorer.ui.params import group_choice, url_choice
-from bsab_explorer.ui.text import escape_frame, escape_markdown
+from bsab_explorer.ui.tables import show_table
+from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
 
@@ -33,9 +34,8 @@ summary = drawn.summary
 show_chart(drawn.chart)
 offer_chart(drawn.chart, figure, view.dataset, data=drawn.data)
 st.subheader("Counts and rates")
-st.dataframe(
+show_table(
     response_display(summary),
-    hide_index=True,
     column_config={"PET-CT": st.column_config.TextColumn("PET-CT", alignment="right")},
 )
 offer_table(
@@ -59,7 +59,7 @@ except Unavailable as refusal:
 else:
     show_chart(duration.chart)
     offer_chart(duration.chart, duration_request, view.dataset, data=duration.data)
-    st.table(escape_frame(duration_display(duration.summary)), hide_index=True)
+    show_table(duration_display(duration.summary), static=True)
     duration_table = ExportRequest("table", "duration-of-response", view.cohort_filter, by=by)
     offer_table(
         lambda: cache.result(view, duration_table).data,

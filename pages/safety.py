@@ -12,7 +12,8 @@ from bsab_explorer.exports import ExportRequest
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.downloads import offer_table
 from bsab_explorer.ui.params import group_choice
-from bsab_explorer.ui.text import escape_frame, escape_markdown
+from bsab_explorer.ui.tables import show_table
+from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Safety")
 
@@ -24,7 +25,7 @@ try:
 except Unavailable as refusal:
     st.warning(escape_markdown(str(refusal)))
 else:
-    st.table(escape_frame(adverse_event_display(events.summary)), hide_index=True)
+    show_table(adverse_event_display(events.summary), static=True)
     offer_table(events.data, events_request, view.dataset)
     for note in events.notes:
         st.caption(escape_markdown(note))
@@ -39,7 +40,7 @@ try:
 except Unavailable as refusal:
     st.warning(escape_markdown(str(refusal)))
 else:
-    st.table(escape_frame(crs_course_display(course.summary)), hide_index=True)
+    show_table(crs_course_display(course.summary), static=True)
     for line in crs_course_lines(course.summary):
         st.markdown(escape_markdown(line))
     offer_table(course.data, course_request, view.dataset)

@@ -11,12 +11,13 @@ from bsab_explorer.analyses.survival_tables import (
 )
 from bsab_explorer.exports import ExportRequest
 from bsab_explorer.exports.survival_statistics import DEFAULT_COMPARISON
-from bsab_explorer.schema import BEST_TIMEPOINT, timepoint_label
+from bsab_explorer.schema import BEST_TIMEPOINT, column_label, timepoint_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart
 from bsab_explorer.ui.params import url_choice, url_choices
-from bsab_explorer.ui.text import escape_frame, escape_markdown
+from bsab_explorer.ui.tables import show_table
+from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Subgroups")
 columns = [c for c in GROUPING_COLUMNS if c in cohort.patients.columns]
@@ -43,6 +44,7 @@ subgroups = url_choices(
     [c for c in columns if c != comparison],
     key="subgroups",
     param="subgroups",
+    format_func=column_label,
     where=controls[2],
 )
 
@@ -73,7 +75,7 @@ else:
         "test of the comparison × subgroup term. Computed by this project's code, equal to R's "
         "coxph."
     )
-    st.dataframe(escape_frame(readable_columns(drawn.data)), hide_index=True)
+    show_table(readable_columns(drawn.data))
     offer_chart(drawn.chart, forest, view.dataset, data=drawn.data, key="forest")
 
     st.subheader("Response rate by subgroup")
@@ -88,7 +90,7 @@ else:
     drawn = cache.result(view, response)
     show_chart(drawn.chart)
     show_notes(drawn.notes)
-    st.dataframe(escape_frame(readable_columns(drawn.data)), hide_index=True)
+    show_table(readable_columns(drawn.data))
     offer_chart(drawn.chart, response, view.dataset, data=drawn.data, key="forest-response")
 
 st.subheader("Cumulative incidence of progression")
@@ -100,5 +102,5 @@ st.caption(
     "Aalen–Johansen estimates with death without progression as the competing event (derived "
     "from the PFS and OS columns); log(−log) 95 % CIs and Gray's test as cmprsk's cuminc."
 )
-st.dataframe(escape_frame(readable_columns(drawn.data)), hide_index=True)
+show_table(readable_columns(drawn.data))
 offer_chart(drawn.chart, incidence, view.dataset, data=drawn.data, key="cumulative-incidence")

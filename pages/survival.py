@@ -12,7 +12,7 @@ from bsab_explorer.analyses.survival_tables import (
     readable_columns,
 )
 from bsab_explorer.exports import ExportRequest
-from bsab_explorer.schema import DAYS_PER_MONTH
+from bsab_explorer.schema import DAYS_PER_MONTH, column_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_tables
@@ -24,7 +24,8 @@ from bsab_explorer.ui.params import (
     url_choices,
     url_toggle,
 )
-from bsab_explorer.ui.text import escape_frame, escape_markdown
+from bsab_explorer.ui.tables import show_table
+from bsab_explorer.ui.text import escape_markdown
 
 #: Covariates the page's Cox model offers (the CLI takes any column: --covariates).
 COVARIATES = ("age_years", "iss_stage", "hrca")
@@ -103,7 +104,7 @@ if not unrecorded(cohort.patients, required_columns("os")):
 offer_chart(drawn.chart, survival_request, view.dataset, data=drawn.data)
 
 st.subheader("Medians and landmarks")
-st.table(escape_frame(median_table(summary)), hide_index=True)
+show_table(median_table(summary), static=True)
 for line in comparison_lines(summary):
     st.markdown(f"- {escape_markdown(line)}")
 for warning in summary.warnings:
@@ -126,16 +127,24 @@ rmst_request = ExportRequest(
 )
 rmst = cache.result(view, rmst_request)
 statistics[0].markdown("**Restricted mean survival time** (days, up to the horizon)")
-statistics[0].dataframe(escape_frame(readable_columns(rmst.data)), hide_index=True)
+with statistics[0]:
+    show_table(readable_columns(rmst.data))
 risk_request = ExportRequest(
     "table", "number-at-risk", view.cohort_filter, by=by, endpoint=endpoint
 )
 at_risk = cache.result(view, risk_request)
 statistics[1].markdown("**Number at risk, cumulative events and censored** (by day)")
-statistics[1].dataframe(escape_frame(readable_columns(at_risk.data)), hide_index=True, height=250)
+with statistics[1]:
+    show_table(readable_columns(at_risk.data), height=250)
 
 candidates = [c for c in COVARIATES if c in cohort.patients.columns and c != by]
-covariates = url_choices("Cox model covariates", candidates, key="covariates", param="covariates")
+covariates = url_choices(
+    "Cox model covariates",
+    candidates,
+    key="covariates",
+    param="covariates",
+    format_func=column_label,
+)
 model_options = (("covariates", ",".join(covariates)),) if covariates else ()
 cox_request = ExportRequest(
     "table", "cox", view.cohort_filter, by=by, endpoint=endpoint, options=model_options
@@ -155,9 +164,11 @@ else:
     ph = cache.result(view, ph_request)
     model = st.columns([3, 2])
     model[0].markdown("**Cox model** (hazard ratios, Efron ties, Wald CI)")
-    model[0].dataframe(escape_frame(readable_columns(cox.data)), hide_index=True)
+    with model[0]:
+        show_table(readable_columns(cox.data))
     model[1].markdown("**Proportional hazards** (R's cox.zph, KM transform)")
-    model[1].dataframe(escape_frame(readable_columns(ph.data)), hide_index=True)
+    with model[1]:
+        show_table(readable_columns(ph.data))
     for warning in dict.fromkeys((*cox.notes, *ph.notes)):
         st.warning(escape_markdown(warning))
 

@@ -52,6 +52,7 @@ from bsab_explorer.data.upload import base_name
 from bsab_explorer.data.validation import ValidationReport
 from bsab_explorer.schema import STUDIES, TABLES
 from bsab_explorer.ui.access import current
+from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 from bsab_explorer.ui.upload import refused
 
@@ -97,7 +98,7 @@ def _uploaded(file: object) -> SourceFile:
 
 
 def _show_problems(problems: pl.DataFrame) -> None:
-    st.dataframe(problems, hide_index=True)
+    show_table(problems)
 
 
 def _guess_table(source: SourceTable, given: ConversionMapping | None) -> str:
@@ -197,7 +198,7 @@ def _result_panel(
     frame = result.tables.get(table)
     columns = frame.columns if frame is not None else []
     st.caption("What each of your columns became (dates are turned into days, then dropped).")
-    st.dataframe(what_became(table, mapping, source.columns, columns), hide_index=True)
+    show_table(what_became(table, mapping, source.columns, columns))
     report = result.report
     if report.ok:
         st.success("No problems found.", icon=":material/check_circle:")
@@ -217,6 +218,7 @@ def _result_panel(
             f"{escape_markdown(min(PREVIEW_ROWS, frame.height))} of "
             f"{escape_markdown(frame.height)} rows, columns with data only."
         )
+        # A grid: a listing of up to PREVIEW_ROWS rows and every column, to scroll through.
         st.dataframe(shown.head(PREVIEW_ROWS), hide_index=True)
 
 
@@ -368,6 +370,7 @@ def mapping_form(store: Store) -> None:
         help="Letters, digits, - and _ only; never the hospital's name.",
     )
     with st.expander(f"The contract's {escape_markdown(table)} columns and codes"):
+        # A grid: the contract's reference listing of every column, to scroll through.
         st.dataframe(contract_columns(table), hide_index=True)
     given_table = given.tables.get(table) if given is not None else None
     initial = given_table or propose_mapping(
@@ -443,4 +446,5 @@ def templates_panel() -> None:
         "The header, one example row (replace it), and in the workbook a sheet of every "
         "column's type and codes. The contract's columns:"
     )
+    # A grid: the contract's reference listing of every column, to scroll through.
     st.dataframe(contract_columns(table), hide_index=True)

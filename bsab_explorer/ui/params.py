@@ -161,6 +161,7 @@ def url_choices(
     *,
     key: str,
     param: str,
+    format_func: Callable[[str], str] = str,
     where: DeltaGenerator | None = None,
 ) -> list[str]:
     """Several choices among codes (default: all of them), kept in the URL as the repeated
@@ -174,7 +175,9 @@ def url_choices(
     elif key not in st.session_state:
         st.session_state[key] = list(options)
     container = where if where is not None else st.container()
-    shown = container.multiselect(escape_markdown(label), list(options), key=key)
+    shown = container.multiselect(
+        escape_markdown(label), list(options), key=key, format_func=format_func
+    )
     chosen = [v for v in shown if v in options]
     for value in raw:
         if value != NONE and value not in options:

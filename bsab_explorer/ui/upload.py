@@ -13,7 +13,7 @@ from bsab_explorer.data.convert.review import problems_table
 from bsab_explorer.data.store import Store, UploadCheck
 from bsab_explorer.schema import STUDIES, TABLES
 from bsab_explorer.ui.access import current
-from bsab_explorer.ui.tables import WRAP_ROW_HEIGHT
+from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
 TABLE_CHOICES = tuple(name for tables in STUDIES.values() for name in tables)
@@ -50,11 +50,7 @@ def show_check(check: UploadCheck) -> None:
             "upload it again.",
             icon=":material/error:",
         )
-        st.dataframe(
-            problems_table(report),
-            hide_index=True,
-            row_height=WRAP_ROW_HEIGHT,  # "What to do" wraps instead of being cut
-        )
+        show_table(problems_table(report), wrap=True)  # "What to do" wraps, never cut
     for notice in report.notices:
         st.text(notice)
     preview = check.preview
@@ -65,6 +61,7 @@ def show_check(check: UploadCheck) -> None:
             f"{escape_markdown(preview.height)} rows, as they would be "
             "stored (file row numbers first; rejected cells are blank)."
         )
+        # A grid: a listing of up to PREVIEW_ROWS rows and every column, to scroll through.
         st.dataframe(preview.head(PREVIEW_ROWS), hide_index=True)
 
 
@@ -133,7 +130,7 @@ def upload_form(store: Store) -> None:
             )
         else:
             st.error("The file was not stored. The report says why:")
-            st.dataframe(result.report.to_frame(), hide_index=True)
+            show_table(result.report.to_frame())
 
 
 def batches_panel(store: Store) -> None:
@@ -144,6 +141,7 @@ def batches_panel(store: Store) -> None:
     frame = store.batches_frame()
     shown = frame if show_bundled else frame.filter(frame["origin"] != "bundled")
     if shown.height:
+        # A grid: the listing of every stored batch grows without bound, to scroll and sort.
         st.dataframe(shown.drop("sha256"), hide_index=True)
     uploads = [b.batch_id for b in store.batches() if b.origin == "upload"]
     if not uploads:

@@ -11,7 +11,6 @@ from bsab_explorer.analyses.forest import estimate_subgroup_hazards
 from bsab_explorer.analyses.rmst import estimate_rmst
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.filters import CohortFilter, select_cohort
-from bsab_explorer.ui.text import escape_markdown
 from tests.analyses.r_reference import reference
 
 
@@ -46,8 +45,8 @@ def test_subgroups_page_shows_the_forest_of_each_subgroup(
     expected = estimate_subgroup_hazards(
         _patients(), time="pfs_days", event="pfs_event", by="emd", subgroups=["iss_stage"]
     )
-    # Text cells are escaped for the page: iss_stage reads iss\_stage in its markdown.
-    assert forest[forest["variable"] == escape_markdown("iss_stage")]["n"].tolist() == [
+    # The grid shows text as text: the name reads as it is, without a markdown escape.
+    assert forest[forest["variable"] == "iss_stage"]["n"].tolist() == [
         h.n for h in expected.variables[0].levels
     ]
     response = app.dataframe[1].value
@@ -76,9 +75,9 @@ def test_survival_page_shows_follow_up_rmst_and_the_cox_model(
     at_risk = next(f for f in frames.values() if "cum censored" in f.columns)
     assert at_risk[at_risk["group"] == "No"]["n risk"].tolist()[:3] == [22, 22, 15]
     cox = next(f for f in frames.values() if "events per variable" in f.columns)
-    assert cox["term"].tolist() == [escape_markdown(t) for t in ("emd: Yes vs No", "age_years")]
+    assert cox["term"].tolist() == ["emd: Yes vs No", "age_years"]
     ph = next(f for f in frames.values() if "transform" in f.columns)
-    assert ph["term"].tolist() == [escape_markdown(t) for t in ("emd", "age_years", "GLOBAL")]
+    assert ph["term"].tolist() == ["emd", "age_years", "GLOBAL"]
     expected = estimate_rmst(
         _patients()["pfs_days"], _patients()["pfs_event"], [0] * 44, ["All"], 365.0
     )
