@@ -10,7 +10,7 @@ from bsab_explorer.analyses.survival_tables import (
     readable_columns,
 )
 from bsab_explorer.exports import ExportRequest
-from bsab_explorer.exports.survival_statistics import DEFAULT_COMPARISON
+from bsab_explorer.exports.survival_statistics import DEFAULT_COMPARISON, DEFAULT_SUBGROUPS
 from bsab_explorer.schema import BEST_TIMEPOINT, column_label, timepoint_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
@@ -46,6 +46,7 @@ subgroups = url_choices(
     param="subgroups",
     format_func=column_label,
     where=controls[2],
+    default=DEFAULT_SUBGROUPS,
 )
 
 

@@ -661,6 +661,14 @@ def forest_table(
             ties=ties,
             conf_level=conf_level,
         )
+    except np.linalg.LinAlgError:
+        # A level with too few patients or events in one arm: no model to fit, said in words.
+        why = (
+            "No forest plot: a Cox model of a subgroup could not be fitted (its information "
+            "matrix is singular: a level with too few patients or events in one arm). Choose "
+            "fewer or coarser subgroup variables."
+        )
+        return StatisticTable(pl.DataFrame(schema=_FOREST_SCHEMA), (why,))
     except ValueError as error:
         # E.g. a filter that keeps one arm: no comparison to draw, and the note says why.
         return StatisticTable(pl.DataFrame(schema=_FOREST_SCHEMA), (f"No forest plot: {error}.",))

@@ -163,17 +163,19 @@ def url_choices(
     param: str,
     format_func: Callable[[str], str] = str,
     where: DeltaGenerator | None = None,
+    default: Sequence[str] | None = None,
 ) -> list[str]:
-    """Several choices among codes (default: all of them), kept in the URL as the repeated
-    parameter `param` (`?status=differs&status=reproduced`) when not all are chosen, and as
-    `NONE` when none is."""
+    """Several choices among codes (`default`, or all of them), kept in the URL as the repeated
+    parameter `param` (`?status=differs&status=reproduced`) when they differ from the default,
+    and as `NONE` when none is chosen."""
+    initial = [v for v in options if default is None or v in default]
     raw = st.query_params.get_all(param)
     from_url = [] if raw == [NONE] else [v for v in raw if v in options]
     seen_key = f"_url_seen_{key}"
     if (from_url or raw == [NONE]) and st.session_state.get(seen_key) != from_url:
         st.session_state[key] = from_url
     elif key not in st.session_state:
-        st.session_state[key] = list(options)
+        st.session_state[key] = initial
     container = where if where is not None else st.container()
     shown = container.multiselect(
         escape_markdown(label), list(options), key=key, format_func=format_func
@@ -184,7 +186,7 @@ def url_choices(
             everything = set(chosen) == set(options)
             report_unknown(param, value, "all" if everything else ", ".join(chosen) or "none")
     st.session_state[seen_key] = chosen
-    written = [NONE] if not chosen else [] if set(chosen) == set(options) else chosen
+    written = [NONE] if not chosen else [] if set(chosen) == set(initial) else chosen
     if st.query_params.get_all(param) != written:
         if written:
             st.query_params[param] = written

@@ -85,3 +85,44 @@ def test_survival_page_shows_follow_up_rmst_and_the_cox_model(
     # 27 events for 2 coefficients: no overfitting warning; and the model converged.
     assert not any("overfitted" in w.value for w in app.warning)
     assert cox["converged"].all()
+
+
+def test_subgroups_page_opens_on_the_default_subgroups_with_a_forest(
+    open_app: Callable[..., AppTest],
+) -> None:
+    # A link without ?subgroups= opens on the report's subgroups, not on every column (a
+    # forest over every column fails on small levels).
+    app = open_app("subgroups.py")
+    assert app.multiselect[0].value == ["hrca", "bsab", "sex", "iss_stage"]
+    assert "subgroups" not in app.query_params
+    forest = app.dataframe[0].value
+    assert set(forest["variable"].dropna()) == {"hrca", "bsab", "sex", "iss_stage"}
+    assert not [w.value for w in app.warning if "No forest plot" in w.value]
+
+
+def test_a_forest_that_cannot_be_fitted_says_why_in_words() -> None:
+    from bsab_explorer.analyses.survival import Endpoint
+    from bsab_explorer.exports.survival_statistics import forest_table
+
+    patients = _patients()
+    everything = [
+        "hrca",
+        "bsab",
+        "sex",
+        "iss_stage",
+        "triple_class_refractory",
+        "pmd",
+        "high_pc_infiltration",
+        "del17p",
+        "gain_1q21",
+        "acute_kidney_failure",
+        "center",
+    ]
+    table = forest_table(
+        patients, Endpoint.PFS, "emd", everything, reference=None, ties="efron", conf_level=0.95
+    )
+    assert table.data.height == 0
+    assert table.notes[0].startswith(
+        "No forest plot: a Cox model of a subgroup could not be fitted"
+    )
+    assert "Singular matrix" not in table.notes[0]
