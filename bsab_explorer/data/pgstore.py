@@ -28,14 +28,11 @@ import duckdb
 import polars as pl
 import psycopg
 
-from bsab_explorer.data.ingest import MAX_FILE_BYTES
 from bsab_explorer.data.store import (
     SUPERSEDED,
     BundledFiles,
-    IngestResult,
     Store,
     StoreUnavailable,
-    file_sha256,
     mask_url,
 )
 from bsab_explorer.data.storefile import (
@@ -50,8 +47,7 @@ from bsab_explorer.data.storefile import (
     read_batches,
     store_table,
 )
-from bsab_explorer.data.upload import base_name, check_upload
-from bsab_explorer.data.validation import ROW, VALIDATOR_VERSION, ValidationReport
+from bsab_explorer.data.validation import ROW, VALIDATOR_VERSION
 from bsab_explorer.schema import TABLES
 
 T = TypeVar("T")
@@ -379,45 +375,11 @@ class PgStore(Store):
             ).fetchall()
         return tuple(AccessEntry(*row) for row in rows)
 
-    def ingest_bytes(
+    @contextmanager
+    def _upload_transaction(
         self,
-        data: bytes,
-        file_name: str,
-        table: str,
-        center: str,
-        *,
-        cap_ages: bool = False,
-        max_bytes: int = MAX_FILE_BYTES,
-    ) -> IngestResult:
-        """Validate, and only if the whole file is valid store it as one batch (one transaction).
-
-        The checks read the store under the write lock, inside the write transaction: no other
-        process can store a clashing batch between the check and the write.
-        """
-        name = base_name(file_name)
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, psycopg.Connection[Any]]]:
+        # Under the store-wide lock of `_writing`: no other process stores a clashing batch
+        # between the upload rules' check (on this process's mirror) and the write.
         with self._writing() as connection:
-            check = check_upload(
-                self._mirror_of(connection).cursor(),
-                data,
-                name,
-                table,
-                center,
-                file_sha256(data),
-                cap_ages=cap_ages,
-                max_bytes=max_bytes,
-            )
-            if not check.storable or check.rows is None:
-                return IngestResult(check.report, None, check.duplicate_of)
-            rows = check.rows
-            batch_id = self._write_batch(
-                connection,
-                rows,
-                table=check.table,
-                center=check.center,
-                sha256=check.sha256,
-                file_name=name,
-                origin=UPLOAD,
-            )
-        batch = self.batch(batch_id)
-        notice = f"{name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."
-        return IngestResult(check.report.merged(ValidationReport((), (notice,))), batch)
+            yield self._mirror_of(connection).cursor(), connection

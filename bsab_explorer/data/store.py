@@ -237,7 +237,6 @@ class Store(ABC):
     def seed_bundled(self, folder: Path) -> None:
         """Store the bundled tables as batches, replacing (retracting) outdated bundled batches."""
 
-    @abstractmethod
     def ingest_bytes(
         self,
         data: bytes,
@@ -248,7 +247,57 @@ class Store(ABC):
         cap_ages: bool = False,
         max_bytes: int = MAX_FILE_BYTES,
     ) -> IngestResult:
-        """Validate, and only if the whole file is valid store it as one batch (one transaction)."""
+        """Validate, and only if the whole file is valid store it as one batch (one transaction).
+
+        The checks read the store inside the write transaction: no other writer, in this
+        process or another, can store a clashing batch between the check and the write.
+        """
+        name = base_name(file_name)
+        with self._upload_transaction() as (cursor, writer):
+            check = check_upload(
+                cursor,
+                data,
+                name,
+                table,
+                center,
+                file_sha256(data),
+                cap_ages=cap_ages,
+                max_bytes=max_bytes,
+            )
+            if not check.storable or check.rows is None:
+                return IngestResult(check.report, None, check.duplicate_of)
+            rows = check.rows
+            batch_id = self._write_batch(
+                writer,
+                rows,
+                table=check.table,
+                center=check.center,
+                sha256=check.sha256,
+                file_name=name,
+                origin=UPLOAD,
+            )
+        batch = self.batch(batch_id)
+        notice = f"{name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."
+        return IngestResult(check.report.merged(ValidationReport((), (notice,))), batch)
+
+    @abstractmethod
+    def _upload_transaction(self) -> AbstractContextManager[tuple[duckdb.DuckDBPyConnection, Any]]:
+        """One write transaction for an upload, the store's other writers waiting: a cursor the
+        upload rules read the store with, and the connection `_write_batch` writes with."""
+
+    @abstractmethod
+    def _write_batch(
+        self,
+        connection: Any,
+        frame: pl.DataFrame,
+        *,
+        table: str,
+        center: str,
+        sha256: str,
+        file_name: str,
+        origin: str,
+    ) -> int:
+        """Append one batch and its rows inside the caller's transaction; its id."""
 
     @abstractmethod
     def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
@@ -499,48 +548,12 @@ class FileStore(Store):
 
     # --- uploads ------------------------------------------------------------------------------
 
-    def ingest_bytes(
+    @contextmanager
+    def _upload_transaction(
         self,
-        data: bytes,
-        file_name: str,
-        table: str,
-        center: str,
-        *,
-        cap_ages: bool = False,
-        max_bytes: int = MAX_FILE_BYTES,
-    ) -> IngestResult:
-        """Validate, and only if the whole file is valid store it as one batch (one transaction).
-
-        The checks read the store inside the write transaction: no other writer, in this
-        process or another, can store a clashing batch between the check and the write.
-        """
-        name = base_name(file_name)
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection]]:
         with self._write_lock, self._locked_transaction() as cursor:
-            check = check_upload(
-                cursor,
-                data,
-                name,
-                table,
-                center,
-                file_sha256(data),
-                cap_ages=cap_ages,
-                max_bytes=max_bytes,
-            )
-            if not check.storable or check.rows is None:
-                return IngestResult(check.report, None, check.duplicate_of)
-            rows = check.rows
-            batch_id = self._write_batch(
-                cursor,
-                rows,
-                table=check.table,
-                center=check.center,
-                sha256=check.sha256,
-                file_name=name,
-                origin=UPLOAD,
-            )
-        batch = self.batch(batch_id)
-        notice = f"{name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."
-        return IngestResult(check.report.merged(ValidationReport((), (notice,))), batch)
+            yield cursor, cursor
 
     # --- access log ---------------------------------------------------------------------------
 
