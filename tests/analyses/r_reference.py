@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,30 @@ def codes(values: pl.Series | list[Any]) -> tuple[np.ndarray, list[str]]:
         for v in levels
     ]
     return np.array([position[v] for v in series.to_list()], dtype=np.int64), labels
+
+
+def lung_factor() -> pl.DataFrame:
+    """R's lung data with ph.ecog as a factor (a text column)."""
+    return dataset("lung").with_columns(pl.col("ph.ecog").cast(pl.Int64).cast(pl.String))
+
+
+#: The Cox models fitted in R (make_reference.R): data, time, event, covariates, strata.
+COX_CASES: dict[str, tuple[Callable[[], pl.DataFrame], str, str, list[str], str | None]] = {
+    "lung": (lambda: dataset("lung"), "time", "event", ["age", "sex", "ph.ecog"], None),
+    "lung_factor_strata": (lung_factor, "time", "event", ["age", "ph.ecog"], "sex"),
+    "constructed": (lambda: dataset("constructed"), "time", "event", ["grp", "x1", "x2"], None),
+    "constructed_strata": (
+        lambda: dataset("constructed"),
+        "time",
+        "event",
+        ["grp", "x1"],
+        "stratum",
+    ),
+    "cohort_os": (
+        lambda: dataset("cohort"),
+        "os_days",
+        "os_event",
+        ["emd", "age_years", "iss_stage"],
+        None,
+    ),
+}

@@ -17,32 +17,9 @@ import pytest
 from bsab_explorer.analyses.concordance import concordance_index
 from bsab_explorer.analyses.cox_model import Ties, fit_cox_model
 from bsab_explorer.analyses.partial_likelihood import event_time_sums
+from tests.analyses.r_reference import COX_CASES as CASES
 from tests.analyses.r_reference import close, dataset, numbers, reference, scalar
 
-
-def _lung_factor() -> pl.DataFrame:
-    return dataset("lung").with_columns(pl.col("ph.ecog").cast(pl.Int64).cast(pl.String))
-
-
-CASES = {
-    "lung": (lambda: dataset("lung"), "time", "event", ["age", "sex", "ph.ecog"], None),
-    "lung_factor_strata": (_lung_factor, "time", "event", ["age", "ph.ecog"], "sex"),
-    "constructed": (lambda: dataset("constructed"), "time", "event", ["grp", "x1", "x2"], None),
-    "constructed_strata": (
-        lambda: dataset("constructed"),
-        "time",
-        "event",
-        ["grp", "x1"],
-        "stratum",
-    ),
-    "cohort_os": (
-        lambda: dataset("cohort"),
-        "os_days",
-        "os_event",
-        ["emd", "age_years", "iss_stage"],
-        None,
-    ),
-}
 FITS = [
     ("lung", Ties.EFRON),
     ("lung", Ties.BRESLOW),
