@@ -20,11 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from bsab_explorer.analyses.survival import CIMethod, estimate_kaplan_meier
+from bsab_explorer.analyses.survival.kaplan_meier import MonthBounds
 from bsab_explorer.formatting import to_months
 
 
 @dataclass(frozen=True)
-class FollowUp:
+class FollowUp(MonthBounds):
     """Median follow-up (days) and its CI; None where the reverse curve does not reach 50 %."""
 
     n: int
@@ -40,16 +41,6 @@ class FollowUp:
     def median_months(self) -> float | None:
         """The median follow-up in months."""
         return to_months(self.median_days)
-
-    @property
-    def lower_months(self) -> float | None:
-        """Lower CI bound in months."""
-        return to_months(self.lower_days)
-
-    @property
-    def upper_months(self) -> float | None:
-        """Upper CI bound in months."""
-        return to_months(self.upper_days)
 
 
 def estimate_follow_up(

@@ -50,18 +50,11 @@ def _optional(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-@dataclass(frozen=True)
-class MedianEstimate:
-    """Median survival time and its CI in days; None when not reached / not estimable."""
+class MonthBounds:
+    """A CI in days (`lower_days`, `upper_days`: None when not estimable), also in months."""
 
-    days: float | None
     lower_days: float | None
     upper_days: float | None
-
-    @property
-    def months(self) -> float | None:
-        """The median in months."""
-        return to_months(self.days)
 
     @property
     def lower_months(self) -> float | None:
@@ -72,6 +65,20 @@ class MedianEstimate:
     def upper_months(self) -> float | None:
         """Upper CI bound in months."""
         return to_months(self.upper_days)
+
+
+@dataclass(frozen=True)
+class MedianEstimate(MonthBounds):
+    """Median survival time and its CI in days; None when not reached / not estimable."""
+
+    days: float | None
+    lower_days: float | None
+    upper_days: float | None
+
+    @property
+    def months(self) -> float | None:
+        """The median in months."""
+        return to_months(self.days)
 
     def text(self, digits: int = 1) -> str:
         """'10.2 (6.9–NR)' in months; NR: not reached, NE: lower bound not estimable."""
