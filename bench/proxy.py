@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import re
 import sys
+import time
 
 _COOKIE = re.compile(rb"(?im)^cookie:[^\r\n]*\bbsab_backend=(\d+)")
 _PAGE = re.compile(rb"(?im)^sec-fetch-dest:\s*document")
@@ -47,6 +48,8 @@ def serve(port: int, backends: list[int]) -> None:
             return
         known = _COOKIE.search(head)
         index = int(known.group(1)) % len(backends) if known else next(turn)
+        line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        print(f"{time.monotonic():.3f} {line} cookie={known.group(1).decode() if known else '-'} -> {index}", file=sys.stderr, flush=True)
         backend_r, backend_w = await asyncio.open_connection("127.0.0.1", backends[index])
         backend_w.write(head)
         if known is None and _PAGE.search(head):

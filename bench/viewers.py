@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,12 +49,28 @@ from bsab_explorer.data.store import STORE_ENV, open_store
 from tests.pg import start_postgres
 
 
+#: What a failed rerun leaves on the page: an exception, or the error of `layout.run_guarded`
+#: (a view that raised is drawn as a short message with a reference, not as an exception).
+_FAILED = """
+() => {
+  if (document.querySelector('[data-testid="stException"]')) return 'exception shown';
+  for (const alert of document.querySelectorAll('[data-testid="stAlert"]')) {
+    if (alert.textContent.includes('could not be drawn')) return 'view failed';
+  }
+  return '';
+}
+"""
+
+
 @contextmanager
-def proxy(backends: list[str]) -> Iterator[str]:
+def proxy(backends: list[str], log_dir: Path | None = None) -> Iterator[str]:
     """The sticky proxy in its own process in front of `backends` (URLs): its URL."""
     port = free_port()
     ports = [url.rsplit(":", 1)[1] for url in backends]
-    process = subprocess.Popen([sys.executable, "-m", "bench.proxy", str(port), *ports], cwd=ROOT)
+    log = (log_dir / f"proxy-{port}.log").open("wb") if log_dir else None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.proxy", str(port), *ports], cwd=ROOT, stderr=log
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -72,31 +89,57 @@ def proxy(backends: list[str]) -> Iterator[str]:
 
 
 async def _session(
-    browser: Any, url: str, plan: list[tuple[str, int]], total: int, errors: list[str]
+    browser: Any,
+    url: str,
+    plan: list[tuple[str, int]],
+    total: int,
+    errors: list[str],
+    log: list[str],
 ) -> list[float]:
     """One viewer: open the Survival page, then apply `plan` one filter at a time."""
     latencies: list[float] = []
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    started = time.monotonic()
+
+    def note(text: str) -> None:
+        log.append(f"{time.monotonic() - started:8.3f} {text}")
+
     try:
         page = await context.new_page()
+        page.on("websocket", lambda ws: (note(f"ws open {ws.url}"), ws.on("close", lambda w: note("ws close"))))
+        page.on("console", lambda m: note(f"console {m.type}: {m.text[:200]}"))
+        page.on("framenavigated", lambda f: note(f"navigated {f.url}"))
         await page.goto(f"{url}/survival")
         await page.wait_for_function(_KM_PAINTED, timeout=300_000, polling="raf")
+        note("km painted")
+        failed = await page.evaluate(_FAILED)
+        if failed:
+            errors.append(f"{failed} on the first page")
         box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Filter")
         await page.evaluate(_OBSERVE)
-        for text, n in plan:
+        for step, (text, n) in enumerate(plan):
             try:
                 await box.fill(text)
                 await box.press("Enter")
                 shown = page.get_by_text(re.compile(rf"^{n} of {total} patients")).first
                 await shown.wait_for(timeout=120_000)
                 await page.wait_for_function(_SETTLED, arg=QUIET_MS, timeout=120_000, polling=50)
-                if await page.get_by_test_id("stException").count():
-                    errors.append(f"exception shown after {text}")
+                failed = await page.evaluate(_FAILED)
+                if failed:
+                    errors.append(f"{failed} after {text}")
                 latencies.append(
                     await page.evaluate("() => window.__benchLast - window.__benchStart")
                 )
+                note(f"change {step} done")
             except Exception as error:  # counted: any error is a defect
                 errors.append(f"{type(error).__name__} after {text}: {str(error)[:80]}")
+                note(f"change {step} failed: {type(error).__name__}")
+                if LOG_DIR is not None:
+                    shot = LOG_DIR / f"failed-{id(log)}-{step}.png"
+                    await page.screenshot(path=str(shot))
+                    html = await page.content()
+                    shot.with_suffix(".html").write_text(html)
+                    note(f"screenshot {shot.name}")
     except Exception as error:
         errors.append(f"session failed to start: {type(error).__name__}")
     finally:
@@ -110,6 +153,7 @@ async def _drive(
     from playwright.async_api import async_playwright
 
     errors: list[str] = []
+    logs: list[list[str]] = [[] for _ in range(sessions)]
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM) if CHROMIUM.exists() else None,
@@ -118,10 +162,13 @@ async def _drive(
         )
         started = time.perf_counter()
         runs = await asyncio.gather(
-            *(_session(browser, url, plans[i], total, errors) for i in range(sessions))
+            *(_session(browser, url, plans[i], total, errors, logs[i]) for i in range(sessions))
         )
         wall = time.perf_counter() - started
         await browser.close()
+    if LOG_DIR is not None:
+        for i, log in enumerate(logs):
+            (LOG_DIR / f"session-{i}-{id(log)}.log").write_text("\n".join(log) + "\n")
     latencies = np.asarray([x for run in runs for x in run])
     return {
         "sessions": sessions,
@@ -133,6 +180,9 @@ async def _drive(
         "max_ms": round(float(latencies.max()), 1) if latencies.size else None,
         "wall_s": round(wall, 1),
     }
+
+
+LOG_DIR: Path | None = None
 
 
 def run_viewers(sessions: int, changes: int, processes: int) -> dict[str, Any]:
@@ -152,10 +202,10 @@ def run_viewers(sessions: int, changes: int, processes: int) -> dict[str, Any]:
         with ExitStack() as stack:
             backends = []
             for _ in range(processes):
-                app, process, _ = stack.enter_context(server(ROOT / "app.py", None))
+                app, process, _ = stack.enter_context(server(ROOT / "app.py", None, log_dir=LOG_DIR))
                 wait_healthy(app, process)
                 backends.append(app)
-            front = stack.enter_context(proxy(backends)) if processes > 1 else backends[0]
+            front = stack.enter_context(proxy(backends, LOG_DIR)) if processes > 1 else backends[0]
             result = asyncio.run(_drive(front, sessions, plans, total))
     finally:
         os.environ.pop(STORE_ENV, None)
@@ -172,7 +222,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--processes", type=int, nargs="+", default=[1, 2], help="app processes, per run"
     )
+    parser.add_argument("--logs", type=Path, default=None)
     args = parser.parse_args(argv)
+    global LOG_DIR
+    LOG_DIR = args.logs
+    if LOG_DIR:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
     results = [run_viewers(args.sessions, args.changes, n) for n in args.processes]
     registry.OUT_DIR.mkdir(parents=True, exist_ok=True)
     (registry.OUT_DIR / "viewers.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -27,9 +27,14 @@ from bsab_explorer.ui.sidebar import filter_error, filter_sidebar
 from bsab_explorer.ui.text import escape_markdown
 
 
+#: Session state: this session has run through app.py's navigation (see `ensure_shell`).
+SHELL_KEY = "_bsab_shell"
+
+
 def navigation() -> Any:
     """Admit the visitor (`access.admit`), register every page they may open explicitly
     (st.navigation) and return the selected one."""
+    st.session_state[SHELL_KEY] = True
     visitor = access.admit()
     sections = {
         section: [
@@ -61,7 +66,11 @@ def ensure_shell() -> None:
     # With a pages/ folder next to app.py, Streamlit runs the very first script of a fresh server
     # in its legacy mode, which executes a deep-linked page (e.g. /survival) without app.py: no
     # sidebar, no filter. Leave that mode and run again through app.py and st.navigation.
-    if PagesManager.uses_pages_directory:
+    # The mode is one flag for the whole process: sessions that start together on a fresh server
+    # all begin in it, and only the first to get here still sees it set. So a session that never
+    # ran `navigation` is in the legacy mode whatever the flag says now; without this, it drew
+    # its page without the sidebar's filter and stayed so (seen with 8 viewers at once).
+    if PagesManager.uses_pages_directory or not st.session_state.get(SHELL_KEY, False):
         PagesManager.uses_pages_directory = False
         st.rerun()
 
