@@ -42,6 +42,7 @@ from bsab_explorer.data.storefile import (
     STORE_VERSION,
     UPLOAD,
     AccessEntry,
+    Action,
     Batch,
     create_tables,
     read_batches,
@@ -285,16 +286,20 @@ class PgStore(Store):
     # --- writing ------------------------------------------------------------------------------
 
     def set_retracted(
-        self, batch_id: int, retracted: bool = True, reason: str = ""
+        self, batch_id: int, retracted: bool = True, reason: str = "", *, user: str | None = None
     ) -> Batch | None:
         """Retract (or restore) a batch by appending to the retraction log; None if unknown."""
         with self._writing() as connection:
             known = connection.execute(
-                "SELECT 1 FROM store_batches WHERE batch_id = %s", [batch_id]
+                "SELECT table_name, center, sha256 FROM store_batches WHERE batch_id = %s",
+                [batch_id],
             ).fetchone()
             if known is None:
                 return None
             connection.execute(_LOG_RETRACTION, [batch_id, retracted, reason])
+            if user is not None:
+                action = Action.RETRACT if retracted else Action.RESTORE
+                self._log_batch(connection, user, action, batch_id, *known)
         return self.batch(batch_id)
 
     def seed_bundled(self, folder: Path) -> None:
@@ -360,11 +365,21 @@ class PgStore(Store):
         the in-memory copy, whose generation it does not change.
         """
         with self._connection() as connection:
-            connection.execute(
-                "INSERT INTO store_access_log VALUES "
-                "(nextval('store_access_ids'), now(), %s, %s, %s, %s)",
-                [user, action, target, fingerprint],
-            )
+            self._append_access(connection, user, action, target, fingerprint)
+
+    def _append_access(
+        self,
+        writer: psycopg.Connection[Any],
+        user: str,
+        action: str,
+        target: str,
+        fingerprint: str,
+    ) -> None:
+        writer.execute(
+            "INSERT INTO store_access_log VALUES "
+            "(nextval('store_access_ids'), now(), %s, %s, %s, %s)",
+            [user, action, target, fingerprint],
+        )
 
     def access_log(self) -> tuple[AccessEntry, ...]:
         """Every access log entry, oldest first (read from PostgreSQL, never from the copy)."""

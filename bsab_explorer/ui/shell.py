@@ -26,7 +26,6 @@ from bsab_explorer.ui.params import FALSE, TRUE, report_unknown
 from bsab_explorer.ui.sidebar import filter_error, filter_sidebar
 from bsab_explorer.ui.text import escape_markdown
 
-
 #: Session state: this session has run through app.py's navigation (see `ensure_shell`).
 SHELL_KEY = "_bsab_shell"
 
