@@ -16,11 +16,18 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from bsab_explorer import __version__
 from bsab_explorer.analyses.response import missing_columns
+from bsab_explorer.data.store import StoreUnavailable
 from bsab_explorer.filters import CaseSeries, Cohort
 from bsab_explorer.schema import CASE_SERIES, CASES, PATIENTS, QUICK_BOOLEANS, QUICK_CODES
 from bsab_explorer.ui import access, cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
-from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
+from bsab_explorer.ui.layout import (
+    PRESENT_KEY,
+    apply_page_style,
+    page_header,
+    run_guarded,
+    store_unavailable,
+)
 from bsab_explorer.ui.pages import DATA, PAGES_DIR, SECTIONS, Screen, all_screens
 from bsab_explorer.ui.params import FALSE, TRUE, report_unknown
 from bsab_explorer.ui.sidebar import filter_error, filter_sidebar
@@ -105,7 +112,12 @@ def draw_sidebar(page: Any) -> None:
     )
     if asked_data is not None and asked_data not in DATA_CHOICES:
         report_unknown(DATA_KEY, asked_data, str(dataset))
-    result = load_current()
+    try:
+        result = load_current()
+    except StoreUnavailable as error:
+        # Every page needs the store: say so in the page's place, for every page alike.
+        access.footer(access.current())
+        store_unavailable(error)
     if result.dataset is not None:
         table = CASES if screen.study == CASE_SERIES else PATIENTS
         filter_sidebar(
