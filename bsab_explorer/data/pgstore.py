@@ -218,6 +218,8 @@ class PgStore(Store):
             yield connection
             healthy = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         except psycopg.OperationalError as error:
+            if not (connection.closed or connection.broken):
+                raise  # e.g. a lock not available: the server is there
             # The connection broke (the server stopped or restarted): so did the idle ones.
             self._drop_idle()
             raise self._unavailable(error) from error
