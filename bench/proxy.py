@@ -10,6 +10,9 @@ set by the parallel requests for scripts would each name another process, and th
 arrive would move the browser's session. Bytes are passed
 through untouched otherwise (WebSocket upgrades work because nothing is parsed after the head).
 
+Each connection's first request, its cookie and the process it went to are written to standard
+error, one line each (the bench keeps them with ``--logs``).
+
 Run: ``python -m bench.proxy PORT BACKEND_PORT [BACKEND_PORT ...]`` (127.0.0.1 only).
 """
 
@@ -19,6 +22,7 @@ import asyncio
 import itertools
 import re
 import sys
+import time
 
 _COOKIE = re.compile(rb"(?im)^cookie:[^\r\n]*\bbsab_backend=(\d+)")
 _PAGE = re.compile(rb"(?im)^sec-fetch-dest:\s*document")
@@ -35,6 +39,14 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
+def _log(head: bytes, known: re.Match[bytes] | None, index: int) -> None:
+    """One line on standard error: the connection's first request, its cookie and its backend."""
+    request = head.split(b"\r\n", 1)[0].decode("latin-1")
+    cookie = known.group(1).decode() if known else "-"
+    line = f"{time.monotonic():.3f} {request} cookie={cookie} -> {index}"
+    print(line, file=sys.stderr, flush=True)
+
+
 def serve(port: int, backends: list[int]) -> None:
     """Listen on 127.0.0.1:`port` and forward each browser to its own backend, forever."""
     turn = itertools.cycle(range(len(backends)))
@@ -47,6 +59,7 @@ def serve(port: int, backends: list[int]) -> None:
             return
         known = _COOKIE.search(head)
         index = int(known.group(1)) % len(backends) if known else next(turn)
+        _log(head, known, index)
         backend_r, backend_w = await asyncio.open_connection("127.0.0.1", backends[index])
         backend_w.write(head)
         if known is None and _PAGE.search(head):

@@ -69,6 +69,23 @@ class Postgres:
             connection.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
+    def halt(self) -> None:
+        """Stop the server (its connections are closed), keeping its data: an outage."""
+        subprocess.run(
+            [*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"),
+             "-m", "fast", "-w", "stop"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def resume(self) -> None:
+        """Start the halted server again: same port, same data."""
+        subprocess.run(
+            [*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"),
+             "-l", str(self.folder / "log"), "-w", "-o", _options(self.folder, self.port),
+             "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
     def stop(self) -> None:
         """Stop the server and remove its folder."""
         subprocess.run(
@@ -77,6 +94,11 @@ class Postgres:
             check=False, capture_output=True,
         )  # fmt: skip
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _options(folder: Path, port: int) -> str:
+    """The server's options: 127.0.0.1 only, its socket in its folder, no fsync (a test)."""
+    return f"-h 127.0.0.1 -p {port} -k {folder} -F -c fsync=off -c max_connections=200"
 
 
 def start_postgres() -> Postgres:
@@ -108,7 +130,6 @@ def start_postgres() -> Postgres:
 
     run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
         "-E", "UTF8", "--no-sync", "--no-locale")  # fmt: skip
-    options = f"-h 127.0.0.1 -p {port} -k {folder} -F -c fsync=off -c max_connections=200"
     run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-        options, "start")  # fmt: skip
+        _options(folder, port), "start")  # fmt: skip
     return Postgres(folder, port, run_as, bin_dir)

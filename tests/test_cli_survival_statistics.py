@@ -159,6 +159,23 @@ def test_proportional_hazards_is_rs_cox_zph(capsys: pytest.CaptureFixture[str]) 
     close([row["p_value"] for row in rows], r["p"])
 
 
+def test_a_singular_proportional_hazards_test_says_why_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 4 patients (of 5: one lacks a covariate), 1 event, 3 coefficients: the score test's
+    # information matrix is singular (R's
+    # cox.zph stops with "system is computationally singular"). The Survival page drew its
+    # "could not be drawn" error for this filter instead of the reason.
+    argv = ["proportional-hazards", "--endpoint", "os", "--filter", "age_years<=47"]
+    rows, err = table([*argv, "--covariates", "age_years,iss_stage,hrca"], capsys)
+    assert rows == []
+    assert err == (
+        "Note: No test of proportional hazards: its information matrix is singular (too few "
+        "patients or events for 3 coefficient(s): 4 patients, 1 event(s)). Choose fewer "
+        "covariates or a wider filter.\n"
+    )
+
+
 def test_cumulative_incidence_is_cmprsk_with_grays_test(capsys: pytest.CaptureFixture[str]) -> None:
     # R: cmprsk::timepoints(cuminc(pfs_days, status, emd), c(91, 182, 365, 730))
     rows, err = table(["cumulative-incidence", "--by", "emd", "--times", "91,182,365,730"], capsys)

@@ -1,4 +1,9 @@
-"""The `ingest`, `batches` and `retract` commands: the store's batches, from the shell."""
+"""The `ingest`, `batches` and `retract` commands: the store's batches, from the shell.
+
+A batch stored, retracted or restored here is logged in the store's access log like one from
+the app, in the same transaction, under ``--user`` (else $BSAB_EXPLORER_USER, else the
+operating-system user).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from bsab_explorer.cli.options import (
     add_store_option,
     run_conversion,
 )
+from bsab_explorer.data.access import USER_ENV, command_line_user
 from bsab_explorer.data.convert.contract_files import converted_name, table_csv
 from bsab_explorer.data.store import Batch, IngestResult, Store, open_store
 from bsab_explorer.schema import TABLES
@@ -52,6 +58,7 @@ def _ingest_converted(store: Store, args: argparse.Namespace) -> IngestResult | 
         args.table,
         args.center,
         cap_ages=args.cap_ages,
+        user=command_line_user(args.user),
     )
 
 
@@ -66,7 +73,13 @@ def run_ingest(args: argparse.Namespace) -> int:
             return EXIT_INVALID
         result = converted
     else:
-        result = store.ingest_file(args.file, args.table, args.center, cap_ages=args.cap_ages)
+        result = store.ingest_file(
+            args.file,
+            args.table,
+            args.center,
+            cap_ages=args.cap_ages,
+            user=command_line_user(args.user),
+        )
     print(result.report.to_text())
     if result.stored or result.duplicate_of is not None:
         return EXIT_OK
@@ -75,7 +88,8 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 
 def register_ingest(subparsers: Subparsers) -> None:
-    """`ingest FILE --table NAME --center C [--mapping FILE] [--dictionary FILE] [--store PATH]`."""
+    """`ingest FILE --table NAME --center C [--mapping FILE] [--dictionary FILE] [--store PATH]
+    [--user NAME]`."""
     parser = subparsers.add_parser(
         "ingest", help="validate a table file and store it as one batch for a center"
     )
@@ -94,6 +108,7 @@ def register_ingest(subparsers: Subparsers) -> None:
     )
     add_conversion_options(parser)
     add_store_option(parser)
+    _add_user_option(parser)
     parser.set_defaults(handler=run_ingest)
 
 
@@ -122,10 +137,11 @@ def register_batches(subparsers: Subparsers) -> None:
 def run_retract(args: argparse.Namespace) -> int:
     """Retract (or with --undo restore) a batch; its rows are kept but not used."""
     store = open_store(args.store)
+    user = command_line_user(args.user)
     batch = (
-        store.restore(args.batch_id, args.reason)
+        store.restore(args.batch_id, args.reason, user=user)
         if args.undo
-        else store.retract(args.batch_id, args.reason)
+        else store.retract(args.batch_id, args.reason, user=user)
     )
     if batch is None:
         print(f"There is no batch {args.batch_id}. See `bsab-explorer batches`.")
@@ -137,7 +153,7 @@ def run_retract(args: argparse.Namespace) -> int:
 
 
 def register_retract(subparsers: Subparsers) -> None:
-    """`retract BATCH_ID [--undo] [--store PATH]`."""
+    """`retract BATCH_ID [--undo] [--store PATH] [--user NAME]`."""
     parser = subparsers.add_parser(
         "retract", help="retract a batch (recorded, reversible with --undo, never deleted)"
     )
@@ -145,4 +161,14 @@ def register_retract(subparsers: Subparsers) -> None:
     parser.add_argument("--undo", action="store_true", help="restore a retracted batch")
     parser.add_argument("--reason", default="", help="why (kept in the store's log)")
     add_store_option(parser)
+    _add_user_option(parser)
     parser.set_defaults(handler=run_retract)
+
+
+def _add_user_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user",
+        default=None,
+        help=f"who the store's access log records for this change (default: ${USER_ENV}, else "
+        "the operating-system user)",
+    )

@@ -9,20 +9,26 @@ always was, and everyone holds both roles.
 The functions that store and retract take the visitor and refuse one without the uploader role
 (`AccessRefused`) before the store is touched: hiding a button is not the check. What they did
 is appended to the store's access log (user, time, action, batch or export, fingerprint): never
-a patient value.
+a patient value. An upload's or a retraction's entry is written in the batch's own transaction,
+so there is no batch without its entry. The command line (`ingest`, `retract`) records its user
+too: ``--user``, else $BSAB_EXPLORER_USER, else the operating-system user (`command_line_user`).
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bsab_explorer.data.store import Batch, IngestResult, Store
+from bsab_explorer.data.store import Action, Batch, IngestResult, Store
 
 #: The user recorded for what happens in an app without sign-in.
 OPEN_USER = "(open access)"
+#: Environment variable naming the user the command line records (else the system's user).
+USER_ENV = "BSAB_EXPLORER_USER"
 
 
 class Role(StrEnum):
@@ -30,16 +36,6 @@ class Role(StrEnum):
 
     VIEWER = "viewer"
     UPLOADER = "uploader"
-
-
-class Action(StrEnum):
-    """What the access log records."""
-
-    SIGN_IN = "sign-in"
-    UPLOAD = "upload"
-    RETRACT = "retract"
-    RESTORE = "restore"
-    DOWNLOAD = "download"
 
 
 class AccessRefused(Exception):
@@ -158,29 +154,28 @@ def upload(
     *,
     cap_ages: bool = False,
 ) -> IngestResult:
-    """Store a file as one batch for an uploader (`Store.ingest_bytes`), and log it."""
+    """Store a file as one batch for an uploader (`Store.ingest_bytes`), logged in the batch's
+    own transaction."""
     require(visitor, Role.UPLOADER)
-    result = store.ingest_bytes(data, file_name, table, center, cap_ages=cap_ages)
-    if result.batch is not None:
-        _record_batch(store, visitor, Action.UPLOAD, result.batch)
-    return result
+    return store.ingest_bytes(data, file_name, table, center, cap_ages=cap_ages, user=visitor.user)
 
 
 def set_retracted(
     store: Store, visitor: Visitor, batch_id: int, retracted: bool, reason: str = ""
 ) -> Batch | None:
-    """Retract (or restore) a batch for an uploader (`Store.set_retracted`), and log it."""
+    """Retract (or restore) a batch for an uploader (`Store.set_retracted`), logged in the
+    retraction's own transaction."""
     require(visitor, Role.UPLOADER)
-    batch = store.set_retracted(batch_id, retracted, reason)
-    if batch is not None:
-        _record_batch(store, visitor, Action.RETRACT if retracted else Action.RESTORE, batch)
-    return batch
+    return store.set_retracted(batch_id, retracted, reason, user=visitor.user)
 
 
-def _record_batch(store: Store, visitor: Visitor, action: Action, batch: Batch) -> None:
-    store.record_access(
-        visitor.user,
-        action,
-        f"batch {batch.batch_id} ({batch.table}, center {batch.center})",
-        batch.sha256,
-    )
+def command_line_user(explicit: str | None = None) -> str:
+    """Who the command line records: `explicit` (``--user``), else $BSAB_EXPLORER_USER, else the
+    operating-system user running it."""
+    name = (explicit or os.environ.get(USER_ENV) or "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (e.g. a bare container)
+        return f"uid {os.getuid()}"

@@ -18,6 +18,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import io
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from bsab_explorer.data.storefile import (
     STORE_VERSION,
     UPLOAD,
     AccessEntry,
+    Action,
     Batch,
     create_tables,
     read_batches,
@@ -167,6 +169,18 @@ def copy_store(connection: psycopg.Connection[Any]) -> duckdb.DuckDBPyConnection
     return mirror
 
 
+def _closed_by_server(connection: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection was closed by the server (which only ever speaks to an idle
+    connection to end it): one poll of its socket, no round trip."""
+    if connection.closed:
+        return True
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class PgStore(Store):
     """The store in PostgreSQL, shared by every process that opens the same URL."""
 
@@ -185,23 +199,30 @@ class PgStore(Store):
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection in autocommit mode for one operation, returned to the pool afterwards."""
-        with self._pool_lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None or connection.closed:
+        """A connection in autocommit mode for one operation, returned to the pool afterwards.
+
+        A server that cannot be reached, or that goes away during the operation, raises
+        `StoreUnavailable` (its message never holds the password); the next operation tries a
+        new connection, so the store is back as soon as the server is.
+        """
+        connection = self._idle_connection()
+        if connection is None:
             try:
                 connection = psycopg.connect(
                     self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
                 )
             except psycopg.OperationalError as error:
-                raise StoreUnavailable(
-                    f"The store {self.path} cannot be reached ({self._said(error)}). Check "
-                    "that PostgreSQL is running and that the URL, user and password are right."
-                ) from error
+                raise self._unavailable(error) from error
         healthy = False
         try:
             yield connection
             healthy = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        except psycopg.OperationalError as error:
+            if not (connection.closed or connection.broken):
+                raise  # e.g. a lock not available: the server is there
+            # The connection broke (the server stopped or restarted): so did the idle ones.
+            self._drop_idle()
+            raise self._unavailable(error) from error
         finally:
             with self._pool_lock:
                 if healthy and len(self._idle) < POOL_SIZE:
@@ -209,6 +230,27 @@ class PgStore(Store):
                     connection = None
             if connection is not None:
                 connection.close()
+
+    def _idle_connection(self) -> psycopg.Connection[Any] | None:
+        """An idle connection still open at both ends, or None (the stale ones are closed)."""
+        while True:
+            with self._pool_lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None or not _closed_by_server(connection):
+                return connection
+            connection.close()
+
+    def _drop_idle(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def _unavailable(self, error: psycopg.OperationalError) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"The store {self.path} cannot be reached ({self._said(error)}). Check that "
+            "PostgreSQL is running and that the URL, user and password are right."
+        )
 
     def _said(self, error: Exception) -> str:
         """The first line of a driver's error, never with the password in it."""
@@ -257,10 +299,7 @@ class PgStore(Store):
     def close(self) -> None:
         """Forget this process's opening of the store and close its idle connections."""
         super().close()
-        with self._pool_lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        self._drop_idle()
 
     def complete(self) -> bool:
         """Whether the database has every table of a store."""
@@ -285,16 +324,20 @@ class PgStore(Store):
     # --- writing ------------------------------------------------------------------------------
 
     def set_retracted(
-        self, batch_id: int, retracted: bool = True, reason: str = ""
+        self, batch_id: int, retracted: bool = True, reason: str = "", *, user: str | None = None
     ) -> Batch | None:
         """Retract (or restore) a batch by appending to the retraction log; None if unknown."""
         with self._writing() as connection:
             known = connection.execute(
-                "SELECT 1 FROM store_batches WHERE batch_id = %s", [batch_id]
+                "SELECT table_name, center, sha256 FROM store_batches WHERE batch_id = %s",
+                [batch_id],
             ).fetchone()
             if known is None:
                 return None
             connection.execute(_LOG_RETRACTION, [batch_id, retracted, reason])
+            if user is not None:
+                action = Action.RETRACT if retracted else Action.RESTORE
+                self._log_batch(connection, user, action, batch_id, *known)
         return self.batch(batch_id)
 
     def seed_bundled(self, folder: Path) -> None:
@@ -360,11 +403,21 @@ class PgStore(Store):
         the in-memory copy, whose generation it does not change.
         """
         with self._connection() as connection:
-            connection.execute(
-                "INSERT INTO store_access_log VALUES "
-                "(nextval('store_access_ids'), now(), %s, %s, %s, %s)",
-                [user, action, target, fingerprint],
-            )
+            self._append_access(connection, user, action, target, fingerprint)
+
+    def _append_access(
+        self,
+        writer: psycopg.Connection[Any],
+        user: str,
+        action: str,
+        target: str,
+        fingerprint: str,
+    ) -> None:
+        writer.execute(
+            "INSERT INTO store_access_log VALUES "
+            "(nextval('store_access_ids'), now(), %s, %s, %s, %s)",
+            [user, action, target, fingerprint],
+        )
 
     def access_log(self) -> tuple[AccessEntry, ...]:
         """Every access log entry, oldest first (read from PostgreSQL, never from the copy)."""

@@ -48,10 +48,12 @@ from bsab_explorer.data.storefile import (
     STORE_TABLES,
     UPLOAD,
     AccessEntry,
+    Action,
     Batch,
     StoreDamaged,
     StoreUnavailable,
     append_access,
+    batch_target,
     create_tables,
     fetch,
     read_access_log,
@@ -73,6 +75,7 @@ __all__ = [
     "STORE_ENV",
     "UPLOAD",
     "AccessEntry",
+    "Action",
     "Batch",
     "FileStore",
     "IngestResult",
@@ -229,9 +232,12 @@ class Store(ABC):
 
     @abstractmethod
     def set_retracted(
-        self, batch_id: int, retracted: bool = True, reason: str = ""
+        self, batch_id: int, retracted: bool = True, reason: str = "", *, user: str | None = None
     ) -> Batch | None:
-        """Retract (or restore) a batch by appending to the retraction log; None if unknown."""
+        """Retract (or restore) a batch by appending to the retraction log; None if unknown.
+
+        With `user`, the access log's entry is written in the same transaction (`_log_batch`).
+        """
 
     @abstractmethod
     def seed_bundled(self, folder: Path) -> None:
@@ -246,11 +252,14 @@ class Store(ABC):
         *,
         cap_ages: bool = False,
         max_bytes: int = MAX_FILE_BYTES,
+        user: str | None = None,
     ) -> IngestResult:
         """Validate, and only if the whole file is valid store it as one batch (one transaction).
 
         The checks read the store inside the write transaction: no other writer, in this
-        process or another, can store a clashing batch between the check and the write.
+        process or another, can store a clashing batch between the check and the write. With
+        `user`, the access log's upload entry is written in that transaction too: no batch
+        without its entry, no entry without its batch.
         """
         name = base_name(file_name)
         with self._upload_transaction() as (cursor, writer):
@@ -276,6 +285,10 @@ class Store(ABC):
                 file_name=name,
                 origin=UPLOAD,
             )
+            if user is not None:
+                self._log_batch(
+                    writer, user, Action.UPLOAD, batch_id, check.table, check.center, check.sha256
+                )
         batch = self.batch(batch_id)
         notice = f"{name}: stored as batch {batch_id} ({rows.height} rows, center {check.center})."
         return IngestResult(check.report.merged(ValidationReport((), (notice,))), batch)
@@ -298,6 +311,25 @@ class Store(ABC):
         origin: str,
     ) -> int:
         """Append one batch and its rows inside the caller's transaction; its id."""
+
+    @abstractmethod
+    def _append_access(
+        self, writer: Any, user: str, action: str, target: str, fingerprint: str
+    ) -> None:
+        """Append an access log entry inside the caller's write transaction (`writer`)."""
+
+    def _log_batch(
+        self,
+        writer: Any,
+        user: str,
+        action: Action,
+        batch_id: int,
+        table: str,
+        center: str,
+        sha256: str,
+    ) -> None:
+        """Log `user`'s `action` on a batch inside the transaction that changes the batch."""
+        self._append_access(writer, user, action, batch_target(batch_id, table, center), sha256)
 
     @abstractmethod
     def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
@@ -326,13 +358,13 @@ class Store(ABC):
         """The batches as a table, for display."""
         return self._read_once("batches_frame", read_batches_frame)
 
-    def retract(self, batch_id: int, reason: str = "") -> Batch | None:
+    def retract(self, batch_id: int, reason: str = "", *, user: str | None = None) -> Batch | None:
         """Retract a batch: its rows stop being used, but stay recorded (reversible)."""
-        return self.set_retracted(batch_id, True, reason)
+        return self.set_retracted(batch_id, True, reason, user=user)
 
-    def restore(self, batch_id: int, reason: str = "") -> Batch | None:
+    def restore(self, batch_id: int, reason: str = "", *, user: str | None = None) -> Batch | None:
         """Undo a retraction."""
-        return self.set_retracted(batch_id, False, reason)
+        return self.set_retracted(batch_id, False, reason, user=user)
 
     def check_upload(
         self,
@@ -365,6 +397,7 @@ class Store(ABC):
         *,
         cap_ages: bool = False,
         max_bytes: int = MAX_FILE_BYTES,
+        user: str | None = None,
     ) -> IngestResult:
         """`ingest_bytes` for a file on disk (never raises for an unreadable file)."""
         path = Path(path)
@@ -388,7 +421,7 @@ class Store(ABC):
                 ValidationReport(too_large(table, path.name, size, max_bytes).problems)
             )
         return self.ingest_bytes(
-            data, path.name, table, center, cap_ages=cap_ages, max_bytes=max_bytes
+            data, path.name, table, center, cap_ages=cap_ages, max_bytes=max_bytes, user=user
         )
 
     # --- loading ------------------------------------------------------------------------------
@@ -478,17 +511,25 @@ class FileStore(Store):
         return self._read_once("generation", read_generation)
 
     def set_retracted(
-        self, batch_id: int, retracted: bool = True, reason: str = ""
+        self, batch_id: int, retracted: bool = True, reason: str = "", *, user: str | None = None
     ) -> Batch | None:
         """Retract (or restore) a batch by appending to the retraction log; None if unknown."""
         with self._transaction() as cursor:
-            if not fetch(cursor, "SELECT 1 FROM store_batches WHERE batch_id = ?", [batch_id]):
+            found = fetch(
+                cursor,
+                "SELECT table_name, center, sha256 FROM store_batches WHERE batch_id = ?",
+                [batch_id],
+            )
+            if not found:
                 return None
             fetch(
                 cursor,
                 _LOG_RETRACTION,
                 [batch_id, retracted, reason],
             )
+            if user is not None:
+                action = Action.RETRACT if retracted else Action.RESTORE
+                self._log_batch(cursor, user, action, batch_id, *found[0])
         return self.batch(batch_id)
 
     # --- seeding ------------------------------------------------------------------------------
@@ -557,10 +598,20 @@ class FileStore(Store):
 
     # --- access log ---------------------------------------------------------------------------
 
+    def _append_access(
+        self,
+        writer: duckdb.DuckDBPyConnection,
+        user: str,
+        action: str,
+        target: str,
+        fingerprint: str,
+    ) -> None:
+        append_access(writer, user, action, target, fingerprint)
+
     def record_access(self, user: str, action: str, target: str, fingerprint: str = "") -> None:
         """Append who did what to which batch or export (`data.access` says what is recorded)."""
         with self._transaction() as cursor:
-            append_access(cursor, user, action, target, fingerprint)
+            self._append_access(cursor, user, action, target, fingerprint)
 
     def access_log(self) -> tuple[AccessEntry, ...]:
         """Every access log entry, oldest first."""

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,21 @@ class Batch:
     validator_version: str
     origin: str
     retracted: bool
+
+
+class Action(StrEnum):
+    """What the access log records."""
+
+    SIGN_IN = "sign-in"
+    UPLOAD = "upload"
+    RETRACT = "retract"
+    RESTORE = "restore"
+    DOWNLOAD = "download"
+
+
+def batch_target(batch_id: int, table: str, center: str) -> str:
+    """How the access log names a batch (never a patient value)."""
+    return f"batch {batch_id} ({table}, center {center})"
 
 
 @dataclass(frozen=True)

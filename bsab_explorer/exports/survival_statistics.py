@@ -520,7 +520,16 @@ def cox_table(fit: CoxFit) -> StatisticTable:
 
 def proportional_hazards_table(fit: CoxFit) -> StatisticTable:
     """The test of proportional hazards per covariate and global (R's `cox.zph`)."""
-    test = assess_proportional_hazards(fit)
+    try:
+        test = assess_proportional_hazards(fit)
+    except np.linalg.LinAlgError:
+        # R's cox.zph stops too ("system is computationally singular"): said in words instead.
+        why = NoModel(
+            "No test of proportional hazards: its information matrix is singular (too few "
+            f"patients or events for {len(fit.coefficients)} coefficient(s): "
+            f"{fit.n} patients, {fit.events} event(s)). Choose fewer covariates or a wider filter."
+        )
+        return no_model_table(why, proportional_hazards=True)
     rows = [*test.terms, test.overall]
     data = pl.DataFrame(
         {

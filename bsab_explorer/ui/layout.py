@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from bsab_explorer.data.store import StoreDamaged
+from bsab_explorer.data.store import StoreDamaged, StoreUnavailable
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE
@@ -117,10 +117,32 @@ def _leave_presentation() -> None:
     st.session_state[PRESENT_KEY] = False
 
 
+#: What every page shows while the store cannot be reached (its reason goes to the server log
+#: only: it names the server, and a viewer cannot act on it).
+STORE_UNAVAILABLE = (
+    "The data store cannot be reached just now, so there is nothing to show. The data are safe "
+    "in the store: this page shows them again as soon as the store is back (reload the page "
+    "or change anything to try again). If it lasts, tell the deployment's administrator: the "
+    "server's log says why."
+)
+
+
+def store_unavailable(error: StoreUnavailable) -> None:
+    """Say in words that the store cannot be reached (the reason to the log), and stop the page.
+
+    Nothing is kept from the failed attempt: the next rerun tries the store again.
+    """
+    LOG.error("The store cannot be reached: %s", error)
+    st.error(STORE_UNAVAILABLE, icon=":material/cloud_off:")
+    st.stop()
+
+
 def run_guarded(render: Callable[[], None]) -> None:
     """Run a page; an unexpected error becomes a short message with a reference, never a trace."""
     try:
         render()
+    except StoreUnavailable as error:
+        store_unavailable(error)
     except StoreDamaged as damage:
         st.error("The data store is damaged: nothing can be stored or retracted.")
         st.code(str(damage), language=None, wrap_lines=True)

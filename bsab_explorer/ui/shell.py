@@ -16,20 +16,31 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from bsab_explorer import __version__
 from bsab_explorer.analyses.response import missing_columns
+from bsab_explorer.data.store import StoreUnavailable
 from bsab_explorer.filters import CaseSeries, Cohort
 from bsab_explorer.schema import CASE_SERIES, CASES, PATIENTS, QUICK_BOOLEANS, QUICK_CODES
 from bsab_explorer.ui import access, cache
 from bsab_explorer.ui.cache import DATA_CHOICES, DATA_HELP, DATA_KEY, View, load_current
-from bsab_explorer.ui.layout import PRESENT_KEY, apply_page_style, page_header, run_guarded
+from bsab_explorer.ui.layout import (
+    PRESENT_KEY,
+    apply_page_style,
+    page_header,
+    run_guarded,
+    store_unavailable,
+)
 from bsab_explorer.ui.pages import DATA, PAGES_DIR, SECTIONS, Screen, all_screens
 from bsab_explorer.ui.params import FALSE, TRUE, report_unknown
 from bsab_explorer.ui.sidebar import filter_error, filter_sidebar
 from bsab_explorer.ui.text import escape_markdown
 
+#: Session state: this session has run through app.py's navigation (see `ensure_shell`).
+SHELL_KEY = "_bsab_shell"
+
 
 def navigation() -> Any:
     """Admit the visitor (`access.admit`), register every page they may open explicitly
     (st.navigation) and return the selected one."""
+    st.session_state[SHELL_KEY] = True
     visitor = access.admit()
     sections = {
         section: [
@@ -61,7 +72,11 @@ def ensure_shell() -> None:
     # With a pages/ folder next to app.py, Streamlit runs the very first script of a fresh server
     # in its legacy mode, which executes a deep-linked page (e.g. /survival) without app.py: no
     # sidebar, no filter. Leave that mode and run again through app.py and st.navigation.
-    if PagesManager.uses_pages_directory:
+    # The mode is one flag for the whole process: sessions that start together on a fresh server
+    # all begin in it, and only the first to get here still sees it set. So a session that never
+    # ran `navigation` is in the legacy mode whatever the flag says now; without this, it drew
+    # its page without the sidebar's filter and stayed so (seen with 8 viewers at once).
+    if PagesManager.uses_pages_directory or not st.session_state.get(SHELL_KEY, False):
         PagesManager.uses_pages_directory = False
         st.rerun()
 
@@ -97,7 +112,12 @@ def draw_sidebar(page: Any) -> None:
     )
     if asked_data is not None and asked_data not in DATA_CHOICES:
         report_unknown(DATA_KEY, asked_data, str(dataset))
-    result = load_current()
+    try:
+        result = load_current()
+    except StoreUnavailable as error:
+        # Every page needs the store: say so in the page's place, for every page alike.
+        access.footer(access.current())
+        store_unavailable(error)
     if result.dataset is not None:
         table = CASES if screen.study == CASE_SERIES else PATIENTS
         filter_sidebar(

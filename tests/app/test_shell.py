@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE
+from bsab_explorer.ui import shell
+from tests.app.conftest import ROOT
 
 
 def _markdown(app: AppTest) -> str:
@@ -107,3 +114,38 @@ def test_survival_page_reads_its_options_from_the_url(open_app: Callable[..., Ap
     (commands,) = [c.value for c in popover.children.values()]
     for table in ("survival-medians", "survival-landmarks", "logrank", "cox"):
         assert f"bsab-explorer table {table} --endpoint os --by emd --ci log-log" in commands
+
+
+def test_a_session_started_in_the_legacy_page_mode_gets_the_shell_even_after_another_left_it(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Streamlit's legacy mode (a pages/ folder beside app.py) is one flag for the process: on a
+    # fresh server, sessions that start together all run their deep-linked page without app.py,
+    # and the first to reach `ensure_shell` clears the flag for all. The others must still
+    # leave the mode, or they show the page without the sidebar's filter for good (seen with 8
+    # viewers at once in bench/viewers.py).
+    legacy_run = script_runner._mpa_v1
+
+    def after_another_session_left(main_script_path: str) -> None:
+        PagesManager.uses_pages_directory = False  # another session's navigation, meanwhile
+        legacy_run(main_script_path)
+
+    monkeypatch.setattr(script_runner, "_mpa_v1", after_another_session_left)
+    monkeypatch.setenv("BSAB_EXPLORER_STORE", str(store_path))
+    ran: list[str] = []
+    monkeypatch.setattr(shell, "navigation", _recording(shell.navigation, ran))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.switch_page("pages/survival.py")  # the deep link, run by the legacy mode
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert ran == ["navigation"]  # the rerun went through app.py
+    assert [box.label for box in app.sidebar.text_input] == ["Filter"]
+    assert "**44 of 44 patients** · no filter" in _markdown(app)
+
+
+def _recording(navigation: Callable[[], Any], ran: list[str]) -> Callable[[], Any]:
+    def recorded() -> Any:
+        ran.append("navigation")
+        return navigation()
+
+    return recorded

@@ -18,7 +18,7 @@ from bsab_explorer.data.access import (
     Role,
     Visitor,
 )
-from bsab_explorer.data.store import Store, file_sha256, open_store
+from bsab_explorer.data.store import Store, file_sha256, open_store, store_table
 from tests.data.conftest import StoreAt
 
 GOOD = b"patient_id,age_years,sex\nP001,60,F\nP002,71,M\n"
@@ -132,3 +132,53 @@ def test_a_store_without_the_access_log_gains_it_when_opened(tmp_path: Path) -> 
         assert [e.user for e in again.access_log()] == ["a@example.org"]
     finally:
         again.close()
+
+
+class _LogDown(Exception):
+    """The access log's write failed (injected)."""
+
+
+def _failing_log(*args: object) -> None:
+    raise _LogDown("the access log could not be written")
+
+
+def test_an_upload_whose_log_entry_fails_stores_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = store.generation()
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_append_access", _failing_log)
+        with pytest.raises(_LogDown):
+            access.upload(store, UPLOADER, GOOD, "patients.csv", "patients", "C01")
+    # Nothing half-written: no batch, no rows, no entry, the store's generation unchanged.
+    assert store.batches() == ()
+    assert store.access_log() == ()
+    assert store.generation() == before
+    with store.reading() as connection:
+        assert connection.sql(f"SELECT count(*) FROM {store_table('patients')}").fetchall() == [
+            (0,)
+        ]
+    # The same file stores normally afterwards (not refused as a duplicate of a lost batch).
+    result = access.upload(store, UPLOADER, GOOD, "patients.csv", "patients", "C01")
+    assert result.batch is not None
+    assert [(e.action, e.fingerprint) for e in store.access_log()] == [
+        ("upload", file_sha256(GOOD))
+    ]
+
+
+@pytest.mark.parametrize("retracted", [True, False])
+def test_a_retraction_whose_log_entry_fails_changes_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch, retracted: bool
+) -> None:
+    result = access.upload(store, UPLOADER, GOOD, "patients.csv", "patients", "C01")
+    assert result.batch is not None
+    batch_id = result.batch.batch_id
+    if not retracted:
+        access.set_retracted(store, UPLOADER, batch_id, True, "to be restored")
+    before = (store.batches(), store.access_log(), store.generation())
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_append_access", _failing_log)
+        with pytest.raises(_LogDown):
+            access.set_retracted(store, UPLOADER, batch_id, retracted, "log down")
+    assert (store.batches(), store.access_log(), store.generation()) == before
+    assert store.batches()[0].retracted is not retracted

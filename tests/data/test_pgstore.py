@@ -1,16 +1,17 @@
 """What only the PostgreSQL store has: several app processes on one database, the guards that
-keep it append-only, and a URL whose password is never shown."""
+keep it append-only, a URL whose password is never shown, and a server that stops and comes
+back."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 
-from bsab_explorer.cli import main
+from bsab_explorer.cli import EXIT_ERROR, main
 from bsab_explorer.data.store import (
     Store,
     StoreUnavailable,
@@ -18,7 +19,7 @@ from bsab_explorer.data.store import (
     open_store,
     resolve_store_path,
 )
-from tests.pg import PASSWORD, Postgres
+from tests.pg import PASSWORD, Postgres, start_postgres
 
 _APP_PROCESS = """
 import sys
@@ -151,3 +152,82 @@ def test_the_password_never_reaches_a_message(
         open_store(unreachable)
     assert PASSWORD not in str(refused.value)
     assert "postgresql://app:***@127.0.0.1:9/none" in str(refused.value)
+
+
+@pytest.fixture(scope="module")
+def outage() -> Iterator[Postgres]:
+    """A PostgreSQL of its own, for the tests that stop it (the shared one keeps running)."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+GOOD = b"patient_id,sex\nP001,F\nP002,M\n"
+
+
+def test_a_stopped_server_makes_the_store_unavailable_until_it_is_back(
+    outage: Postgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = outage.new_database()
+    store = open_store(url, seed=False)
+    try:
+        generation = store.generation()
+        store.batches()  # several idle connections in the pool, all broken by the stop
+        outage.halt()
+        try:
+            attempts: list[Callable[[], object]] = [
+                store.generation,
+                store.generation,  # each time: not only the first pooled connection
+                store.batches,
+                store.access_log,
+                lambda: store.ingest_bytes(GOOD, "p.csv", "patients", "C01", user="u"),
+                lambda: store.retract(1, user="u"),
+            ]
+            for attempt in attempts:
+                with pytest.raises(StoreUnavailable) as down:
+                    attempt()
+                assert str(down.value).startswith(f"The store {store.path} cannot be reached (")
+                assert PASSWORD not in str(down.value)
+            # The command line: its store exit code and one line, no traceback, no password.
+            assert main(["batches", "--store", url]) == EXIT_ERROR
+            err = capsys.readouterr().err
+            assert len(err.strip().splitlines()) == 1
+            assert "cannot be reached" in err
+            assert PASSWORD not in err
+        finally:
+            outage.resume()
+        # Back with the server, on the next operation; nothing was written meanwhile.
+        assert store.generation() == generation
+        assert store.batches() == ()
+        assert store.access_log() == ()
+        assert store.ingest_bytes(GOOD, "p.csv", "patients", "C01", user="u").stored
+    finally:
+        store.close()
+
+
+def test_a_restart_between_two_operations_goes_unnoticed(outage: Postgres) -> None:
+    store = open_store(outage.new_database(), seed=False)
+    try:
+        generation = store.generation()
+        outage.halt()
+        outage.resume()
+        # The idle connection the server closed is not used: a new one is.
+        assert store.generation() == generation
+    finally:
+        store.close()
+
+
+def test_a_store_opened_while_the_server_is_down_says_so(outage: Postgres) -> None:
+    url = outage.new_database()
+    outage.halt()
+    try:
+        with pytest.raises(StoreUnavailable) as down:
+            open_store(url)
+        assert PASSWORD not in str(down.value)
+    finally:
+        outage.resume()
+    opened = open_store(url, seed=False)
+    try:
+        assert opened.batches() == ()
+    finally:
+        opened.close()
