@@ -68,7 +68,7 @@ CHECKING_END = 0.8
 FINGERPRINT_START = 0.9
 STORED_READING_SHARE = 0.75
 FINGERPRINT_STEP = "Fingerprinting the data"
-LOADED_STEP = "Loaded"
+LOADED_STEP = "Data loaded"
 DATASET_NAMES: dict[str, str] = {
     "bundled": BUNDLED_NAME,
     "pooled": "Pooled uploads",

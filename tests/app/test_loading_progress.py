@@ -38,7 +38,7 @@ def test_loading_shows_how_far_it_is_then_removes_the_bar(
     assert words[:5] == reads
     assert words[5:] == [
         "Fingerprinting the data",
-        "Loaded",
+        "Data loaded",
         "Preparing the pages: responses by timepoint",
         "Preparing the pages: patients in pseudonym order",
         "Preparing the pages: the patient of each response",

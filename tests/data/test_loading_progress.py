@@ -24,7 +24,7 @@ def test_a_folder_load_tells_each_file_each_check_and_the_fingerprint() -> None:
         *(f"Checking the tables: {t} ({i} of {n})" for i, t in enumerate(tables, start=1)),
         "Checking the tables: references between them",
         "Fingerprinting the data",
-        "Loaded",
+        "Data loaded",
     ]
     fractions = [f for f, _ in told]
     assert fractions == sorted(fractions)
@@ -49,6 +49,6 @@ def test_a_store_load_tells_each_table_read_and_the_fingerprint(tmp_path: Path) 
         "Reading the store: cases (4 of 5)",
         "Reading the store: events (5 of 5)",
         "Fingerprinting the data",
-        "Loaded",
+        "Data loaded",
     ]
     assert [f for f, _ in told] == [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 1.0]
