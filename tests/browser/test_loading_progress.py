@@ -16,7 +16,7 @@ from bench.browser import _KM_PAINTED, server, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path("/tmp/shots")
-PATIENTS = 50_000
+PATIENTS = 200_000
 #: Every text and value the progress bar shows, in order, kept across reruns of the page.
 _RECORD = """
 () => {
