@@ -6,13 +6,16 @@ line marks in the page's SVG, and compared with a one-line Streamlit app started
 in the same run. A filter change is timed in the page's own clock, from the Enter that commits a
 new filter in the sidebar box to the animation frame after the last change to the main area
 (the new N shown, every chart redrawn with its marks, the script idle; the wait for quiet
-afterwards is not counted).
+afterwards is not counted). The first page at a million patients (`first_page`) is timed from
+navigation to the KM curve on a server just started on a copy of the loading benchmark's store,
+against the same page of the bundled data.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -263,6 +266,79 @@ def later_visit(browser: Any, store: Path | None, *, warm: bool, idle_s: float) 
         return _painted_at(browser, url, "/survival", _KM_PAINTED) - started
 
 
+def server_cpu_s(process: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) the server process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_visit(browser: Any, store: Path, path: str, ready: str) -> dict[str, float]:
+    """A first visitor on a server just started (warmed up as `make run` does): seconds and
+    server CPU seconds from navigation to `ready` on `path`, and the load average then."""
+    with server(ROOT / "app.py", store) as (url, process, _):
+        wait_healthy(url, process)
+        cpu = server_cpu_s(process)
+        started = time.perf_counter()
+        painted = _painted_at(browser, url, path, ready)
+        return {
+            "s": painted - started,
+            "server_cpu_s": server_cpu_s(process) - cpu,
+            "load_1min": os.getloadavg()[0],
+        }
+
+
+def first_page(
+    browser: Any, size: int = 1_000_000, repeats: int = 3, store_dir: Path | None = None
+) -> dict[str, Any]:
+    """The first KM curve at `size` patients from the store against the bundled data's.
+
+    Each visit is the first on a server just started: its warm-up has imported the libraries
+    and loaded the bundled dataset (as `make run` does), so the registry's visit loads and
+    prepares the registry (the progress bar's work), the bundled one finds its data loaded.
+    The registry is the loading benchmark's store (`bench.loading.prepare`), copied: the app
+    adds the bundled batch to the store it opens. Alternated, `repeats` times each; medians.
+    """
+    from bench.loading import prepare
+
+    where = store_dir or registry.OUT_DIR / "browser-store"
+    where.mkdir(parents=True, exist_ok=True)
+    large = where / f"first-page-{size}.duckdb"
+    shutil.copyfile(prepare(size) / "store.duckdb", large)
+    bundled = where / "first-page-bundled.duckdb"
+    bundled.unlink(missing_ok=True)
+    registry_ready = (
+        f"() => ({_KM_PAINTED})() && document.body.innerText.includes('of {size} patients')"
+    )
+    # The first start of each store adds the bundled batch to it: not a first page, not counted.
+    first_visit(browser, large, f"/survival?data={data_param('pooled')}", registry_ready)
+    first_visit(browser, bundled, "/survival", _KM_PAINTED)
+    runs: dict[str, list[dict[str, float]]] = {"registry": [], "bundled": []}
+    for repeat in range(repeats):
+        for which in ("registry", "bundled") if repeat % 2 == 0 else ("bundled", "registry"):
+            if which == "registry":
+                visit = first_visit(
+                    browser, large, f"/survival?data={data_param('pooled')}", registry_ready
+                )
+            else:
+                visit = first_visit(browser, bundled, "/survival", _KM_PAINTED)
+            runs[which].append(visit)
+
+    def median(which: str, key: str) -> float:
+        return float(np.median([run[key] for run in runs[which]]))
+
+    return {
+        "patients": size,
+        "registry_s": [round(r["s"], 2) for r in runs["registry"]],
+        "bundled_s": [round(r["s"], 2) for r in runs["bundled"]],
+        "registry_server_cpu_s": [round(r["server_cpu_s"], 2) for r in runs["registry"]],
+        "bundled_server_cpu_s": [round(r["server_cpu_s"], 2) for r in runs["bundled"]],
+        "load_1min": [round(r["load_1min"], 2) for r in runs["registry"] + runs["bundled"]],
+        "registry_median_s": round(median("registry", "s"), 2),
+        "bundled_median_s": round(median("bundled", "s"), 2),
+        "ratio_median": round(median("registry", "s") / median("bundled", "s"), 2),
+    }
+
+
 def filter_plan(dataset: Dataset, count: int) -> list[tuple[str, int]]:
     """`count` distinct filters (never a cached one) whose N differs from the one before."""
     candidates = [f"age_years>={a}" for a in range(30, 90)]
@@ -399,12 +475,28 @@ def run_browser(size: int = 100_000, changes: int = 20, cold_repeats: int = 3) -
                 pooled.table("patients").height,
             )
             result["filter_change_registry"]["patients"] = size
+            result["first_page_1m"] = first_page(browser, repeats=cold_repeats)
         finally:
             browser.close()
     return result
 
 
+def run_first_page(size: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
+    """`first_page` alone, in its own browser (`python -m bench.browser first-page`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            return first_page(browser, size, repeats)
+        finally:
+            browser.close()
+
+
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run_browser(changes=int(sys.argv[1]) if len(sys.argv) > 1 else 20)))
+    if sys.argv[1:2] == ["first-page"]:
+        print(json.dumps(run_first_page(*(int(a) for a in sys.argv[2:4]))))
+    else:
+        print(json.dumps(run_browser(changes=int(sys.argv[1]) if len(sys.argv) > 1 else 20)))

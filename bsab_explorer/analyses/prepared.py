@@ -9,6 +9,7 @@ passes it in, so that every function is a plain function of its arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,11 +39,25 @@ class PreparedDataset:
         return self.dataset.fingerprint
 
 
-def prepare_dataset(dataset: Dataset) -> PreparedDataset:
-    """Derive what every filter of `dataset` reuses (the app does it once, when it loads)."""
+def prepare_dataset(
+    dataset: Dataset, *, progress: Callable[[float, str], None] | None = None
+) -> PreparedDataset:
+    """Derive what every filter of `dataset` reuses (the app does it once, when it loads).
+
+    `progress`, when given, is told how far it is (fraction done, what it does, in words).
+    """
+    if progress is not None:
+        progress(0.0, "Preparing the pages: responses by timepoint")
     index = index_cohort(dataset.table(PATIENTS.name), dataset.table(RESPONSES.name))
+    if progress is not None:
+        progress(0.6, "Preparing the pages: patients in pseudonym order")
     _ = index.pseudonym_order  # sorted once here; every filter renumbers it
-    return PreparedDataset(dataset, response_owners(dataset), index)
+    if progress is not None:
+        progress(0.65, "Preparing the pages: the patient of each response")
+    owners = response_owners(dataset)
+    if progress is not None:
+        progress(1.0, "Preparing the pages: done")
+    return PreparedDataset(dataset, owners, index)
 
 
 def select_prepared_cohort(prepared: PreparedDataset, cohort_filter: CohortFilter) -> Cohort:

@@ -3,6 +3,10 @@
 `load_dataset` never raises at a user: whatever is wrong becomes a `Problem` in the report,
 and whatever is usable still loads (invalid cells as null, rows without a usable id left out,
 each said in the report). A study whose tables are absent is simply absent.
+
+A million rows take seconds to load: every loader takes an optional `progress` callback
+(fraction done, words saying what it does), so that the app can show how far it is. None costs
+nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +59,16 @@ _DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 #: Which data to load from a store.
 Which = Literal["bundled", "pooled", "both"]
+#: Told how far a load is: the fraction done (0 to 1) and what it does now, in words.
+Progress = Callable[[float, str], None]
+#: How far a load of files is when it has read them, checked them and is fingerprinting them
+#: (each stage's share measured at a million patients; the store's rows need no checking).
+READING_SHARE = 0.4
+CHECKING_END = 0.8
+FINGERPRINT_START = 0.9
+STORED_READING_SHARE = 0.75
+FINGERPRINT_STEP = "Fingerprinting the data"
+LOADED_STEP = "Data loaded"
 DATASET_NAMES: dict[str, str] = {
     "bundled": BUNDLED_NAME,
     "pooled": "Pooled uploads",
@@ -70,11 +84,15 @@ class LoadResult:
     report: ValidationReport
 
 
-def load_dataset(path: Path | str | None = None, *, cap_ages: bool = False) -> LoadResult:
+def load_dataset(
+    path: Path | str | None = None, *, cap_ages: bool = False, progress: Progress | None = None
+) -> LoadResult:
     """Load a folder of contract tables or a DuckDB file (None = the bundled data)."""
     try:
         if path is None or Path(path).resolve() == BUNDLED_DATA_DIR:
-            result = load_folder(BUNDLED_DATA_DIR, name=BUNDLED_NAME, reconstructed=True)
+            result = load_folder(
+                BUNDLED_DATA_DIR, name=BUNDLED_NAME, reconstructed=True, progress=progress
+            )
             if result.dataset is not None:
                 notice = f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}"
                 return LoadResult(
@@ -83,12 +101,16 @@ def load_dataset(path: Path | str | None = None, *, cap_ages: bool = False) -> L
             return result
         path = Path(path)
         if path.is_dir():
-            return load_folder(path, cap_ages=cap_ages)
+            return load_folder(path, cap_ages=cap_ages, progress=progress)
         if is_duckdb_file(path):
-            return load_duckdb(path)
+            return load_duckdb(path, progress=progress)
         if path.is_file() and path.stem.lower() in TABLES:
             return load_files(
-                {path.stem.lower(): path}, name=path.name, source=str(path), cap_ages=cap_ages
+                {path.stem.lower(): path},
+                name=path.name,
+                source=str(path),
+                cap_ages=cap_ages,
+                progress=progress,
             )
         return _nothing(
             str(path),
@@ -155,7 +177,12 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
 
 
 def load_folder(
-    folder: Path, *, name: str | None = None, reconstructed: bool = False, cap_ages: bool = False
+    folder: Path,
+    *,
+    name: str | None = None,
+    reconstructed: bool = False,
+    cap_ages: bool = False,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Load every contract table found in `folder` (and its immediate subfolders)."""
     if not folder.is_dir():
@@ -176,6 +203,7 @@ def load_folder(
         reconstructed=reconstructed,
         cap_ages=cap_ages,
         file_label=lambda p: str(p.relative_to(folder)),
+        progress=progress,
     )
     return LoadResult(result.dataset, ValidationReport(tuple(problems)).merged(result.report))
 
@@ -188,36 +216,54 @@ def load_files(
     reconstructed: bool = False,
     cap_ages: bool = False,
     file_label: Callable[[Path], str] | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Load the given table files (table name -> path) as one dataset."""
     reads: dict[str, ReadResult] = {}
-    for table in TABLE_ORDER:
-        if table in files:
-            read = read_table_file(files[table], table)
-            if file_label is not None:
-                label = file_label(files[table])
-                read = ReadResult(
-                    replace(read.raw, file=label) if read.raw is not None else None,
-                    tuple(replace(p, file=label) for p in read.problems),
-                    read.notices,
-                )
-            reads[table] = read
-    return assemble(reads, name=name, source=source, reconstructed=reconstructed, cap_ages=cap_ages)
+    present = [table for table in TABLE_ORDER if table in files]
+    for number, table in enumerate(present):
+        if progress is not None:
+            progress(
+                READING_SHARE * number / len(present),
+                f"Reading the files: {table} ({number + 1} of {len(present)})",
+            )
+        read = read_table_file(files[table], table)
+        if file_label is not None:
+            label = file_label(files[table])
+            read = ReadResult(
+                replace(read.raw, file=label) if read.raw is not None else None,
+                tuple(replace(p, file=label) for p in read.problems),
+                read.notices,
+            )
+        reads[table] = read
+    return assemble(
+        reads,
+        name=name,
+        source=source,
+        reconstructed=reconstructed,
+        cap_ages=cap_ages,
+        progress=progress,
+    )
 
 
-def load_duckdb(path: Path) -> LoadResult:
+def load_duckdb(path: Path, *, progress: Progress | None = None) -> LoadResult:
     """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches)."""
     try:
         with storefile.reading(path.resolve()) as connection:
             names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
             if "store_batches" in names:
                 # A bsab-explorer store: its active batches, bundled and uploaded.
-                return load_stored(connection, "both", path.resolve())
+                return load_stored(connection, "both", path.resolve(), progress=progress)
             reads: dict[str, ReadResult] = {}
-            for table in TABLE_ORDER:
-                if table in names:
-                    frame = connection.table(table).pl()
-                    reads[table] = typed_table_from_frame(frame, table, f"{path.name}:{table}")
+            present = [table for table in TABLE_ORDER if table in names]
+            for number, table in enumerate(present):
+                if progress is not None:
+                    progress(
+                        READING_SHARE * number / len(present),
+                        f"Reading the database: {table} ({number + 1} of {len(present)})",
+                    )
+                frame = connection.table(table).pl()
+                reads[table] = typed_table_from_frame(frame, table, f"{path.name}:{table}")
     except StoreDamaged as error:
         return _nothing(path.name, Rule.UNREADABLE, str(error))
     except StoreUnavailable as error:
@@ -234,11 +280,15 @@ def load_duckdb(path: Path) -> LoadResult:
             "The DuckDB file has no tables named after the contract (patients, responses, "
             "cases, events).",
         )
-    return assemble(reads, name=path.name, source=str(path))
+    return assemble(reads, name=path.name, source=str(path), progress=progress)
 
 
 def load_stored(
-    connection: duckdb.DuckDBPyConnection, which: Which, path: Path | str
+    connection: duckdb.DuckDBPyConnection,
+    which: Which,
+    path: Path | str,
+    *,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """The bundled batches, the pooled uploads, or both, of the store open on `connection`."""
     origins = {"bundled": (BUNDLED,), "pooled": (UPLOAD,), "both": (BUNDLED, UPLOAD)}[which]
@@ -246,7 +296,12 @@ def load_stored(
     notices: list[str] = []
     # A command line reading a million rows shows no progress bar of DuckDB's own.
     connection.execute("SET enable_progress_bar = false")
-    for table in TABLE_ORDER:
+    for number, table in enumerate(TABLE_ORDER):
+        if progress is not None:
+            progress(
+                STORED_READING_SHARE * number / len(TABLE_ORDER),
+                f"Reading the store: {table} ({number + 1} of {len(TABLE_ORDER)})",
+            )
         frame = connection.sql(_stored_query(table), params={"origins": list(origins)}).pl()
         if frame.height:
             tables[table] = frame.cast({c.name: polars_type(c.kind) for c in TABLES[table].columns})
@@ -275,12 +330,16 @@ def load_stored(
     reconstructed = which != "pooled"
     if reconstructed:
         notices.append(f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}")
+    if progress is not None:
+        progress(STORED_READING_SHARE, FINGERPRINT_STEP)
     dataset = Dataset(
         name=DATASET_NAMES[which],
         tables=tables,
         source=f"store {path} ({which})",
         reconstructed=reconstructed,
     )
+    if progress is not None:
+        progress(1.0, LOADED_STEP)
     return LoadResult(dataset, ValidationReport((), tuple(notices)))
 
 
@@ -312,13 +371,20 @@ def _stored_query(table: str) -> str:
 
 
 def parse_reads(
-    reads: Mapping[str, ReadResult], *, cap_ages: bool = False
+    reads: Mapping[str, ReadResult],
+    *,
+    cap_ages: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, ParsedTable], list[Problem], list[str]]:
     """Normalise and check each read table on its own (no cross-table rules yet)."""
     parsed: dict[str, ParsedTable] = {}
     problems: list[Problem] = []
     notices: list[str] = []
-    for table, read in reads.items():
+    for number, (table, read) in enumerate(reads.items()):
+        if progress is not None:
+            progress(
+                number / len(reads), f"Checking the tables: {table} ({number + 1} of {len(reads)})"
+            )
         problems += read.problems
         notices += read.notices
         if read.raw is None:
@@ -358,9 +424,15 @@ def assemble(
     source: str,
     reconstructed: bool = False,
     cap_ages: bool = False,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Parse, check (single- and cross-table) and clean read tables into one dataset."""
-    parsed, problems, notices = parse_reads(reads, cap_ages=cap_ages)
+    checking = None
+    if progress is not None:
+        checking = _within(progress, READING_SHARE, CHECKING_END)
+    parsed, problems, notices = parse_reads(reads, cap_ages=cap_ages, progress=checking)
+    if progress is not None:
+        progress(CHECKING_END, "Checking the tables: references between them")
     for child, (parent, key) in _relations():
         if child in parsed:
             if parent in parsed:
@@ -373,9 +445,18 @@ def assemble(
     notices += dropped
     dataset = None
     if tables:
+        if progress is not None:
+            progress(FINGERPRINT_START, FINGERPRINT_STEP)
         dataset = Dataset(name=name, tables=tables, source=source, reconstructed=reconstructed)
     report = ValidationReport(tuple(in_reading_order(problems)), tuple(notices))
+    if progress is not None:
+        progress(1.0, LOADED_STEP)
     return LoadResult(dataset, report)
+
+
+def _within(progress: Progress, start: float, end: float) -> Progress:
+    """`progress` told of a stage that runs from `start` to `end` of the whole load."""
+    return lambda fraction, words: progress(start + (end - start) * fraction, words)
 
 
 def _relations() -> list[tuple[str, tuple[str, str]]]:

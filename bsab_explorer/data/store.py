@@ -37,6 +37,7 @@ from bsab_explorer.data.loading import (
     DATASET_NAMES,
     TABLE_ORDER,
     LoadResult,
+    Progress,
     Which,
     find_table_files,
     load_folder,
@@ -426,10 +427,12 @@ class Store(ABC):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def load_dataset(self, which: Which = "bundled") -> LoadResult:
+    def load_dataset(
+        self, which: Which = "bundled", *, progress: Progress | None = None
+    ) -> LoadResult:
         """The bundled batches, the pooled uploads, or both, as one dataset."""
         with self.reading() as connection:
-            return load_stored(connection, which, self.path)
+            return load_stored(connection, which, self.path, progress=progress)
 
 
 class FileStore(Store):

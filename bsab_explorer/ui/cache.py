@@ -4,7 +4,10 @@ draw (keyed by specs: the data's fingerprint, the filter text, the export reques
 from __future__ import annotations
 
 import pickle
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -21,11 +24,14 @@ from bsab_explorer.analyses.recurrence import analyse_recurrence
 from bsab_explorer.analyses.response import IndexedCohort
 from bsab_explorer.analyses.response_tables import SHOWN_IDS
 from bsab_explorer.audit import audit_dataset, audit_frame
-from bsab_explorer.data.loading import LoadResult, load_dataset
+from bsab_explorer.data.loading import LoadResult, Progress, load_dataset
 from bsab_explorer.data.store import Store, StoreDamaged, Which, open_store, resolve_store_path
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import Built, ExportRequest, build
 from bsab_explorer.filters import CaseSeries, Cohort, CohortFilter, select_cases
+from bsab_explorer.ui.progress import ProgressBar, progress_bar, within
+
+T = TypeVar("T")
 
 DATA_KEY = "data"
 #: The sidebar's dataset switch: the label shown (and kept in the URL, `?data=Pooled`) -> the
@@ -53,28 +59,72 @@ def store_generation(the_store: Store) -> str:
     return the_store.generation()
 
 
-#: What loading says while it works, step by step (each step shows only while it runs).
-READING_STEP = "Loading data, step 1 of 2: reading the store…"
-PREPARING_STEP = "Loading data, step 2 of 2: preparing the pages (groups, timepoints, flows)…"
+class _Slot(Generic[T]):
+    """A value computed at most once, by the first caller (see `_fill`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.value: T | None = None
 
 
-@st.cache_resource(show_spinner=READING_STEP, max_entries=8)
-def _read(path: str, which: str, generation: str) -> LoadResult:
-    choice: Which = "pooled" if which == "pooled" else "both" if which == "both" else "bundled"
-    return _store(path).load_dataset(choice)
+def _fill(slot: _Slot[T], compute: Callable[[ProgressBar], T]) -> T:
+    """The slot's value, computed now under a progress bar if no caller has computed it yet.
+
+    Streamlit records every element a cached function draws and draws it again on each later
+    hit: a progress bar drawn inside `st.cache_resource` would come back on every rerun. So the
+    cache holds an empty slot per key, and the first caller fills it here, outside the cached
+    function; a second session asking meanwhile waits for that value instead of computing it
+    again (as a cached function's own lock would have it wait).
+    """
+    with progress_bar() as bar:
+        if not slot.lock.acquire(blocking=False):
+            bar(0.0, WAITING_STEP)
+            slot.lock.acquire()
+        try:
+            if slot.value is None:
+                slot.value = compute(bar)
+            return slot.value
+        finally:
+            slot.lock.release()
+
+
+#: What the bar says while another session loads the same data.
+WAITING_STEP = "Waiting for the data another page is loading"
+#: The share of the bar for reading the data; preparing the pages takes the rest (measured at a
+#: million patients from the store, docs/performance.md).
+READING_SHARE = 0.75
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _read_slot(path: str, which: str, generation: str) -> _Slot[LoadResult]:
+    return _Slot()
 
 
 def _load(path: str, which: str, generation: str) -> LoadResult:
-    result = _read(path, which, generation)
-    if result.dataset is not None:
-        # Once per dataset, under its own message, rather than on the first filter change.
-        _prepared(result.dataset, result.dataset.fingerprint)
-    return result
+    choice: Which = "pooled" if which == "pooled" else "both" if which == "both" else "bundled"
+
+    def read(bar: ProgressBar) -> LoadResult:
+        result = _store(path).load_dataset(choice, progress=within(bar, 0.0, READING_SHARE))
+        if result.dataset is not None:
+            # Once per dataset, under the same bar, rather than on the first filter change.
+            _prepare(result.dataset, within(bar, READING_SHARE, 1.0))
+        return result
+
+    return _fill(_read_slot(path, which, generation), read)
 
 
-@st.cache_resource(show_spinner=PREPARING_STEP, max_entries=8)
-def _prepared(_dataset: Dataset, fingerprint: str) -> PreparedDataset:
-    return prepare_dataset(_dataset)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _prepared_slot(fingerprint: str) -> _Slot[PreparedDataset]:
+    return _Slot()
+
+
+def _prepare(dataset: Dataset, progress: Progress | None = None) -> PreparedDataset:
+    """The prepared dataset (derived once per fingerprint), telling `progress` how far."""
+
+    def prepare(bar: ProgressBar) -> PreparedDataset:
+        return prepare_dataset(dataset, progress=progress or bar)
+
+    return _fill(_prepared_slot(dataset.fingerprint), prepare)
 
 
 def load(which: str) -> LoadResult:
@@ -87,12 +137,19 @@ def load(which: str) -> LoadResult:
         return _load_package()
 
 
-@st.cache_resource(show_spinner="Loading data…")
+@st.cache_resource(show_spinner=False)
+def _package_slot() -> _Slot[LoadResult]:
+    return _Slot()
+
+
 def _load_package() -> LoadResult:
-    result = load_dataset(None)
-    if result.dataset is not None:
-        prepare_dataset(result.dataset)
-    return result
+    def read(bar: ProgressBar) -> LoadResult:
+        result = load_dataset(None, progress=within(bar, 0.0, READING_SHARE))
+        if result.dataset is not None:
+            _prepare(result.dataset, within(bar, READING_SHARE, 1.0))
+        return result
+
+    return _fill(_package_slot(), read)
 
 
 def store_damage() -> str | None:
@@ -129,7 +186,7 @@ def _cases(_dataset: Dataset, fingerprint: str, filter_text: str) -> CaseSeries:
 
 def prepared(view: View) -> PreparedDataset:
     """What every filter of the dataset in view reuses (derived once per dataset)."""
-    return _prepared(view.dataset, view.dataset.fingerprint)
+    return _prepare(view.dataset)
 
 
 # Cohorts kept (the most recently used): a page, its downloads and its provenance footers ask
