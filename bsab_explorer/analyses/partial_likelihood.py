@@ -67,29 +67,30 @@ class EventTimeSums:
         return self.covariance.sum(axis=0)
 
 
-def _per_time(values: FloatArray, selected: BoolArray, index: IntArray, m: int) -> FloatArray:
-    """Sums of the selected rows' values (a vector or matrix per row) per distinct time."""
-    flat = values[selected].reshape(int(selected.sum()), -1)
-    out = np.zeros((m, flat.shape[1]))
+def _per_time(values: FloatArray, index: IntArray, m: int) -> FloatArray:
+    """Sums of the rows' values (a vector or matrix per row) per distinct time."""
+    flat = values.reshape(len(values), -1)
+    out = np.empty((m, flat.shape[1]))
     for j in range(flat.shape[1]):
-        out[:, j] = np.bincount(index[selected], weights=flat[:, j], minlength=m)
+        out[:, j] = np.bincount(index, weights=flat[:, j], minlength=m)
     return out.reshape(m, *values.shape[1:])
 
 
-def _per_time_outer(
-    x: FloatArray, weight: FloatArray, selected: BoolArray, index: IntArray, m: int
-) -> FloatArray:
-    """Per distinct time, the sum of weight·x·xᵀ over the selected rows (m × p × p), without
-    an n × p × p array."""
+def _per_time_outer(weighted: FloatArray, x: FloatArray, index: IntArray, m: int) -> FloatArray:
+    """Per distinct time, the sum of weighted·xᵀ over the rows (m × p × p; `weighted` is
+    weight·x), without an n × p × p array."""
     p = x.shape[1]
-    out = np.zeros((m, p, p))
+    out = np.empty((m, p, p))
     for j in range(p):
         for k in range(j + 1):
-            column = np.bincount(
-                index[selected], weights=(weight * x[:, j] * x[:, k])[selected], minlength=m
-            )
+            column = np.bincount(index, weights=weighted[:, j] * x[:, k], minlength=m)
             out[:, j, k] = out[:, k, j] = column
     return out
+
+
+def _per_group(values: FloatArray, starts: IntArray) -> FloatArray:
+    """Sums of consecutive runs of `values`, each starting at an index of `starts`."""
+    return np.add.reduceat(values, starts)
 
 
 def event_time_sums(design: CoxDesign, beta: FloatArray) -> EventTimeSums:
@@ -114,34 +115,51 @@ def event_time_sums(design: CoxDesign, beta: FloatArray) -> EventTimeSums:
         risk = np.exp(eta[rows])
         m = len(distinct)
 
-        per_time = partial(_per_time, index=index, m=m)
-        everyone = np.ones(len(rows), dtype=np.bool_)
-        at_time0 = per_time(risk, everyone)
-        at_time1 = per_time(risk[:, None] * xs, everyone)
-        at_time2 = _per_time_outer(xs, risk, everyone, index, m)
+        weighted = risk[:, None] * xs
+        at_time0 = _per_time(risk, index, m)
+        at_time1 = _per_time(weighted, index, m)
+        at_time2 = _per_time_outer(weighted, xs, index, m)
         # Risk set at a time: everyone whose time is that time or later.
         s0 = np.cumsum(at_time0[::-1], axis=0)[::-1][with_death]
         s1 = np.cumsum(at_time1[::-1], axis=0)[::-1][with_death]
         s2 = np.cumsum(at_time2[::-1], axis=0)[::-1][with_death]
-        d0 = per_time(risk, dead)[with_death]
-        d1 = per_time(risk[:, None] * xs, dead)[with_death]
-        d2 = _per_time_outer(xs, risk, dead, index, m)[with_death]
-        n_dead = np.bincount(index[dead], minlength=m)[with_death]
-        sum_x = per_time(xs, dead)[with_death]
-        sum_eta = per_time(eta[rows], dead)[with_death]
-        # One term per death: Efron takes k/d of the tied deaths out of the k-th risk set.
+        # The deaths alone.
+        dead_index = index[dead]
+        dead_weighted = weighted[dead]
+        d0 = _per_time(risk[dead], dead_index, m)[with_death]
+        d1 = _per_time(dead_weighted, dead_index, m)[with_death]
+        d2 = _per_time_outer(dead_weighted, xs[dead], dead_index, m)[with_death]
+        n_dead = np.bincount(dead_index, minlength=m)[with_death]
+        sum_x = _per_time(xs[dead], dead_index, m)[with_death]
+        sum_eta = _per_time(eta[rows][dead], dead_index, m)[with_death]
+        # One term per death: Efron takes k/d of the tied deaths out of the k-th risk set. Only
+        # scalars are kept per death; their sums per time weight the per-time vectors and
+        # matrices (Σ_k over a time's deaths of mean_k, second_k and mean_k·mean_kᵀ expand into
+        # s1, d1, s2, d2 times sums of 1/denom_k, f_k/denom_k, ...), so no deaths × p × p array.
         term = np.repeat(np.arange(len(n_dead)), n_dead)
         k = np.arange(len(term)) - np.repeat(np.cumsum(n_dead) - n_dead, n_dead)
         fraction = k / n_dead[term] if design.ties is Ties.EFRON else np.zeros(len(term))
         denom = s0[term] - fraction * d0[term]
-        mean = (s1[term] - fraction[:, None] * d1[term]) / denom[:, None]
-        second = (s2[term] - fraction[:, None, None] * d2[term]) / denom[:, None, None]
-        cov = second - mean[:, :, None] * mean[:, None, :]
+        starts = np.cumsum(n_dead) - n_dead
+        per_death_time = partial(_per_group, starts=starts)
+        inverse = 1.0 / denom
+        a = per_death_time(inverse)  # Σ 1/denom
+        b = per_death_time(fraction * inverse)  # Σ f/denom
+        c0 = per_death_time(inverse**2)  # Σ 1/denom²
+        c1 = per_death_time(fraction * inverse**2)  # Σ f/denom²
+        c2 = per_death_time(fraction**2 * inverse**2)  # Σ f²/denom²
         loglik += float(sum_eta.sum() - np.log(denom).sum())
-        residual = sum_x.copy()
-        np.add.at(residual, term, -mean)
-        covariance = np.zeros((len(n_dead), p, p))
-        np.add.at(covariance, term, cov)
+        residual = sum_x - (s1 * a[:, None] - d1 * b[:, None])
+        second = s2 * a[:, None, None] - d2 * b[:, None, None]
+        s1s1 = s1[:, :, None] * s1[:, None, :]
+        s1d1 = s1[:, :, None] * d1[:, None, :]
+        d1d1 = d1[:, :, None] * d1[:, None, :]
+        means = (
+            s1s1 * c0[:, None, None]
+            - (s1d1 + s1d1.transpose(0, 2, 1)) * c1[:, None, None]
+            + d1d1 * c2[:, None, None]
+        )
+        covariance = second - means
         residuals.append(residual)
         covariances.append(covariance)
         times.append(distinct[with_death])
