@@ -95,7 +95,12 @@ with figure:
 follow_up_request = ExportRequest("table", "follow-up", view.cohort_filter, endpoint="os")
 if not unrecorded(cohort.patients, required_columns("os")):
     follow_up = cache.result(view, follow_up_request).summary
-    beside.metric("Median follow-up", follow_up_text(follow_up).split(" (")[0])
+    # The number alone: a metric's value is cut off where it is wider than this narrow column.
+    reached = follow_up.median_months is not None
+    beside.metric(
+        "Median follow-up, months",
+        f"{follow_up.median_months:.1f}" if reached else "not reached",
+    )
     beside.caption(
         escape_markdown(
             f"{follow_up_text(follow_up)}; reverse Kaplan–Meier of OS (censoring as the event)."

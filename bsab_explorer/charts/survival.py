@@ -428,6 +428,18 @@ def _from_bottom(pixels: int) -> alt.ExprRef:
     return alt.ExprRef(f"height - {pixels}")
 
 
+#: Counts from this size on are shown to 3 significant digits with an SI prefix (550k, 1.00M):
+#: a registry's 7-digit counts at month 0 otherwise run into the group names beside them. The
+#: tooltip and the CSV keep every digit.
+COMPACT_COUNT = 100_000
+
+
+def _count_format(counts: pl.Series) -> str:
+    """d3 format of a number-at-risk row: whole numbers, or 3 significant digits for a registry."""
+    largest = counts.max()
+    return ".3s" if isinstance(largest, int) and largest >= COMPACT_COUNT else "d"
+
+
 def _risk_block_height(data: KMChartData) -> int:
     return RISK_TITLE_HEIGHT + ROW_HEIGHT * len(data.groups) + RISK_GAP
 
@@ -466,7 +478,7 @@ def _risk_layer(
         .encode(
             x=x,
             y=y,
-            text=alt.Text(f"{row}:Q", format="d"),
+            text=alt.Text(f"{row}:Q", format=_count_format(data.at_risk[row])),
             color=color,
             tooltip=[
                 alt.Tooltip("label:N", title=GROUP_TITLE),

@@ -122,6 +122,7 @@ def test_number_at_risk_equals_summary_survfit_and_shares_the_x_scale() -> None:
         at = {r["months"]: r["n_risk"] for r in rows if r["group"] == group}
         assert [at[6.0], at[12.0], at[24.0]] == landmarks[group]["n_risk"]
     assert {r["months"]: r["n_risk"] for r in rows if r["group"] == "1"}[0.0] == 138
+    assert risk["encoding"]["text"]["format"] == "d"  # every digit of a cohort's counts
 
 
 def test_cumulative_rows_are_optional_panels() -> None:
@@ -170,7 +171,13 @@ def test_a_million_patients_send_a_bounded_number_of_points() -> None:
     for label in ("No", "Yes"):
         assert data.steps.filter(pl.col("group") == label).height <= MAX_CURVE_POINTS + 2
         assert data.censors.filter(pl.col("group") == label).height <= MAX_CENSOR_MARKS
-    assert len(km_chart(summary).to_json()) < 600_000
+    chart = km_chart(summary)
+    assert len(chart.to_json()) < 600_000
+    # A registry's counts in 3 significant digits (549,851 -> "550k"): 7 digits at month 0 ran
+    # into the group names; the tooltip keeps every digit.
+    (risk,) = tables(chart.to_dict())
+    assert risk["encoding"]["text"]["format"] == ".3s"
+    assert {t["format"] for t in risk["encoding"]["tooltip"][2:]} == {"d"}
 
 
 @pytest.mark.parametrize(
