@@ -30,6 +30,7 @@ from bsab_explorer.data.storefile import (
     UPLOAD,
     StoreDamaged,
     StoreUnavailable,
+    fetch,
     store_table,
 )
 from bsab_explorer.data.validation import (
@@ -275,11 +276,17 @@ def read_stored(
             frame = _stored_rows(connection, table, ranks)
             if frame.height:
                 tables[table] = frame
+    # Every child row's parent was stored before it, in the same center (`upload`) or the same
+    # bundled file: a child can only lose its parent to a retraction of the parent's table.
+    query = "SELECT DISTINCT table_name FROM store_batch_status WHERE retracted"
+    retracted = {row[0] for row in fetch(connection, query)}
     for table in TABLE_ORDER:
         parent = TABLES[table].parent
         if table not in tables or parent is None:
             continue
         parent_table, key = parent
+        if parent_table in tables and parent_table not in retracted:
+            continue
         before = tables[table].height
         known = (
             tables[parent_table].get_column(key)
