@@ -338,6 +338,14 @@ def _batch_ranks(connection: duckdb.DuckDBPyConnection, origins: tuple[str, ...]
     ).pl()
 
 
+#: A frame converted from DuckDB's Arrow result keeps DuckDB's result buffers alive while its
+#: columns point into them; copying a wide table into Polars' own buffers frees them. At a
+#: million patients (56 columns) it lowered the peak through load and one recompute by about
+#: 150 MB for 0.1 s of CPU; for the 2.5 M responses (8 columns) the copy cost more memory than
+#: it freed (measured 2026-12-07, docs/performance.md).
+COMPACT_FROM_COLUMNS = 20
+
+
 def _stored_rows(
     connection: duckdb.DuckDBPyConnection, table: str, ranks: pl.DataFrame
 ) -> pl.DataFrame:
@@ -371,9 +379,12 @@ def _stored_rows(
     if not position.is_sorted():
         frame = frame.with_columns(position).sort("__order", maintain_order=True)
     del position
-    return frame.drop("__batch", "__row", "__order", strict=False).cast(
+    frame = frame.drop("__batch", "__row", "__order", strict=False).cast(
         {c.name: polars_type(c.kind) for c in contract.columns}
     )
+    if frame.width >= COMPACT_FROM_COLUMNS:
+        frame.shrink_to_fit(in_place=True)
+    return frame
 
 
 def parse_reads(
