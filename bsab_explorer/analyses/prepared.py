@@ -40,9 +40,10 @@ class PreparedDataset:
 
 def prepare_dataset(dataset: Dataset) -> PreparedDataset:
     """Derive what every filter of `dataset` reuses (the app does it once, when it loads)."""
-    index = index_cohort(dataset.table(PATIENTS.name), dataset.table(RESPONSES.name))
+    owners = response_owners(dataset)
+    index = index_cohort(dataset.table(PATIENTS.name), dataset.table(RESPONSES.name), owners)
     _ = index.pseudonym_order  # sorted once here; every filter renumbers it
-    return PreparedDataset(dataset, response_owners(dataset), index)
+    return PreparedDataset(dataset, owners, index)
 
 
 def select_prepared_cohort(prepared: PreparedDataset, cohort_filter: CohortFilter) -> Cohort:
