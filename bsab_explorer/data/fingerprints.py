@@ -11,7 +11,9 @@ The memo is only a shortcut, never a source of truth. It is used only when every
 computed from is still the same: the store's generation (read in the same snapshot as the rows),
 the contract's columns, this loader's version, the Polars version (which writes the CSV text
 hashed) and the number of rows of every loaded table; and its own check digest must match, so
-a damaged or hand-edited memo is ignored (and replaced), never trusted.
+a damaged or hand-edited memo is ignored (and replaced), never trusted. What it cannot see is a
+stored value changed in place behind the store's back (an UPDATE typed into the DuckDB file):
+the store is append-only by contract, and PostgreSQL's triggers refuse such a change.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from bsab_explorer.dataset import fingerprint_tables
 from bsab_explorer.schema import TABLES
 
 #: Raised whenever loading from the store changes what a loaded table holds (its rows, their
@@ -37,10 +40,18 @@ def memo_key(which: str) -> str:
     return f"fingerprint:{which}"
 
 
+#: A row of every kind of value and a row of nulls: their fingerprint changes when the
+#: fingerprint's definition (`dataset.fingerprint_tables`) or the text Polars writes does.
+_PROBE = pl.DataFrame(
+    {"text": ["a,b", None], "whole": [-3, None], "number": [0.1, None], "flag": [True, None]}
+)
+
+
 def loader_key() -> str:
-    """What, besides the stored rows, decides the loaded tables and their CSV text."""
+    """What, besides the stored rows, decides the loaded tables and their fingerprint."""
     contract = [(t, [(c.name, c.kind.value) for c in TABLES[t].columns]) for t in sorted(TABLES)]
-    text = json.dumps([LOADER_VERSION, pl.__version__, contract], sort_keys=True)
+    probe = fingerprint_tables({"probe": _PROBE})
+    text = json.dumps([LOADER_VERSION, pl.__version__, probe, contract], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

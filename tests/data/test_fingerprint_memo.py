@@ -207,6 +207,15 @@ def test_a_new_loader_version_recomputes(
     assert memo.loader == loader_key()
 
 
+def test_another_fingerprint_definition_changes_the_loader_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = loader_key()
+    original = fingerprints.fingerprint_tables
+    monkeypatch.setattr(fingerprints, "fingerprint_tables", lambda t: original(t)[::-1])
+    assert loader_key() != before
+
+
 def test_the_command_line_path_keeps_and_uses_the_memo_of_a_store_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
