@@ -47,14 +47,14 @@ def prepare_dataset(
     `progress`, when given, is told how far it is (fraction done, what it does, in words).
     """
     if progress is not None:
-        progress(0.0, "Preparing the pages: responses by timepoint")
-    index = index_cohort(dataset.table(PATIENTS.name), dataset.table(RESPONSES.name))
-    if progress is not None:
-        progress(0.6, "Preparing the pages: patients in pseudonym order")
-    _ = index.pseudonym_order  # sorted once here; every filter renumbers it
-    if progress is not None:
-        progress(0.65, "Preparing the pages: the patient of each response")
+        progress(0.0, "Preparing the pages: the patient of each response")
     owners = response_owners(dataset)
+    if progress is not None:
+        progress(0.3, "Preparing the pages: responses by timepoint")
+    index = index_cohort(dataset.table(PATIENTS.name), dataset.table(RESPONSES.name), owners)
+    if progress is not None:
+        progress(0.9, "Preparing the pages: patients in pseudonym order")
+    _ = index.pseudonym_order  # sorted once here; every filter renumbers it
     if progress is not None:
         progress(1.0, "Preparing the pages: done")
     return PreparedDataset(dataset, owners, index)

@@ -193,12 +193,16 @@ class IndexedCohort:
 
 
 def _visits(
-    patients: pl.DataFrame | None, responses: pl.DataFrame
+    patients: pl.DataFrame | None, responses: pl.DataFrame, owners: np.ndarray | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Patients numbered 0..n-1 (``__idx``, ``patient_id``; every patient with an assessment
     when `patients` is None) and their assessments by integer keys: one row per patient and
     timepoint (``__idx``, ``__tp`` from `timepoint_key`, ``__rank`` from `response_rank`,
-    ``pet_ct``), each patient's best response included under ``__tp`` = `BEST_KEY`."""
+    ``pet_ct``), each patient's best response included under ``__tp`` = `BEST_KEY`.
+
+    `owners`, when given with `patients`, is each response's patient row (-1: not in
+    `patients`; `filters.response_owners`), which saves joining the responses to the patients
+    by their text ids a second time."""
     base = patients if patients is not None else responses.select(_PATIENT).unique()
     recorded = (
         response_rank("best_response")
@@ -207,16 +211,25 @@ def _visits(
     )
     cohort = base.select(pl.col(_PATIENT), recorded.alias("__best")).with_row_index("__idx")
     pet = pl.col("pet_ct").fill_null(False) if "pet_ct" in responses.columns else pl.lit(False)
-    visits = (
-        responses.select(
-            pl.col(_PATIENT),
-            timepoint_key().alias("__tp"),
-            response_rank().alias(_RANK),
-            pet.alias("pet_ct"),
+    coded = responses.select(
+        pl.col(_PATIENT),
+        timepoint_key().alias("__tp"),
+        response_rank().alias(_RANK),
+        pet.alias("pet_ct"),
+    )
+    if owners is None or patients is None or owners.size != responses.height:
+        owned = coded.drop_nulls(["__tp", _RANK]).join(
+            cohort.select(_PATIENT, "__idx"), on=_PATIENT, how="inner"
         )
-        .drop_nulls(["__tp", _RANK])
-        .join(cohort.select(_PATIENT, "__idx"), on=_PATIENT, how="inner")
-        .select("__idx", "__tp", _RANK, "pet_ct")
+    else:
+        owned = (
+            coded.with_columns(pl.Series("__idx", owners, dtype=pl.Int64))
+            .drop_nulls(["__tp", _RANK])
+            .filter(pl.col("__idx") >= 0)
+            .with_columns(pl.col("__idx").cast(cohort.schema["__idx"]))
+        )
+    visits = (
+        owned.select("__idx", "__tp", _RANK, "pet_ct")
         # Integer keys from here on; sorting is much cheaper than grouping a million patients.
         .sort("__idx", "__tp", _RANK)
     )
@@ -252,9 +265,14 @@ def _visits(
     return cohort.select("__idx", _PATIENT), pl.concat([visits, best.cast(visits.schema)])
 
 
-def index_cohort(patients: pl.DataFrame | None, responses: pl.DataFrame) -> IndexedCohort:
-    """Index the patients (every patient with an assessment when `patients` is None)."""
-    cohort, visits = _visits(patients, responses)
+def index_cohort(
+    patients: pl.DataFrame | None, responses: pl.DataFrame, owners: np.ndarray | None = None
+) -> IndexedCohort:
+    """Index the patients (every patient with an assessment when `patients` is None).
+
+    `owners`: each response's row in `patients` when the caller has it (`_visits`).
+    """
+    cohort, visits = _visits(patients, responses, owners)
     tp = visits.get_column("__tp").to_numpy()
     keys = np.unique(tp)
     shape = (keys.size, cohort.height)

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from bsab_explorer.data import storefile
+from bsab_explorer.data.fingerprints import FingerprintMemo, loader_key, memo_key
 from bsab_explorer.data.ingest import (
     TABLE_SUFFIXES,
     ReadResult,
@@ -33,6 +34,7 @@ from bsab_explorer.data.storefile import (
     UPLOAD,
     StoreDamaged,
     StoreUnavailable,
+    fetch,
     store_table,
 )
 from bsab_explorer.data.validation import (
@@ -248,22 +250,30 @@ def load_files(
 
 def load_duckdb(path: Path, *, progress: Progress | None = None) -> LoadResult:
     """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches)."""
+    stored: StoredLoad | None = None
     try:
         with storefile.reading(path.resolve()) as connection:
             names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
             if "store_batches" in names:
                 # A bsab-explorer store: its active batches, bundled and uploaded.
-                return load_stored(connection, "both", path.resolve(), progress=progress)
-            reads: dict[str, ReadResult] = {}
-            present = [table for table in TABLE_ORDER if table in names]
-            for number, table in enumerate(present):
-                if progress is not None:
-                    progress(
-                        READING_SHARE * number / len(present),
-                        f"Reading the database: {table} ({number + 1} of {len(present)})",
-                    )
-                frame = connection.table(table).pl()
-                reads[table] = typed_table_from_frame(frame, table, f"{path.name}:{table}")
+                stored = read_stored(
+                    connection,
+                    "both",
+                    path.resolve(),
+                    storefile.read_meta(connection, "both"),
+                    progress=progress,
+                )
+            else:
+                reads: dict[str, ReadResult] = {}
+                present = [table for table in TABLE_ORDER if table in names]
+                for number, table in enumerate(present):
+                    if progress is not None:
+                        progress(
+                            READING_SHARE * number / len(present),
+                            f"Reading the database: {table} ({number + 1} of {len(present)})",
+                        )
+                    frame = connection.table(table).pl()
+                    reads[table] = typed_table_from_frame(frame, table, f"{path.name}:{table}")
     except StoreDamaged as error:
         return _nothing(path.name, Rule.UNREADABLE, str(error))
     except StoreUnavailable as error:
@@ -273,6 +283,10 @@ def load_duckdb(path: Path, *, progress: Progress | None = None) -> LoadResult:
             f"The DuckDB file could not be opened ({error}). If the app is writing to this "
             "file, wait a moment and try again.",
         )
+    if stored is not None:
+        if stored.memo is not None:
+            storefile.remember(path.resolve(), memo_key("both"), stored.memo.encode())
+        return stored.result
     if not reads:
         return _nothing(
             path.name,
@@ -283,33 +297,57 @@ def load_duckdb(path: Path, *, progress: Progress | None = None) -> LoadResult:
     return assemble(reads, name=path.name, source=str(path), progress=progress)
 
 
-def load_stored(
+@dataclass(frozen=True)
+class StoredLoad:
+    """What a store loads as, and the fingerprint memo to keep for it (None when the store's
+    own memo fitted, or nothing was loaded)."""
+
+    result: LoadResult
+    memo: FingerprintMemo | None
+
+
+def read_stored(
     connection: duckdb.DuckDBPyConnection,
     which: Which,
     path: Path | str,
+    memo: str | None,
     *,
     progress: Progress | None = None,
-) -> LoadResult:
-    """The bundled batches, the pooled uploads, or both, of the store open on `connection`."""
+) -> StoredLoad:
+    """The bundled batches, the pooled uploads, or both, of the store open on `connection`.
+
+    `memo` is the store's fingerprint memo for `which` (`fingerprints`), used when it fits what
+    was read; otherwise the fingerprint is computed and returned as the memo to keep.
+    `progress`, when given, is told each table read and the fingerprint.
+    """
     origins = {"bundled": (BUNDLED,), "pooled": (UPLOAD,), "both": (BUNDLED, UPLOAD)}[which]
     tables: dict[str, pl.DataFrame] = {}
     notices: list[str] = []
     # A command line reading a million rows shows no progress bar of DuckDB's own.
     connection.execute("SET enable_progress_bar = false")
-    for number, table in enumerate(TABLE_ORDER):
-        if progress is not None:
-            progress(
-                STORED_READING_SHARE * number / len(TABLE_ORDER),
-                f"Reading the store: {table} ({number + 1} of {len(TABLE_ORDER)})",
-            )
-        frame = connection.sql(_stored_query(table), params={"origins": list(origins)}).pl()
-        if frame.height:
-            tables[table] = frame.cast({c.name: polars_type(c.kind) for c in TABLES[table].columns})
+    generation = storefile.read_generation(connection)
+    ranks = _batch_ranks(connection, origins)
+    if ranks.height:
+        for number, table in enumerate(TABLE_ORDER):
+            if progress is not None:
+                progress(
+                    STORED_READING_SHARE * number / len(TABLE_ORDER),
+                    f"Reading the store: {table} ({number + 1} of {len(TABLE_ORDER)})",
+                )
+            frame = _stored_rows(connection, table, ranks)
+            if frame.height:
+                tables[table] = frame
+    # Every child row's parent was stored before it, in the same center (`upload`) or the same
+    # bundled file: a child can only lose its parent to a retraction of the parent's table.
+    query = "SELECT DISTINCT table_name FROM store_batch_status WHERE retracted"
+    retracted = {row[0] for row in fetch(connection, query)}
     for table in TABLE_ORDER:
         parent = TABLES[table].parent
         if table not in tables or parent is None:
             continue
         parent_table, key = parent
+        if parent_table in tables and parent_table not in retracted:
+            continue
         before = tables[table].height
         known = (
             tables[parent_table].get_column(key)
@@ -326,48 +364,92 @@ def load_stored(
         notices.append(
             "No uploads are stored yet." if which == "pooled" else "The store holds no data yet."
         )
-        return LoadResult(None, ValidationReport((), tuple(notices)))
+        return StoredLoad(LoadResult(None, ValidationReport((), tuple(notices))), None)
     reconstructed = which != "pooled"
     if reconstructed:
         notices.append(f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}")
-    if progress is not None:
-        progress(STORED_READING_SHARE, FINGERPRINT_STEP)
+    known_memo = FingerprintMemo.decode(memo)
+    fits = known_memo is not None and known_memo.fits(which, generation, tables)
     dataset = Dataset(
         name=DATASET_NAMES[which],
         tables=tables,
         source=f"store {path} ({which})",
         reconstructed=reconstructed,
+        fingerprint=known_memo.fingerprint if fits and known_memo is not None else "",
     )
+    new_memo = None
+    if not fits:
+        if progress is not None:
+            progress(STORED_READING_SHARE, FINGERPRINT_STEP)
+        rows = {name: frame.height for name, frame in tables.items()}
+        new_memo = FingerprintMemo(which, generation, loader_key(), rows, dataset.fingerprint)
     if progress is not None:
         progress(1.0, LOADED_STEP)
-    return LoadResult(dataset, ValidationReport((), tuple(notices)))
+    return StoredLoad(LoadResult(dataset, ValidationReport((), tuple(notices))), new_memo)
 
 
-def _stored_query(table: str) -> str:
-    """Active rows of `table`: contract columns in contract order, uploaded ids center-prefixed.
+def _batch_ranks(connection: duckdb.DuckDBPyConnection, origins: tuple[str, ...]) -> pl.DataFrame:
+    """The active batches of `origins` (batch_id, upload, rank), in the order their rows load.
 
     Bundled rows keep their file order; uploads follow in an order that does not depend on the
-    order of uploading (center, file hash, file row), so the dataset's fingerprint does not either.
-    The batches are ranked first (a few rows), so the rows are sorted by two integers rather
-    than by their center and a 64-character hash.
+    order of uploading (center, file hash, file row), so the dataset's fingerprint does not
+    either.
+    """
+    return connection.sql(
+        f"SELECT batch_id, origin = '{UPLOAD}' AS upload, dense_rank() OVER (ORDER BY "  # noqa: S608
+        f"origin = '{UPLOAD}', CASE WHEN origin = '{UPLOAD}' THEN center ELSE '' END, sha256) "
+        "AS rank FROM store_batch_status WHERE NOT retracted AND list_contains($origins, origin)",
+        params={"origins": list(origins)},
+    ).pl()
+
+
+#: A frame converted from DuckDB's Arrow result keeps DuckDB's result buffers alive while its
+#: columns point into them; copying a wide table into Polars' own buffers frees them. At a
+#: million patients (56 columns) it lowered the peak through load and one recompute by about
+#: 150 MB for 0.1 s of CPU; for the 2.5 M responses (8 columns) the copy cost more memory than
+#: it freed (measured 2026-12-07, docs/performance.md).
+COMPACT_FROM_COLUMNS = 20
+
+
+def _stored_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, ranks: pl.DataFrame
+) -> pl.DataFrame:
+    """Rows of `table` in the batches of `ranks`, typed, in their batches' rank and file order.
+
+    DuckDB keeps the order rows were inserted in when a query only scans and filters, and
+    batches are written in file order: the rows come in order unless uploads of several centers
+    interleave, and only then are they sorted (by two integers, in Polars, on both cores). The
+    rows reach Polars through Arrow, column by column.
     """
     contract = TABLES[table]
     key = contract.key
     columns = [
-        f"CASE WHEN b.origin = '{UPLOAD}' THEN d._center || '{POOLED_ID_SEPARATOR}' || d.\"{key}\" "
-        f'ELSE d."{key}" END AS "{key}"'
+        f"CASE WHEN list_contains($uploads, d._batch_id) THEN d._center || "
+        f'\'{POOLED_ID_SEPARATOR}\' || d."{key}" ELSE d."{key}" END AS "{key}"'
         if c == key
         else f'd."{c}"'
         for c in contract.column_names
     ]
-    return (
-        "WITH b AS (SELECT batch_id, origin, dense_rank() OVER (ORDER BY "  # noqa: S608
-        f"origin = '{UPLOAD}', CASE WHEN origin = '{UPLOAD}' THEN center ELSE '' END, sha256) "
-        "AS rank FROM store_batch_status "
-        "WHERE NOT retracted AND list_contains($origins, origin)) "
-        f"SELECT {', '.join(columns)} FROM {store_table(table)} d "
-        "JOIN b ON d._batch_id = b.batch_id ORDER BY b.rank, d._row"
+    ids = ranks.get_column("batch_id").to_list()
+    uploads = ranks.filter("upload").get_column("batch_id").to_list()
+    frame = connection.sql(
+        f"SELECT d._batch_id AS __batch, d._row AS __row, {', '.join(columns)} "  # noqa: S608
+        f"FROM {store_table(table)} d WHERE list_contains($ids, d._batch_id)",
+        params={"ids": ids, "uploads": uploads or [-1]},
+    ).pl()
+    order = pl.col("__batch").replace_strict(
+        ranks.get_column("batch_id"), ranks.get_column("rank"), return_dtype=pl.Int64
+    ) * (1 << 40) + pl.col("__row")
+    position = frame.select(order.alias("__order")).to_series()
+    if not position.is_sorted():
+        frame = frame.with_columns(position).sort("__order", maintain_order=True)
+    del position
+    frame = frame.drop("__batch", "__row", "__order", strict=False).cast(
+        {c.name: polars_type(c.kind) for c in contract.columns}
     )
+    if frame.width >= COMPACT_FROM_COLUMNS:
+        frame.shrink_to_fit(in_place=True)
+    return frame
 
 
 def parse_reads(

@@ -29,6 +29,8 @@ import duckdb
 import polars as pl
 import psycopg
 
+from bsab_explorer.data.fingerprints import memo_key
+from bsab_explorer.data.loading import LoadResult, Progress, Which, read_stored
 from bsab_explorer.data.store import (
     SUPERSEDED,
     BundledFiles,
@@ -290,6 +292,41 @@ class PgStore(Store):
             yield cursor
         finally:
             cursor.close()
+
+    def load_dataset(
+        self, which: Which = "bundled", *, progress: Progress | None = None
+    ) -> LoadResult:
+        """The bundled batches, the pooled uploads, or both, as one dataset.
+
+        The fingerprint memo (`fingerprints`) is read in the same snapshot as the copy and kept
+        in PostgreSQL's ``store_meta`` (one statement, no lock: every process computes the same
+        value for the same generation).
+        """
+        with self._connection() as connection:
+            with connection.transaction():
+                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                mirror = self._mirror_of(connection)
+                row = connection.execute(
+                    "SELECT value FROM store_meta WHERE key = %s", [memo_key(which)]
+                ).fetchone()
+            cursor = mirror.cursor()
+            try:
+                stored = read_stored(
+                    cursor,
+                    which,
+                    self.path,
+                    None if row is None else row[0],
+                    progress=progress,
+                )
+            finally:
+                cursor.close()
+            if stored.memo is not None:
+                connection.execute(
+                    "INSERT INTO store_meta VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [memo_key(which), stored.memo.encode()],
+                )
+        return stored.result
 
     def _read_once(self, what: str, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`read` from the in-memory copy (itself copied again only once the store changed)."""

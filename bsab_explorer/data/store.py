@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 
 from bsab_explorer.data import storefile
+from bsab_explorer.data.fingerprints import memo_key
 from bsab_explorer.data.ingest import MAX_FILE_BYTES, too_large
 from bsab_explorer.data.loading import (
     BUNDLED_DATA_DIR,
@@ -41,7 +42,7 @@ from bsab_explorer.data.loading import (
     Which,
     find_table_files,
     load_folder,
-    load_stored,
+    read_stored,
 )
 from bsab_explorer.data.storefile import (
     BUNDLED,
@@ -61,6 +62,8 @@ from bsab_explorer.data.storefile import (
     read_batches,
     read_batches_frame,
     read_generation,
+    read_meta,
+    remember,
     store_table,
 )
 from bsab_explorer.data.upload import UploadCheck, base_name, check_upload
@@ -427,12 +430,12 @@ class Store(ABC):
 
     # --- loading ------------------------------------------------------------------------------
 
+    @abstractmethod
     def load_dataset(
         self, which: Which = "bundled", *, progress: Progress | None = None
     ) -> LoadResult:
-        """The bundled batches, the pooled uploads, or both, as one dataset."""
-        with self.reading() as connection:
-            return load_stored(connection, which, self.path, progress=progress)
+        """The bundled batches, the pooled uploads, or both, as one dataset (`progress`, when
+        given, is told how far the load is)."""
 
 
 class FileStore(Store):
@@ -589,6 +592,24 @@ class FileStore(Store):
         finally:
             cursor.unregister(name)
         return int(batch_id)
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def load_dataset(
+        self, which: Which = "bundled", *, progress: Progress | None = None
+    ) -> LoadResult:
+        """The bundled batches, the pooled uploads, or both, as one dataset.
+
+        The fingerprint comes from the store's memo when it fits; otherwise it is computed and
+        kept in the file for the next load (`fingerprints`).
+        """
+        with self.reading() as connection:
+            stored = read_stored(
+                connection, which, self.path, read_meta(connection, which), progress=progress
+            )
+        if stored.memo is not None:
+            remember(self.path, memo_key(which), stored.memo.encode())
+        return stored.result
 
     # --- uploads ------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from bsab_explorer.data.fingerprints import memo_key
 from bsab_explorer.schema import TABLES, Kind
 
 BUNDLED = "bundled"
@@ -228,21 +229,22 @@ def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @contextmanager
-def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writing(path: Path, *, wait: float = BUSY_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection, alone in this process; the file is checked before it is opened.
 
     A file that does not exist yet is created. A damaged one raises `StoreDamaged` before any
-    read-write connection touches it.
+    read-write connection touches it. Another process's hold on the file is waited for up to
+    `wait` seconds (`StoreUnavailable` afterwards).
     """
     state = _state(path)
     with state.access.exclusive():
         if path.exists():
-            checker = _connect(path, read_only=True)
+            checker = _connect(path, read_only=True, wait=wait)
             try:
                 _verify(path, state, checker)
             finally:
                 checker.close()
-        connection = _connect(path, read_only=False)
+        connection = _connect(path, read_only=False, wait=wait)
         try:
             yield connection
         except duckdb.Error as error:
@@ -256,11 +258,13 @@ def writing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         state.verified = change_key(path)
 
 
-def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open the file, waiting up to `BUSY_WAIT_S` while another process writes to it."""
+def _connect(
+    path: Path, *, read_only: bool, wait: float = BUSY_WAIT_S
+) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to `wait` seconds while another process writes to it."""
     if read_only or path.exists():
         _check_header(path)
-    deadline = time.monotonic() + BUSY_WAIT_S
+    deadline = time.monotonic() + wait
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
@@ -369,6 +373,27 @@ def read_generation(connection: duckdb.DuckDBPyConnection) -> str:
         "(SELECT max(retraction_id) FROM store_retractions)",
     )
     return ":".join("-" if value is None else str(value) for value in row)
+
+
+def read_meta(connection: duckdb.DuckDBPyConnection, which: str) -> str | None:
+    """The store's fingerprint memo of the dataset `which` (`fingerprints`), if it has one."""
+    rows = fetch(connection, "SELECT value FROM store_meta WHERE key = ?", [memo_key(which)])
+    return str(rows[0][0]) if rows else None
+
+
+def remember(path: Path, key: str, value: str) -> bool:
+    """Keep `value` under `key` in the store's metadata, if the file can be written right now.
+
+    For a memo (`fingerprints`), which only saves work: it never waits for another process
+    (the command line reading beside the app, or a read-only file, simply keeps no memo) and
+    never fails; whether it was kept is returned.
+    """
+    try:
+        with writing(path, wait=0.0) as connection:
+            fetch(connection, "INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [key, value])
+    except (StoreUnavailable, StoreDamaged, duckdb.Error, OSError):
+        return False
+    return True
 
 
 def read_batches_frame(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:

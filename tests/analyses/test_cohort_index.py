@@ -244,3 +244,22 @@ def test_flows_with_a_few_pseudonyms_are_the_full_flows_cut_short(
 def test_owners_of_another_dataset_are_refused(generated: Dataset, constructed: Dataset) -> None:
     with pytest.raises(ValueError, match="not the response rows of this dataset"):
         select_cohort(generated, CohortFilter.parse("age_years>=65"), response_owners(constructed))
+
+
+@pytest.mark.parametrize("which", ["generated", "constructed"])
+def test_indexing_with_the_responses_owners_equals_joining_by_id(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    dataset: Dataset = request.getfixturevalue(which)
+    patients, responses = dataset.table("patients"), dataset.table("responses")
+    # A response whose patient is not in the table, and one without a patient id: left out.
+    stray = responses.head(2).with_columns(
+        pl.Series("patient_id", ["nobody", None], dtype=pl.String)
+    )
+    responses = pl.concat([stray, responses])
+    with_stray = Dataset("with a stray response", {"patients": patients, "responses": responses})
+    owners = response_owners(with_stray)
+    assert owners[:2].tolist() == [-1, -1]
+    _same(index_cohort(patients, responses, owners), index_cohort(patients, responses))
+    # Owners that do not fit the responses (another frame's) are not used.
+    _same(index_cohort(patients, responses, owners[1:]), index_cohort(patients, responses))
