@@ -95,10 +95,11 @@ with figure:
 follow_up_request = ExportRequest("table", "follow-up", view.cohort_filter, endpoint="os")
 if not unrecorded(cohort.patients, required_columns("os")):
     follow_up = cache.result(view, follow_up_request).summary
-    # The number alone: a metric's value is cut off where it is wider than this narrow column.
+    # The number alone (its unit and CI in the caption under it): a metric's label and value
+    # are cut off where they are wider than this narrow column (1280 px).
     reached = follow_up.median_months is not None
     beside.metric(
-        "Median follow-up, months",
+        "Median follow-up",
         f"{follow_up.median_months:.1f}" if reached else "not reached",
     )
     beside.caption(

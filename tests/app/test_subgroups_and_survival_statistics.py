@@ -66,7 +66,8 @@ def test_survival_page_shows_follow_up_rmst_and_the_cox_model(
     app = open_app("survival.py", by="emd", covariates=["age_years"])
     # R: survfit(Surv(os_days, 1 - os_event) ~ 1): median 519 days = 17.1 months
     (metric,) = app.metric
-    assert (metric.label, metric.value) == ("Median follow-up, months", "17.1")
+    assert (metric.label, metric.value) == ("Median follow-up", "17.1")
+    assert app.caption[0].value.startswith("17.1 months (95 % CI 12.5–21.8)")
     assert "More survival statistics" in [s.value for s in app.subheader]
     frames = {tuple(f.value.columns)[:3]: f.value for f in app.dataframe}
     rmst = next(f for cols, f in frames.items() if "rmst days" in f.columns)
