@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -147,19 +147,33 @@ def _typed_parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr] 
 
 
 #: A text column whose values repeat this often on average (codes, yes/no, small numbers) is
-#: parsed once per distinct value, then looked up: a million rows hold a few dozen values.
+#: parsed and guarded once per distinct value, then looked up: a million rows hold a few dozen
+#: values. Whether they repeat is first guessed from the column's first rows, so a column of
+#: ids is never hashed whole only to find that it does not.
 _REPEATS = 8
 _LOOKUP_FROM_ROWS = 10_000
 
 
+def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
+    """The distinct non-null values of text column `name` when they repeat enough to be worth
+    handling once each (None: handle the column row by row)."""
+    if frame.height < _LOOKUP_FROM_ROWS or frame.schema[name] != pl.String:
+        return None
+    column = frame.get_column(name)
+    head = column.head(_LOOKUP_FROM_ROWS)
+    if head.n_unique() * _REPEATS > head.len():
+        return None
+    distinct = column.unique().drop_nulls()
+    if distinct.len() * _REPEATS > frame.height:
+        return None
+    return distinct
+
+
 def _once_per_value(
-    frame: pl.DataFrame, name: str, value: pl.Expr, bad: pl.Expr
+    name: str, distinct: pl.Series | None, value: pl.Expr, bad: pl.Expr
 ) -> tuple[pl.Expr, pl.Expr]:
     """(value, bad) of a text column, computed once per distinct text when values repeat."""
-    if frame.height < _LOOKUP_FROM_ROWS:
-        return value, bad
-    distinct = frame.get_column(name).unique().drop_nulls()
-    if distinct.len() * _REPEATS > frame.height:
+    if distinct is None:
         return value, bad
     parsed = pl.DataFrame({name: distinct}).select(value.alias("value"), bad.alias("bad"))
     lookup_value = pl.col(name).replace_strict(
@@ -172,9 +186,9 @@ def _once_per_value(
 
 
 def _parsers(
-    frame: pl.DataFrame,
     present: list[Column],
     typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
+    distinct: dict[str, pl.Series],
     decimal_comma: bool,
 ) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """(value, unusable) of every present column: typed columns as read, text ones parsed."""
@@ -185,8 +199,55 @@ def _parsers(
             continue
         value = _parse_expr(column, decimal_comma)
         bad = _text(column.name).is_not_null() & value.is_null()
-        parsers[column.name] = _once_per_value(frame, column.name, value, bad)
+        parsers[column.name] = _once_per_value(column.name, distinct.get(column.name), value, bad)
     return parsers
+
+
+def _guard(raw: RawTable, view: pl.DataFrame, distinct: dict[str, pl.Series]) -> list[Problem]:
+    """The text guards of every column (cell lengths, then identifiers in cells no longer than
+    their column allows), run once per distinct value of a column whose values repeat."""
+    long_cells: list[Problem] = []
+    identifying: list[Problem] = []
+    for column in TABLES[raw.table].columns:
+        name = column.name
+        if name not in view.columns:
+            continue
+        cells = view.select(ROW, name)
+        values = distinct.get(name)
+        if values is None:
+            long = check_text_cells(raw.table, raw.file, cells)
+            found = check_values(raw.table, raw.file, cells)
+        else:
+            each = pl.DataFrame(
+                {ROW: pl.int_range(values.len(), dtype=pl.Int64, eager=True), name: values}
+            )
+            long = _on_rows(cells, values, check_text_cells(raw.table, raw.file, each))
+            found = _on_rows(cells, values, check_values(raw.table, raw.file, each))
+        too_long = {p.row for p in long}
+        long_cells += long
+        identifying += [p for p in found if p.row not in too_long]
+    identifying.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return long_cells + identifying
+
+
+def _on_rows(cells: pl.DataFrame, values: pl.Series, problems: list[Problem]) -> list[Problem]:
+    """Problems found on distinct `values` (row i: the i-th value) as problems of every row of
+    `cells` holding that value, in row order; problems of the whole column stay last."""
+    by_value: dict[str, list[Problem]] = {}
+    whole = [p for p in problems if p.row is None]
+    for problem in problems:
+        if problem.row is not None:
+            by_value.setdefault(values[problem.row], []).append(problem)
+    if not by_value:
+        return whole
+    name = values.name
+    rows = cells.filter(pl.col(name).is_in(pl.Series(list(by_value), dtype=pl.String).implode()))
+    found = [
+        replace(problem, row=row)
+        for row, value in rows.select(ROW, name).iter_rows()
+        for problem in by_value[value]
+    ]
+    return found + whole
 
 
 def _guard_view(frame: pl.DataFrame, typed: set[str]) -> pl.DataFrame:
@@ -300,13 +361,15 @@ def _normalise_unicode(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     columns = [c for c in frame.columns if c != ROW and frame.schema[c] == pl.String]
     if not columns or frame.height == 0:
         return frame, 0
-    ascii_only = frame.select(
-        pl.all_horizontal(
-            pl.col(c).str.contains(r"^[\x00-\x7f]*$").fill_null(True) for c in columns
+    # A cell is ASCII when its UTF-8 bytes are as many as its characters: two length counts,
+    # several times cheaper than a regular expression per cell.
+    wide = frame.select(
+        pl.any_horizontal(
+            (pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).any() for c in columns
         )
     )
-    if ascii_only.to_series().all():
-        return frame, 0  # the common case costs one scan
+    if not wide.item():
+        return frame, 0  # the common case
     normal = frame.with_columns(pl.col(c).str.normalize("NFKC") for c in columns)
     changed = sum(
         int((frame.get_column(c) != normal.get_column(c)).fill_null(False).sum()) for c in columns
@@ -434,14 +497,12 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: free-text column(s), checked for names, dates and contact details, "
             f"at most {text_limit(free_text[0])} characters a cell: {names}."
         )
-    guard_view = _guard_view(frame, set(typed_columns))
-    guarded = check_text_cells(raw.table, raw.file, guard_view)
-    too_long = {(p.row, p.column) for p in guarded}
-    guarded += [
-        p
-        for p in check_values(raw.table, raw.file, guard_view)
-        if (p.row, p.column) not in too_long
-    ]
+    distinct = {
+        c.name: values
+        for c in present
+        if c.name not in typed_columns and (values := _distinct(frame, c.name)) is not None
+    }
+    guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct)
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
@@ -450,7 +511,7 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
-    parsers = _parsers(frame, present, typed_columns, raw.decimal_comma)
+    parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma)
     typed = frame.with_columns(
         expr.alias(f"__{part}_{name}")
         for name, pair in parsers.items()

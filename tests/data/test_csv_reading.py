@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bsab_explorer.data import ingest, limits
+from bsab_explorer.data import ingest, limits, normalise
 from bsab_explorer.data.ingest import RawTable, ReadResult
 from bsab_explorer.data.limits import MAX_LINE_BYTES, Refusal
 from bsab_explorer.data.validation import ROW, Problem, Rule
@@ -361,3 +361,73 @@ def test_check_text_refuses_the_line_the_line_by_line_check_refused(lines: list[
 )
 def test_check_encoding_refuses_what_it_refused(data: bytes) -> None:
     assert limits.check_encoding(data) == reference_check_encoding(data)
+
+
+# --- the text rules once per distinct value -----------------------------------------------------
+
+
+def _adverse_events_with_repeats(rows: int) -> bytes:
+    """An adverse-event table whose every column repeats a few values, good and bad alike."""
+    cycle = {
+        "patient_id": [f"P{i:03d}" for i in range(40)] + ["jean", "P 1", "2021-03-05", "A" * 40],
+        "term": ["CRS", "icans", "neutropenai", "Rash"]
+        + [f"term{i}" for i in range(60)]
+        + ["=cmd|' /C calc'!A0", "x" * 45, "\u200bCRS"],
+        "grade": ["1", "2", "3.0", "two", "", "NA", "１"],
+        "onset_day": ["1", "2.5", "45000", "-3", "12.03.2021", "inf", "1,5", ""],
+        "after_dose": ["step_up_1", "LATER", "step up", "", "n/a"],
+        "management": [
+            "tocilizumab",
+            "Mr Smith called",
+            "given by Jean",
+            "see www.example.org",
+            "mail a.b@example.org",
+            "call +33 1 23 45 67 89",
+            "x" * 250,
+            "ｔｏｃｉｌｉｚｕｍａｂ",
+            "<b>steroids</b>",
+            "",
+        ],
+    }
+    header = ",".join(cycle)
+    lines = [",".join(values[i % len(values)] for values in cycle.values()) for i in range(rows)]
+    return ("\n".join([header, *lines]) + "\n").encode()
+
+
+def test_the_text_rules_once_per_value_find_what_they_find_cell_by_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guard, lengths, look-alike characters and parsing, once per distinct value of a repeating
+    column, give the problems, notices and values the cell-by-cell rules give."""
+    data = _adverse_events_with_repeats(12_000)
+    read = ingest.read_table_bytes(data, "adverse_events.csv", "adverse_events")
+    assert read.raw is not None
+    once = normalise.normalise_table(read.raw)
+    monkeypatch.setattr(normalise, "_LOOKUP_FROM_ROWS", 10**9)
+    every = normalise.normalise_table(read.raw)
+    assert once.problems == every.problems
+    assert once.notices == every.notices
+    assert once.parsed is not None
+    assert every.parsed is not None
+    assert once.parsed.frame.equals(every.parsed.frame)
+    # Every kind of rule fired, on the rows holding the value (row 2 is the first data row).
+    rules = {p.rule for p in once.problems}
+    assert {
+        Rule.BAD_PSEUDONYM,
+        Rule.CALENDAR_DATE,
+        Rule.TOO_MANY_CODES,
+        Rule.TEXT_TOO_LONG,
+        Rule.FORMULA,
+        Rule.INVISIBLE_CHARACTER,
+        Rule.PERSON_NAME,
+        Rule.URL,
+        Rule.EMAIL,
+        Rule.PHONE,
+        Rule.HTML,
+        Rule.EXCEL_DATE,
+        Rule.NOT_INTEGER,
+        Rule.NOT_NUMBER,
+        Rule.UNKNOWN_CODE,
+    } <= rules
+    rash = [p.row for p in once.problems if p.rule == Rule.TEXT_TOO_LONG and p.column == "term"]
+    assert rash[:2] == [2 + 65, 2 + 65 + 67]
