@@ -179,6 +179,8 @@ def _once_per_value(
     lookup_value = pl.col(name).replace_strict(
         distinct, parsed.get_column("value"), default=None, return_dtype=parsed.schema["value"]
     )
+    if not parsed.get_column("bad").any():
+        return lookup_value, pl.lit(False)  # the usual case: no lookup for nothing
     lookup_bad = pl.col(name).replace_strict(
         distinct, parsed.get_column("bad"), default=False, return_dtype=pl.Boolean
     )
@@ -198,7 +200,12 @@ def _parsers(
             parsers[column.name] = typed_columns[column.name]
             continue
         value = _parse_expr(column, decimal_comma)
-        bad = _text(column.name).is_not_null() & value.is_null()
+        # Text is taken as it is: a cell of a text column is never unusable, only missing.
+        bad = (
+            pl.lit(False)
+            if column.kind == Kind.STRING
+            else _text(column.name).is_not_null() & value.is_null()
+        )
         parsers[column.name] = _once_per_value(column.name, distinct.get(column.name), value, bad)
     return parsers
 
@@ -517,10 +524,14 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         for name, pair in parsers.items()
         for part, expr in zip(("typed", "bad"), pair, strict=True)
     )
-    for column in present:
-        bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
-        if bad.height == 0:
+    # One pass says which columns hold an unusable cell; only those are filtered.
+    any_bad = typed.select(pl.col(f"__bad_{c.name}").any() for c in present).row(0)
+    for column, has_bad in zip(present, any_bad, strict=True):
+        if not has_bad:
             continue
+        bad = typed.select(ROW, column.name, f"__bad_{column.name}").filter(
+            pl.col(f"__bad_{column.name}")
+        )
         texts = cell_text(bad.get_column(column.name))
         problems.extend(
             _parse_problem(raw, column, r, v)
