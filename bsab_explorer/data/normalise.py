@@ -169,6 +169,17 @@ def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
     return distinct
 
 
+def _distincts(
+    frame: pl.DataFrame, present: list[Column], typed: dict[str, tuple[pl.Expr, pl.Expr]]
+) -> dict[str, pl.Series]:
+    """The distinct values of every text column whose values repeat (see `_distinct`)."""
+    return {
+        c.name: values
+        for c in present
+        if c.name not in typed and (values := _distinct(frame, c.name)) is not None
+    }
+
+
 def _once_per_value(
     name: str, distinct: pl.Series | None, value: pl.Expr, bad: pl.Expr
 ) -> tuple[pl.Expr, pl.Expr]:
@@ -362,20 +373,22 @@ def _code_typos(
     return notices
 
 
-def _normalise_unicode(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def _normalise_unicode(
+    frame: pl.DataFrame, distinct: dict[str, pl.Series]
+) -> tuple[pl.DataFrame, int]:
     """Text in Unicode's compatibility form (NFKC: fullwidth digits, ligatures become plain),
-    so look-alike spellings of one id are one id; and how many cells changed."""
+    so look-alike spellings of one id are one id; and how many cells changed. A column whose
+    values repeat is looked at through its `distinct` values."""
     columns = [c for c in frame.columns if c != ROW and frame.schema[c] == pl.String]
     if not columns or frame.height == 0:
         return frame, 0
     # A cell is ASCII when its UTF-8 bytes are as many as its characters: two length counts,
     # several times cheaper than a regular expression per cell.
-    wide = frame.select(
-        pl.any_horizontal(
-            (pl.col(c).str.len_bytes() != pl.col(c).str.len_chars()).any() for c in columns
-        )
+    wide = any(
+        (values.str.len_bytes() != values.str.len_chars()).any()
+        for values in (distinct[c] if c in distinct else frame.get_column(c) for c in columns)
     )
-    if not wide.item():
+    if not wide:
         return frame, 0  # the common case
     normal = frame.with_columns(pl.col(c).str.normalize("NFKC") for c in columns)
     changed = sum(
@@ -491,7 +504,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             typed_columns[column.name] = reading
     if as_text:
         frame = frame.with_columns(as_text)
-    frame, changed = _normalise_unicode(frame)
+    distinct = _distincts(frame, present, typed_columns)
+    frame, changed = _normalise_unicode(frame, distinct)
     if changed:
         notices.append(
             f"{raw.file}: {changed} cell(s) written with look-alike characters (such as fullwidth "
@@ -504,11 +518,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: free-text column(s), checked for names, dates and contact details, "
             f"at most {text_limit(free_text[0])} characters a cell: {names}."
         )
-    distinct = {
-        c.name: values
-        for c in present
-        if c.name not in typed_columns and (values := _distinct(frame, c.name)) is not None
-    }
+    if changed:
+        distinct = _distincts(frame, present, typed_columns)
     guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct)
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
