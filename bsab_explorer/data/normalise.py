@@ -187,9 +187,14 @@ def _once_per_value(
     if distinct is None:
         return value, bad
     parsed = pl.DataFrame({name: distinct}).select(value.alias("value"), bad.alias("bad"))
-    lookup_value = pl.col(name).replace_strict(
-        distinct, parsed.get_column("value"), default=None, return_dtype=parsed.schema["value"]
-    )
+    values = parsed.get_column("value")
+    if values.dtype == pl.String and values.null_count() == 0 and (values == distinct).all():
+        # Every value already reads as itself (codes in the contract's spelling): no lookup.
+        lookup_value = pl.col(name)
+    else:
+        lookup_value = pl.col(name).replace_strict(
+            distinct, values, default=None, return_dtype=parsed.schema["value"]
+        )
     if not parsed.get_column("bad").any():
         return lookup_value, pl.lit(False)  # the usual case: no lookup for nothing
     lookup_bad = pl.col(name).replace_strict(
