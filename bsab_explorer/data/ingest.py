@@ -357,21 +357,23 @@ def _split_plain(data: bytes, delimiter: str) -> _Split:
         data = data[:end]  # trailing blank lines are not rows
     header_end = data.find(b"\n")
     header = data[: len(data) if header_end < 0 else header_end].decode().split(delimiter)
-    separator = delimiter.encode()
-    # Polars refuses a line with more values than the header, except a last line without a
-    # line break that ends in one separator too many: that line is counted here.
-    last = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
-    if last.count(separator) >= len(header):
-        return _split_lines(data, delimiter, header)
+    lines = _read_lines(data)
     try:
         fields = _read_fields(data, delimiter, len(header), ragged=False)
     except pl.exceptions.ComputeError:
-        return _split_lines(data, delimiter, header)  # a row with more values than the header
-    # No row has more values than the header, so when the file holds exactly width - 1
-    # separators a line no row has fewer either: the common case costs one count, and only a
-    # file with ragged or empty lines is looked at line by line.
-    if data.count(separator) != fields.height * (len(header) - 1):
-        return _split_lines(data, delimiter, header)
+        return _split_lines(lines, data, delimiter, header)  # more values than the header
+    if fields.height != lines.len():
+        # Both readers split lines alike; a file where they differ is not read at all.
+        raise ValueError("the lines of the file could not be counted")
+    # A line's separators are its bytes less its values' bytes: width - 1 on every line, or the
+    # file has ragged or empty lines and is looked at line by line. (Polars refuses most lines
+    # with more values than the header, but not all: a last line ending in one separator too
+    # many is read without its empty last value.)
+    values = fields.select(
+        pl.sum_horizontal(pl.col(str(i)).str.len_bytes() for i in range(len(header)))
+    ).to_series()
+    if ((lines.str.len_bytes() - values) != len(header) - 1).any():
+        return _split_lines(lines, data, delimiter, header)
     body = fields.slice(1)
     # A blank row has a blank first value: the rest is looked at only when one does.
     if body.select((pl.col("0").str.strip_chars() == "").any()).item():
@@ -391,17 +393,22 @@ def _content_end(data: bytes, delimiter: str) -> int:
         end = start - 1
 
 
-def _split_lines(data: bytes, delimiter: str, header: list[str]) -> _Split:
-    """`_split_plain` for a file with ragged or blank lines: each line's values are counted."""
+def _read_lines(data: bytes) -> pl.Series:
+    """Every line of `data` (split as `_read_fields` splits them), as text."""
     # NUL never occurs in a text file read here: as the separator it makes every line one field.
-    lines = pl.read_csv(
+    return pl.read_csv(
         data,
         has_header=False,
         schema={"line": pl.String},
         separator="\x00",
         quote_char=None,
         empty_string_is_null=False,
-    ).select(
+    ).to_series()
+
+
+def _split_lines(lines: pl.Series, data: bytes, delimiter: str, header: list[str]) -> _Split:
+    """`_split_plain` for a file with ragged or blank lines: each line's values are counted."""
+    counted = lines.to_frame().select(
         pl.col("line").str.count_matches(delimiter, literal=True).add(1).alias("n"),
         pl.col("line")
         .str.replace_all(delimiter, "", literal=True)
@@ -411,10 +418,9 @@ def _split_lines(data: bytes, delimiter: str, header: list[str]) -> _Split:
     )
     width = len(header)
     fields = _read_fields(data, delimiter, width, ragged=True)
-    if fields.height != lines.height:
-        # Both readers split lines alike; a file where they differ is not read at all.
-        raise ValueError("the lines of the file could not be counted")
-    body = pl.concat([fields, lines], how="horizontal").slice(1).filter(~pl.col("blank"))
+    if fields.height != counted.height:
+        raise ValueError("the lines of the file could not be counted")  # as in _split_plain
+    body = pl.concat([fields, counted], how="horizontal").slice(1).filter(~pl.col("blank"))
     ragged = [
         (int(r), int(n)) for r, n in body.filter(pl.col("n") != width).select(ROW, "n").iter_rows()
     ]

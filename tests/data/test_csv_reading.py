@@ -305,6 +305,10 @@ def test_the_reader_reads_generated_files_as_the_line_by_line_reader(
         "patient_id\n",
         "patient_id,pfs_days\nP1,3\nP2,4,\nP3,,\n",
         "patient_id,pfs_days\n\u3000,\u00a0\n\x1c,\nP1,2\n",
+        # A short row and a last line with one separator too many (no line break after it):
+        # the file holds as many separators as a regular one.
+        "patient_id,pfs_days\nP1\nP2,3,",
+        "\t\t\t\t\n\t\t\t\n\t\t\t\t0\t",
     ],
 )
 def test_the_reader_reads_edge_cases_as_the_line_by_line_reader(text: str) -> None:
