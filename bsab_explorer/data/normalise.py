@@ -8,6 +8,15 @@ The rules are the contract's, applied exactly: codes are case-insensitive and co
 contract's spelling; booleans accept true/false, 1/0, yes/no, y/n in any case; the missing tokens
 (empty, NA, N/A, `.`, unknown) mean "not recorded" and become null, never false. A value that
 cannot be parsed becomes null and a `Problem` that says what was expected.
+
+A registry's text repeats: a million rows of yes/no, codes or day counts hold a few hundred
+values. Such a column is made plain, guarded and parsed once per distinct value, and what was
+found is placed on every row holding it (`_distinct`, `_guard`, `_once_per_value`); ids, which
+do not repeat, go cell by cell. Either way the problems and values are the same.
+
+(Over 500 lines: one table goes through renaming, look-alike characters, the guards and the
+parse here, in that order over the same frame and the same distinct values; kept in one module,
+the order of the rules, guard before parse and one problem a cell, reads in one function.)
 """
 
 from __future__ import annotations
