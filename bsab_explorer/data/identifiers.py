@@ -452,11 +452,15 @@ def _check_pseudonyms(
 ) -> list[Problem]:
     """Ids that do not have a pseudonym's shape (cells another rule flagged are left to it)."""
     text = pl.col(column).str.strip_chars()
-    bad = frame.select(ROW, column).filter(
+    # The shape first, on every cell; the few cells of the wrong shape are then checked for
+    # being empty, a missing token or flagged already (a filter evaluates all its terms).
+    shape = frame.select(ROW, column).filter(
+        ~text.str.contains(_PSEUDONYM) | text.str.contains(_WORD)
+    )
+    bad = shape.filter(
         text.is_not_null()
         & (text != "")
         & ~text.str.to_lowercase().is_in(sorted(MISSING_TOKENS))
-        & (~text.str.contains(_PSEUDONYM) | text.str.contains(_WORD))
         & ~pl.col(ROW).is_in(sorted(flagged))
     )
     return [

@@ -159,12 +159,13 @@ def read_table_bytes(
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> tuple[str | None, str, int | None]:
-    """(text, encoding description, row of the first NUL byte if the text is not UTF-16)."""
+def _decode(data: bytes) -> tuple[bytes | None, str, int | None]:
+    """(the text as UTF-8 bytes, encoding description, row of the first NUL byte if the text is
+    not UTF-16). UTF-8 files, the usual case, are validated in place and never copied."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM", None
+        return _valid_utf8(data[3:]), "UTF-8 with BOM", None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16", None
+        return data.decode("utf-16").encode("utf-8"), "UTF-16", None
     sample = data[:4096]
     nuls = sample.count(0)
     if nuls and nuls >= len(sample) // 4:
@@ -173,19 +174,26 @@ def _decode(data: bytes) -> tuple[str | None, str, int | None]:
         odd = sample[1::2].count(0)
         encoding = "utf-16-le" if odd > even else "utf-16-be"
         try:
-            return data.decode(encoding), "UTF-16 (no byte-order mark)", None
+            return data.decode(encoding).encode("utf-8"), "UTF-16 (no byte-order mark)", None
         except UnicodeDecodeError:
             pass
     if b"\x00" in data:
         return None, "", data[: data.index(b"\x00")].count(b"\n") + 1
     try:
-        return data.decode("utf-8"), "UTF-8", None
+        return _valid_utf8(data), "UTF-8", None
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252"), "Latin-1 (Windows-1252)", None
+        return data.decode("cp1252").encode("utf-8"), "Latin-1 (Windows-1252)", None
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1 (ISO 8859-1)", None
+        return data.decode("latin-1").encode("utf-8"), "Latin-1 (ISO 8859-1)", None
+
+
+def _valid_utf8(data: bytes) -> bytes:
+    """`data` itself once it is known to be UTF-8 (raises UnicodeDecodeError when it is not)."""
+    if not data.isascii():
+        data.decode("utf-8")
+    return data
 
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
@@ -209,8 +217,8 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
     if refusal := limits.check_text(data) or limits.check_encoding(data):
         return _fail(table, file_name, refusal.rule, refusal.message, row=refusal.row)
-    text, encoding, nul_row = _decode(data)
-    if text is None:
+    utf8, encoding, nul_row = _decode(data)
+    if utf8 is None:
         return _fail(
             table,
             file_name,
@@ -219,8 +227,8 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
             "table again as CSV.",
             row=nul_row,
         )
-    if "\x00" in text:
-        row = text[: text.index("\x00")].count("\n") + 1
+    if b"\x00" in utf8:
+        row = utf8[: utf8.index(b"\x00")].count(b"\n") + 1
         return _fail(
             table,
             file_name,
@@ -231,13 +239,20 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
     notices = []
     if encoding != "UTF-8":
         notices.append(f"{file_name}: read as {encoding} text.")
-    delimiter = _sniff_delimiter(text, Path(file_name).suffix.lower())
-    if delimiter != ",":
-        notices.append(f"{file_name}: columns are separated by {_DELIMITER_NAMES[delimiter]}s.")
-    if '"' in text:
+    suffix = Path(file_name).suffix.lower()
+    parsed: _Split | ReadResult
+    if b'"' in utf8:
+        text = utf8.decode("utf-8")
+        delimiter = _sniff_delimiter(text, suffix)
         parsed = _split_quoted(text, delimiter, file_name, table)
     else:
-        parsed = _split_plain(text, delimiter)
+        if b"\r" in utf8:
+            utf8 = utf8.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        first = utf8.find(b"\n")
+        delimiter = _sniff_delimiter(utf8[: len(utf8) if first < 0 else first].decode(), suffix)
+        parsed = _split_plain(utf8, delimiter)
+    if delimiter != ",":
+        notices.append(f"{file_name}: columns are separated by {_DELIMITER_NAMES[delimiter]}s.")
     if isinstance(parsed, ReadResult):
         return parsed
     header, body, ragged = parsed
@@ -332,37 +347,105 @@ def _split_quoted(text: str, delimiter: str, file_name: str, table: str) -> _Spl
     return header, _body_frame(width, rows, kept), ragged
 
 
-def _split_plain(text: str, delimiter: str) -> _Split:
-    """Records of a CSV without any quote: one line a record, split in bulk (large files)."""
-    # Split by Polars: a million lines never become a million Python strings.
-    lines = (
-        pl.Series("line", [text], dtype=pl.String)
-        .str.replace_all("\r\n", "\n", literal=True)
-        .str.replace_all("\r", "\n", literal=True)
-        .str.split("\n")
-        .explode()
-    )
-    end = lines.len()
-    while end and not str(lines[end - 1]).replace(delimiter, "").strip():
-        end -= 1
+def _split_plain(data: bytes, delimiter: str) -> _Split:
+    """Records of a CSV without any quote (UTF-8, lines ending in \\n): one line a record, split
+    by Polars' CSV reader, so a million lines never become a million Python strings."""
+    end = _content_end(data, delimiter)
     if not end:
         return None, pl.DataFrame(), []
-    header = str(lines[0]).split(delimiter)
-    width = len(header)
-    body = (
-        pl.DataFrame({"line": lines.slice(1, end - 1)})
-        .with_row_index(ROW, offset=2)
-        .with_columns(pl.col(ROW).cast(pl.Int64), pl.col("line").str.split(delimiter).alias("f"))
-        .with_columns(pl.col("f").list.len().alias("n"))
-        .filter(pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars() != "")
+    if data[end:] not in (b"", b"\n"):
+        data = data[:end]  # trailing blank lines are not rows
+    header_end = data.find(b"\n")
+    header = data[: len(data) if header_end < 0 else header_end].decode().split(delimiter)
+    lines = _read_lines(data)
+    try:
+        fields = _read_fields(data, delimiter, len(header), ragged=False)
+    except pl.exceptions.ComputeError:
+        return _split_lines(lines, data, delimiter, header)  # more values than the header
+    if fields.height != lines.len():
+        # Both readers split lines alike; a file where they differ is not read at all.
+        raise ValueError("the lines of the file could not be counted")
+    # A line's separators are its bytes less its values' bytes: width - 1 on every line, or the
+    # file has ragged or empty lines and is looked at line by line. (Polars refuses most lines
+    # with more values than the header, but not all: a last line ending in one separator too
+    # many is read without its empty last value.)
+    values = fields.select(
+        pl.sum_horizontal(pl.col(str(i)).str.len_bytes() for i in range(len(header)))
+    ).to_series()
+    if ((lines.str.len_bytes() - values) != len(header) - 1).any():
+        return _split_lines(lines, data, delimiter, header)
+    body = fields.slice(1)
+    # A blank row has a blank first value: the rest is looked at only when one does.
+    if body.select((pl.col("0").str.strip_chars() == "").any()).item():
+        body = body.filter(~_blank_row(len(header)))
+    return header, body, []
+
+
+def _content_end(data: bytes, delimiter: str) -> int:
+    """Where the text ends once trailing blank lines are left out (0: every line is blank)."""
+    end = len(data)
+    while True:
+        start = data.rfind(b"\n", 0, end) + 1
+        if data[start:end].decode().replace(delimiter, "").strip():
+            return end
+        if not start:
+            return 0
+        end = start - 1
+
+
+def _read_lines(data: bytes) -> pl.Series:
+    """Every line of `data` (split as `_read_fields` splits them), as text."""
+    # NUL never occurs in a text file read here: as the separator it makes every line one field.
+    return pl.read_csv(
+        data,
+        has_header=False,
+        schema={"line": pl.String},
+        separator="\x00",
+        quote_char=None,
+        empty_string_is_null=False,
+    ).to_series()
+
+
+def _split_lines(lines: pl.Series, data: bytes, delimiter: str, header: list[str]) -> _Split:
+    """`_split_plain` for a file with ragged or blank lines: each line's values are counted."""
+    counted = lines.to_frame().select(
+        pl.col("line").str.count_matches(delimiter, literal=True).add(1).alias("n"),
+        pl.col("line")
+        .str.replace_all(delimiter, "", literal=True)
+        .str.strip_chars()
+        .eq("")
+        .alias("blank"),
     )
+    width = len(header)
+    fields = _read_fields(data, delimiter, width, ragged=True)
+    if fields.height != counted.height:
+        raise ValueError("the lines of the file could not be counted")  # as in _split_plain
+    body = pl.concat([fields, counted], how="horizontal").slice(1).filter(~pl.col("blank"))
     ragged = [
         (int(r), int(n)) for r, n in body.filter(pl.col("n") != width).select(ROW, "n").iter_rows()
     ]
-    kept = body.filter(pl.col("n") == width).select(
-        ROW, *(pl.col("f").list.get(i).alias(str(i)) for i in range(width))
-    )
-    return header, kept, ragged
+    return header, body.filter(pl.col("n") == width).drop("n", "blank"), ragged
+
+
+def _read_fields(data: bytes, delimiter: str, width: int, *, ragged: bool) -> pl.DataFrame:
+    """Every line of `data` (header included) as `width` text fields "0", "1", ..., plus the
+    line number in `ROW`; a line with more fields raises unless `ragged` (then cut)."""
+    return pl.read_csv(
+        data,
+        has_header=False,
+        schema={str(i): pl.String for i in range(width)},
+        separator=delimiter,
+        quote_char=None,
+        empty_string_is_null=False,
+        truncate_ragged_lines=ragged,
+        row_index_name=ROW,
+        row_index_offset=1,
+    ).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _blank_row(width: int) -> pl.Expr:
+    """Rows whose every value is empty or white space (a line of separators): not records."""
+    return pl.all_horizontal(pl.col(str(i)).str.strip_chars() == "" for i in range(width))
 
 
 def _text_frame(

@@ -8,13 +8,22 @@ The rules are the contract's, applied exactly: codes are case-insensitive and co
 contract's spelling; booleans accept true/false, 1/0, yes/no, y/n in any case; the missing tokens
 (empty, NA, N/A, `.`, unknown) mean "not recorded" and become null, never false. A value that
 cannot be parsed becomes null and a `Problem` that says what was expected.
+
+A registry's text repeats: a million rows of yes/no, codes or day counts hold a few hundred
+values. Such a column is made plain, guarded and parsed once per distinct value, and what was
+found is placed on every row holding it (`_distinct`, `_guard`, `_once_per_value`); ids, which
+do not repeat, go cell by cell. Either way the problems and values are the same.
+
+(Over 500 lines: one table goes through renaming, look-alike characters, the guards and the
+parse here, in that order over the same frame and the same distinct values; kept in one module,
+the order of the rules, guard before parse and one problem a cell, reads in one function.)
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -147,24 +156,56 @@ def _typed_parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr] 
 
 
 #: A text column whose values repeat this often on average (codes, yes/no, small numbers) is
-#: parsed once per distinct value, then looked up: a million rows hold a few dozen values.
+#: parsed and guarded once per distinct value, then looked up: a million rows hold a few dozen
+#: values. Whether they repeat is first guessed from the column's first rows, so a column of
+#: ids is never hashed whole only to find that it does not.
 _REPEATS = 8
 _LOOKUP_FROM_ROWS = 10_000
 
 
+def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
+    """The distinct non-null values of text column `name` when they repeat enough to be worth
+    handling once each (None: handle the column row by row)."""
+    if frame.height < _LOOKUP_FROM_ROWS or frame.schema[name] != pl.String:
+        return None
+    column = frame.get_column(name)
+    head = column.head(_LOOKUP_FROM_ROWS)
+    if head.n_unique() * _REPEATS > head.len():
+        return None
+    distinct = column.unique().drop_nulls()
+    if distinct.len() * _REPEATS > frame.height:
+        return None
+    return distinct
+
+
+def _distincts(
+    frame: pl.DataFrame, present: list[Column], typed: dict[str, tuple[pl.Expr, pl.Expr]]
+) -> dict[str, pl.Series]:
+    """The distinct values of every text column whose values repeat (see `_distinct`)."""
+    return {
+        c.name: values
+        for c in present
+        if c.name not in typed and (values := _distinct(frame, c.name)) is not None
+    }
+
+
 def _once_per_value(
-    frame: pl.DataFrame, name: str, value: pl.Expr, bad: pl.Expr
+    name: str, distinct: pl.Series | None, value: pl.Expr, bad: pl.Expr
 ) -> tuple[pl.Expr, pl.Expr]:
     """(value, bad) of a text column, computed once per distinct text when values repeat."""
-    if frame.height < _LOOKUP_FROM_ROWS:
-        return value, bad
-    distinct = frame.get_column(name).unique().drop_nulls()
-    if distinct.len() * _REPEATS > frame.height:
+    if distinct is None:
         return value, bad
     parsed = pl.DataFrame({name: distinct}).select(value.alias("value"), bad.alias("bad"))
-    lookup_value = pl.col(name).replace_strict(
-        distinct, parsed.get_column("value"), default=None, return_dtype=parsed.schema["value"]
-    )
+    values = parsed.get_column("value")
+    if values.dtype == pl.String and values.null_count() == 0 and (values == distinct).all():
+        # Every value already reads as itself (codes in the contract's spelling): no lookup.
+        lookup_value = pl.col(name)
+    else:
+        lookup_value = pl.col(name).replace_strict(
+            distinct, values, default=None, return_dtype=parsed.schema["value"]
+        )
+    if not parsed.get_column("bad").any():
+        return lookup_value, pl.lit(False)  # the usual case: no lookup for nothing
     lookup_bad = pl.col(name).replace_strict(
         distinct, parsed.get_column("bad"), default=False, return_dtype=pl.Boolean
     )
@@ -172,9 +213,9 @@ def _once_per_value(
 
 
 def _parsers(
-    frame: pl.DataFrame,
     present: list[Column],
     typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
+    distinct: dict[str, pl.Series],
     decimal_comma: bool,
 ) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """(value, unusable) of every present column: typed columns as read, text ones parsed."""
@@ -184,9 +225,61 @@ def _parsers(
             parsers[column.name] = typed_columns[column.name]
             continue
         value = _parse_expr(column, decimal_comma)
-        bad = _text(column.name).is_not_null() & value.is_null()
-        parsers[column.name] = _once_per_value(frame, column.name, value, bad)
+        # Text is taken as it is: a cell of a text column is never unusable, only missing.
+        bad = (
+            pl.lit(False)
+            if column.kind == Kind.STRING
+            else _text(column.name).is_not_null() & value.is_null()
+        )
+        parsers[column.name] = _once_per_value(column.name, distinct.get(column.name), value, bad)
     return parsers
+
+
+def _guard(raw: RawTable, view: pl.DataFrame, distinct: dict[str, pl.Series]) -> list[Problem]:
+    """The text guards of every column (cell lengths, then identifiers in cells no longer than
+    their column allows), run once per distinct value of a column whose values repeat."""
+    long_cells: list[Problem] = []
+    identifying: list[Problem] = []
+    for column in TABLES[raw.table].columns:
+        name = column.name
+        if name not in view.columns:
+            continue
+        cells = view.select(ROW, name)
+        values = distinct.get(name)
+        if values is None:
+            long = check_text_cells(raw.table, raw.file, cells)
+            found = check_values(raw.table, raw.file, cells)
+        else:
+            each = pl.DataFrame(
+                {ROW: pl.int_range(values.len(), dtype=pl.Int64, eager=True), name: values}
+            )
+            long = _on_rows(cells, values, check_text_cells(raw.table, raw.file, each))
+            found = _on_rows(cells, values, check_values(raw.table, raw.file, each))
+        too_long = {p.row for p in long}
+        long_cells += long
+        identifying += [p for p in found if p.row not in too_long]
+    identifying.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return long_cells + identifying
+
+
+def _on_rows(cells: pl.DataFrame, values: pl.Series, problems: list[Problem]) -> list[Problem]:
+    """Problems found on distinct `values` (row i: the i-th value) as problems of every row of
+    `cells` holding that value, in row order; problems of the whole column stay last."""
+    by_value: dict[str, list[Problem]] = {}
+    whole = [p for p in problems if p.row is None]
+    for problem in problems:
+        if problem.row is not None:
+            by_value.setdefault(values[problem.row], []).append(problem)
+    if not by_value:
+        return whole
+    name = values.name
+    rows = cells.filter(pl.col(name).is_in(pl.Series(list(by_value), dtype=pl.String).implode()))
+    found = [
+        replace(problem, row=row)
+        for row, value in rows.select(ROW, name).iter_rows()
+        for problem in by_value[value]
+    ]
+    return found + whole
 
 
 def _guard_view(frame: pl.DataFrame, typed: set[str]) -> pl.DataFrame:
@@ -294,19 +387,23 @@ def _code_typos(
     return notices
 
 
-def _normalise_unicode(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def _normalise_unicode(
+    frame: pl.DataFrame, distinct: dict[str, pl.Series]
+) -> tuple[pl.DataFrame, int]:
     """Text in Unicode's compatibility form (NFKC: fullwidth digits, ligatures become plain),
-    so look-alike spellings of one id are one id; and how many cells changed."""
+    so look-alike spellings of one id are one id; and how many cells changed. A column whose
+    values repeat is looked at through its `distinct` values."""
     columns = [c for c in frame.columns if c != ROW and frame.schema[c] == pl.String]
     if not columns or frame.height == 0:
         return frame, 0
-    ascii_only = frame.select(
-        pl.all_horizontal(
-            pl.col(c).str.contains(r"^[\x00-\x7f]*$").fill_null(True) for c in columns
-        )
+    # A cell is ASCII when its UTF-8 bytes are as many as its characters: two length counts,
+    # several times cheaper than a regular expression per cell.
+    wide = any(
+        (values.str.len_bytes() != values.str.len_chars()).any()
+        for values in (distinct[c] if c in distinct else frame.get_column(c) for c in columns)
     )
-    if ascii_only.to_series().all():
-        return frame, 0  # the common case costs one scan
+    if not wide:
+        return frame, 0  # the common case
     normal = frame.with_columns(pl.col(c).str.normalize("NFKC") for c in columns)
     changed = sum(
         int((frame.get_column(c) != normal.get_column(c)).fill_null(False).sum()) for c in columns
@@ -421,7 +518,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             typed_columns[column.name] = reading
     if as_text:
         frame = frame.with_columns(as_text)
-    frame, changed = _normalise_unicode(frame)
+    distinct = _distincts(frame, present, typed_columns)
+    frame, changed = _normalise_unicode(frame, distinct)
     if changed:
         notices.append(
             f"{raw.file}: {changed} cell(s) written with look-alike characters (such as fullwidth "
@@ -434,14 +532,9 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
             f"{raw.file}: free-text column(s), checked for names, dates and contact details, "
             f"at most {text_limit(free_text[0])} characters a cell: {names}."
         )
-    guard_view = _guard_view(frame, set(typed_columns))
-    guarded = check_text_cells(raw.table, raw.file, guard_view)
-    too_long = {(p.row, p.column) for p in guarded}
-    guarded += [
-        p
-        for p in check_values(raw.table, raw.file, guard_view)
-        if (p.row, p.column) not in too_long
-    ]
+    if changed:
+        distinct = _distincts(frame, present, typed_columns)
+    guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct)
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
@@ -450,16 +543,20 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
-    parsers = _parsers(frame, present, typed_columns, raw.decimal_comma)
+    parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma)
     typed = frame.with_columns(
         expr.alias(f"__{part}_{name}")
         for name, pair in parsers.items()
         for part, expr in zip(("typed", "bad"), pair, strict=True)
     )
-    for column in present:
-        bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
-        if bad.height == 0:
+    # One pass says which columns hold an unusable cell; only those are filtered.
+    any_bad = typed.select(pl.col(f"__bad_{c.name}").any() for c in present).row(0)
+    for column, has_bad in zip(present, any_bad, strict=True):
+        if not has_bad:
             continue
+        bad = typed.select(ROW, column.name, f"__bad_{column.name}").filter(
+            pl.col(f"__bad_{column.name}")
+        )
         texts = cell_text(bad.get_column(column.name))
         problems.extend(
             _parse_problem(raw, column, r, v)

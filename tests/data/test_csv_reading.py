@@ -1,0 +1,437 @@
+"""The CSV reader and the pre-decoding checks against the line-by-line versions they replaced.
+
+The reader splits a file without quotes with Polars' CSV reader, and the checks look at the
+whole buffer in C; the versions they replaced walked the text line by line in Python. Those
+versions are kept here, verbatim, as the reference: on generated good and bad files both must
+give the same frame, problems, notices and refusals (row numbers included).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bsab_explorer.data import ingest, limits, normalise
+from bsab_explorer.data.ingest import RawTable, ReadResult
+from bsab_explorer.data.limits import MAX_LINE_BYTES, Refusal
+from bsab_explorer.data.validation import ROW, Problem, Rule
+
+# --- the replaced versions (reference) ----------------------------------------------------------
+
+
+def reference_long_line(data: bytes, limit: int) -> tuple[int, int] | None:
+    """The first line longer than `limit`, found by splitting every line (the old check)."""
+    if len(data) <= limit:
+        return None
+    start = 0
+    for text in data.split(b"\n"):
+        if len(text) > limit:
+            return start, start + len(text)
+        start += len(text) + 1
+    return None
+
+
+def reference_check_text(data: bytes) -> Refusal | None:
+    """`limits.check_text` as it was: every line split and measured in Python."""
+    breaks = data.count(b"\n")
+    if breaks > limits.MAX_ROWS + 1:
+        return Refusal(
+            Rule.FILE_TOO_LARGE,
+            f"The file has {breaks:,} lines; the limit is {limits.MAX_ROWS:,} rows. Split it by "
+            "center.",
+        )
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    columns = max(header.count(d) for d in (b",", b";", b"\t")) + 1
+    if columns > limits.MAX_COLUMNS:
+        return Refusal(
+            Rule.FILE_TOO_LARGE,
+            f"The header has {columns:,} columns; the limit is {limits.MAX_COLUMNS:,}. Keep the "
+            "contract's columns only.",
+            1,
+        )
+    if len(data) <= MAX_LINE_BYTES:
+        return None
+    for line, text in enumerate(data.split(b"\n"), start=1):
+        if len(text) > MAX_LINE_BYTES:
+            return Refusal(
+                Rule.DECODING_LIMIT,
+                f"This line is {limits.size_text(len(text))} long; the limit is "
+                f"{limits.size_text(MAX_LINE_BYTES)} a line. The file was not read: keep one "
+                "short value per cell.",
+                line,
+            )
+    return None
+
+
+def reference_check_encoding(data: bytes) -> Refusal | None:
+    """`limits.check_encoding` as it was (without the ASCII shortcut)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad = error.start
+    else:
+        return None
+    for match in limits._UTF8_SEQUENCE.finditer(data):
+        try:
+            match.group().decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return Refusal(
+            Rule.MIXED_ENCODING,
+            "The file mixes two text encodings: some lines are UTF-8, this one is not (Latin-1 "
+            "or Windows-1252), so accented letters would be garbled. Save the whole file again "
+            "as CSV UTF-8 and upload that.",
+            data[:bad].count(b"\n") + 1,
+        )
+    return None
+
+
+def _reference_decode(data: bytes) -> tuple[str | None, str, int | None]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM", None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "UTF-16", None
+    sample = data[:4096]
+    nuls = sample.count(0)
+    if nuls and nuls >= len(sample) // 4:
+        even = sample[0::2].count(0)
+        odd = sample[1::2].count(0)
+        encoding = "utf-16-le" if odd > even else "utf-16-be"
+        try:
+            return data.decode(encoding), "UTF-16 (no byte-order mark)", None
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        return None, "", data[: data.index(b"\x00")].count(b"\n") + 1
+    try:
+        return data.decode("utf-8"), "UTF-8", None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Latin-1 (Windows-1252)", None
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1 (ISO 8859-1)", None
+
+
+def _reference_split_plain(text: str, delimiter: str) -> ingest._Split:
+    lines = (
+        pl.Series("line", [text], dtype=pl.String)
+        .str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\n", literal=True)
+        .str.split("\n")
+        .explode()
+    )
+    end = lines.len()
+    while end and not str(lines[end - 1]).replace(delimiter, "").strip():
+        end -= 1
+    if not end:
+        return None, pl.DataFrame(), []
+    header = str(lines[0]).split(delimiter)
+    width = len(header)
+    body = (
+        pl.DataFrame({"line": lines.slice(1, end - 1)})
+        .with_row_index(ROW, offset=2)
+        .with_columns(pl.col(ROW).cast(pl.Int64), pl.col("line").str.split(delimiter).alias("f"))
+        .with_columns(pl.col("f").list.len().alias("n"))
+        .filter(pl.col("line").str.replace_all(delimiter, "", literal=True).str.strip_chars() != "")
+    )
+    ragged = [
+        (int(r), int(n)) for r, n in body.filter(pl.col("n") != width).select(ROW, "n").iter_rows()
+    ]
+    kept = body.filter(pl.col("n") == width).select(
+        ROW, *(pl.col("f").list.get(i).alias(str(i)) for i in range(width))
+    )
+    return header, kept, ragged
+
+
+def reference_read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
+    """`ingest._read_csv` as it was: the file decoded to one string, split by lines."""
+    if refusal := reference_check_text(data) or reference_check_encoding(data):
+        return ingest._fail(table, file_name, refusal.rule, refusal.message, row=refusal.row)
+    text, encoding, nul_row = _reference_decode(data)
+    if text is None:
+        return ingest._fail(
+            table,
+            file_name,
+            Rule.NUL_BYTES,
+            "The file contains NUL bytes (binary content), so it is not a text CSV. Export the "
+            "table again as CSV.",
+            row=nul_row,
+        )
+    if "\x00" in text:
+        row = text[: text.index("\x00")].count("\n") + 1
+        return ingest._fail(
+            table,
+            file_name,
+            Rule.NUL_BYTES,
+            "The file contains NUL characters. Export the table again as CSV.",
+            row=row,
+        )
+    notices = []
+    if encoding != "UTF-8":
+        notices.append(f"{file_name}: read as {encoding} text.")
+    delimiter = ingest._sniff_delimiter(text, "." + file_name.rsplit(".", 1)[-1].lower())
+    if delimiter != ",":
+        notices.append(
+            f"{file_name}: columns are separated by {ingest._DELIMITER_NAMES[delimiter]}s."
+        )
+    if '"' in text:
+        parsed = ingest._split_quoted(text, delimiter, file_name, table)
+    else:
+        parsed = _reference_split_plain(text, delimiter)
+    if isinstance(parsed, ReadResult):
+        return parsed
+    header, body, ragged = parsed
+    if header is None:
+        return ingest._fail(
+            table,
+            file_name,
+            Rule.FILE_EMPTY,
+            "The file has no content (only empty lines). Export the table again with a header row.",
+        )
+    width = len(header)
+    problems = [
+        Problem(
+            table,
+            file_name,
+            row,
+            None,
+            None,
+            Rule.RAGGED_ROW,
+            f"This row has {count} value(s) but the header has {width} columns. Check for a "
+            f"missing or extra separator, or an unquoted {ingest._DELIMITER_NAMES[delimiter]} "
+            "inside a value.",
+        )
+        for row, count in ragged
+    ]
+    if body.height == 0 and not ragged:
+        problems.append(
+            Problem(
+                table,
+                file_name,
+                None,
+                None,
+                None,
+                Rule.HEADER_ONLY,
+                "The file has a header row but no data rows. Export the table again with its rows.",
+            )
+        )
+    frame = ingest._text_frame(
+        [h.replace("\ufeff", "") for h in header],
+        [body.get_column(str(i)) for i in range(width)],
+        body.get_column(ROW),
+    )
+    raw = RawTable(table, file_name, frame, decimal_comma=delimiter != ",")
+    return ReadResult(raw, tuple(problems), tuple(notices))
+
+
+# --- generated files ----------------------------------------------------------------------------
+
+#: Cell text: plain values, white space of several kinds (Python and Polars disagree on \x1c),
+#: accents, a byte-order mark inside a value, and now and then a quote.
+_CELL = st.text(
+    alphabet=st.sampled_from(
+        ["a", "P", "1", "0", ".", "-", " ", "\t", "é", "\u00a0", "\u3000", "\x1c", "\ufeff"]
+    ),
+    max_size=4,
+)
+_ENDING = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A CSV file (bytes, file name): a header and rows that may be ragged, blank or empty."""
+    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    width = draw(st.integers(1, 4))
+    lines = [delimiter.join(draw(st.lists(_CELL, min_size=width, max_size=width)))]
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["row", "row", "row", "ragged", "empty", "blank"]))
+        if kind == "row":
+            cells = draw(st.lists(_CELL, min_size=width, max_size=width))
+        elif kind == "ragged":
+            cells = draw(st.lists(_CELL, min_size=1, max_size=width + 2))
+        elif kind == "empty":
+            cells = [""]
+        else:
+            cells = [" " * draw(st.integers(0, 2))] * draw(st.integers(1, width + 1))
+        lines.append(delimiter.join(cells))
+    ending = draw(_ENDING)
+    text = ending.join(lines) + draw(st.sampled_from(["", ending, ending * 2]))
+    if draw(st.booleans()) and draw(st.booleans()):
+        text = '"' + text  # now and then a quote: the csv module's path
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        data = text.encode("utf-8")
+    suffix = draw(st.sampled_from([".csv", ".tsv", ".txt"]))
+    return data, f"patients{suffix}"
+
+
+def _same(new: ReadResult, old: ReadResult) -> None:
+    assert new.problems == old.problems
+    assert new.notices == old.notices
+    assert (new.raw is None) == (old.raw is None)
+    if new.raw is not None and old.raw is not None:
+        assert new.raw.decimal_comma == old.raw.decimal_comma
+        assert new.raw.frame.columns == old.raw.frame.columns
+        assert new.raw.frame.schema == old.raw.frame.schema
+        assert new.raw.frame.rows() == old.raw.frame.rows()
+
+
+@settings(max_examples=400, deadline=None)
+@given(file=csv_files())
+def test_the_reader_reads_generated_files_as_the_line_by_line_reader(
+    file: tuple[bytes, str],
+) -> None:
+    data, name = file
+    _same(ingest._read_csv(data, name, "patients"), reference_read_csv(data, name, "patients"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "patient_id,pfs_days\nP1,3\nP2,4\n",
+        "patient_id,pfs_days\nP1,3\nP2\nP3,4,5\n,\n\n  \nP4,6",
+        "patient_id;pfs_days\r\nP1;3,5\r\n\r\n",
+        "\n\npatient_id,pfs_days\nP1,3\n",
+        ",,\n , \n\n",
+        "",
+        "\n",
+        "patient_id\n",
+        "patient_id,pfs_days\nP1,3\nP2,4,\nP3,,\n",
+        "patient_id,pfs_days\n\u3000,\u00a0\n\x1c,\nP1,2\n",
+        # A short row and a last line with one separator too many (no line break after it):
+        # the file holds as many separators as a regular one.
+        "patient_id,pfs_days\nP1\nP2,3,",
+        "\t\t\t\t\n\t\t\t\n\t\t\t\t0\t",
+    ],
+)
+def test_the_reader_reads_edge_cases_as_the_line_by_line_reader(text: str) -> None:
+    for data in (text.encode(), b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16")):
+        _same(
+            ingest._read_csv(data, "patients.csv", "patients"),
+            reference_read_csv(data, "patients.csv", "patients"),
+        )
+
+
+def test_ragged_and_blank_lines_keep_their_file_rows() -> None:
+    data = b"patient_id,pfs_days\nP1,3\n\nP2\n , \nP3,4,5\nP4,6\n"
+    result = ingest._read_csv(data, "patients.csv", "patients")
+    assert result.raw is not None
+    assert result.raw.frame.rows() == [("P1", "3", 2), ("P4", "6", 7)]
+    advice = "Check for a missing or extra separator, or an unquoted comma inside a value."
+    assert [(p.row, p.rule, p.message) for p in result.problems] == [
+        (4, Rule.RAGGED_ROW, f"This row has 1 value(s) but the header has 2 columns. {advice}"),
+        (6, Rule.RAGGED_ROW, f"This row has 3 value(s) but the header has 2 columns. {advice}"),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"\n", b"a", b"bb", b"ccc", b"\r\n", b"\xc3\xa9"]), max_size=60
+    ).map(b"".join),
+    limit=st.integers(1, 12),
+)
+def test_the_long_line_search_finds_the_line_the_split_finds(data: bytes, limit: int) -> None:
+    assert limits.long_line(data, limit) == reference_long_line(data, limit)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"a" * 10] * 500_000,  # many short lines, just over the size where lines are measured
+        [b"a" * 10, b"b" * (MAX_LINE_BYTES + 1), b"c"],
+        [b"a" * 10] * 300_000 + [b"b" * MAX_LINE_BYTES, b"c" * (MAX_LINE_BYTES + 7)],
+        [b"b" * (3 * MAX_LINE_BYTES // 2), b"c" * (MAX_LINE_BYTES + 1)],
+    ],
+)
+def test_check_text_refuses_the_line_the_line_by_line_check_refused(lines: list[bytes]) -> None:
+    data = b"\n".join(lines)
+    assert limits.check_text(data) == reference_check_text(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"a,b\n", b"\xc3\xa9", b"\xe9", b"\x80", b"\xff\xfe", b"\x00", b" "]),
+        max_size=20,
+    ).map(b"".join)
+)
+def test_check_encoding_refuses_what_it_refused(data: bytes) -> None:
+    assert limits.check_encoding(data) == reference_check_encoding(data)
+
+
+# --- the text rules once per distinct value -----------------------------------------------------
+
+
+def _adverse_events_with_repeats(rows: int) -> bytes:
+    """An adverse-event table whose every column repeats a few values, good and bad alike."""
+    cycle = {
+        "patient_id": [f"P{i:03d}" for i in range(40)] + ["jean", "P 1", "2021-03-05", "A" * 40],
+        "term": ["CRS", "icans", "neutropenai", "Rash"]
+        + [f"term{i}" for i in range(60)]
+        + ["=cmd|' /C calc'!A0", "x" * 45, "\u200bCRS"],
+        "grade": ["1", "2", "3.0", "two", "", "NA", "１"],
+        "onset_day": ["1", "2.5", "45000", "-3", "12.03.2021", "inf", "1,5", ""],
+        "after_dose": ["step_up_1", "LATER", "step up", "", "n/a"],
+        "management": [
+            "tocilizumab",
+            "Mr Smith called",
+            "given by Jean",
+            "see www.example.org",
+            "mail a.b@example.org",
+            "call +33 1 23 45 67 89",
+            "x" * 250,
+            "ｔｏｃｉｌｉｚｕｍａｂ",
+            "<b>steroids</b>",
+            "",
+        ],
+    }
+    header = ",".join(cycle)
+    lines = [",".join(values[i % len(values)] for values in cycle.values()) for i in range(rows)]
+    return ("\n".join([header, *lines]) + "\n").encode()
+
+
+def test_the_text_rules_once_per_value_find_what_they_find_cell_by_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guard, lengths, look-alike characters and parsing, once per distinct value of a repeating
+    column, give the problems, notices and values the cell-by-cell rules give."""
+    data = _adverse_events_with_repeats(12_000)
+    read = ingest.read_table_bytes(data, "adverse_events.csv", "adverse_events")
+    assert read.raw is not None
+    once = normalise.normalise_table(read.raw)
+    monkeypatch.setattr(normalise, "_LOOKUP_FROM_ROWS", 10**9)
+    every = normalise.normalise_table(read.raw)
+    assert once.problems == every.problems
+    assert once.notices == every.notices
+    assert once.parsed is not None
+    assert every.parsed is not None
+    assert once.parsed.frame.equals(every.parsed.frame)
+    # Every kind of rule fired, on the rows holding the value (row 2 is the first data row).
+    rules = {p.rule for p in once.problems}
+    assert {
+        Rule.BAD_PSEUDONYM,
+        Rule.CALENDAR_DATE,
+        Rule.TOO_MANY_CODES,
+        Rule.TEXT_TOO_LONG,
+        Rule.FORMULA,
+        Rule.INVISIBLE_CHARACTER,
+        Rule.PERSON_NAME,
+        Rule.URL,
+        Rule.EMAIL,
+        Rule.PHONE,
+        Rule.HTML,
+        Rule.EXCEL_DATE,
+        Rule.NOT_INTEGER,
+        Rule.NOT_NUMBER,
+        Rule.UNKNOWN_CODE,
+    } <= rules
+    rash = [p.row for p in once.problems if p.rule == Rule.TEXT_TOO_LONG and p.column == "term"]
+    assert rash[:2] == [2 + 65, 2 + 65 + 67]
