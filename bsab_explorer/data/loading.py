@@ -545,30 +545,51 @@ def _relations() -> list[tuple[str, tuple[str, str]]]:
     return [(t.name, t.parent) for t in TABLES.values() if t.parent is not None]
 
 
+#: The rules `check_references` names a child row whose parent id is unknown by.
+ORPHAN_RULES = frozenset({Rule.UNKNOWN_PATIENT, Rule.UNKNOWN_CASE})
+
+
 def clean_tables(
     parsed: Mapping[str, ParsedTable], problems: list[Problem]
 ) -> tuple[dict[str, pl.DataFrame], list[str]]:
-    """Usable frames: rejected cells null; rows without id, duplicates, orphans left out."""
+    """Usable frames: rejected cells null; rows without id, duplicates, orphans left out.
+
+    The checks have already looked for duplicate ids, repeated assessments and unknown parents
+    (`check_unique`, `check_response_rules`, `check_references`): a table they found none in
+    is not searched again (at a million patients, 1 s of hashing text ids). A parent whose ids
+    were rejected (cells cleared) can orphan children the checks did not name: those children
+    are always searched.
+    """
     tables: dict[str, pl.DataFrame] = {}
     notices: list[str] = []
     by_table: dict[str, list[Problem]] = {}
     for problem in problems:
         by_table.setdefault(problem.table, []).append(problem)
+    lost_ids: set[str] = set()
     for table in TABLE_ORDER:
         if table not in parsed:
             continue
         item = parsed[table]
         contract = TABLES[table]
-        frame = clear_cells(item.frame, by_table.get(table, []))
+        found = by_table.get(table, [])
+        rules = {(p.rule, p.column) for p in found}
+        frame = clear_cells(item.frame, found)
+        key_nulls = frame.get_column(contract.key).null_count()
+        if key_nulls != item.frame.get_column(contract.key).null_count():
+            lost_ids.add(table)
         before = frame.height
-        frame = frame.filter(pl.col(contract.key).is_not_null())
+        if key_nulls:
+            frame = frame.filter(pl.col(contract.key).is_not_null())
         if contract.parent is None:
-            frame = frame.unique(subset=[contract.key], keep="first", maintain_order=True)
+            checked = contract.column(contract.key).unique
+            if not checked or (Rule.DUPLICATE_ID, contract.key) in rules:
+                frame = frame.unique(subset=[contract.key], keep="first", maintain_order=True)
         else:
             parent, key = contract.parent
-            if parent in tables:
+            orphans = {r for r, column in rules if column == key} & ORPHAN_RULES
+            if parent in tables and (orphans or parent in lost_ids):
                 frame = frame.filter(pl.col(key).is_in(tables[parent].get_column(key).implode()))
-            if table == "responses":
+            if table == "responses" and (Rule.DUPLICATE_ASSESSMENT, "timepoint") in rules:
                 first = pl.struct(key, "timepoint").is_first_distinct()
                 frame = frame.filter(pl.col("timepoint").is_null() | first)
         if frame.height < before:
