@@ -331,3 +331,28 @@ def test_console_entry_writes_survival_medians(bundled: Dataset) -> None:
     expected = summarise_survival(patients, Endpoint.PFS, None, CIMethod.LOG).medians_frame()
     assert json.loads(done.stdout) == expected.to_dicts()
     assert json.loads(done.stdout)[0]["n"] == 44
+
+
+@pytest.mark.parametrize(("file_format", "hashed"), [("json", 0), ("csv", 0), ("zip", 1)])
+def test_only_a_file_with_provenance_hashes_the_data(
+    file_format: str, hashed: int, tiny: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The fingerprint is read by the provenance lines (the ZIP's), never by rows alone.
+    from bsab_explorer import dataset as dataset_module
+
+    calls: list[str] = []
+    eager = dataset_module.fingerprint_tables
+
+    def counted(tables: dict[str, pl.DataFrame]) -> str:
+        calls.append(file_format)
+        return eager(tables)
+
+    monkeypatch.setattr(dataset_module, "fingerprint_tables", counted)
+    out = tmp_path / f"medians.{file_format}"
+    argv = ["table", "survival-medians", "--by", "emd", "--endpoint", "os", "--data", str(tiny)]
+    assert main([*argv, "--out", str(out)]) == EXIT_OK
+    assert len(calls) == hashed
+    if file_format == "zip":
+        _, provenance = read_table_zip(out.read_bytes())
+        fingerprint = load_dataset(tiny).dataset.fingerprint  # type: ignore[union-attr]
+        assert f"sha256 {fingerprint}" in provenance
