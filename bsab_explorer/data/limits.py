@@ -182,7 +182,7 @@ def _fits_by_metadata(data: bytes, meta: pq.FileMetaData, texts: list[str]) -> b
     bound = _text_bound(meta, texts)
     if bound is None or bound > MAX_DECODED_BYTES:
         return False
-    columns = pq.read_table(io.BytesIO(data), columns=texts).columns
+    columns = pq.ParquetFile(io.BytesIO(data)).read(columns=texts).columns
     return all(_longest(chunk) <= MAX_CELL_CHARS for c in columns for chunk in c.chunks)
 
 
