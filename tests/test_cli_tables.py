@@ -356,3 +356,26 @@ def test_only_a_file_with_provenance_hashes_the_data(
         _, provenance = read_table_zip(out.read_bytes())
         fingerprint = load_dataset(tiny).dataset.fingerprint  # type: ignore[union-attr]
         assert f"sha256 {fingerprint}" in provenance
+
+
+def test_the_table_names_are_the_catalogues() -> None:
+    # Parsing `table NAME` reads TABLE_NAMES, so that it imports no chart code.
+    from bsab_explorer.cli.tables import TABLE_NAMES
+
+    assert tuple(TABLES) == TABLE_NAMES
+
+
+def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:
+    out = tiny / "medians.json"
+    script = (
+        "import sys\nfrom bsab_explorer.cli import main\n"
+        "code = main(['table', 'survival-medians', '--by', 'emd', '--endpoint', 'os', "
+        f"'--data', {str(tiny)!r}, '--out', {str(out)!r}])\n"
+        "heavy = ('altair', 'vl_convert', 'bsab_explorer.charts', 'pandera', 'pandas')\n"
+        "print(code, *sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [str(out), "0"]
+    assert [row["group"] for row in json.loads(out.read_text())] == ["No", "Yes"]

@@ -22,8 +22,10 @@ Exit codes as `bsab_explorer.cli.errors`: 0 written; 1 the data are invalid or c
 the table (the message names the table, the analysis and the missing columns); 2 the command
 could not run (bad filter, no such --data path, usage).
 
-Registering the command imports nothing heavy: the catalogue (and with it the analyses, SciPy
-and Altair) loads only when a `table` command is parsed, so `validate` and `info` stay quick.
+Registering and parsing the command import nothing heavy: the NAME choices are `TABLE_NAMES`
+(a test keeps them equal to the catalogue's), and the catalogue (and with it the analyses) loads
+only when a `table` command runs, so `validate` and `info` stay quick and a mistyped name is
+refused at once.
 """
 
 from __future__ import annotations
@@ -69,17 +71,45 @@ _BOM = b"\xef\xbb\xbf"
 # --- what the package offers (loaded on first use) ----------------------------------------------
 
 
+#: Command-line names of the tables, in the catalogue's order (a test keeps them equal to it).
+TABLE_NAMES = (
+    "table1",
+    "response",
+    "conversion",
+    "survival-medians",
+    "survival-landmarks",
+    "survival-curve",
+    "logrank",
+    "cox",
+    "follow-up",
+    "number-at-risk",
+    "rmst",
+    "proportional-hazards",
+    "cumulative-incidence",
+    "forest",
+    "forest-response",
+    "crs-recurrence",
+    "case-table",
+    "duration-of-response",
+    "time-to-response",
+    "mrd",
+    "adverse-events",
+    "crs-course",
+    "crs-course-patients",
+)
+
+
 @cache
 def table_entries() -> dict[str, Entry]:
     """Every table of the exports catalogue by name, in the catalogue's order."""
-    from bsab_explorer.exports import TABLES
+    from bsab_explorer.exports.catalogue import TABLES
 
     return dict(TABLES)
 
 
 def table_names() -> tuple[str, ...]:
     """The NAME values of `table`."""
-    return tuple(table_entries())
+    return TABLE_NAMES
 
 
 def survival_tables() -> tuple[str, ...]:
@@ -137,7 +167,7 @@ def request_from_args(args: argparse.Namespace, cohort_filter: CohortFilter) -> 
 
     So the request (and the provenance lines it gives) equals the one the table's page makes.
     """
-    from bsab_explorer.exports import ExportRequest
+    from bsab_explorer.exports.request import ExportRequest
 
     reads = table_entries()[args.name].options
     given = {flag: value for flag, value in given_options(args).items() if flag in reads}
@@ -243,7 +273,7 @@ def output_format(out: str | None) -> str:
 
 def run_table(args: argparse.Namespace) -> int:
     """Write one table as CSV, ZIP (CSV and provenance) or JSON rows, to --out or stdout."""
-    from bsab_explorer.exports import make_export
+    from bsab_explorer.exports.catalogue import make_export
 
     cohort_filter = parse_filter(args.filter)
     dataset = load_data(args.data)
@@ -289,9 +319,7 @@ def register_table(subparsers: Subparsers) -> None:
         description="Write one table of the app, computed by the same functions as its pages "
         "and downloads: CSV (rows only), a ZIP of the CSV and its provenance file, or JSON rows.",
     )
-    parser.add_argument(
-        "name", choices=Choices(table_names), metavar="NAME", help="one of: %(choices)s"
-    )
+    parser.add_argument("name", choices=TABLE_NAMES, metavar="NAME", help="one of: %(choices)s")
     add_data_option(parser)
     add_filter_option(parser)
     add_survival_options(parser)

@@ -10,7 +10,12 @@
   `make_export` and `write_export` (its files);
 - `cohort_builders`, `survival_builders`, `endpoint_builders`, `case_builders`: what each entry
   of the catalogue builds, by domain, reading its options through `options`.
+
+`figures` (Altair and vl-convert, a third of a second to import) is loaded on first use of one
+of its names: a command writing a table never renders a chart, and must not wait for it.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from bsab_explorer.exports.catalogue import (
     FIGURES,
@@ -27,17 +32,6 @@ from bsab_explorer.exports.catalogue import (
     write_export,
 )
 from bsab_explorer.exports.columns import column_notes, file_frame
-from bsab_explorer.exports.figures import (
-    EXPORT_FONT,
-    SIZE_PPI,
-    ExportError,
-    Size,
-    chart_data_frame,
-    chart_datasets,
-    chart_to_png,
-    chart_to_svg,
-    svg_to_png,
-)
 from bsab_explorer.exports.naming import export_name
 from bsab_explorer.exports.provenance import Clock, Provenance, provenance_lines, utc_now
 from bsab_explorer.exports.reproduce import (
@@ -55,6 +49,43 @@ from bsab_explorer.exports.tables import (
     table_to_csv,
     table_to_zip,
 )
+
+if TYPE_CHECKING:
+    from bsab_explorer.exports.figures import (
+        EXPORT_FONT,
+        SIZE_PPI,
+        ExportError,
+        Size,
+        chart_data_frame,
+        chart_datasets,
+        chart_to_png,
+        chart_to_svg,
+        svg_to_png,
+    )
+
+_FIGURE_NAMES = frozenset(
+    {
+        "EXPORT_FONT",
+        "SIZE_PPI",
+        "ExportError",
+        "Size",
+        "chart_data_frame",
+        "chart_datasets",
+        "chart_to_png",
+        "chart_to_svg",
+        "svg_to_png",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The rendering names of `figures`, imported when first asked for."""
+    if name in _FIGURE_NAMES:
+        from bsab_explorer.exports import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EXPORT_FONT",
