@@ -360,9 +360,11 @@ def test_only_a_file_with_provenance_hashes_the_data(
 
 def test_the_table_names_are_the_catalogues() -> None:
     # Parsing `table NAME` reads TABLE_NAMES, so that it imports no chart code.
-    from bsab_explorer.cli.tables import TABLE_NAMES
+    from bsab_explorer.analyses import response
+    from bsab_explorer.cli.tables import DENOMINATORS, TABLE_NAMES
 
     assert tuple(TABLES) == TABLE_NAMES
+    assert response.DENOMINATORS == DENOMINATORS
 
 
 def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:

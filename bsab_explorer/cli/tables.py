@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -117,24 +116,8 @@ def survival_tables() -> tuple[str, ...]:
     return tuple(name for name, entry in table_entries().items() if "endpoint" in entry.options)
 
 
-def denominator_codes() -> tuple[str, ...]:
-    """The --denominator values."""
-    from bsab_explorer.analyses.response import DENOMINATORS
-
-    return DENOMINATORS
-
-
-class Choices:
-    """Argument choices read from the package only when argparse checks or lists them."""
-
-    def __init__(self, load: Callable[[], tuple[str, ...]]) -> None:
-        self._load = load
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._load()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
+#: The --denominator values, first the default (a test keeps them equal to the analysis's).
+DENOMINATORS = ("evaluable", "all_treated")
 
 
 # --- the request --------------------------------------------------------------------------------
@@ -326,7 +309,7 @@ def register_table(subparsers: Subparsers) -> None:
     add_statistic_options(parser)
     parser.add_argument(
         "--denominator",
-        choices=Choices(denominator_codes),
+        choices=DENOMINATORS,
         help="response rates of: %(choices)s (default: the first)",
     )
     parser.add_argument(
