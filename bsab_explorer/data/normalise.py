@@ -158,6 +158,11 @@ def _once_per_value(
     """(value, bad) of a text column, computed once per distinct text when values repeat."""
     if frame.height < _LOOKUP_FROM_ROWS:
         return value, bad
+    # Ids differ on nearly every row: a sample tells, before all distinct values are gathered
+    # (which is the cost of a million ids). Either way the values are the same.
+    sample = frame.get_column(name).head(_LOOKUP_FROM_ROWS)
+    if sample.n_unique() * _REPEATS > sample.len():
+        return value, bad
     distinct = frame.get_column(name).unique().drop_nulls()
     if distinct.len() * _REPEATS > frame.height:
         return value, bad
