@@ -461,10 +461,12 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         for name, pair in parsers.items()
         for part, expr in zip(("typed", "bad"), pair, strict=True)
     )
-    for column in present:
-        bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
-        if bad.height == 0:
+    # One pass says which columns hold an unusable cell (usually none); only those are listed.
+    any_bad = typed.select(pl.col(f"__bad_{c.name}").any() for c in present).row(0)
+    for column, has_bad in zip(present, any_bad, strict=True):
+        if not has_bad:
             continue
+        bad = typed.filter(pl.col(f"__bad_{column.name}")).select(ROW, column.name)
         texts = cell_text(bad.get_column(column.name))
         problems.extend(
             _parse_problem(raw, column, r, v)
