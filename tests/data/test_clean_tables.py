@@ -39,3 +39,15 @@ def test_ids_that_never_repeat_skip_the_first_row_pass(
     assert result.dataset.table("patients").get_column("patient_id").to_list() == ["P01", "P02"]
     assert passes == []
     assert loading._may_repeat(loading.TABLES["patients"], []) is False
+
+
+def test_distinct_ids_have_no_repeats_and_a_repeat_names_its_first_row() -> None:
+    from bsab_explorer.data.validation import ROW, _repeats
+
+    distinct = pl.DataFrame({ROW: [2, 3, 4], "patient_id": ["P1", "P2", "P3"]})
+    none = _repeats(distinct, ["patient_id"])
+    assert none.height == 0
+    assert none.columns == [ROW, "patient_id", "__first"]
+    repeated = pl.DataFrame({ROW: [2, 3, 4, 5], "patient_id": ["P1", "P2", "P1", "P1"]})
+    found = _repeats(repeated, ["patient_id"]).select(ROW, "patient_id", "__first").rows()
+    assert found == [(4, "P1", 2), (5, "P1", 2)]
