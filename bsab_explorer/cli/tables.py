@@ -101,7 +101,7 @@ TABLE_NAMES = (
 @cache
 def table_entries() -> dict[str, Entry]:
     """Every table of the exports catalogue by name, in the catalogue's order."""
-    from bsab_explorer.exports.catalogue import TABLES
+    from bsab_explorer.exports import TABLES
 
     return dict(TABLES)
 
@@ -150,7 +150,7 @@ def request_from_args(args: argparse.Namespace, cohort_filter: CohortFilter) -> 
 
     So the request (and the provenance lines it gives) equals the one the table's page makes.
     """
-    from bsab_explorer.exports.request import ExportRequest
+    from bsab_explorer.exports import ExportRequest
 
     reads = table_entries()[args.name].options
     given = {flag: value for flag, value in given_options(args).items() if flag in reads}
@@ -256,7 +256,7 @@ def output_format(out: str | None) -> str:
 
 def run_table(args: argparse.Namespace) -> int:
     """Write one table as CSV, ZIP (CSV and provenance) or JSON rows, to --out or stdout."""
-    from bsab_explorer.exports.catalogue import make_export
+    from bsab_explorer.exports import make_export
 
     cohort_filter = parse_filter(args.filter)
     dataset = load_data(args.data)
