@@ -381,3 +381,20 @@ def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:
     )
     assert done.stdout.split() == [str(out), "0"]
     assert [row["group"] for row in json.loads(out.read_text())] == ["No", "Yes"]
+
+
+def test_the_rendering_modules_are_every_chart_the_catalogue_draws() -> None:
+    # A server imports them ahead (`load_rendering`); a table's command never does.
+    import ast
+
+    from bsab_explorer.exports import RENDERING_MODULES
+
+    root = Path(__file__).resolve().parents[1] / "bsab_explorer" / "exports"
+    drawn = {"bsab_explorer.exports.figures"}
+    for builders in root.glob("*.py"):
+        for node in ast.walk(ast.parse(builders.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "bsab_explorer.charts."
+            ):
+                drawn.add(node.module or "")
+    assert set(RENDERING_MODULES) == drawn

@@ -12,9 +12,12 @@
   of the catalogue builds, by domain, reading its options through `options`.
 
 `figures` (Altair and vl-convert, a third of a second to import) is loaded on first use of one
-of its names: a command writing a table never renders a chart, and must not wait for it.
+of its names, and the builders import their charts when they draw one: a command writing a table
+never renders a chart, and must not wait for it. A server, which will draw, imports them ahead
+(`load_rendering`).
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from bsab_explorer.exports.catalogue import (
@@ -78,6 +81,26 @@ _FIGURE_NAMES = frozenset(
 )
 
 
+#: What drawing the catalogue's figures imports (a test keeps it complete).
+RENDERING_MODULES = (
+    "bsab_explorer.exports.figures",
+    "bsab_explorer.charts.conversion",
+    "bsab_explorer.charts.crs_latency",
+    "bsab_explorer.charts.cumulative_incidence",
+    "bsab_explorer.charts.forest",
+    "bsab_explorer.charts.response",
+    "bsab_explorer.charts.survival",
+    "bsab_explorer.charts.swimmer",
+    "bsab_explorer.charts.timeline",
+)
+
+
+def load_rendering() -> None:
+    """Import what drawing a figure needs (Altair, vl-convert, the charts) ahead of the first."""
+    for name in RENDERING_MODULES:
+        importlib.import_module(name)
+
+
 def __getattr__(name: str) -> Any:
     """The rendering names of `figures`, imported when first asked for."""
     if name in _FIGURE_NAMES:
@@ -90,6 +113,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "EXPORT_FONT",
     "FIGURES",
+    "RENDERING_MODULES",
     "SIZE_PPI",
     "TABLES",
     "Built",
@@ -111,6 +135,7 @@ __all__ = [
     "command_arguments",
     "export_name",
     "file_frame",
+    "load_rendering",
     "make_export",
     "neutralise_frame",
     "neutralise_text",
