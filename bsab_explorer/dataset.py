@@ -1,11 +1,18 @@
-"""The loaded, validated data as one immutable value, with its fingerprint."""
+"""The loaded, validated data as one immutable value, with its fingerprint.
+
+The fingerprint (sha256 of the tables' CSV text) costs a third of a second at a million
+patients, and a command that prints a table never shows it: it is computed when first read
+(`Dataset.fingerprint`), once, and equals what computing it at construction gave. A source
+that already knows it (the store memoises it) passes it in.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 import polars as pl
@@ -50,7 +57,7 @@ def fingerprint_tables(tables: Mapping[str, pl.DataFrame]) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Dataset:
     """Normalised contract tables (typed as `polars_type`), plus where they came from."""
 
@@ -58,12 +65,27 @@ class Dataset:
     tables: Mapping[str, pl.DataFrame]
     source: str = ""
     reconstructed: bool = False
-    fingerprint: str = field(default="")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
-        if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", fingerprint_tables(self.tables))
+    def __init__(
+        self,
+        name: str,
+        tables: Mapping[str, pl.DataFrame],
+        source: str = "",
+        reconstructed: bool = False,
+        fingerprint: str = "",
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "tables", MappingProxyType(dict(tables)))
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "reconstructed", reconstructed)
+        if fingerprint:
+            # Where `cached_property` keeps its value: the known fingerprint is never recomputed.
+            self.__dict__["fingerprint"] = fingerprint
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the tables (`fingerprint_tables`), computed on first use."""
+        return fingerprint_tables(self.tables)
 
     def table(self, name: str) -> pl.DataFrame:
         """Table `name`, or an empty frame with the contract schema when it was not loaded."""

@@ -331,3 +331,70 @@ def test_console_entry_writes_survival_medians(bundled: Dataset) -> None:
     expected = summarise_survival(patients, Endpoint.PFS, None, CIMethod.LOG).medians_frame()
     assert json.loads(done.stdout) == expected.to_dicts()
     assert json.loads(done.stdout)[0]["n"] == 44
+
+
+@pytest.mark.parametrize(("file_format", "hashed"), [("json", 0), ("csv", 0), ("zip", 1)])
+def test_only_a_file_with_provenance_hashes_the_data(
+    file_format: str, hashed: int, tiny: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The fingerprint is read by the provenance lines (the ZIP's), never by rows alone.
+    from bsab_explorer import dataset as dataset_module
+
+    calls: list[str] = []
+    eager = dataset_module.fingerprint_tables
+
+    def counted(tables: dict[str, pl.DataFrame]) -> str:
+        calls.append(file_format)
+        return eager(tables)
+
+    monkeypatch.setattr(dataset_module, "fingerprint_tables", counted)
+    out = tmp_path / f"medians.{file_format}"
+    argv = ["table", "survival-medians", "--by", "emd", "--endpoint", "os", "--data", str(tiny)]
+    assert main([*argv, "--out", str(out)]) == EXIT_OK
+    assert len(calls) == hashed
+    if file_format == "zip":
+        _, provenance = read_table_zip(out.read_bytes())
+        fingerprint = load_dataset(tiny).dataset.fingerprint  # type: ignore[union-attr]
+        assert f"sha256 {fingerprint}" in provenance
+
+
+def test_the_table_names_are_the_catalogues() -> None:
+    # Parsing `table NAME` reads TABLE_NAMES, so that it imports no chart code.
+    from bsab_explorer.analyses import response
+    from bsab_explorer.cli.tables import DENOMINATORS, TABLE_NAMES
+
+    assert tuple(TABLES) == TABLE_NAMES
+    assert response.DENOMINATORS == DENOMINATORS
+
+
+def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:
+    out = tiny / "medians.json"
+    script = (
+        "import sys\nfrom bsab_explorer.cli import main\n"
+        "code = main(['table', 'survival-medians', '--by', 'emd', '--endpoint', 'os', "
+        f"'--data', {str(tiny)!r}, '--out', {str(out)!r}])\n"
+        "heavy = ('altair', 'vl_convert', 'bsab_explorer.charts', 'pandera', 'pandas')\n"
+        "print(code, *sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [str(out), "0"]
+    assert [row["group"] for row in json.loads(out.read_text())] == ["No", "Yes"]
+
+
+def test_the_rendering_modules_are_every_chart_the_catalogue_draws() -> None:
+    # A server imports them ahead (`load_rendering`); a table's command never does.
+    import ast
+
+    from bsab_explorer.exports import RENDERING_MODULES
+
+    root = Path(__file__).resolve().parents[1] / "bsab_explorer" / "exports"
+    drawn = {"bsab_explorer.exports.figures"}
+    for builders in root.glob("*.py"):
+        for node in ast.walk(ast.parse(builders.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "bsab_explorer.charts."
+            ):
+                drawn.add(node.module or "")
+    assert set(RENDERING_MODULES) == drawn

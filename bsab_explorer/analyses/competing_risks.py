@@ -34,7 +34,6 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy import special
 
 from bsab_explorer.analyses.landmarks import normal_quantile
 from bsab_explorer.analyses.survival import Endpoint
@@ -301,6 +300,8 @@ def _gray_test(
     event: CompetingEvent,
     rho: float,
 ) -> GrayTest:
+    from scipy import special  # deferred: SciPy takes a third of a second to import
+
     n_groups = len(groups)
     df = n_groups - 1
     empty = [groups[k] for k in range(n_groups) if not np.any((group == k) & (status == event))]

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy import special
 
 from bsab_explorer.analyses.concordance import concordance_index
 from bsab_explorer.analyses.landmarks import normal_quantile
@@ -290,6 +289,8 @@ def fit_cox_model(
     `reference` names another. Raises ValueError when nothing can be estimated (no covariate,
     no event, or a covariate that does not vary).
     """
+    from scipy import special  # deferred: SciPy takes a third of a second to import
+
     if not covariates:
         raise ValueError("a Cox model needs at least one covariate")
     used = [time, event, *covariates, *([strata] if strata else [])]

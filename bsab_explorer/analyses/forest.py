@@ -24,7 +24,6 @@ from functools import partial
 
 import numpy as np
 import polars as pl
-from scipy import special
 
 from bsab_explorer.analyses.cox_model import Ties, fit_cox_model, level_label
 from bsab_explorer.analyses.levels import present_values
@@ -157,6 +156,8 @@ def _interaction(
     names: Sequence[str],
     ties: Ties,
 ) -> tuple[float | None, int, float | None, str | None]:
+    from scipy import special  # deferred: SciPy takes a third of a second to import
+
     levels = _levels(frame, variable)
     df = len(levels) - 1
     if df < 1:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from bsab_explorer.analyses.cox_model import CoxFit
 from bsab_explorer.analyses.partial_likelihood import event_time_sums
@@ -70,6 +69,8 @@ def assess_proportional_hazards(fit: CoxFit) -> ProportionalHazardsTest:
     score = np.concatenate((np.zeros(p), g @ sums.residual))
 
     def chi_square(name: str, columns: list[int]) -> ProportionalHazardsTerm:
+        from scipy import special  # deferred: SciPy takes a third of a second to import
+
         keep = [*range(p), *(p + j for j in columns)]
         u = score[keep]
         chi2 = float(u @ np.linalg.solve(info[np.ix_(keep, keep)], u))

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy import special
 
 from bsab_explorer.analyses.groups import OVERALL, cohort_group_codes
 from bsab_explorer.analyses.levels import Levels
@@ -334,6 +333,8 @@ def clopper_pearson(
     successes: np.ndarray, trials: np.ndarray, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper–Pearson) confidence bounds of proportions, as R's ``binom.test``."""
+    from scipy import special  # deferred: SciPy takes a third of a second to import
+
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     alpha = 1.0 - level

@@ -22,8 +22,10 @@ Exit codes as `bsab_explorer.cli.errors`: 0 written; 1 the data are invalid or c
 the table (the message names the table, the analysis and the missing columns); 2 the command
 could not run (bad filter, no such --data path, usage).
 
-Registering the command imports nothing heavy: the catalogue (and with it the analyses, SciPy
-and Altair) loads only when a `table` command is parsed, so `validate` and `info` stay quick.
+Registering and parsing the command import nothing heavy: the NAME choices are `TABLE_NAMES`
+(a test keeps them equal to the catalogue's), and the catalogue (and with it the analyses) loads
+only when a `table` command runs, so `validate` and `info` stay quick and a mistyped name is
+refused at once.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -69,6 +70,34 @@ _BOM = b"\xef\xbb\xbf"
 # --- what the package offers (loaded on first use) ----------------------------------------------
 
 
+#: Command-line names of the tables, in the catalogue's order (a test keeps them equal to it).
+TABLE_NAMES = (
+    "table1",
+    "response",
+    "conversion",
+    "survival-medians",
+    "survival-landmarks",
+    "survival-curve",
+    "logrank",
+    "cox",
+    "follow-up",
+    "number-at-risk",
+    "rmst",
+    "proportional-hazards",
+    "cumulative-incidence",
+    "forest",
+    "forest-response",
+    "crs-recurrence",
+    "case-table",
+    "duration-of-response",
+    "time-to-response",
+    "mrd",
+    "adverse-events",
+    "crs-course",
+    "crs-course-patients",
+)
+
+
 @cache
 def table_entries() -> dict[str, Entry]:
     """Every table of the exports catalogue by name, in the catalogue's order."""
@@ -79,7 +108,7 @@ def table_entries() -> dict[str, Entry]:
 
 def table_names() -> tuple[str, ...]:
     """The NAME values of `table`."""
-    return tuple(table_entries())
+    return TABLE_NAMES
 
 
 def survival_tables() -> tuple[str, ...]:
@@ -87,24 +116,8 @@ def survival_tables() -> tuple[str, ...]:
     return tuple(name for name, entry in table_entries().items() if "endpoint" in entry.options)
 
 
-def denominator_codes() -> tuple[str, ...]:
-    """The --denominator values."""
-    from bsab_explorer.analyses.response import DENOMINATORS
-
-    return DENOMINATORS
-
-
-class Choices:
-    """Argument choices read from the package only when argparse checks or lists them."""
-
-    def __init__(self, load: Callable[[], tuple[str, ...]]) -> None:
-        self._load = load
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._load()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
+#: The --denominator values, first the default (a test keeps them equal to the analysis's).
+DENOMINATORS = ("evaluable", "all_treated")
 
 
 # --- the request --------------------------------------------------------------------------------
@@ -289,16 +302,14 @@ def register_table(subparsers: Subparsers) -> None:
         description="Write one table of the app, computed by the same functions as its pages "
         "and downloads: CSV (rows only), a ZIP of the CSV and its provenance file, or JSON rows.",
     )
-    parser.add_argument(
-        "name", choices=Choices(table_names), metavar="NAME", help="one of: %(choices)s"
-    )
+    parser.add_argument("name", choices=TABLE_NAMES, metavar="NAME", help="one of: %(choices)s")
     add_data_option(parser)
     add_filter_option(parser)
     add_survival_options(parser)
     add_statistic_options(parser)
     parser.add_argument(
         "--denominator",
-        choices=Choices(denominator_codes),
+        choices=DENOMINATORS,
         help="response rates of: %(choices)s (default: the first)",
     )
     parser.add_argument(

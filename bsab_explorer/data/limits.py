@@ -3,9 +3,10 @@
 A file's size says little about what it holds once decoded: an 8 kB Parquet file can declare a
 million copies of a 1 kB string, a zip can unpack a thousand times larger, and one CSV line can
 hold a 10 MB "code". Each reader therefore asks this module first, from what can be learnt
-cheaply (Parquet metadata and a streamed pass over its dictionary-encoded values, the zip
-directory and a streamed pass over the sheet XML, the byte lengths of CSV lines), and refuses
-the file with a plain message when it would exceed the budget below.
+cheaply (Parquet metadata, and a streamed pass over its dictionary-encoded values when the
+metadata cannot bound them; the zip directory and a streamed pass over the sheet XML; the byte
+lengths of CSV lines), and refuses the file with a plain message when it would exceed the
+budget below.
 
 The budget: an upload of at most `MAX_FILE_BYTES` (100 MiB) may decode to at most
 `MAX_DECODED_BYTES` (400 MiB) of cell text, in at most `MAX_ROWS` rows, `MAX_COLUMNS` columns
@@ -112,8 +113,6 @@ def _too_many(rows: int, columns: int, what: str = "file") -> Refusal | None:
 
 def check_parquet(data: bytes) -> Refusal | None:
     """Why a Parquet file must not be decoded (None when it fits the budget)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(io.BytesIO(data))
@@ -131,11 +130,79 @@ def check_parquet(data: bytes) -> Refusal | None:
     refusal = _check_nested(meta)
     if refusal:
         return refusal
+    texts = [f.name for f in parquet.schema_arrow if _is_text(f.type)]
+    if not texts or _fits_by_metadata(data, meta, texts):
+        return None
+    return _check_text_values(data, texts)
+
+
+#: Encodings whose decoded text is no larger than the encoded pages (the levels' encodings,
+#: plain values, values after their lengths); anything else (prefix-shared values) can grow.
+_UNGROWING_ENCODINGS = frozenset({"PLAIN", "RLE", "BIT_PACKED", "DELTA_LENGTH_BYTE_ARRAY"})
+_DICTIONARY_ENCODINGS = frozenset({"PLAIN_DICTIONARY", "RLE_DICTIONARY"})
+
+
+def _text_bound(meta: pq.FileMetaData, texts: list[str]) -> int | None:
+    """The most bytes the text columns can decode to, from the metadata alone (None: unknown).
+
+    A plain column chunk decodes to at most its uncompressed pages. A dictionary-encoded chunk
+    repeats dictionary values, each no longer than the chunk's uncompressed pages (which hold
+    the dictionary page), once a value: at most values times that size. That is loose, but a
+    real file's bound stays far under the budget, while a bomb's does not and is counted.
+    """
+    wanted = set(texts)
+    bound = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(meta.num_columns):
+            chunk = group.column(c)
+            if chunk.path_in_schema not in wanted:
+                continue
+            encodings = set(chunk.encodings)
+            if encodings <= _UNGROWING_ENCODINGS:
+                bound += chunk.total_uncompressed_size
+            elif encodings <= _UNGROWING_ENCODINGS | _DICTIONARY_ENCODINGS:
+                bound += chunk.num_values * chunk.total_uncompressed_size
+            else:
+                return None
+    return bound
+
+
+def _fits_by_metadata(data: bytes, meta: pq.FileMetaData, texts: list[str]) -> bool:
+    """Whether the text columns provably fit the budget, so that the counting pass that gives
+    the refusal's figures (`_check_text_values`) is not needed.
+
+    True only when that pass would find nothing: the metadata bound the decoded text within
+    `MAX_DECODED_BYTES`, so the text columns are safe to read at once, and no cell of them is
+    longer than `MAX_CELL_CHARS` (measured on the columns as read, in Rust, not a batch at a
+    time in Python).
+    """
+    bound = _text_bound(meta, texts)
+    if bound is None or bound > MAX_DECODED_BYTES:
+        return False
+    # Polars reads and measures them (pyarrow.compute alone takes a tenth of a second to import).
+    columns = pl.read_parquet(io.BytesIO(data), columns=texts).iter_columns()
+    return all(_longest(column) <= MAX_CELL_CHARS for column in columns)
+
+
+def _longest(column: pl.Series) -> int:
+    """The longest value of a text (or binary) column, in bytes (0 when every value is null)."""
+    if column.dtype == pl.Binary:
+        sizes = column.bin.size()
+    else:
+        sizes = column.cast(pl.String).str.len_bytes()
+    longest = sizes.max()
+    return longest if isinstance(longest, int) else 0
+
+
+def _check_text_values(data: bytes, texts: list[str]) -> Refusal | None:
+    """Count what the text columns decode to, a batch at a time (None when within budget)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     # Dictionary encoding makes a repeated long string nearly free on disk: read the text
     # columns as dictionaries (never expanded) and count what they would decode to.
-    texts = [f.name for f in parquet.schema_arrow if _is_text(f.type)]
-    if not texts:
-        return None
     reader = pq.ParquetFile(io.BytesIO(data), read_dictionary=texts)
     decoded = 0
     for batch in reader.iter_batches(batch_size=_STREAM_ROWS, columns=texts):

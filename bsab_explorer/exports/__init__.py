@@ -10,7 +10,15 @@
   `make_export` and `write_export` (its files);
 - `cohort_builders`, `survival_builders`, `endpoint_builders`, `case_builders`: what each entry
   of the catalogue builds, by domain, reading its options through `options`.
+
+`figures` (Altair and vl-convert, a third of a second to import) is loaded on first use of one
+of its names, and the builders import their charts when they draw one: a command writing a table
+never renders a chart, and must not wait for it. A server, which will draw, imports them ahead
+(`load_rendering`).
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from bsab_explorer.exports.catalogue import (
     FIGURES,
@@ -27,17 +35,6 @@ from bsab_explorer.exports.catalogue import (
     write_export,
 )
 from bsab_explorer.exports.columns import column_notes, file_frame
-from bsab_explorer.exports.figures import (
-    EXPORT_FONT,
-    SIZE_PPI,
-    ExportError,
-    Size,
-    chart_data_frame,
-    chart_datasets,
-    chart_to_png,
-    chart_to_svg,
-    svg_to_png,
-)
 from bsab_explorer.exports.naming import export_name
 from bsab_explorer.exports.provenance import Clock, Provenance, provenance_lines, utc_now
 from bsab_explorer.exports.reproduce import (
@@ -56,9 +53,67 @@ from bsab_explorer.exports.tables import (
     table_to_zip,
 )
 
+if TYPE_CHECKING:
+    from bsab_explorer.exports.figures import (
+        EXPORT_FONT,
+        SIZE_PPI,
+        ExportError,
+        Size,
+        chart_data_frame,
+        chart_datasets,
+        chart_to_png,
+        chart_to_svg,
+        svg_to_png,
+    )
+
+_FIGURE_NAMES = frozenset(
+    {
+        "EXPORT_FONT",
+        "SIZE_PPI",
+        "ExportError",
+        "Size",
+        "chart_data_frame",
+        "chart_datasets",
+        "chart_to_png",
+        "chart_to_svg",
+        "svg_to_png",
+    }
+)
+
+
+#: What drawing the catalogue's figures imports (a test keeps it complete).
+RENDERING_MODULES = (
+    "bsab_explorer.exports.figures",
+    "bsab_explorer.charts.conversion",
+    "bsab_explorer.charts.crs_latency",
+    "bsab_explorer.charts.cumulative_incidence",
+    "bsab_explorer.charts.forest",
+    "bsab_explorer.charts.response",
+    "bsab_explorer.charts.survival",
+    "bsab_explorer.charts.swimmer",
+    "bsab_explorer.charts.timeline",
+)
+
+
+def load_rendering() -> None:
+    """Import what drawing a figure needs (Altair, vl-convert, the charts) ahead of the first."""
+    for name in RENDERING_MODULES:
+        importlib.import_module(name)
+
+
+def __getattr__(name: str) -> Any:
+    """The rendering names of `figures`, imported when first asked for."""
+    if name in _FIGURE_NAMES:
+        from bsab_explorer.exports import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "EXPORT_FONT",
     "FIGURES",
+    "RENDERING_MODULES",
     "SIZE_PPI",
     "TABLES",
     "Built",
@@ -80,6 +135,7 @@ __all__ = [
     "command_arguments",
     "export_name",
     "file_frame",
+    "load_rendering",
     "make_export",
     "neutralise_frame",
     "neutralise_text",

@@ -4,14 +4,12 @@ recurrent CRS and the case series' Table 1.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from bsab_explorer.analyses.case_table import build_case_table
 from bsab_explorer.analyses.recurrence import RECURRENCE_FIELDS, analyse_recurrence, crs_episodes
-from bsab_explorer.charts.crs_latency import By as LatencyBy
-from bsab_explorer.charts.crs_latency import crs_latency_chart
-from bsab_explorer.charts.swimmer import SortBy, swimmer_chart
-from bsab_explorer.charts.timeline import Unit, timeline_chart
 from bsab_explorer.exports.options import (
     Built,
     ExportUnavailable,
@@ -19,6 +17,14 @@ from bsab_explorer.exports.options import (
     _cases,
 )
 from bsab_explorer.exports.request import ExportRequest
+
+if TYPE_CHECKING:
+    from bsab_explorer.charts.crs_latency import By as LatencyBy
+    from bsab_explorer.charts.swimmer import SortBy
+    from bsab_explorer.charts.timeline import Unit
+
+# The charts (and Altair) are imported by the builders that draw them: a table's command does
+# not pay for them (see `bsab_explorer.exports`).
 
 
 def _recurrence(source: Source, request: ExportRequest) -> Built:
@@ -47,6 +53,8 @@ def _timeline(source: Source, request: ExportRequest) -> Built:
         listed = ", ".join(str(c) for c in known) or "none under this filter"
         given = f"'{request.case}' is not a case" if request.case else "A case is needed (--case)"
         raise ExportUnavailable(f"{given}; cases: {listed}.")
+    from bsab_explorer.charts.timeline import timeline_chart
+
     case_events = events.filter(pl.col("case_id") == request.case)
     return Built(case_events, timeline_chart(events, request.case, _unit(request)))
 
@@ -61,6 +69,8 @@ def _swimmer(source: Source, request: ExportRequest) -> Built:
         sort_by = "episodes"
     else:
         raise ExportUnavailable(f"--sort must be follow_up or episodes, not '{value}'.")
+    from bsab_explorer.charts.swimmer import swimmer_chart
+
     return Built(events, swimmer_chart(cases, events, sort_by, _unit(request)))
 
 
@@ -74,4 +84,6 @@ def _crs_latency(source: Source, request: ExportRequest) -> Built:
         by = "bsab"
     else:
         raise ExportUnavailable(f"--by must be case or bsab here, not '{request.by}'.")
+    from bsab_explorer.charts.crs_latency import crs_latency_chart
+
     return Built(episodes, crs_latency_chart(episodes, by))

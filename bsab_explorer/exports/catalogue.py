@@ -48,7 +48,6 @@ from bsab_explorer.exports.endpoint_builders import (
     _time_to_response,
     crs_course,
 )
-from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
 from bsab_explorer.exports.options import (
     RESPONSE_CI,
     SURVIVAL_CI,
@@ -117,12 +116,17 @@ class Export:
 
     def png(self, size: str = "screen", *, dpi: int | None = None) -> bytes:
         """The chart as PNG with the provenance footer (screen, print, or an explicit dpi)."""
+        # Altair and vl-convert are imported by what renders a chart, not by a table's command.
+        from bsab_explorer.exports.figures import chart_to_png, chart_to_svg, svg_to_png
+
         if dpi is not None:
             return svg_to_png(chart_to_svg(self.chart, self.provenance), dpi=dpi)
         return chart_to_png(self.chart, self.provenance, "print" if size == "print" else "screen")
 
     def svg(self) -> str:
         """The chart as SVG with the provenance footer."""
+        from bsab_explorer.exports.figures import chart_to_svg
+
         return chart_to_svg(self.chart, self.provenance)
 
     @property

@@ -13,8 +13,6 @@ from bsab_explorer.analyses.response import (
     response_by_timepoint,
 )
 from bsab_explorer.analyses.table1 import build_table1
-from bsab_explorer.charts.conversion import alluvial_chart
-from bsab_explorer.charts.response import response_chart
 from bsab_explorer.exports.options import (
     Built,
     ExportUnavailable,
@@ -41,6 +39,8 @@ def _response(source: Source, request: ExportRequest) -> Built:
         _by(request, cohort.patients),
         indexed=source.index(cohort),
     )
+    from bsab_explorer.charts.response import response_chart  # Altair, for figures only
+
     # Drawn as the page draws it; the filter is in the provenance footer.
     chart = response_chart(summary)
     return Built(summary.frame, chart, summary=summary)
@@ -50,6 +50,8 @@ def _conversion_flows(source: Source, request: ExportRequest) -> Built:
     cohort = _cohort(source, request)
     indexed = source.index(cohort)
     flows = alluvial_flows(cohort.patients, cohort.responses, indexed=indexed)
+    from bsab_explorer.charts.conversion import alluvial_chart  # Altair, for figures only
+
     return Built(flows, alluvial_chart(flows), _statements(source, cohort))
 
 

@@ -28,7 +28,6 @@ from bsab_explorer.analyses.endpoint_tables import (
 )
 from bsab_explorer.analyses.mrd import SustainedMRD, summarise_mrd, summarise_sustained_mrd
 from bsab_explorer.analyses.time_to_response import summarise_time_to_response
-from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.errors import Unavailable
 from bsab_explorer.exports.options import (
@@ -54,6 +53,8 @@ def _duration(source: Source, request: ExportRequest) -> Built:
     notes = duration_notes(result)
     if request.command == "table":
         return Built(duration_frame(result), notes=notes, summary=result)
+    from bsab_explorer.charts.survival import km_chart  # Altair, for figures only
+
     bands = _flag(request, "bands", default=True)
     heading = "Duration of response" + ("" if summary.by is None else f" by {summary.by_label}")
     chart = km_chart(

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import overload
 
 from bsab_explorer import __version__
 from bsab_explorer.dataset import Dataset
@@ -59,12 +60,40 @@ def ci_method_label(method: str) -> str:
     return CI_METHOD_LABELS.get(method, method)
 
 
+class DeferredText:
+    """A text field that may be given as a function returning it, called on first read, once.
+
+    The data fingerprint is a sha256 over every table (a third of a second at a million
+    patients) and only the files that carry provenance lines show it: a command printing a
+    table's rows never reads it. A dataclass field typed by this descriptor keeps the
+    constructor, `dataclasses.replace` and equality as for a plain text field.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> DeferredText: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> str: ...
+    def __get__(self, instance: object | None, owner: type) -> DeferredText | str:
+        if instance is None:
+            raise AttributeError(self._name)  # no default: the field is required
+        value = instance.__dict__[self._name]
+        if callable(value):
+            value = value()
+            instance.__dict__[self._name] = value
+        return str(value)
+
+    def __set__(self, instance: object, value: str | Callable[[], str]) -> None:
+        instance.__dict__[self._name] = value
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where an export comes from: data, fingerprint, filter, N, CI method, version and date."""
 
     dataset_name: str
-    fingerprint: str
     reconstructed: bool
     filter_text: str
     filter_description: str
@@ -72,6 +101,9 @@ class Provenance:
     total: int
     app_version: str
     created: datetime
+    #: The data's sha256, or a function giving it, called when a line first shows it (a
+    #: required field: the descriptor gives no default).
+    fingerprint: DeferredText = DeferredText()
     ci_method: str | None = None
     #: What N counts ("patients" for the cohort study, "cases" for the case series).
     unit: str = "patients"
@@ -94,7 +126,7 @@ class Provenance:
         """Provenance of an export of `dataset` under `cohort_filter` (N of total kept)."""
         return cls(
             dataset_name=dataset.name,
-            fingerprint=dataset.fingerprint,
+            fingerprint=lambda: dataset.fingerprint,
             reconstructed=dataset.reconstructed,
             filter_text=cohort_filter.to_text(),
             filter_description=cohort_filter.describe(),

@@ -22,9 +22,6 @@ from bsab_explorer.analyses.survival import (
     summarise_survival,
 )
 from bsab_explorer.analyses.survival_tables import follow_up_text
-from bsab_explorer.charts.cumulative_incidence import cumulative_incidence_chart
-from bsab_explorer.charts.forest import forest_chart, response_forest_chart
-from bsab_explorer.charts.survival import km_chart
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import survival_statistics as stats
 from bsab_explorer.exports.options import (
@@ -217,6 +214,8 @@ def _incidence(source: Source, request: ExportRequest) -> Built:
     patients = _patients(source, request)
     times = _days(request, "times") or tuple(m * DAYS_PER_MONTH for m in LANDMARK_MONTHS)
     table = stats.incidence_table(patients, _by(request, patients), times, _conf_level(request))
+    from bsab_explorer.charts.cumulative_incidence import cumulative_incidence_chart
+
     chart = cumulative_incidence_chart(table.summary, stats.COMPETING_EVENT)
     return Built(table.data, chart, table.notes, table.summary)
 
@@ -246,6 +245,8 @@ def _forest(source: Source, request: ExportRequest) -> Built:
         ties=_ties(request),
         conf_level=_conf_level(request),
     )
+    from bsab_explorer.charts.forest import forest_chart
+
     return Built(table.data, forest_chart(table.summary), table.notes, table.summary)
 
 
@@ -271,6 +272,8 @@ def _forest_response(source: Source, request: ExportRequest) -> Built:
     table = stats.forest_response_table(
         frame.select(response, *subgroups), response, subgroups, _conf_level(request)
     )
+    from bsab_explorer.charts.forest import response_forest_chart
+
     chart = response_forest_chart(table.summary, timepoint_label(timepoint))
     return Built(table.data, chart, table.notes, table.summary)
 
@@ -306,6 +309,8 @@ def _km(source: Source, request: ExportRequest) -> Built:
         raise ExportUnavailable(
             f"--risk-table must be one of {', '.join(RISK_TABLES)}, not '{risk}'."
         )
+    from bsab_explorer.charts.survival import km_chart  # Altair, for figures only
+
     chart = km_chart(
         summary,
         show_ci=bands,

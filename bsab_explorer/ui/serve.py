@@ -61,8 +61,10 @@ def warm_up(scripts: tuple[Path, ...] = SCRIPTS) -> list[str]:
                 raise
             continue  # `from module import function`: not a module of its own
         imported.append(name)
+    from bsab_explorer.exports import load_rendering
     from bsab_explorer.ui import cache
 
+    load_rendering()  # the catalogue imports its charts when it first draws one
     cache.load_bundled()
     return imported
 

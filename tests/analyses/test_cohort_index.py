@@ -175,6 +175,8 @@ def test_a_filter_asked_again_gives_an_equal_cohort(generated: Dataset) -> None:
 
 
 def test_preparing_keeps_nothing_with_the_dataset(generated: Dataset) -> None:
+    # The fingerprint is part of the dataset's value, computed on first read: read it first.
+    assert len(generated.fingerprint) == 64
     before = dict(vars(generated))
     prepared = prepare_dataset(generated)
     assert isinstance(prepared, PreparedDataset)

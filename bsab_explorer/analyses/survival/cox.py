@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from bsab_explorer.analyses.survival.logrank import ChiSquareTest
 from bsab_explorer.analyses.survival.tabulation import FloatArray, Tabulation, normal_quantile
@@ -99,6 +98,8 @@ class _EfronLikelihood:
 
     def __call__(self, beta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         """Log partial likelihood, score and information at `beta`."""
+        from scipy import special  # deferred: SciPy takes a third of a second to import
+
         weight = np.exp(np.concatenate(([0.0], beta)))
         denom = weight @ self.at_risk
         mean = self.at_risk[1:] * (weight[1:, None] / denom)  # (coefs, terms)
@@ -138,6 +139,8 @@ def fit_cox(
     log likelihood is ≤ 1e-9 (at most 20 iterations). None when fewer than two groups have
     patients or there is no event.
     """
+    from scipy import special  # deferred: SciPy takes a third of a second to import
+
     present = [k for k in range(len(labels)) if counts.at_time[k].sum() > 0]
     if not present:
         return None

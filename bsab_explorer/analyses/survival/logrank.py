@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from bsab_explorer.analyses.survival.tabulation import FloatArray, Tabulation
 
@@ -64,6 +63,8 @@ def chi_square(
     observed: FloatArray, expected: FloatArray, variance: FloatArray
 ) -> ChiSquareTest | None:
     """The chi-square of observed - expected over groups expected to have an event (R's df)."""
+    from scipy import special  # deferred: SciPy takes a third of a second to import
+
     usable = np.flatnonzero(expected > 0)
     df = len(usable) - 1
     if df < 1:
