@@ -39,9 +39,9 @@ def test_loading_shows_how_far_it_is_then_removes_the_bar(
     assert words[5:] == [
         "Fingerprinting the data",
         "Data loaded",
+        "Preparing the pages: the patient of each response",
         "Preparing the pages: responses by timepoint",
         "Preparing the pages: patients in pseudonym order",
-        "Preparing the pages: the patient of each response",
         "Preparing the pages: done",
     ]
     fractions = [f for f, _ in shown]
