@@ -13,7 +13,7 @@ from bsab_explorer.exports import ExportRequest
 from bsab_explorer.exports.survival_statistics import DEFAULT_COMPARISON, DEFAULT_SUBGROUPS
 from bsab_explorer.schema import BEST_TIMEPOINT, column_label, timepoint_label
 from bsab_explorer.ui import cache, shell
-from bsab_explorer.ui.charts import show_chart
+from bsab_explorer.ui.charts import show_chart, show_panels
 from bsab_explorer.ui.downloads import offer_chart
 from bsab_explorer.ui.params import url_choice, url_choices
 from bsab_explorer.ui.tables import show_table
@@ -97,7 +97,7 @@ else:
 st.subheader("Cumulative incidence of progression")
 incidence = ExportRequest("figure", "cumulative-incidence", view.cohort_filter, by=comparison)
 drawn = cache.result(view, incidence)
-show_chart(drawn.chart)
+show_panels(drawn.chart)
 show_notes(drawn.notes)
 st.caption(
     "Aalen–Johansen estimates with death without progression as the competing event (derived "

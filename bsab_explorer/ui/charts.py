@@ -144,3 +144,19 @@ def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
     if not isinstance(chart, alt.VConcatChart | alt.HConcatChart | alt.FacetChart):
         spec["autosize"] = FIT_WIDTH
     return st.vega_lite_chart(spec, theme=None, width="stretch")
+
+
+def show_panels(chart: alt.HConcatChart) -> None:
+    """Draw the panels of a side-by-side chart one under the other, each a single view at the
+    container's width (its legend and titles inside it, as `show_chart` draws a single view).
+
+    A concatenated chart keeps the widths it was built with: two panels built for a file are
+    wider than the main area of a 1280-px screen, which cut off the right panel and its legend.
+    The overall title is the page's subheader; the file keeps the chart whole.
+    """
+    for panel in chart.hconcat:
+        if not isinstance(panel, alt.Chart | alt.LayerChart):
+            raise TypeError(f"a panel is a single or layered view, not {type(panel).__name__}")
+        alone = panel.properties(width="container")
+        alone.config = chart.config  # the house theme the whole chart carries
+        show_chart(alone)

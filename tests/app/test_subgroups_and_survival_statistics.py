@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -57,7 +58,16 @@ def test_subgroups_page_shows_the_forest_of_each_subgroup(
     # Gray's test of death without progression has an empty cell: the page says why.
     warnings = [w.value for w in app.warning]
     assert any("an empty cell" in w for w in warnings)
-    assert len(app.get("vega_lite_chart")) == 3
+    # The two forests, then the cumulative incidence's two panels one under the other, each at
+    # the page's width (side by side they were wider than a 1280-px screen's main area).
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 4
+    panels = [json.loads(c.proto.spec) for c in charts[2:]]
+    assert [p["title"]["text"] for p in panels] == [
+        "Progression",
+        "Competing event: death without progression",
+    ]
+    assert all(p["width"] == "container" and "hconcat" not in p for p in panels)
 
 
 def test_survival_page_shows_follow_up_rmst_and_the_cox_model(
