@@ -22,7 +22,8 @@ def test_subgroups_page_draws_and_downloads_the_forest(  # type: ignore[no-untyp
         page.goto(f"{app_url}/subgroups?by=emd&subgroups=sex&subgroups=iss_stage")
         page.get_by_text("Cumulative incidence of progression").first.wait_for(timeout=120_000)
         page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
-        page.wait_for_function("() => document.querySelectorAll('svg.marks').length === 3")
+        # Two forests and the cumulative incidence's two panels (one under the other).
+        page.wait_for_function("() => document.querySelectorAll('svg.marks').length === 4")
         # The forest's symbols: an invisible point keeps each of its 8 rows (overall, 2 headings,
         # 5 levels) on the axis, and a square marks each of the 6 hazard ratios.
         symbols = page.locator("svg.marks").first.locator("g.mark-symbol.role-mark path")
