@@ -251,6 +251,14 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
         first = utf8.find(b"\n")
         delimiter = _sniff_delimiter(utf8[: len(utf8) if first < 0 else first].decode(), suffix)
         parsed = _split_plain(utf8, delimiter)
+    return split_result(parsed, table, file_name, delimiter, notices)
+
+
+def split_result(
+    parsed: _Split | ReadResult, table: str, file_name: str, delimiter: str, notices: list[str]
+) -> ReadResult:
+    """The read table of a CSV split into a header, a body and its ragged rows: the rows a
+    separator too many or too few cannot place, an empty file and a header alone reported."""
     if delimiter != ",":
         notices.append(f"{file_name}: columns are separated by {_DELIMITER_NAMES[delimiter]}s.")
     if isinstance(parsed, ReadResult):

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bsab_explorer.data import ingest, limits, normalise
-from bsab_explorer.data.ingest import RawTable, ReadResult
+from bsab_explorer.data.ingest import ReadResult
 from bsab_explorer.data.limits import MAX_LINE_BYTES, Refusal
-from bsab_explorer.data.validation import ROW, Problem, Rule
+from bsab_explorer.data.validation import ROW, Rule
 
 # --- the replaced versions (reference) ----------------------------------------------------------
 
@@ -175,58 +175,11 @@ def reference_read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
     if encoding != "UTF-8":
         notices.append(f"{file_name}: read as {encoding} text.")
     delimiter = ingest._sniff_delimiter(text, "." + file_name.rsplit(".", 1)[-1].lower())
-    if delimiter != ",":
-        notices.append(
-            f"{file_name}: columns are separated by {ingest._DELIMITER_NAMES[delimiter]}s."
-        )
     if '"' in text:
         parsed = ingest._split_quoted(text, delimiter, file_name, table)
     else:
         parsed = _reference_split_plain(text, delimiter)
-    if isinstance(parsed, ReadResult):
-        return parsed
-    header, body, ragged = parsed
-    if header is None:
-        return ingest._fail(
-            table,
-            file_name,
-            Rule.FILE_EMPTY,
-            "The file has no content (only empty lines). Export the table again with a header row.",
-        )
-    width = len(header)
-    problems = [
-        Problem(
-            table,
-            file_name,
-            row,
-            None,
-            None,
-            Rule.RAGGED_ROW,
-            f"This row has {count} value(s) but the header has {width} columns. Check for a "
-            f"missing or extra separator, or an unquoted {ingest._DELIMITER_NAMES[delimiter]} "
-            "inside a value.",
-        )
-        for row, count in ragged
-    ]
-    if body.height == 0 and not ragged:
-        problems.append(
-            Problem(
-                table,
-                file_name,
-                None,
-                None,
-                None,
-                Rule.HEADER_ONLY,
-                "The file has a header row but no data rows. Export the table again with its rows.",
-            )
-        )
-    frame = ingest._text_frame(
-        [h.replace("\ufeff", "") for h in header],
-        [body.get_column(str(i)) for i in range(width)],
-        body.get_column(ROW),
-    )
-    raw = RawTable(table, file_name, frame, decimal_comma=delimiter != ",")
-    return ReadResult(raw, tuple(problems), tuple(notices))
+    return ingest.split_result(parsed, table, file_name, delimiter, notices)
 
 
 # --- generated files ----------------------------------------------------------------------------
