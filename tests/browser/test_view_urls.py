@@ -15,6 +15,13 @@ def _toggle(page, label: str):  # type: ignore[no-untyped-def]
     return page.get_by_role("switch", name=label)
 
 
+def _idle(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+    )
+
+
 def test_survival_options_open_from_the_link_and_follow_the_widgets(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/survival?endpoint=os&bands=false&risk-table=full")
     page.locator("svg.marks").first.wait_for()
@@ -29,7 +36,9 @@ def test_survival_options_open_from_the_link_and_follow_the_widgets(page, app_ur
     page.get_by_role("button", name=re.compile("Reproduce")).first.click()
     page.get_by_text(re.compile(r"--bands false --risk-table full")).first.wait_for()
     page.keyboard.press("Escape")
-    # Back to the default: the option leaves the link.
+    # Back to the default: the option leaves the link. The click waits for the page's run to
+    # end: a click during a rerun can be lost when the widgets are drawn again.
+    _idle(page)
     risk.click(force=True)
     page.wait_for_url(lambda url: "risk-table" not in url)
     assert not risk.is_checked()
