@@ -281,10 +281,18 @@ def _forest_response(source: Source, request: ExportRequest) -> Built:
 def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:
     def build(source: Source, request: ExportRequest) -> Built:
         summary = _survival_summary(source, request)
-        notes = (*summary.warnings, *summary.notes)
+        # Medians and curves show no p-value or hazard ratio: of the summary's warnings only the
+        # small groups concern them (and the Cox model is not fitted for a note it cannot use).
+        notes = (*summary.small_group_warnings, *summary.notes)
         return Built(frame_of(summary), notes=notes, summary=summary)
 
     return build
+
+
+#: The medians table (`table survival-medians`).
+_medians = _survival_table(SurvivalSummary.medians_frame)
+#: The Kaplan–Meier estimates table (`table survival-curve`).
+_curve_table = _survival_table(SurvivalSummary.curves_frame)
 
 
 def _follow_up_line(source: Source, request: ExportRequest) -> str | None:
