@@ -8,8 +8,9 @@
 - `request`/`reproduce`: what to export, and the CLI command and Python call that remake it;
 - `catalogue`: every figure and table by its command-line name: `build` (what a page draws),
   `make_export` and `write_export` (its files);
-- `cohort_builders`, `survival_builders`, `endpoint_builders`, `case_builders`: what each entry
-  of the catalogue builds, by domain, reading its options through `options`.
+- `cohort_builders`, `summary_builders`, `survival_builders`, `endpoint_builders`,
+  `case_builders`: what each entry of the catalogue builds, by domain, reading its options
+  through `options`.
 
 `figures` (Altair and vl-convert, a third of a second to import) is loaded on first use of one
 of its names, and the builders import their charts when they draw one: a command writing a table
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
         chart_to_svg,
         svg_to_png,
     )
-    from bsab_explorer.exports.survival_builders import survival_summary
+    from bsab_explorer.exports.summary_builders import survival_summary
 
 _FIGURE_NAMES = frozenset(
     {
@@ -109,9 +110,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(figures, name)
     if name == "survival_summary":
-        from bsab_explorer.exports import survival_builders
+        from bsab_explorer.exports import summary_builders
 
-        return survival_builders.survival_summary
+        return summary_builders.survival_summary
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

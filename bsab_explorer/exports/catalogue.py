@@ -5,11 +5,12 @@ figure|table NAME`, the Python API (`write_export`) and the report call `make_ex
 same `ExportRequest`, which builds through the same function. So what a page shows is what its
 files hold and what its Reproduce command regenerates: there is no second way to a chart.
 
-The builders live beside it by domain (`cohort_builders`, `survival_builders`,
-`endpoint_builders`, `case_builders`), the options they share in `options`. An entry names its
-builder as "module:attribute" and the module is imported when the entry first builds: the
-domain modules pull in their analyses (Table 1 brings pyarrow, the case series their own
-models), and a command building one table should not wait for the others.
+The builders live beside it by domain (`cohort_builders`, `summary_builders`,
+`survival_builders`, `endpoint_builders`, `case_builders`), the options they share in
+`options`. An entry names its builder as "module:attribute" and the module is imported when the
+entry first builds: the domain modules pull in their analyses (Table 1 brings pyarrow, the
+further survival statistics their Cox, competing-risks and forest models), and a command
+building one table should not wait for the others.
 
 Adding a figure: write a builder `(source, request) -> Built` and add an `Entry` to `FIGURES`
 (or `TABLES`) naming it and the options it understands (a test resolves every entry).
@@ -221,11 +222,11 @@ TABLES: dict[str, Entry] = {
         Entry("conversion", "Response conversion", COHORT,
               "cohort_builders:_conversion_table", frozenset({"from", "to"})),
         Entry("survival-medians", "Median survival", COHORT,
-              "survival_builders:_medians", _SURVIVAL_OPTIONS),
+              "summary_builders:_medians", _SURVIVAL_OPTIONS),
         Entry("survival-landmarks", "Survival at landmarks", COHORT,
               "survival_builders:_landmarks", _SURVIVAL_OPTIONS | {"times"}),
         Entry("survival-curve", "Kaplan–Meier estimates", COHORT,
-              "survival_builders:_curve_table", _SURVIVAL_OPTIONS),
+              "summary_builders:_curve_table", _SURVIVAL_OPTIONS),
         Entry("logrank", "Log-rank test", COHORT,
               "survival_builders:_logrank", _SURVIVAL_OPTIONS | {"weights", "strata"}),
         Entry("cox", "Cox hazard ratios", COHORT,
