@@ -376,7 +376,8 @@ def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:
         "heavy = ('altair', 'vl_convert', 'bsab_explorer.charts', 'pandera', 'pandas',\n"
         "         'scipy', 'pyarrow', 'duckdb', 'bsab_explorer.data.convert',\n"
         "         'bsab_explorer.analyses.table1', 'bsab_explorer.exports.cohort_builders',\n"
-        "         'bsab_explorer.exports.case_builders', 'bsab_explorer.exports.endpoint_builders',\n"
+        "         'bsab_explorer.exports.case_builders',\n"
+        "         'bsab_explorer.exports.endpoint_builders',\n"
         "         'bsab_explorer.exports.survival_statistics')\n"
         "print(code, *sorted(m for m in heavy if m in sys.modules))\n"
     )
@@ -393,7 +394,8 @@ def test_every_catalogue_entry_names_a_builder_that_resolves() -> None:
 
     for entry in (*FIGURES.values(), *TABLES.values()):
         module, _, attribute = entry.builder.partition(":")
-        assert module.endswith("_builders") and attribute.startswith("_"), entry.name
+        assert module.endswith("_builders"), entry.name
+        assert attribute.startswith("_"), entry.name
         assert callable(entry.build), entry.name
 
 
