@@ -373,7 +373,12 @@ def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:
         "import sys\nfrom bsab_explorer.cli import main\n"
         "code = main(['table', 'survival-medians', '--by', 'emd', '--endpoint', 'os', "
         f"'--data', {str(tiny)!r}, '--out', {str(out)!r}])\n"
-        "heavy = ('altair', 'vl_convert', 'bsab_explorer.charts', 'pandera', 'pandas')\n"
+        "heavy = ('altair', 'vl_convert', 'bsab_explorer.charts', 'pandera', 'pandas',\n"
+        "         'scipy', 'pyarrow', 'duckdb', 'bsab_explorer.data.convert',\n"
+        "         'bsab_explorer.analyses.table1', 'bsab_explorer.exports.cohort_builders',\n"
+        "         'bsab_explorer.exports.case_builders',\n"
+        "         'bsab_explorer.exports.endpoint_builders',\n"
+        "         'bsab_explorer.exports.survival_statistics')\n"
         "print(code, *sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(
@@ -381,6 +386,17 @@ def test_a_table_command_imports_no_chart_code(tiny: Path) -> None:
     )
     assert done.stdout.split() == [str(out), "0"]
     assert [row["group"] for row in json.loads(out.read_text())] == ["No", "Yes"]
+
+
+def test_every_catalogue_entry_names_a_builder_that_resolves() -> None:
+    # Entries name their builder lazily ("module:attribute"); a typo would only fail when built.
+    from bsab_explorer.exports import FIGURES
+
+    for entry in (*FIGURES.values(), *TABLES.values()):
+        module, _, attribute = entry.builder.partition(":")
+        assert module.endswith("_builders"), entry.name
+        assert attribute.startswith("_"), entry.name
+        assert callable(entry.build), entry.name
 
 
 def test_the_rendering_modules_are_every_chart_the_catalogue_draws() -> None:

@@ -55,8 +55,7 @@ def duration_summary(result: DurationOfResponse) -> SurvivalSummary:
         conf_level=result.conf_level,
         landmark_months=LANDMARK_MONTHS,
         groups=groups,
-        logrank=None,
-        cox=None,
+        comparison=None,
         excluded_missing_outcome=0,
         excluded_missing_group=0,
     )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bsab_explorer.cli.errors import EXIT_INVALID, EXIT_OK, UsageError
 from bsab_explorer.cli.options import Subparsers, add_conversion_options, run_conversion
-from bsab_explorer.data.convert.contract_files import write_tables
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -25,6 +24,8 @@ def run_convert(args: argparse.Namespace) -> int:
     if not result.ok or not result.tables:
         print("Nothing was written: correct the problems above and convert again.")
         return EXIT_INVALID
+    from bsab_explorer.data.convert.contract_files import write_tables
+
     write_tables(result.tables, args.to)
     for table, frame in result.tables.items():
         print(f"Wrote {args.to / f'{table}.csv'} ({frame.height} rows of {table}).")

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from bsab_explorer.cli.errors import InvalidData, UsageError
-from bsab_explorer.data.convert import ConversionResult, convert
-from bsab_explorer.data.convert.dates import DateOrder
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.data.store import STORE_ENV
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter, FilterError
+
+if TYPE_CHECKING:
+    from bsab_explorer.data.convert import ConversionResult
 
 # The subscripted form is only for type checkers (argparse does not subscript at run time).
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -136,8 +137,9 @@ def load_data(path: Path | None, *, complete: bool = True) -> Dataset:
     return result.dataset
 
 
-#: The --date-order values and the order each names.
-DATE_ORDERS = {"dmy": DateOrder.DMY, "mdy": DateOrder.MDY, "ymd": DateOrder.ISO}
+#: The --date-order values and the name of the `DateOrder` each stands for (names, so that
+#: registering the option does not import the converters: only `convert` and `ingest` run them).
+DATE_ORDERS = {"dmy": "DMY", "mdy": "MDY", "ymd": "ISO"}
 
 
 def add_conversion_options(parser: argparse.ArgumentParser) -> None:
@@ -174,6 +176,9 @@ def run_conversion(args: argparse.Namespace, sources: list[Path]) -> ConversionR
         _check_exists("SOURCE", path)
     _check_exists("--mapping", args.mapping)
     _check_exists("--dictionary", args.dictionary)
-    order = DATE_ORDERS[args.date_order] if args.date_order else None
+    from bsab_explorer.data.convert import convert
+    from bsab_explorer.data.convert.dates import DateOrder
+
+    order = DateOrder[DATE_ORDERS[args.date_order]] if args.date_order else None
     source: Path | list[Path] = sources[0] if len(sources) == 1 else sources
     return convert(source, args.mapping, args.dictionary, order)

@@ -18,7 +18,6 @@ from bsab_explorer.cli.options import (
     run_conversion,
 )
 from bsab_explorer.data.access import USER_ENV, command_line_user
-from bsab_explorer.data.convert.contract_files import converted_name, table_csv
 from bsab_explorer.data.store import Batch, IngestResult, Store, open_store
 from bsab_explorer.schema import TABLES
 
@@ -39,6 +38,9 @@ def _converting(args: argparse.Namespace) -> bool:
 def _ingest_converted(store: Store, args: argparse.Namespace) -> IngestResult | None:
     """Convert FILE and store its table --table as one batch; None when the conversion failed
     (its report is printed, nothing is stored)."""
+    # The converters load with the conversion they run, not with every command's registration.
+    from bsab_explorer.data.convert.contract_files import converted_name, table_csv
+
     converted = run_conversion(args, [args.file])
     frame = converted.tables.get(args.table)
     if not converted.ok or frame is None:

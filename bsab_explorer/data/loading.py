@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import duckdb
 import polars as pl
 
 from bsab_explorer.data import storefile
@@ -50,6 +49,9 @@ from bsab_explorer.data.validation import (
 )
 from bsab_explorer.dataset import Dataset, polars_type
 from bsab_explorer.schema import RECONSTRUCTED_NOTICE, STUDIES, TABLES, Table
+
+if TYPE_CHECKING:
+    import duckdb  # imported where a DuckDB file is opened: reading Parquet needs none
 
 #: The bundled, reconstructed data (top-level `data/` folder of the repository).
 BUNDLED_DATA_DIR = Path(__file__).resolve().parents[2] / "data"

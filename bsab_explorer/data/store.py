@@ -23,10 +23,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import duckdb
 import polars as pl
 
 from bsab_explorer.data import storefile
@@ -70,6 +69,9 @@ from bsab_explorer.data.upload import UploadCheck, base_name, check_upload
 from bsab_explorer.data.validation import ROW, VALIDATOR_VERSION, Problem, Rule, ValidationReport
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.schema import TABLES
+
+if TYPE_CHECKING:
+    import duckdb  # imported where a DuckDB file is opened: reading Parquet needs none
 
 __all__ = [
     "BUNDLED",

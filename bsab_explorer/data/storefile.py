@@ -23,13 +23,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 
 from bsab_explorer.data.fingerprints import memo_key
 from bsab_explorer.schema import TABLES, Kind
+
+if TYPE_CHECKING:
+    import duckdb  # imported where a DuckDB file is opened: reading Parquet needs none
 
 BUNDLED = "bundled"
 UPLOAD = "upload"
@@ -215,6 +217,8 @@ def fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -
 @contextmanager
 def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to an existing store file, checked first, closed afterwards."""
+    import duckdb
+
     state = _state(path)
     with state.access.shared():
         connection = _connect(path, read_only=True)
@@ -236,6 +240,8 @@ def writing(path: Path, *, wait: float = BUSY_WAIT_S) -> Iterator[duckdb.DuckDBP
     read-write connection touches it. Another process's hold on the file is waited for up to
     `wait` seconds (`StoreUnavailable` afterwards).
     """
+    import duckdb
+
     state = _state(path)
     with state.access.exclusive():
         if path.exists():
@@ -262,6 +268,8 @@ def _connect(
     path: Path, *, read_only: bool, wait: float = BUSY_WAIT_S
 ) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting up to `wait` seconds while another process writes to it."""
+    import duckdb
+
     if read_only or path.exists():
         _check_header(path)
     deadline = time.monotonic() + wait
@@ -294,6 +302,8 @@ def _check_header(path: Path) -> None:
 
 def _verify(path: Path, state: _FileState, connection: duckdb.DuckDBPyConnection) -> None:
     """Read every stored value once per change of the file: DuckDB checks each block it reads."""
+    import duckdb
+
     key = change_key(path)
     if state.verified == key:
         return
@@ -388,6 +398,8 @@ def remember(path: Path, key: str, value: str) -> bool:
     (the command line reading beside the app, or a read-only file, simply keeps no memo) and
     never fails; whether it was kept is returned.
     """
+    import duckdb
+
     try:
         with writing(path, wait=0.0) as connection:
             fetch(connection, "INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [key, value])

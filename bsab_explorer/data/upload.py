@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import duckdb
 import polars as pl
 
 from bsab_explorer.data.ingest import MAX_FILE_BYTES, read_table_bytes
@@ -29,6 +29,9 @@ from bsab_explorer.data.validation import (
     in_reading_order,
 )
 from bsab_explorer.schema import TABLES
+
+if TYPE_CHECKING:
+    import duckdb  # imported where a DuckDB file is opened: reading Parquet needs none
 
 _CENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 #: What an uploaded file is called when its name has nothing left once folders are removed.

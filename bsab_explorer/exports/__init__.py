@@ -8,13 +8,15 @@
 - `request`/`reproduce`: what to export, and the CLI command and Python call that remake it;
 - `catalogue`: every figure and table by its command-line name: `build` (what a page draws),
   `make_export` and `write_export` (its files);
-- `cohort_builders`, `survival_builders`, `endpoint_builders`, `case_builders`: what each entry
-  of the catalogue builds, by domain, reading its options through `options`.
+- `cohort_builders`, `summary_builders`, `survival_builders`, `endpoint_builders`,
+  `case_builders`: what each entry of the catalogue builds, by domain, reading its options
+  through `options`.
 
 `figures` (Altair and vl-convert, a third of a second to import) is loaded on first use of one
 of its names, and the builders import their charts when they draw one: a command writing a table
 never renders a chart, and must not wait for it. A server, which will draw, imports them ahead
-(`load_rendering`).
+(`load_rendering`). Likewise the builder modules load with the first entry that needs them, and
+`survival_summary` with its module.
 """
 
 import importlib
@@ -31,7 +33,6 @@ from bsab_explorer.exports.catalogue import (
     catalogue,
     make_export,
     request_provenance,
-    survival_summary,
     write_export,
 )
 from bsab_explorer.exports.columns import column_notes, file_frame
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
         chart_to_svg,
         svg_to_png,
     )
+    from bsab_explorer.exports.summary_builders import survival_summary
 
 _FIGURE_NAMES = frozenset(
     {
@@ -102,11 +104,15 @@ def load_rendering() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """The rendering names of `figures`, imported when first asked for."""
+    """The rendering names of `figures` and `survival_summary`, imported when first asked for."""
     if name in _FIGURE_NAMES:
         from bsab_explorer.exports import figures
 
         return getattr(figures, name)
+    if name == "survival_summary":
+        from bsab_explorer.exports import summary_builders
+
+        return summary_builders.survival_summary
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

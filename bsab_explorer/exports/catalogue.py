@@ -5,49 +5,28 @@ figure|table NAME`, the Python API (`write_export`) and the report call `make_ex
 same `ExportRequest`, which builds through the same function. So what a page shows is what its
 files hold and what its Reproduce command regenerates: there is no second way to a chart.
 
-The builders live beside it by domain (`cohort_builders`, `survival_builders`,
-`endpoint_builders`, `case_builders`), the options they share in `options`.
+The builders live beside it by domain (`cohort_builders`, `summary_builders`,
+`survival_builders`, `endpoint_builders`, `case_builders`), the options they share in
+`options`. An entry names its builder as "module:attribute" and the module is imported when the
+entry first builds: the domain modules pull in their analyses (Table 1 brings pyarrow, the
+further survival statistics their Cox, competing-risks and forest models), and a command
+building one table should not wait for the others.
 
 Adding a figure: write a builder `(source, request) -> Built` and add an `Entry` to `FIGURES`
-(or `TABLES`), naming the options it understands.
+(or `TABLES`) naming it and the options it understands (a test resolves every entry).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from bsab_explorer.analyses.prepared import PreparedDataset
-from bsab_explorer.analyses.survival import SurvivalSummary
 from bsab_explorer.dataset import Dataset
-from bsab_explorer.exports.case_builders import (
-    _case_table,
-    _crs_latency,
-    _recurrence,
-    _swimmer,
-    _timeline,
-)
-from bsab_explorer.exports.cohort_builders import (
-    _conversion_flows,
-    _conversion_table,
-    _response,
-    _table1,
-)
 from bsab_explorer.exports.columns import file_frame
-from bsab_explorer.exports.endpoint_builders import (
-    CRS_SOURCES,
-    _adverse_events,
-    _crs_course,
-    _crs_patients,
-    _crs_source,
-    _duration,
-    _mrd,
-    _time_to_response,
-    crs_course,
-)
 from bsab_explorer.exports.options import (
     RESPONSE_CI,
     SURVIVAL_CI,
@@ -58,22 +37,6 @@ from bsab_explorer.exports.options import (
 )
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
-from bsab_explorer.exports.survival_builders import (
-    RISK_TABLES,
-    _cox,
-    _follow_up,
-    _forest,
-    _forest_response,
-    _incidence,
-    _km,
-    _landmarks,
-    _logrank,
-    _number_at_risk,
-    _proportional_hazards,
-    _rmst,
-    _survival_table,
-    survival_summary,
-)
 from bsab_explorer.exports.tables import table_to_csv, table_to_zip
 from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
 from bsab_explorer.schema import (
@@ -84,6 +47,9 @@ from bsab_explorer.schema import (
     column_label,
 )
 
+if TYPE_CHECKING:
+    from bsab_explorer.analyses.prepared import PreparedDataset
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -92,10 +58,18 @@ class Entry:
     name: str
     title: str
     study: str
-    build: Builder
+    #: The builder as "module:attribute" in this package, imported on first build (so a command
+    #: imports the one domain module its entry needs: a medians table no Table 1 nor case code).
+    builder: str
     #: Request fields and further options this entry reads: by, endpoint, ci, case, denominator...
     options: frozenset[str] = field(default_factory=frozenset)
     description: str = ""
+
+    @property
+    def build(self) -> Builder:
+        """The builder function, its module imported on first use."""
+        module, attribute = self.builder.split(":")
+        return cast(Builder, getattr(importlib.import_module(f"{__package__}.{module}"), attribute))
 
 
 @dataclass(frozen=True)
@@ -159,7 +133,7 @@ FIGURES: dict[str, Entry] = {
             "response",
             "Response by timepoint",
             COHORT,
-            _response,
+            "cohort_builders:_response",
             frozenset({"by", "denominator"}),
             "Stacked IMWG categories per timepoint with ORR (Clopper–Pearson 95 % CI), ≥VGPR, CR.",
         ),
@@ -167,7 +141,7 @@ FIGURES: dict[str, Entry] = {
             "conversion",
             "Response conversion across timepoints",
             COHORT,
-            _conversion_flows,
+            "cohort_builders:_conversion_flows",
             frozenset(),
             "Alluvial diagram of response categories between consecutive timepoints.",
         ),
@@ -175,7 +149,7 @@ FIGURES: dict[str, Entry] = {
             "km",
             "Kaplan–Meier curves",
             COHORT,
-            _km,
+            "survival_builders:_km",
             _KM_OPTIONS,
             "PFS or OS curves with CI bands, censor ticks and the number at risk.",
         ),
@@ -183,7 +157,7 @@ FIGURES: dict[str, Entry] = {
             "timeline",
             "Case timeline",
             CASE_SERIES,
-            _timeline,
+            "case_builders:_timeline",
             frozenset({"case", "unit"}),
             "One case: doses, CRS by grade, ICANS, infections, treatments and schedule changes.",
         ),
@@ -191,7 +165,7 @@ FIGURES: dict[str, Entry] = {
             "swimmer",
             "Swimmer plot of all cases",
             CASE_SERIES,
-            _swimmer,
+            "case_builders:_swimmer",
             frozenset({"sort", "unit"}),
             "One lane per case with doses, CRS episodes and key events.",
         ),
@@ -199,7 +173,7 @@ FIGURES: dict[str, Entry] = {
             "crs-latency",
             "CRS latency after the attributed dose",
             CASE_SERIES,
-            _crs_latency,
+            "case_builders:_crs_latency",
             frozenset({"by"}),
             "Hours from the attributed dose to each CRS episode, and days between episodes.",
         ),
@@ -207,7 +181,7 @@ FIGURES: dict[str, Entry] = {
             "duration-of-response",
             "Duration of response",
             COHORT,
-            _duration,
+            "endpoint_builders:_duration",
             frozenset({"by", "ci", "bands"}),
             "Kaplan–Meier among responders from the first response to progression or death.",
         ),
@@ -215,7 +189,7 @@ FIGURES: dict[str, Entry] = {
             "cumulative-incidence",
             "Cumulative incidence of progression",
             COHORT,
-            _incidence,
+            "survival_builders:_incidence",
             _INCIDENCE_OPTIONS,
             "Progression and death without progression (the competing event), Aalen–Johansen.",
         ),
@@ -223,7 +197,7 @@ FIGURES: dict[str, Entry] = {
             "forest",
             "Subgroup forest plot of hazard ratios",
             COHORT,
-            _forest,
+            "survival_builders:_forest",
             _FOREST_OPTIONS,
             "Hazard ratio within every subgroup level on a log axis, with interaction p-values.",
         ),
@@ -231,7 +205,7 @@ FIGURES: dict[str, Entry] = {
             "forest-response",
             "Subgroup forest plot of response rates",
             COHORT,
-            _forest_response,
+            "survival_builders:_forest_response",
             _FOREST_RESPONSE_OPTIONS,
             "ORR and ≥VGPR per subgroup level with exact (Clopper–Pearson) CIs.",
         ),
@@ -241,46 +215,52 @@ FIGURES: dict[str, Entry] = {
 TABLES: dict[str, Entry] = {
     e.name: e
     for e in (
-        Entry("table1", "Table 1: patient characteristics", COHORT, _table1,
-              frozenset({"by", "p-values"})),
-        Entry("response", "Response by timepoint", COHORT, _response,
-              frozenset({"by", "denominator"})),
-        Entry("conversion", "Response conversion", COHORT, _conversion_table,
-              frozenset({"from", "to"})),
+        Entry("table1", "Table 1: patient characteristics", COHORT,
+              "cohort_builders:_table1", frozenset({"by", "p-values"})),
+        Entry("response", "Response by timepoint", COHORT,
+              "cohort_builders:_response", frozenset({"by", "denominator"})),
+        Entry("conversion", "Response conversion", COHORT,
+              "cohort_builders:_conversion_table", frozenset({"from", "to"})),
         Entry("survival-medians", "Median survival", COHORT,
-              _survival_table(SurvivalSummary.medians_frame), _SURVIVAL_OPTIONS),
-        Entry("survival-landmarks", "Survival at landmarks", COHORT, _landmarks,
-              _SURVIVAL_OPTIONS | {"times"}),
+              "summary_builders:_medians", _SURVIVAL_OPTIONS),
+        Entry("survival-landmarks", "Survival at landmarks", COHORT,
+              "survival_builders:_landmarks", _SURVIVAL_OPTIONS | {"times"}),
         Entry("survival-curve", "Kaplan–Meier estimates", COHORT,
-              _survival_table(SurvivalSummary.curves_frame), _SURVIVAL_OPTIONS),
-        Entry("logrank", "Log-rank test", COHORT, _logrank,
-              _SURVIVAL_OPTIONS | {"weights", "strata"}),
-        Entry("cox", "Cox hazard ratios", COHORT, _cox, _COX_OPTIONS),
-        Entry("follow-up", "Median follow-up (reverse Kaplan–Meier)", COHORT, _follow_up,
-              frozenset({"endpoint", "ci", "conf-level"})),
+              "summary_builders:_curve_table", _SURVIVAL_OPTIONS),
+        Entry("logrank", "Log-rank test", COHORT,
+              "survival_builders:_logrank", _SURVIVAL_OPTIONS | {"weights", "strata"}),
+        Entry("cox", "Cox hazard ratios", COHORT,
+              "survival_builders:_cox", _COX_OPTIONS),
+        Entry("follow-up", "Median follow-up (reverse Kaplan–Meier)", COHORT,
+              "survival_builders:_follow_up", frozenset({"endpoint", "ci", "conf-level"})),
         Entry("number-at-risk", "Number at risk, cumulative events and censored", COHORT,
-              _number_at_risk, frozenset({"endpoint", "by", "times"})),
-        Entry("rmst", "Restricted mean survival time", COHORT, _rmst,
-              frozenset({"endpoint", "by", "tau", "conf-level"})),
+              "survival_builders:_number_at_risk", frozenset({"endpoint", "by", "times"})),
+        Entry("rmst", "Restricted mean survival time", COHORT,
+              "survival_builders:_rmst", frozenset({"endpoint", "by", "tau", "conf-level"})),
         Entry("proportional-hazards", "Test of proportional hazards", COHORT,
-              _proportional_hazards, _COX_OPTIONS),
-        Entry("cumulative-incidence", "Cumulative incidence of progression", COHORT, _incidence,
-              _INCIDENCE_OPTIONS),
-        Entry("forest", "Subgroup hazard ratios", COHORT, _forest, _FOREST_OPTIONS),
-        Entry("forest-response", "Subgroup response rates", COHORT, _forest_response,
-              _FOREST_RESPONSE_OPTIONS),
-        Entry("crs-recurrence", "Recurrent CRS by case", CASE_SERIES, _recurrence),
-        Entry("case-table", "Case series: Table 1", CASE_SERIES, _case_table),
-        Entry("duration-of-response", "Duration of response", COHORT, _duration,
-              frozenset({"by", "ci"})),
-        Entry("time-to-response", "Time to first and best response", COHORT, _time_to_response,
-              frozenset({"by"})),
-        Entry("mrd", "MRD negativity", COHORT, _mrd, frozenset({"by"})),
-        Entry("adverse-events", "Adverse events by highest grade", COHORT, _adverse_events,
-              frozenset({"by"})),
-        Entry("crs-course", "CRS course", COHORT, _crs_course, frozenset({"source"})),
-        Entry("crs-course-patients", "CRS course by patient", COHORT, _crs_patients,
-              frozenset({"source"})),
+              "survival_builders:_proportional_hazards", _COX_OPTIONS),
+        Entry("cumulative-incidence", "Cumulative incidence of progression", COHORT,
+              "survival_builders:_incidence", _INCIDENCE_OPTIONS),
+        Entry("forest", "Subgroup hazard ratios", COHORT,
+              "survival_builders:_forest", _FOREST_OPTIONS),
+        Entry("forest-response", "Subgroup response rates", COHORT,
+              "survival_builders:_forest_response", _FOREST_RESPONSE_OPTIONS),
+        Entry("crs-recurrence", "Recurrent CRS by case", CASE_SERIES,
+              "case_builders:_recurrence"),
+        Entry("case-table", "Case series: Table 1", CASE_SERIES,
+              "case_builders:_case_table"),
+        Entry("duration-of-response", "Duration of response", COHORT,
+              "endpoint_builders:_duration", frozenset({"by", "ci"})),
+        Entry("time-to-response", "Time to first and best response", COHORT,
+              "endpoint_builders:_time_to_response", frozenset({"by"})),
+        Entry("mrd", "MRD negativity", COHORT,
+              "endpoint_builders:_mrd", frozenset({"by"})),
+        Entry("adverse-events", "Adverse events by highest grade", COHORT,
+              "endpoint_builders:_adverse_events", frozenset({"by"})),
+        Entry("crs-course", "CRS course", COHORT,
+              "endpoint_builders:_crs_course", frozenset({"source"})),
+        Entry("crs-course-patients", "CRS course by patient", COHORT,
+              "endpoint_builders:_crs_patients", frozenset({"source"})),
     )
 }  # fmt: skip
 
@@ -313,8 +293,11 @@ def request_provenance(
     """The provenance of the export a request names: filter applied, N, CI method, options."""
     entry = _entry(request)
     study = entry.study
-    if "source" in entry.options and _crs_source(dataset, request) == "case-series":
-        study = CASE_SERIES
+    if "source" in entry.options:
+        from bsab_explorer.exports.endpoint_builders import _crs_source
+
+        if _crs_source(dataset, request) == "case-series":
+            study = CASE_SERIES
     table = CASES if study == CASE_SERIES else PATIENTS
     # A clause on a column the table lacks does not apply to it: the footer says so.
     applied = CohortFilter.of(c for c in request.cohort_filter.clauses if c.column in table.by_name)
@@ -398,10 +381,8 @@ def write_export(
 
 
 __all__ = [
-    "CRS_SOURCES",
     "FIGURES",
     "RESPONSE_CI",
-    "RISK_TABLES",
     "SURVIVAL_CI",
     "TABLES",
     "Built",
@@ -411,9 +392,7 @@ __all__ = [
     "Source",
     "build",
     "catalogue",
-    "crs_course",
     "make_export",
     "request_provenance",
-    "survival_summary",
     "write_export",
 ]

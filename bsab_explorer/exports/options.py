@@ -24,13 +24,14 @@ from bsab_explorer.analyses.survival import (
 )
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.errors import Unavailable
-from bsab_explorer.exports import survival_statistics as stats
 from bsab_explorer.exports.request import ExportRequest
 from bsab_explorer.filters import Cohort, CohortFilter, select_cases, select_cohort
 
 #: The CI method of response rates (fixed) and of survival (default; `--ci` changes it).
 RESPONSE_CI = "clopper-pearson"
 SURVIVAL_CI = "log"
+#: The confidence levels a survival table offers (`--conf-level`), the default first.
+CONF_LEVELS = ("0.95", "0.90", "0.99")
 
 
 class ExportUnavailable(Unavailable):
@@ -131,10 +132,10 @@ def _ci(request: ExportRequest) -> CIMethod:
 
 
 def _conf_level(request: ExportRequest) -> float:
-    value = request.option("conf-level", stats.CONF_LEVELS[0]) or stats.CONF_LEVELS[0]
-    if value not in stats.CONF_LEVELS:
+    value = request.option("conf-level", CONF_LEVELS[0]) or CONF_LEVELS[0]
+    if value not in CONF_LEVELS:
         raise ExportUnavailable(
-            f"--conf-level must be one of {', '.join(stats.CONF_LEVELS)}, not '{value}'."
+            f"--conf-level must be one of {', '.join(CONF_LEVELS)}, not '{value}'."
         )
     return float(value)
 

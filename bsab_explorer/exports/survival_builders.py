@@ -5,27 +5,19 @@ forest plots): the options they read, and the call to `survival_statistics` that
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
 from bsab_explorer.analyses.conversion import observed_timepoints
 from bsab_explorer.analyses.cox_model import CoxFit, Ties
 from bsab_explorer.analyses.logrank import LogRankWeights
-from bsab_explorer.analyses.prepared import PreparedDataset
 from bsab_explorer.analyses.survival import (
     LANDMARK_MONTHS,
     CIMethod,
     Endpoint,
-    SurvivalSummary,
-    required_columns,
-    summarise_survival,
 )
 from bsab_explorer.analyses.survival_tables import follow_up_text
-from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import survival_statistics as stats
 from bsab_explorer.exports.options import (
-    Builder,
     Built,
     ExportUnavailable,
     Source,
@@ -40,6 +32,7 @@ from bsab_explorer.exports.options import (
     _flag,
 )
 from bsab_explorer.exports.request import ExportRequest
+from bsab_explorer.exports.summary_builders import _survival_summary
 from bsab_explorer.schema import (
     BEST_TIMEPOINT,
     DAYS_PER_MONTH,
@@ -53,25 +46,6 @@ RISK_TABLES: dict[str, tuple[str, ...]] = {
     "full": ("n_risk", "cum_events", "cum_censored"),
     "none": (),
 }
-
-
-def survival_summary(
-    dataset: Dataset, request: ExportRequest, prepared: PreparedDataset | None = None
-) -> SurvivalSummary:
-    """The survival summary a request names (endpoint, by, CI method) under its filter."""
-    return _survival_summary(Source(dataset, prepared), request)
-
-
-def _survival_summary(source: Source, request: ExportRequest) -> SurvivalSummary:
-    cohort = _cohort(source, request)
-    patients = cohort.patients
-    endpoint = _endpoint(request)
-    missing = [c for c in required_columns(endpoint, request.by) if c not in patients.columns]
-    if missing:
-        raise ExportUnavailable(f"Survival needs the column(s) {', '.join(missing)}.")
-    return summarise_survival(
-        cohort.patients, endpoint, request.by, _ci(request), conf_level=_conf_level(request)
-    )
 
 
 def _tau(request: ExportRequest) -> float:
@@ -276,15 +250,6 @@ def _forest_response(source: Source, request: ExportRequest) -> Built:
 
     chart = response_forest_chart(table.summary, timepoint_label(timepoint))
     return Built(table.data, chart, table.notes, table.summary)
-
-
-def _survival_table(frame_of: Callable[[SurvivalSummary], pl.DataFrame]) -> Builder:
-    def build(source: Source, request: ExportRequest) -> Built:
-        summary = _survival_summary(source, request)
-        notes = (*summary.warnings, *summary.notes)
-        return Built(frame_of(summary), notes=notes, summary=summary)
-
-    return build
 
 
 def _follow_up_line(source: Source, request: ExportRequest) -> str | None:

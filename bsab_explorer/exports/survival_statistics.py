@@ -51,8 +51,6 @@ from bsab_explorer.analyses.survival import BOOL_LABELS, OVERALL_GROUP, CIMethod
 from bsab_explorer.errors import Unavailable
 from bsab_explorer.schema import DAYS_PER_MONTH, column_label
 
-#: The confidence levels a survival table offers (`--conf-level`), the default first.
-CONF_LEVELS = ("0.95", "0.90", "0.99")
 #: Times (days) of the number-at-risk table when none are given: every 3 months to 2 years.
 DEFAULT_RISK_DAYS = (0.0, 91.0, 182.0, 274.0, 365.0, 548.0, 730.0)
 #: Horizon (days) of the RMST when none is given: one year.

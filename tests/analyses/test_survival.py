@@ -36,6 +36,7 @@ from bsab_explorer.analyses.survival import (
 )
 from bsab_explorer.analyses.survival.cox import fit_cox
 from bsab_explorer.analyses.survival.tabulation import tabulate
+from bsab_explorer.errors import Unavailable
 from bsab_explorer.schema import DAYS_PER_MONTH
 
 
@@ -348,6 +349,29 @@ def test_summary_warns_when_a_group_is_small() -> None:
     lung = summarise_survival(dataset("lung"), "pfs", by="sex")
     assert lung.small_groups == ()
     assert lung.warnings == ()
+
+
+def test_the_tests_between_groups_are_computed_on_first_access_once() -> None:
+    # A medians table never reads them, so it never fits the model (nor imports SciPy).
+    summary = summarise_survival(cohort(), "pfs", by="emd")
+    assert "cox" not in summary.__dict__
+    assert "logrank" not in summary.__dict__
+    caution = summary.small_group_warnings
+    assert caution[0].startswith("Fewer than 10 patients in No (n = 4), Yes (n = 5)")
+    assert "cox" not in summary.__dict__  # the small-groups caution needs no model
+    cox, logrank = summary.cox, summary.logrank
+    assert cox is summary.cox
+    assert logrank is summary.logrank
+    assert cox is not None
+    assert logrank is not None
+    assert cox.reference == "No"
+    assert logrank.groups == ("No", "Yes")
+    assert summary.warnings[: len(caution)] == caution
+    other = summarise_survival(cohort(), "pfs", by="emd", reference="Yes").cox
+    assert other is not None
+    assert other.reference == "Yes"
+    with pytest.raises(Unavailable, match="reference group 'Maybe' is not one of"):
+        summarise_survival(cohort(), "pfs", by="emd", reference="Maybe")
 
 
 def test_medians_frame_has_the_cli_columns_in_months() -> None:

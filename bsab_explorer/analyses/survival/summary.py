@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -89,8 +90,23 @@ class GroupSurvival:
 
 
 @dataclass(frozen=True, eq=False)
+class GroupComparison:
+    """What the log-rank test and the Cox model of two or more groups are computed from."""
+
+    counts: Tabulation
+    labels: tuple[str, ...]
+    #: The Cox reference group (None: the first group); checked to be one of `labels`.
+    reference: str | None
+    conf_level: float
+
+
+@dataclass(frozen=True, eq=False)
 class SurvivalSummary:
-    """Everything the survival page, CLI, report and audit show for one endpoint and grouping."""
+    """Everything the survival page, CLI, report and audit show for one endpoint and grouping.
+
+    The log-rank test and the Cox model are computed on first access (`logrank`, `cox`): a table
+    of medians or curves never shows them, and need not wait for them (nor for SciPy).
+    """
 
     endpoint: Endpoint
     by: str | None
@@ -98,12 +114,24 @@ class SurvivalSummary:
     conf_level: float
     landmark_months: tuple[float, ...]
     groups: tuple[GroupSurvival, ...]
-    logrank: LogRankTest | None
-    cox: CoxModel | None
+    #: The groups' counts for the test and the model (None: fewer than two groups, or none).
+    comparison: GroupComparison | None
     #: Rows excluded because the endpoint's time or status was not recorded.
     excluded_missing_outcome: int
     #: Rows excluded because the grouping value was not recorded.
     excluded_missing_group: int
+
+    @cached_property
+    def logrank(self) -> LogRankTest | None:
+        """The log-rank test between the groups (None with fewer than two usable groups)."""
+        c = self.comparison
+        return None if c is None else compute_logrank(c.counts, c.labels)
+
+    @cached_property
+    def cox(self) -> CoxModel | None:
+        """The Cox model of the groups against the reference (None with fewer than two)."""
+        c = self.comparison
+        return None if c is None else fit_cox(c.counts, c.labels, c.reference, c.conf_level)
 
     @property
     def by_label(self) -> str:
@@ -116,17 +144,20 @@ class SurvivalSummary:
         return tuple(g.label for g in self.groups if g.n < SMALL_GROUP_SIZE)
 
     @property
+    def small_group_warnings(self) -> tuple[str, ...]:
+        """The caution about groups too small to compare (empty when none is, or one group)."""
+        if not (self.small_groups and len(self.groups) > 1):
+            return ()
+        sizes = ", ".join(f"{g.label} (n = {g.n})" for g in self.groups if g.n < SMALL_GROUP_SIZE)
+        return (
+            f"Fewer than {SMALL_GROUP_SIZE} patients in {sizes}: "
+            "tests and hazard ratios are unreliable.",
+        )
+
+    @property
     def warnings(self) -> tuple[str, ...]:
         """Cautions to show next to any p-value or hazard ratio (empty when none apply)."""
-        out: list[str] = []
-        if self.small_groups and len(self.groups) > 1:
-            sizes = ", ".join(
-                f"{g.label} (n = {g.n})" for g in self.groups if g.n < SMALL_GROUP_SIZE
-            )
-            out.append(
-                f"Fewer than {SMALL_GROUP_SIZE} patients in {sizes}: "
-                "tests and hazard ratios are unreliable."
-            )
+        out = list(self.small_group_warnings)
         if self.cox is not None:
             infinite = [r.group for r in self.cox.ratios if r.may_be_infinite]
             if infinite:
@@ -313,10 +344,12 @@ def summarise_survival(
             continue
         curve = curve_from_counts(*counts.curve_counts(k), method, conf_level, label)
         groups.append(GroupSurvival(label, curve, curve.median(), curve.survival_at(landmark_days)))
-    logrank = cox = None
+    comparison = None
     if len(groups) > 1:
-        logrank = compute_logrank(counts, labels)
-        cox = fit_cox(counts, labels, reference, conf_level)
+        if reference is not None and reference not in labels:
+            # Refused here, as when the model was fitted with the summary, not on first use.
+            raise Unavailable(f"reference group {reference!r} is not one of {list(labels)}")
+        comparison = GroupComparison(counts, tuple(labels), reference, conf_level)
     return SurvivalSummary(
         endpoint=ep,
         by=by,
@@ -324,8 +357,7 @@ def summarise_survival(
         conf_level=conf_level,
         landmark_months=tuple(float(m) for m in landmark_months),
         groups=tuple(groups),
-        logrank=logrank,
-        cox=cox,
+        comparison=comparison,
         excluded_missing_outcome=excluded_outcome,
         excluded_missing_group=excluded_group,
     )
