@@ -57,6 +57,23 @@ COX_MAX_ITER = 20
 MIN_EVENTS_PER_VARIABLE = 10
 
 
+#: The columns of `CoxFit.frame`, one row per coefficient.
+TERM_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "term": pl.String,
+    "covariate": pl.String,
+    "level": pl.String,
+    "reference": pl.String,
+    "coef": pl.Float64,
+    "se": pl.Float64,
+    "hazard_ratio": pl.Float64,
+    "ci_lower": pl.Float64,
+    "ci_upper": pl.Float64,
+    "z": pl.Float64,
+    "p_value": pl.Float64,
+    "may_be_infinite": pl.Boolean,
+}
+
+
 @dataclass(frozen=True)
 class CoxTerm:
     """One coefficient: a numeric covariate, a flag, or one level of a coded covariate."""
@@ -157,20 +174,7 @@ class CoxFit:
                 }
                 for t in self.terms
             ],
-            schema={
-                "term": pl.String,
-                "covariate": pl.String,
-                "level": pl.String,
-                "reference": pl.String,
-                "coef": pl.Float64,
-                "se": pl.Float64,
-                "hazard_ratio": pl.Float64,
-                "ci_lower": pl.Float64,
-                "ci_upper": pl.Float64,
-                "z": pl.Float64,
-                "p_value": pl.Float64,
-                "may_be_infinite": pl.Boolean,
-            },
+            schema=TERM_SCHEMA,
         )
 
 

@@ -32,7 +32,7 @@ from bsab_explorer.analyses.competing_risks import (
     derive_competing_outcomes,
     estimate_cumulative_incidence,
 )
-from bsab_explorer.analyses.cox_model import CoxFit, Ties, fit_cox_model
+from bsab_explorer.analyses.cox_model import TERM_SCHEMA, CoxFit, Ties, fit_cox_model
 from bsab_explorer.analyses.follow_up import estimate_follow_up
 from bsab_explorer.analyses.forest import (
     SubgroupHazard,
@@ -433,17 +433,7 @@ def fit_model(
 
 
 _COX_SCHEMA = {
-    "term": pl.String,
-    "covariate": pl.String,
-    "level": pl.String,
-    "reference": pl.String,
-    "coef": pl.Float64,
-    "se": pl.Float64,
-    "hazard_ratio": pl.Float64,
-    "ci_lower": pl.Float64,
-    "ci_upper": pl.Float64,
-    "p_value": pl.Float64,
-    "may_be_infinite": pl.Boolean,
+    **{name: kind for name, kind in TERM_SCHEMA.items() if name != "z"},
     "n": pl.Int64,
     "events": pl.Int64,
     "events_per_variable": pl.Float64,
@@ -495,17 +485,8 @@ def cox_table(fit: CoxFit) -> StatisticTable:
         "score_p": fit.score.p_value,
         "warning": warning,
     }
-    types = {
-        "n": pl.Int64,
-        "events": pl.Int64,
-        "converged": pl.Boolean,
-        "ties": pl.String,
-        "strata": pl.String,
-        "warning": pl.String,
-    }
     data = terms.with_columns(
-        pl.lit(value, dtype=types.get(name, pl.Float64)).alias(name)
-        for name, value in model.items()
+        pl.lit(value, dtype=_COX_SCHEMA[name]).alias(name) for name, value in model.items()
     ).select(list(_COX_SCHEMA))
     notes = list(fit.warnings)
     if fit.excluded_missing:
