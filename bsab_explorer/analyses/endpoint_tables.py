@@ -35,6 +35,13 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else 100.0 * value
 
 
+def _ungrouped(excluded: int) -> list[str]:
+    """The note on patients left out because their grouping value is not recorded (none: [])."""
+    if not excluded:
+        return []
+    return [f"{excluded} patient(s) whose grouping value is not recorded excluded."]
+
+
 # --- duration of response -----------------------------------------------------------------------
 
 
@@ -132,11 +139,7 @@ def time_to_response_notes(result: TimeToResponse) -> tuple[str, ...]:
         out.append(f"{result.unknown_first_day} responder(s) without a known first response day.")
     if result.unknown_best_day:
         out.append(f"{result.unknown_best_day} responder(s) without a known best response day.")
-    if result.excluded_missing_group:
-        out.append(
-            f"{result.excluded_missing_group} patient(s) whose grouping value is not recorded "
-            "excluded."
-        )
+    out.extend(_ungrouped(result.excluded_missing_group))
     return tuple(out)
 
 
@@ -198,11 +201,7 @@ def mrd_notes(rates: MRDSummary, sustained_unavailable: str | None) -> tuple[str
             f"{rates.negatives_without_sensitivity} negative result(s) without a recorded "
             "sensitivity are in no rate."
         )
-    if rates.excluded_missing_group:
-        out.append(
-            f"{rates.excluded_missing_group} patient(s) whose grouping value is not recorded "
-            "excluded."
-        )
+    out.extend(_ungrouped(rates.excluded_missing_group))
     if sustained_unavailable:
         out.append(sustained_unavailable)
     return tuple(out)
@@ -256,11 +255,7 @@ def adverse_event_notes(table: AdverseEventTable) -> tuple[str, ...]:
             "Empty any-grade and per-grade counts: the source records only whether a grade ≥ 3 "
             "event occurred."
         )
-    if table.excluded_missing_group:
-        out.append(
-            f"{table.excluded_missing_group} patient(s) whose grouping value is not recorded "
-            "excluded."
-        )
+    out.extend(_ungrouped(table.excluded_missing_group))
     return tuple(out)
 
 
