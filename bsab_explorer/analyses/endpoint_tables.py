@@ -20,15 +20,12 @@ from bsab_explorer.analyses.mrd import MRDSummary, Proportion, SustainedMRD
 from bsab_explorer.analyses.survival import Endpoint, SurvivalSummary
 from bsab_explorer.analyses.survival.summary import LANDMARK_MONTHS, GroupSurvival
 from bsab_explorer.analyses.time_to_response import DaysSummary, TimeToResponse
+from bsab_explorer.formatting import to_months
 from bsab_explorer.schema import DAYS_PER_MONTH
 
 #: Denominators of the MRD rates, as the table names them.
 ALL_TREATED = "all treated"
 CR_OR_BETTER = "CR or better"
-
-
-def _months(days: float | None) -> float | None:
-    return None if days is None else days / DAYS_PER_MONTH
 
 
 def _pct(value: float | None) -> float | None:
@@ -101,9 +98,9 @@ def duration_notes(result: DurationOfResponse) -> tuple[str, ...]:
 def _days_columns(prefix: str, summary: DaysSummary) -> dict[str, float | int | None]:
     return {
         f"{prefix}_n": summary.n,
-        f"{prefix}_median_months": _months(summary.median_days),
-        f"{prefix}_min_months": _months(summary.min_days),
-        f"{prefix}_max_months": _months(summary.max_days),
+        f"{prefix}_median_months": to_months(summary.median_days),
+        f"{prefix}_min_months": to_months(summary.min_days),
+        f"{prefix}_max_months": to_months(summary.max_days),
     }
 
 
