@@ -87,6 +87,21 @@ def _label(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _coded(frame: pl.DataFrame, column: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The levels of `column` as labels, and each row's level (the number of levels where the
+    value is not recorded)."""
+    found = levels_of(frame, column, None)
+    return tuple(_label(v) for v in found.values), np.asarray(found.rows, dtype=np.int64)
+
+
+def _unrecorded(count: int, column: str, analysis: str) -> list[str]:
+    """The note on `count` patients left out of `analysis` for `column` not recorded."""
+    if not count:
+        return []
+    label = column_label(column)
+    return [f"{count} patient(s) with {label} not recorded excluded from {analysis}."]
+
+
 def _need(patients: pl.DataFrame, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in patients.columns]
     if missing:
@@ -110,15 +125,9 @@ def endpoint_outcome(patients: pl.DataFrame, endpoint: Endpoint, by: str | None)
         labels: tuple[str, ...] = (OVERALL_GROUP,)
         codes = np.zeros(patients.height, dtype=np.int64)
     else:
-        found = levels_of(patients, by, None)
-        labels = tuple(_label(v) for v in found.values)
-        codes = np.asarray(found.rows, dtype=np.int64)
+        labels, codes = _coded(patients, by)
         grouped = kept & (codes < len(labels))
-        if (kept & ~grouped).sum():
-            notes.append(
-                f"{int((kept & ~grouped).sum())} patient(s) with {column_label(by)} not recorded "
-                "excluded from the comparison."
-            )
+        notes += _unrecorded(int((kept & ~grouped).sum()), by, "the comparison")
         kept = grouped
     return Outcome(time[kept], event[kept] == 1, codes[kept], labels, tuple(notes))
 
@@ -332,15 +341,9 @@ def logrank_table(
     if strata is not None:
         _need(patients, [strata])
         frame = patients.filter(_kept_mask(patients, endpoint, by))
-        found = levels_of(frame, strata, None)
-        strata_labels = tuple(_label(v) for v in found.values)
-        layer = np.asarray(found.rows, dtype=np.int64)
+        strata_labels, layer = _coded(frame, strata)
         recorded = layer < len(strata_labels)
-        if (~recorded).sum():
-            notes.append(
-                f"{int((~recorded).sum())} patient(s) with {column_label(strata)} not recorded "
-                "excluded from the stratified test."
-            )
+        notes += _unrecorded(int((~recorded).sum()), strata, "the stratified test")
         time, event, codes, strata_codes = (
             time[recorded],
             event[recorded],
@@ -547,15 +550,9 @@ def incidence_table(
         labels: tuple[str, ...] = (OVERALL_GROUP,)
         codes = np.zeros(frame.height, dtype=np.int64)
     else:
-        found = levels_of(frame, by, None)
-        labels = tuple(_label(v) for v in found.values)
-        codes = np.asarray(found.rows, dtype=np.int64)
+        labels, codes = _coded(frame, by)
         recorded = codes < len(labels)
-        if (~recorded).sum():
-            notes.append(
-                f"{int((~recorded).sum())} patient(s) with {column_label(by)} not recorded "
-                "excluded from the comparison."
-            )
+        notes += _unrecorded(int((~recorded).sum()), by, "the comparison")
         time, status, codes = time[recorded], status[recorded], codes[recorded]
     risks = estimate_cumulative_incidence(time, status, codes, labels)
     rows = []
