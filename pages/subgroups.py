@@ -3,7 +3,6 @@ the cumulative incidence of progression with death as the competing event."""
 
 import streamlit as st
 
-from bsab_explorer.analyses.survival import Endpoint
 from bsab_explorer.analyses.survival_tables import (
     GROUPING_COLUMNS,
     grouping_label,
@@ -15,7 +14,7 @@ from bsab_explorer.schema import BEST_TIMEPOINT, column_label, timepoint_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart, show_panels
 from bsab_explorer.ui.downloads import offer_chart
-from bsab_explorer.ui.params import url_choice, url_choices
+from bsab_explorer.ui.params import endpoint_choice, url_choice, url_choices
 from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
@@ -23,14 +22,7 @@ view, cohort = shell.cohort_page("Subgroups")
 columns = [c for c in GROUPING_COLUMNS if c in cohort.patients.columns]
 
 controls = st.columns([1, 2, 3])
-endpoint = url_choice(
-    "Endpoint",
-    [e.value for e in Endpoint],
-    key="endpoint",
-    format_func=str.upper,
-    kind="segmented",
-    where=controls[0],
-)
+endpoint = endpoint_choice(where=controls[0])
 comparison = url_choice(
     "Hazard ratio of",
     columns,

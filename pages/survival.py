@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bsab_explorer.analyses.availability import unrecorded
-from bsab_explorer.analyses.survival import CIMethod, Endpoint, required_columns
+from bsab_explorer.analyses.survival import CIMethod, required_columns
 from bsab_explorer.analyses.survival_tables import (
     comparison_lines,
     follow_up_text,
@@ -19,6 +19,7 @@ from bsab_explorer.ui.downloads import offer_chart, offer_tables
 from bsab_explorer.ui.params import (
     FALSE,
     TRUE,
+    endpoint_choice,
     group_choice,
     url_choice,
     url_choices,
@@ -33,14 +34,7 @@ COVARIATES = ("age_years", "iss_stage", "hrca")
 view, cohort = shell.cohort_page("Survival")
 
 controls = st.columns([1, 2, 2, 2])
-endpoint = url_choice(
-    "Endpoint",
-    [e.value for e in Endpoint],
-    key="endpoint",
-    format_func=str.upper,
-    kind="segmented",
-    where=controls[0],
-)
+endpoint = endpoint_choice(where=controls[0])
 by = group_choice("Compare by", cohort.patients.columns, where=controls[1])
 ci = url_choice(
     "Confidence interval",

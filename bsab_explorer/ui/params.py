@@ -15,6 +15,7 @@ from typing import Literal
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from bsab_explorer.analyses.survival import Endpoint
 from bsab_explorer.analyses.survival_tables import grouping_label, grouping_options
 from bsab_explorer.ui.text import escape_markdown
 
@@ -212,3 +213,15 @@ def group_choice(
         where=where,
     )
     return None if chosen == OVERALL else chosen
+
+
+def endpoint_choice(*, where: DeltaGenerator | None = None) -> str:
+    """The survival endpoint chosen in `?endpoint=` (PFS or OS, as segmented buttons)."""
+    return url_choice(
+        "Endpoint",
+        [e.value for e in Endpoint],
+        key="endpoint",
+        format_func=str.upper,
+        kind="segmented",
+        where=where,
+    )
