@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.waits import wait_idle
+
 SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
 #: Chart pages and the view each opens (the survival curves split, with their table).
 PAGES = ["survival?by=emd", "response", "conversion", "timeline", "recurrence"]
@@ -18,10 +20,7 @@ DRAWN = "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg
 def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(url)
     page.locator("h1").first.wait_for()
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-    )
+    wait_idle(page)
     page.locator(DRAWN).first.wait_for()
     page.wait_for_timeout(300)  # a chart redraws once at the container's width
 

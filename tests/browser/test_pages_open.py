@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bsab_explorer.ui.pages import all_screens
+from tests.browser.waits import wait_idle
 
 DEEP_LINKED = [s for s in all_screens() if s is not all_screens()[0]]
 
@@ -13,14 +14,7 @@ def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
     """Open `url` and wait until its page is drawn and its script has ended."""
     page.goto(url)
     page.locator("h1").first.wait_for()
-    _wait_idle(page)
-
-
-def _wait_idle(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-    )
+    wait_idle(page)
 
 
 @pytest.mark.parametrize("screen", DEEP_LINKED, ids=[s.url_path for s in DEEP_LINKED])
@@ -51,6 +45,6 @@ def test_no_page_asks_anything_of_another_host(page, app_url: str) -> None:  # t
     box.fill("emd=true")
     box.press("Enter")
     page.get_by_test_id("stMain").get_by_text("emd=true").first.wait_for()  # the rerun's header
-    _wait_idle(page)
+    wait_idle(page)
     page.wait_for_timeout(500)
     assert elsewhere == []

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.browser import server, wait_healthy
+from tests.browser.waits import wait_idle
 from tests.fixtures.endpoint_dataset import write_endpoint_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,18 +55,11 @@ def small_page(browser: object) -> Iterator[object]:
     context.close()
 
 
-def _wait_idle(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-    )
-
-
 def test_safety_page_shows_the_uploaded_safety_data(small_page, endpoint_url: str) -> None:  # type: ignore[no-untyped-def]
     page = small_page
     page.goto(f"{endpoint_url}/safety?data=Pooled")
     page.get_by_role("heading", name="CRS course").wait_for()
-    _wait_idle(page)
+    wait_idle(page)
     main = page.get_by_test_id("stMain")
     tables = main.get_by_test_id("stTable")
     tables.nth(1).wait_for()
@@ -94,7 +88,7 @@ def test_safety_page_on_the_bundled_data_says_what_is_missing(
     page = small_page
     page.goto(f"{endpoint_url}/safety")
     page.get_by_role("heading", name="CRS course").wait_for()
-    _wait_idle(page)
+    wait_idle(page)
     main = page.get_by_test_id("stMain")
     main.get_by_test_id("stTable").first.wait_for()
     main.get_by_test_id("stAlert").first.wait_for()
@@ -111,7 +105,7 @@ def test_response_page_draws_the_duration_of_response(small_page, endpoint_url: 
     page.goto(f"{endpoint_url}/response?data=Pooled&by=emd")
     heading = page.get_by_role("heading", name="Duration of response")
     heading.wait_for()
-    _wait_idle(page)
+    wait_idle(page)
     main = page.get_by_test_id("stMain")
     table = main.get_by_test_id("stTable").first
     table.wait_for()

@@ -14,6 +14,7 @@ import pytest
 
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.data.loading import load_dataset
+from tests.browser.waits import wait_idle
 
 SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
 SHOTS = Path("/tmp/shots")
@@ -26,10 +27,7 @@ def _open(page, url: str, *, ready: str = DRAWN) -> None:  # type: ignore[no-unt
     page.goto(url)
     page.locator("h1").first.wait_for()
     page.locator(ready).first.wait_for()
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-    )
+    wait_idle(page)
     page.wait_for_timeout(400)  # a chart redraws once at the container's width
 
 

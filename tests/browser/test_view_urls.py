@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlparse
 
+from tests.browser.waits import wait_idle
+
 
 def _query(page) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     return parse_qs(urlparse(page.url).query)
@@ -13,13 +15,6 @@ def _query(page) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
 
 def _toggle(page, label: str):  # type: ignore[no-untyped-def]
     return page.get_by_role("switch", name=label)
-
-
-def _idle(page) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=stApp]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-    )
 
 
 def test_survival_options_open_from_the_link_and_follow_the_widgets(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -38,7 +33,7 @@ def test_survival_options_open_from_the_link_and_follow_the_widgets(page, app_ur
     page.keyboard.press("Escape")
     # Back to the default: the option leaves the link. The click waits for the page's run to
     # end: a click during a rerun can be lost when the widgets are drawn again.
-    _idle(page)
+    wait_idle(page)
     risk.click(force=True)
     page.wait_for_url(lambda url: "risk-table" not in url)
     assert not risk.is_checked()
