@@ -85,39 +85,148 @@ def vega_lite_spec(chart: AnyChart) -> dict[str, Any]:
 #: table keeps its rows).
 PRESENTATION_MAX_HEIGHT = 340
 
-#: Width the panels of a split figure share in presentation mode, side by side: within a
-#: 1280-pixel projector's page beside the legend and the axis.
-PRESENTATION_FACET_WIDTH = 1040
-#: Height of each such panel: the figure, its panel headers and axis fit under the page title.
-PRESENTATION_FACET_HEIGHT = 170
+#: Height of each group's view of a split figure in presentation mode, the groups side by
+#: side: the figure's title, legend, panels and axis fit under the page's title on a 720-pixel
+#: projector.
+PRESENTATION_GROUP_HEIGHT = 200
+
+#: Width, in ems, of the longest line of the multi-line labels above a band ("≥VGPR 100 %")
+#: and of a band's axis label ("After debulking"): such labels are set smaller where the bands
+#: are narrower than that, never below `MIN_LABEL_SIZE` pixels, so that neighbouring labels
+#: never run into each other.
+LABEL_EMS = 7.2
+MIN_LABEL_SIZE = 10
 
 #: How a single or layered view fills the page: the whole figure (axes, legend, table labels)
 #: within the container's width, the plot taking what is left.
 FIT_WIDTH: dict[str, Any] = {"type": "fit-x", "contains": "padding"}
 
 
-def _side_by_side(spec: dict[str, Any]) -> None:
-    """A figure split into groups one under the other, redrawn with its groups side by side
-    and its panels narrower and lower, so that it is seen whole on a projector."""
+def _group_prefix(title: Any) -> str:
+    """How each group is named above its view: "EMD: " from "Extramedullary disease (EMD)"."""
+    if not isinstance(title, str):
+        return ""
+    short = re.search(r"\(([^()]+)\)$", title)
+    return f"{short.group(1) if short else title}: "
+
+
+def _fitted_size(size: float, bands: int) -> dict[str, str]:
+    """A font size of at most `size` for a label `LABEL_EMS` wide under or over each of
+    `bands` bands across the view's width."""
+    return {"expr": f"min({size}, max({MIN_LABEL_SIZE}, width / {bands} / {LABEL_EMS}))"}
+
+
+def _fitted_layers(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The layers of a group's view at the container's width: no legend (it is drawn once
+    above the groups), every band of the x axis in every group (as the panels of a facet share
+    it), and the labels of the bands smaller where the bands get narrower than the labels
+    (`LABEL_EMS`)."""
+    fitted = []
+    for layer in layers:
+        layer = json.loads(json.dumps(layer))
+        for channel in layer.get("encoding", {}).values():
+            if isinstance(channel, dict) and "legend" in channel:
+                channel["legend"] = None
+        x = layer.get("encoding", {}).get("x")
+        bands = x.get("sort") if isinstance(x, dict) else None
+        if isinstance(bands, list) and bands:
+            x["scale"] = {**x.get("scale", {}), "domain": bands}
+            axis, mark = x.get("axis"), layer.get("mark")
+            if isinstance(axis, dict) and isinstance(axis.get("labelFontSize"), int | float):
+                axis["labelFontSize"] = _fitted_size(axis["labelFontSize"], len(bands))
+            lines = isinstance(mark, dict) and mark.get("type") == "text" and "lineBreak" in mark
+            if lines and isinstance(mark.get("fontSize"), int | float):
+                mark["fontSize"] = _fitted_size(mark["fontSize"], len(bands))
+        fitted.append(layer)
+    return fitted
+
+
+def group_specs(spec: dict[str, Any], *, presentation: bool) -> list[dict[str, Any]] | None:
+    """A figure split into groups one under the other (a row facet), as the specs of its
+    title and legend followed by one view per group, each at the container's width; None when
+    the figure is not such a facet."""
     facet, inner = spec.get("facet"), spec.get("spec")
-    if not isinstance(facet, dict) or "row" not in facet or not isinstance(inner, dict):
-        return
-    groups = max(len(facet["row"].get("sort") or ()), 1)
-    spacing = spec.get("spacing", 0) if isinstance(spec.get("spacing"), int | float) else 0
-    column = dict(facet["row"])
-    # The variable named in each panel's header ("EMD: Yes"), not in a line of its own above.
-    title = column.pop("title", None)
-    if isinstance(title, str):
-        short = re.search(r"\(([^()]+)\)$", title)
-        prefix = json.dumps(f"{short.group(1) if short else title}: ")
-        column["header"] = {**column.get("header", {}), "labelExpr": f"{prefix} + datum.value"}
-    column["title"] = None
-    spec["facet"] = {"column": column}
-    if isinstance(inner.get("width"), int | float):
-        share = (PRESENTATION_FACET_WIDTH - spacing * (groups - 1)) // groups
-        inner["width"] = min(inner["width"], share)
-    if isinstance(inner.get("height"), int | float):
-        inner["height"] = min(inner["height"], PRESENTATION_FACET_HEIGHT)
+    if not isinstance(facet, dict) or set(facet) != {"row"} or not isinstance(inner, dict):
+        return None
+    row, layers = facet["row"], inner.get("layer")
+    groups = row.get("sort")
+    if not isinstance(groups, list) or not groups or not isinstance(layers, list):
+        return None
+    config = theme_config(presentation=True) if presentation else spec.get("config", {})
+    common = {
+        "$schema": spec["$schema"],
+        "datasets": spec.get("datasets", {}),
+        "data": spec["data"],
+        "width": "container",
+        "autosize": FIT_WIDTH,
+    }
+    legends = [
+        layer["encoding"]["color"]
+        for layer in layers
+        if isinstance(layer.get("encoding", {}).get("color"), dict)
+        and layer["encoding"]["color"].get("legend") is not None
+    ]
+    # The title and the legend once above the groups: a view of no rows (the legend lists its
+    # scale's domain), so that the legend is the one the figure's file shows.
+    heading = {
+        **common,
+        "config": config,
+        "title": spec.get("title"),
+        "height": 1,
+        "transform": [{"filter": "false"}],
+        "mark": {"type": "bar"},
+        "encoding": {"color": legends[0]} if legends else {},
+    }
+    height = inner.get("height")
+    if presentation and isinstance(height, int | float):
+        height = min(height, PRESENTATION_GROUP_HEIGHT)
+    header = row.get("header", {})
+    prefix = _group_prefix(row.get("title"))
+    layered = _fitted_layers(layers)
+    views = [
+        {
+            **common,
+            "config": {**config, "legend": {**config.get("legend", {}), "disable": True}},
+            "title": {
+                "text": f"{prefix}{group}",
+                "anchor": "start",
+                "fontSize": config.get("header", {}).get("labelFontSize")
+                if presentation
+                else header.get("labelFontSize"),
+            },
+            "transform": [{"filter": {"field": row["field"], "equal": group}}],
+            "height": height,
+            "layer": layered,
+        }
+        for group in groups
+    ]
+    return [heading, *views]
+
+
+def show_groups(chart: alt.FacetChart) -> bool:
+    """Draw a figure split into groups one under the other (a row facet) as one view per group
+    at the page's width, its title and legend once above them: on a screen the groups one
+    under the other, in presentation mode side by side. False when `chart` is not such a
+    figure (nothing drawn).
+
+    A facet's panels keep the width they were built with: a split figure filled half of a
+    1920-pixel page, and side by side (presentation) its panels had to be narrow enough for a
+    1280-pixel projector, where the labels above neighbouring bars ran into each other. The
+    figure's file keeps the facet.
+    """
+    presentation = presentation_mode()
+    specs = group_specs(vega_lite_spec(chart), presentation=presentation)
+    if specs is None:
+        return False
+    heading, *views = specs
+    st.vega_lite_chart(heading, theme=None, width="stretch")
+    if presentation:
+        for place, view in zip(st.columns(len(views), gap="medium"), views, strict=True):
+            place.vega_lite_chart(view, theme=None, width="stretch")
+    else:
+        for view in views:
+            st.vega_lite_chart(view, theme=None, width="stretch")
+    return True
 
 
 def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
@@ -129,15 +238,16 @@ def show_chart(chart: AnyChart, *, stretch: bool = False) -> Any:
     `ui.layout`). Files keep the width the chart was built with. Concatenated charts keep the
     widths they were built with, or their parts take the container's width with `stretch`.
     In presentation mode the labels are larger (the theme's presentation sizes) and a single
-    view is at most `PRESENTATION_MAX_HEIGHT` high.
+    view is at most `PRESENTATION_MAX_HEIGHT` high. A figure split into groups is drawn by
+    `show_groups` (returns None then).
     """
+    if isinstance(chart, alt.FacetChart) and show_groups(chart):
+        return None
     spec = vega_lite_spec(chart)
     if presentation_mode():
         spec["config"] = theme_config(presentation=True)
         if isinstance(spec.get("height"), int | float):
             spec["height"] = min(spec["height"], PRESENTATION_MAX_HEIGHT)
-        if isinstance(chart, alt.FacetChart):
-            _side_by_side(spec)
     concatenated = isinstance(chart, alt.VConcatChart | alt.HConcatChart)
     if concatenated and not stretch:
         return st.vega_lite_chart(spec, theme=None, width="content")

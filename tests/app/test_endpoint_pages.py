@@ -110,7 +110,9 @@ def test_response_page_draws_the_duration_of_response(open_app: Callable[..., Ap
         "Events": [6, 4],
         "Median DOR, months (95 % CI)": ["5.4 (3.3–NR)", "2.3 (2.3–NR)"],
     }
-    assert len(app.get("vega_lite_chart")) == 2
+    # The response figure split by EMD (its title and legend, then one view per group: yes,
+    # no, not recorded) and the duration of response.
+    assert len(app.get("vega_lite_chart")) == 1 + 3 + 1
     captions = " ".join(c.value for c in app.caption)
     assert "progressed on the day of their first response" in captions
 

@@ -24,7 +24,7 @@ from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports import ExportRequest, build
 from bsab_explorer.ui.cache import shown_transitions
-from bsab_explorer.ui.charts import vega_lite_spec
+from bsab_explorer.ui.charts import group_specs, vega_lite_spec
 
 
 @pytest.fixture(scope="module")
@@ -208,21 +208,32 @@ def _spec(app: AppTest, index: int) -> tuple[dict[str, Any], set[str]]:
     return _numbered(json.loads(proto.spec)), {d.name for d in proto.datasets}
 
 
-def _expected(dataset: Dataset, request: ExportRequest) -> tuple[dict[str, Any], set[str]]:
+def _expected(dataset: Dataset, request: ExportRequest) -> list[tuple[dict[str, Any], set[str]]]:
+    """The specs (and Arrow datasets) the page draws for `request`: one, or a split figure's
+    title and legend followed by one view per group (`ui.charts.group_specs`)."""
     # As the pages' cache returns it (unpickled, each frame in one chunk): datasets are named
     # by their Arrow bytes.
     chart = pickle.loads(pickle.dumps(build(request, dataset).chart))
-    spec = vega_lite_spec(chart)
-    datasets = spec.pop("datasets")
-    return _numbered(spec), {name for name, data in datasets.items() if isinstance(data, bytes)}
+    whole = vega_lite_spec(chart)
+    drawn = []
+    for spec in group_specs(whole, presentation=False) or [whole]:
+        datasets = spec.pop("datasets")
+        named = {name for name, data in datasets.items() if isinstance(data, bytes)}
+        drawn.append((_numbered(spec), named))
+    return drawn
 
 
 def _draws(app: AppTest, dataset: Dataset, request: ExportRequest, index: int) -> bool:
-    """Whether chart `index` of the page is the chart `request` builds, data included."""
-    shown, shown_data = _spec(app, index)
-    spec, data = _expected(dataset, request)
-    # Streamlit adds how the chart fills its container; everything the chart says is the same.
-    return {k: shown.get(k) for k in spec} == spec and data <= shown_data
+    """Whether the page's charts from `index` on are those `request` builds, data included."""
+    for offset, (spec, data) in enumerate(_expected(dataset, request)):
+        if index + offset >= len(app.get("vega_lite_chart")):
+            return False
+        shown, shown_data = _spec(app, index + offset)
+        # Streamlit adds how the chart fills its container; everything the chart says is the
+        # same.
+        if {k: shown.get(k) for k in spec} != spec or not data <= shown_data:
+            return False
+    return True
 
 
 def _shown(dataset: Dataset, request: ExportRequest) -> list[list[Any]]:

@@ -50,12 +50,22 @@ def test_split_response_figure_is_seen_whole_in_presentation_mode(screen, app_ur
     page, width, height = screen
     _open(page, f"{app_url}/response?by=emd&present=true")
     _shot(page, "response-by-emd-present", width, height)
-    figure = page.locator(DRAWN).first.bounding_box()
-    assert figure is not None
-    assert figure["x"] >= 0, figure
-    assert figure["x"] + figure["width"] <= width, figure
-    assert figure["y"] >= 0, figure
-    assert figure["y"] + figure["height"] <= height, figure
+    # The figure's title and legend, then one view per group (EMD yes, EMD no), side by side.
+    heading, yes, no = (page.locator(DRAWN).nth(i).bounding_box() for i in range(3))
+    for figure in (heading, yes, no):
+        assert figure is not None
+        assert figure["x"] >= 0, figure
+        assert figure["x"] + figure["width"] <= width, figure
+        assert figure["y"] >= 0, figure
+        assert figure["y"] + figure["height"] <= height, figure
+    assert heading is not None
+    assert yes is not None
+    assert no is not None
+    assert yes["y"] >= heading["y"] + heading["height"] - 1
+    assert abs(yes["y"] - no["y"]) <= 1
+    assert no["x"] >= yes["x"] + yes["width"]
+    # Each group takes its half of the page: at 1920 px the bars are not drawn at a laptop's size.
+    assert yes["width"] >= 0.4 * (width - 2 * heading["x"]), (yes, heading)
 
 
 def test_table1_shows_every_row_in_presentation_mode(screen, app_url: str) -> None:  # type: ignore[no-untyped-def]
