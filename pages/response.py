@@ -16,7 +16,8 @@ from bsab_explorer.ui.text import escape_markdown
 
 view, cohort = shell.cohort_page("Response by cycle", needs_responses=True)
 
-left, right = st.columns(2)
+# The rates' two buttons are wider than half a laptop's page.
+left, right = st.columns([3, 2])
 denominator = url_choice(
     "Rates computed over",
     list(DENOMINATORS),
