@@ -215,15 +215,22 @@ def fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -
 
 
 @contextmanager
-def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to an existing store file, checked first, closed afterwards."""
+def reading(path: Path, *, verify: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to an existing store file, checked first, closed afterwards.
+
+    Without `verify`, for an operation that reads only part of the file (a command building one
+    table), the file is not read whole first: DuckDB checks the checksum of every block it
+    reads, so a damaged block the operation reads still raises `StoreDamaged` before anything
+    of it is used, and one it does not read changes nothing it gives.
+    """
     import duckdb
 
     state = _state(path)
     with state.access.shared():
         connection = _connect(path, read_only=True)
         try:
-            _verify(path, state, connection)
+            if verify:
+                _verify(path, state, connection)
             yield connection
         except duckdb.Error as error:
             _raise_if_damage(path, error)
