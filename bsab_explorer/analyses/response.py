@@ -243,13 +243,15 @@ def _visits(
             .sort("__idx", "__tp")
             .select("__idx", "__tp", _RANK, "pet_ct")
         )
-    cycles = visits.filter(pl.col("__tp") > 0).sort("__idx", _RANK)
-    derived = cycles.filter(pl.col("__idx") != pl.col("__idx").shift(1).fill_null(-1))
+    # `visits` is in patient order: each patient's best cycle is the least rank of its run of
+    # cycle rows (no second sort of 2.5 M rows).
+    cycles = visits.filter(pl.col("__tp") > 0)
     best_rank = pl.Series("d", [None] * cohort.height, dtype=pl.Int64)
-    if derived.height:
-        best_rank = best_rank.scatter(
-            derived.get_column("__idx").to_numpy(), derived.get_column(_RANK).to_numpy()
-        )
+    if cycles.height:
+        patient = cycles.get_column("__idx").to_numpy()
+        starts = np.flatnonzero(np.concatenate(([True], patient[1:] != patient[:-1])))
+        least = np.minimum.reduceat(cycles.get_column(_RANK).to_numpy(), starts)
+        best_rank = best_rank.scatter(patient[starts], least)
     best = (
         cohort.select("__idx", "__best")
         .with_columns(best_rank)
