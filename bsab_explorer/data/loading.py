@@ -266,12 +266,14 @@ def load_duckdb(
 ) -> LoadResult:
     """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches).
 
-    With a `selection`, a store reads only those tables and columns, and the file is checked
-    only where it is read (`storefile.reading`): a plain DuckDB file is read whole, as always.
+    With a `selection`, a store reads only those tables and columns (a plain DuckDB file is
+    read whole, as always). The file is checked where the load reads it, not read whole first
+    (`storefile.reading`): every block a load uses is checked as DuckDB reads it, so a damaged
+    one is named before anything of it is shown.
     """
     stored: StoredLoad | None = None
     try:
-        with storefile.reading(path.resolve(), verify=selection is None) as connection:
+        with storefile.reading(path.resolve(), verify=False) as connection:
             names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
             if "store_batches" in names:
                 # A bsab-explorer store: its active batches, bundled and uploaded.

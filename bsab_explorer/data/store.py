@@ -614,9 +614,9 @@ class FileStore(Store):
 
         The fingerprint comes from the store's memo when it fits; otherwise it is computed and
         kept in the file for the next load (`fingerprints`). A `selection` reads some tables and
-        columns only, the file checked where it is read (`storefile.reading`).
+        columns only. The file is checked where the load reads it (`storefile.reading`).
         """
-        with storefile.reading(self.path, verify=selection is None) as connection:
+        with storefile.reading(self.path, verify=False) as connection:
             stored = read_stored(
                 connection,
                 which,

@@ -218,10 +218,11 @@ def fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -
 def reading(path: Path, *, verify: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to an existing store file, checked first, closed afterwards.
 
-    Without `verify`, for an operation that reads only part of the file (a command building one
-    table), the file is not read whole first: DuckDB checks the checksum of every block it
-    reads, so a damaged block the operation reads still raises `StoreDamaged` before anything
-    of it is used, and one it does not read changes nothing it gives.
+    Without `verify`, for a load (which reads the data it gives in full, or a command's part
+    of it), the file is not read whole first: DuckDB checks the checksum of every block it
+    reads, so a damaged block the load reads still raises `StoreDamaged` before anything of it
+    is used, and one it does not read (the access log, an index) changes nothing it gives. A
+    write is always preceded by the whole check (`writing`).
     """
     import duckdb
 
