@@ -275,14 +275,32 @@ def index_cohort(
     """
     cohort, visits = _visits(patients, responses, owners)
     tp = visits.get_column("__tp").to_numpy()
-    keys = np.unique(tp)
+    keys, column = _timepoint_columns(tp)
     shape = (keys.size, cohort.height)
-    where = (np.searchsorted(keys, tp), visits.get_column("__idx").to_numpy())
+    where = (column, visits.get_column("__idx").to_numpy())
     ranks = np.full(shape, NOT_ASSESSED_RANK, dtype=np.int8)
     ranks[where] = visits.get_column(_RANK).to_numpy()
     pet = np.zeros(shape, dtype=bool)
     pet[where] = visits.get_column("pet_ct").to_numpy()
     return IndexedCohort(cohort.get_column(_PATIENT), keys, ranks, pet)
+
+
+#: Timepoint keys up to this (every cycle a registry records, and `BEST_KEY`) are numbered by a
+#: lookup table; beyond it, by sorting.
+_LOOKUP_KEYS = 1 << 20
+
+
+def _timepoint_columns(tp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct timepoint keys, ascending, and each row's position among them (as
+    ``np.unique`` and ``np.searchsorted`` give them: at 3.5 M rows a lookup table of the few
+    thousand possible keys is a fifth of their time)."""
+    if tp.size == 0 or tp.min() < 0 or tp.max() >= _LOOKUP_KEYS:
+        keys = np.unique(tp)
+        return keys, np.searchsorted(keys, tp)
+    seen = np.bincount(tp, minlength=1) > 0
+    keys = np.flatnonzero(seen).astype(tp.dtype)
+    position = np.cumsum(seen) - 1
+    return keys, position[tp]
 
 
 def assessments(responses: pl.DataFrame) -> pl.DataFrame:

@@ -336,3 +336,17 @@ def test_a_derived_best_response_is_the_best_assessment_on_a_cycle(generated: Da
     )
     assert expected.height > 100
     assert best_responses(patients, responses).to_dicts() == expected.to_dicts()
+
+
+@given(st.lists(st.one_of(st.integers(0, 40), st.sampled_from([10_000, -1, 1 << 20, 1 << 40]))))
+def test_timepoint_columns_are_the_sorted_distinct_keys_and_each_rows_position(
+    drawn: list[int],
+) -> None:
+    from bsab_explorer.analyses.response import _timepoint_columns
+
+    tp = np.array(drawn, dtype=np.int64)
+    keys, column = _timepoint_columns(tp)
+    expected = np.unique(tp)
+    assert keys.dtype == expected.dtype
+    assert keys.tolist() == expected.tolist()
+    assert column.tolist() == np.searchsorted(expected, tp).tolist()
