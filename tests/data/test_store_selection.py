@@ -4,6 +4,9 @@ the whole load itself when the memo cannot vouch for what was not read."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,3 +180,26 @@ def test_the_command_line_reads_only_the_medians_columns_from_a_store(
 def _export_time(provenance: str) -> str:
     """The line of a provenance file that says when it was made (differs between runs)."""
     return next(line for line in provenance.splitlines() if "UTC" in line)
+
+
+def test_a_table_from_a_store_imports_only_what_reading_it_needs(tmp_path: Path) -> None:
+    path = tmp_path / "store.duckdb"
+    store = open_store(path)
+    assert store.ingest_bytes(P_C01, "p.csv", "patients", "C01").stored
+    assert store.load_dataset("both").dataset is not None  # the memo kept
+    store.close()
+    out = tmp_path / "medians.json"
+    script = (
+        "import sys\nfrom bsab_explorer.cli import main\n"
+        "code = main(['table', 'survival-medians', '--by', 'emd', "
+        f"'--data', {str(path)!r}, '--out', {str(out)!r}])\n"
+        "heavy = ('altair', 'vl_convert', 'bsab_explorer.charts', 'pandera', 'pandas',\n"
+        "         'scipy', 'psycopg', 'bsab_explorer.data.convert', 'bsab_explorer.data.pgstore',\n"
+        "         'bsab_explorer.exports.survival_builders')\n"
+        "print(code, *sorted(m for m in heavy if m in sys.modules), 'duckdb' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == [str(out), "0", "True"]
+    assert [row["group"] for row in json.loads(out.read_text())] == ["No", "Yes"]
