@@ -279,16 +279,40 @@ class CaseSeries:
 
 def response_owners(dataset: Dataset) -> np.ndarray:
     """For each row of the responses table, the row of its patient in the patients table (-1
-    when the patient is not in it)."""
+    when the patient is not in it).
+
+    A patient's assessments are usually consecutive rows, and a store's or a registry's patients
+    usually come in id order: then each run of one patient's rows is looked up once, by binary
+    search among the sorted ids (at a million patients a third of the CPU of joining 2.5 M text
+    ids). Otherwise the responses are joined to the patients by id.
+    """
     key = PATIENTS.key
-    rows = dataset.table(PATIENTS.name).select(key).with_row_index("__row")
-    owners = (
-        dataset.table(RESPONSES.name)
-        .select(key)
-        .join(rows, on=key, how="left", maintain_order="left")
-        .get_column("__row")
-    )
-    return owners.cast(pl.Int64).fill_null(-1).to_numpy()
+    ids = dataset.table(PATIENTS.name).get_column(key)
+    wanted = dataset.table(RESPONSES.name).get_column(key)
+    # Sorted ids repeat only next to each other: no hashing needed to tell they do not.
+    if ids.null_count() == 0 and ids.is_sorted() and not (ids == ids.shift(1)).any():
+        return _owners_by_search(ids, wanted)
+    rows = ids.to_frame().with_row_index("__row")
+    owners = wanted.to_frame().join(rows, on=key, how="left", maintain_order="left")
+    return owners.get_column("__row").cast(pl.Int64).fill_null(-1).to_numpy()
+
+
+def _owners_by_search(ids: pl.Series, wanted: pl.Series) -> np.ndarray:
+    """`response_owners` for `ids` sorted, without nulls or repeats: each run of equal `wanted`
+    values is found by binary search, once."""
+    if ids.len() == 0:
+        return np.full(wanted.len(), -1, dtype=np.int64)
+    starts = wanted.ne_missing(wanted.shift(1))
+    if wanted.len():
+        starts[0] = True  # a first null id equals the shifted-in null, and starts a run too
+    run = starts.cast(pl.Int64).cum_sum() - 1
+    heads = wanted.filter(starts)
+    found = ids.search_sorted(heads, side="left").cast(pl.Int64)
+    at = found.clip(0, ids.len() - 1)
+    owner = pl.select(
+        pl.when((found < ids.len()) & (ids.gather(at) == heads)).then(found).otherwise(-1)
+    ).to_series()
+    return owner.gather(run).to_numpy()
 
 
 def select_cohort(

@@ -243,13 +243,15 @@ def _visits(
             .sort("__idx", "__tp")
             .select("__idx", "__tp", _RANK, "pet_ct")
         )
-    cycles = visits.filter(pl.col("__tp") > 0).sort("__idx", _RANK)
-    derived = cycles.filter(pl.col("__idx") != pl.col("__idx").shift(1).fill_null(-1))
+    # `visits` is in patient order: each patient's best cycle is the least rank of its run of
+    # cycle rows (no second sort of 2.5 M rows).
+    cycles = visits.filter(pl.col("__tp") > 0)
     best_rank = pl.Series("d", [None] * cohort.height, dtype=pl.Int64)
-    if derived.height:
-        best_rank = best_rank.scatter(
-            derived.get_column("__idx").to_numpy(), derived.get_column(_RANK).to_numpy()
-        )
+    if cycles.height:
+        patient = cycles.get_column("__idx").to_numpy()
+        starts = np.flatnonzero(np.concatenate(([True], patient[1:] != patient[:-1])))
+        least = np.minimum.reduceat(cycles.get_column(_RANK).to_numpy(), starts)
+        best_rank = best_rank.scatter(patient[starts], least)
     best = (
         cohort.select("__idx", "__best")
         .with_columns(best_rank)
@@ -273,14 +275,32 @@ def index_cohort(
     """
     cohort, visits = _visits(patients, responses, owners)
     tp = visits.get_column("__tp").to_numpy()
-    keys = np.unique(tp)
+    keys, column = _timepoint_columns(tp)
     shape = (keys.size, cohort.height)
-    where = (np.searchsorted(keys, tp), visits.get_column("__idx").to_numpy())
+    where = (column, visits.get_column("__idx").to_numpy())
     ranks = np.full(shape, NOT_ASSESSED_RANK, dtype=np.int8)
     ranks[where] = visits.get_column(_RANK).to_numpy()
     pet = np.zeros(shape, dtype=bool)
     pet[where] = visits.get_column("pet_ct").to_numpy()
     return IndexedCohort(cohort.get_column(_PATIENT), keys, ranks, pet)
+
+
+#: Timepoint keys up to this (every cycle a registry records, and `BEST_KEY`) are numbered by a
+#: lookup table; beyond it, by sorting.
+_LOOKUP_KEYS = 1 << 20
+
+
+def _timepoint_columns(tp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct timepoint keys, ascending, and each row's position among them (as
+    ``np.unique`` and ``np.searchsorted`` give them: at 3.5 M rows a lookup table of the few
+    thousand possible keys is a fifth of their time)."""
+    if tp.size == 0 or tp.min() < 0 or tp.max() >= _LOOKUP_KEYS:
+        keys = np.unique(tp)
+        return keys, np.searchsorted(keys, tp)
+    seen = np.bincount(tp, minlength=1) > 0
+    keys = np.flatnonzero(seen).astype(tp.dtype)
+    position = np.cumsum(seen) - 1
+    return keys, position[tp]
 
 
 def assessments(responses: pl.DataFrame) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from bsab_explorer.cli.errors import InvalidData, UsageError
-from bsab_explorer.data.loading import load_dataset
+from bsab_explorer.data.loading import Selection, load_dataset
 from bsab_explorer.data.store import STORE_ENV
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import CohortFilter, FilterError
@@ -121,14 +121,17 @@ def check_data_path(path: Path | None) -> None:
         )
 
 
-def load_data(path: Path | None, *, complete: bool = True) -> Dataset:
+def load_data(
+    path: Path | None, *, complete: bool = True, selection: Selection | None = None
+) -> Dataset:
     """The dataset of ``--data``; raises InvalidData when it cannot be loaded.
 
     With `complete`, data with any validation problem are refused too; without, whatever
-    loaded is used (as the pages do).
+    loaded is used (as the pages do). `selection`: the tables and columns the command reads,
+    all a store file is asked for (`loading.read_stored`).
     """
     check_data_path(path)
-    result = load_dataset(path)
+    result = load_dataset(path, selection=selection)
     if result.dataset is None or (complete and not result.report.ok):
         raise InvalidData(
             result.report.to_text()

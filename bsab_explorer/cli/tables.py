@@ -256,13 +256,14 @@ def output_format(out: str | None) -> str:
 
 def run_table(args: argparse.Namespace) -> int:
     """Write one table as CSV, ZIP (CSV and provenance) or JSON rows, to --out or stdout."""
-    from bsab_explorer.exports import make_export
+    from bsab_explorer.exports import make_export, needed_data
 
     cohort_filter = parse_filter(args.filter)
-    dataset = load_data(args.data)
+    request = request_from_args(args, cohort_filter)
+    # From a store, only what the table reads (a medians table: a few patient columns).
+    dataset = load_data(args.data, selection=needed_data(request))
     for flag in ignored_options(args):
         print_error(f"Note: {flag} does not apply to the table '{args.name}' and was ignored.")
-    request = request_from_args(args, cohort_filter)
     unavailable = f"Table '{request.name}' ({analysis_name(request)}) is unavailable for these data"
     missing = missing_columns(dataset, request)
     if missing:

@@ -107,9 +107,14 @@ class FingerprintMemo:
     def fits(self, which: str, generation: str, tables: Mapping[str, pl.DataFrame]) -> bool:
         """Whether this memo was computed for exactly these tables (same store state, loader
         and row counts)."""
+        return self.fits_rows(which, generation, {n: f.height for n, f in tables.items()})
+
+    def fits_rows(self, which: str, generation: str, rows: Mapping[str, int]) -> bool:
+        """Whether this memo was computed for tables of these row counts at this store state,
+        by this loader (`fits`, for a load that counted some tables without reading them)."""
         return (
             self.which == which
             and self.generation == generation
             and self.loader == loader_key()
-            and dict(self.rows) == {name: frame.height for name, frame in tables.items()}
+            and dict(self.rows) == dict(rows)
         )

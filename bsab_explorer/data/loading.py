@@ -11,7 +11,7 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -65,6 +65,9 @@ _DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
 Which = Literal["bundled", "pooled", "both"]
 #: Told how far a load is: the fraction done (0 to 1) and what it does now, in words.
 Progress = Callable[[float, str], None]
+#: What a load reads of a store: table -> the columns wanted (None: every column); a table not
+#: named is not read (`read_stored`). Other sources are read whole.
+Selection = Mapping[str, Collection[str] | None]
 #: How far a load of files is when it has read them, checked them and is fingerprinting them
 #: (each stage's share measured at a million patients; the store's rows need no checking).
 READING_SHARE = 0.4
@@ -89,9 +92,17 @@ class LoadResult:
 
 
 def load_dataset(
-    path: Path | str | None = None, *, cap_ages: bool = False, progress: Progress | None = None
+    path: Path | str | None = None,
+    *,
+    cap_ages: bool = False,
+    progress: Progress | None = None,
+    selection: Selection | None = None,
 ) -> LoadResult:
-    """Load a folder of contract tables or a DuckDB file (None = the bundled data)."""
+    """Load a folder of contract tables or a DuckDB file (None = the bundled data).
+
+    `selection` narrows what is read from a store file to some tables and columns (a command
+    building one table: `read_stored`); every other source is read and checked whole.
+    """
     try:
         if path is None or Path(path).resolve() == BUNDLED_DATA_DIR:
             result = load_folder(
@@ -107,7 +118,7 @@ def load_dataset(
         if path.is_dir():
             return load_folder(path, cap_ages=cap_ages, progress=progress)
         if is_duckdb_file(path):
-            return load_duckdb(path, progress=progress)
+            return load_duckdb(path, progress=progress, selection=selection)
         if path.is_file() and path.stem.lower() in TABLES:
             return load_files(
                 {path.stem.lower(): path},
@@ -250,11 +261,19 @@ def load_files(
     )
 
 
-def load_duckdb(path: Path, *, progress: Progress | None = None) -> LoadResult:
-    """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches)."""
+def load_duckdb(
+    path: Path, *, progress: Progress | None = None, selection: Selection | None = None
+) -> LoadResult:
+    """Load the contract tables of a DuckDB database (a bsab-explorer store loads all batches).
+
+    With a `selection`, a store reads only those tables and columns (a plain DuckDB file is
+    read whole, as always). The file is checked where the load reads it, not read whole first
+    (`storefile.reading`): every block a load uses is checked as DuckDB reads it, so a damaged
+    one is named before anything of it is shown.
+    """
     stored: StoredLoad | None = None
     try:
-        with storefile.reading(path.resolve()) as connection:
+        with storefile.reading(path.resolve(), verify=False) as connection:
             names = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
             if "store_batches" in names:
                 # A bsab-explorer store: its active batches, bundled and uploaded.
@@ -264,6 +283,7 @@ def load_duckdb(path: Path, *, progress: Progress | None = None) -> LoadResult:
                     path.resolve(),
                     storefile.read_meta(connection, "both"),
                     progress=progress,
+                    selection=selection,
                 )
             else:
                 reads: dict[str, ReadResult] = {}
@@ -315,41 +335,102 @@ def read_stored(
     memo: str | None,
     *,
     progress: Progress | None = None,
+    selection: Selection | None = None,
 ) -> StoredLoad:
     """The bundled batches, the pooled uploads, or both, of the store open on `connection`.
 
     `memo` is the store's fingerprint memo for `which` (`fingerprints`), used when it fits what
     was read; otherwise the fingerprint is computed and returned as the memo to keep.
     `progress`, when given, is told each table read and the fingerprint.
+
+    With a `selection`, only those tables and columns are read when the memo gives the whole
+    dataset's fingerprint (`_read_selected`); otherwise everything is read, as without one.
+    Rows in the store were checked against the contract when they were stored, so a load
+    checks nothing of them again: it keeps the active batches, orders them and leaves out the
+    children of retracted parents.
     """
     origins = {"bundled": (BUNDLED,), "pooled": (UPLOAD,), "both": (BUNDLED, UPLOAD)}[which]
-    tables: dict[str, pl.DataFrame] = {}
-    notices: list[str] = []
     # A command line reading a million rows shows no progress bar of DuckDB's own.
     connection.execute("SET enable_progress_bar = false")
     generation = storefile.read_generation(connection)
     ranks = _batch_ranks(connection, origins)
-    if ranks.height:
-        for number, table in enumerate(TABLE_ORDER):
-            if progress is not None:
-                progress(
-                    STORED_READING_SHARE * number / len(TABLE_ORDER),
-                    f"Reading the store: {table} ({number + 1} of {len(TABLE_ORDER)})",
-                )
-            frame = _stored_rows(connection, table, ranks)
-            if frame.height:
-                tables[table] = frame
-    # Every child row's parent was stored before it, in the same center (`upload`) or the same
-    # bundled file: a child can only lose its parent to a retraction of the parent's table.
     query = "SELECT DISTINCT table_name FROM store_batch_status WHERE retracted"
     retracted = {row[0] for row in fetch(connection, query)}
+    known_memo = FingerprintMemo.decode(memo)
+    if selection is not None and known_memo is not None and ranks.height:
+        selected = _read_selected(
+            connection, which, path, generation, ranks, retracted, known_memo, selection
+        )
+        if selected is not None:
+            if progress is not None:
+                progress(1.0, LOADED_STEP)
+            return StoredLoad(selected, None)
+    tables: dict[str, pl.DataFrame] = {}
+    if ranks.height:
+        tables = _read_tables(connection, ranks, dict.fromkeys(TABLE_ORDER), progress)
+    notices = _leave_out_orphans(tables, retracted)
+    if not tables:
+        notices.append(
+            "No uploads are stored yet." if which == "pooled" else "The store holds no data yet."
+        )
+        return StoredLoad(LoadResult(None, ValidationReport((), tuple(notices))), None)
+    fits = known_memo is not None and known_memo.fits(which, generation, tables)
+    dataset = _stored_dataset(
+        which, path, tables, known_memo.fingerprint if fits and known_memo is not None else ""
+    )
+    new_memo = None
+    if not fits:
+        if progress is not None:
+            progress(STORED_READING_SHARE, FINGERPRINT_STEP)
+        new_memo = FingerprintMemo(
+            which, generation, loader_key(), _heights(tables), dataset.fingerprint
+        )
+    if progress is not None:
+        progress(1.0, LOADED_STEP)
+    return StoredLoad(LoadResult(dataset, _stored_report(which, notices)), new_memo)
+
+
+def _read_tables(
+    connection: duckdb.DuckDBPyConnection,
+    ranks: pl.DataFrame,
+    columns: Selection,
+    progress: Progress | None,
+) -> dict[str, pl.DataFrame]:
+    """The rows of the tables `columns` names (those with any), in table order."""
+    tables: dict[str, pl.DataFrame] = {}
+    for number, table in enumerate(TABLE_ORDER):
+        if table not in columns:
+            continue
+        if progress is not None:
+            progress(
+                STORED_READING_SHARE * number / len(TABLE_ORDER),
+                f"Reading the store: {table} ({number + 1} of {len(TABLE_ORDER)})",
+            )
+        frame = _stored_rows(connection, table, ranks, columns[table])
+        if frame.height:
+            tables[table] = frame
+    return tables
+
+
+def _orphans_possible(table: str, present: Collection[str], retracted: set[str]) -> bool:
+    """Whether rows of `table` may have lost their parent: to a retraction of the parent's
+    table, or because the parent table holds no active row.
+
+    Every child row's parent was stored before it, in the same center (`upload`) or the same
+    bundled file: a child can only lose its parent that way.
+    """
+    parent = TABLES[table].parent
+    return parent is not None and (parent[0] not in present or parent[0] in retracted)
+
+
+def _leave_out_orphans(tables: dict[str, pl.DataFrame], retracted: set[str]) -> list[str]:
+    """Leave out (in place) the child rows whose parent is not loaded; the notices saying so."""
+    notices: list[str] = []
     for table in TABLE_ORDER:
         parent = TABLES[table].parent
-        if table not in tables or parent is None:
+        if table not in tables or parent is None or not _orphans_possible(table, tables, retracted):
             continue
         parent_table, key = parent
-        if parent_table in tables and parent_table not in retracted:
-            continue
         before = tables[table].height
         known = (
             tables[parent_table].get_column(key)
@@ -362,32 +443,87 @@ def read_stored(
                 f"{table}: {before - tables[table].height} row(s) whose {parent_table[:-1]} "
                 "is in a retracted batch were left out."
             )
-    if not tables:
-        notices.append(
-            "No uploads are stored yet." if which == "pooled" else "The store holds no data yet."
-        )
-        return StoredLoad(LoadResult(None, ValidationReport((), tuple(notices))), None)
-    reconstructed = which != "pooled"
-    if reconstructed:
-        notices.append(f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}")
-    known_memo = FingerprintMemo.decode(memo)
-    fits = known_memo is not None and known_memo.fits(which, generation, tables)
-    dataset = Dataset(
+    return notices
+
+
+def _heights(tables: Mapping[str, pl.DataFrame]) -> dict[str, int]:
+    return {name: frame.height for name, frame in tables.items()}
+
+
+def _stored_dataset(
+    which: Which, path: Path | str, tables: Mapping[str, pl.DataFrame], fingerprint: str
+) -> Dataset:
+    return Dataset(
         name=DATASET_NAMES[which],
         tables=tables,
         source=f"store {path} ({which})",
-        reconstructed=reconstructed,
-        fingerprint=known_memo.fingerprint if fits and known_memo is not None else "",
+        reconstructed=which != "pooled",
+        fingerprint=fingerprint,
     )
-    new_memo = None
-    if not fits:
-        if progress is not None:
-            progress(STORED_READING_SHARE, FINGERPRINT_STEP)
-        rows = {name: frame.height for name, frame in tables.items()}
-        new_memo = FingerprintMemo(which, generation, loader_key(), rows, dataset.fingerprint)
-    if progress is not None:
-        progress(1.0, LOADED_STEP)
-    return StoredLoad(LoadResult(dataset, ValidationReport((), tuple(notices))), new_memo)
+
+
+def _stored_report(which: Which, notices: list[str]) -> ValidationReport:
+    if which != "pooled":
+        notices = [*notices, f"{BUNDLED_NAME}: {RECONSTRUCTED_NOTICE}"]
+    return ValidationReport((), tuple(notices))
+
+
+def _read_selected(
+    connection: duckdb.DuckDBPyConnection,
+    which: Which,
+    path: Path | str,
+    generation: str,
+    ranks: pl.DataFrame,
+    retracted: set[str],
+    memo: FingerprintMemo,
+    selection: Selection,
+) -> LoadResult | None:
+    """Only the selected tables and columns, as the whole load gives them, with the whole
+    dataset's fingerprint from the store's memo; None when that cannot be told without reading
+    everything (the caller then does).
+
+    The memo fits when the tables it counted have the rows they had: those read are counted,
+    the others are their active batches' rows (`store_batches.rows`), which is what they load
+    as unless a retraction of their parent's table leaves some out: such a table is read.
+    A selected table whose parent may have lost rows needs its parent read too: it then is.
+    """
+    counts = dict(
+        fetch(
+            connection,
+            "SELECT table_name, sum(rows) FROM store_batch_status "
+            "WHERE list_contains($ids, batch_id) GROUP BY table_name HAVING sum(rows) > 0",
+            {"ids": ranks.get_column("batch_id").to_list()},
+        )
+    )
+    wanted: dict[str, Collection[str] | None] = {
+        table: _with_keys(table, columns) for table, columns in selection.items() if table in TABLES
+    }
+    for table in counts:
+        parent = TABLES[table].parent
+        if _orphans_possible(table, counts, retracted) and (
+            table not in wanted or (parent is not None and parent[0] not in wanted)
+        ):
+            return None
+    tables = _read_tables(connection, ranks, wanted, None)
+    if not tables:
+        return None  # the whole load says what the store holds
+    notices = _leave_out_orphans(tables, retracted)
+    rows = {table: int(n) for table, n in counts.items() if table not in wanted}
+    if not memo.fits_rows(which, generation, {**rows, **_heights(tables)}):
+        return None
+    return LoadResult(
+        _stored_dataset(which, path, tables, memo.fingerprint), _stored_report(which, notices)
+    )
+
+
+def _with_keys(table: str, columns: Collection[str] | None) -> tuple[str, ...] | None:
+    """The contract columns of `columns` and the keys the load itself reads (its own, and its
+    parent's, which orphans are judged by), in contract order; None for every column."""
+    if columns is None:
+        return None
+    contract = TABLES[table]
+    keys = {contract.key, *(() if contract.parent is None else (contract.parent[1],))}
+    return tuple(c for c in contract.column_names if c in keys or c in columns)
 
 
 def _batch_ranks(connection: duckdb.DuckDBPyConnection, origins: tuple[str, ...]) -> pl.DataFrame:
@@ -414,9 +550,13 @@ COMPACT_FROM_COLUMNS = 20
 
 
 def _stored_rows(
-    connection: duckdb.DuckDBPyConnection, table: str, ranks: pl.DataFrame
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    ranks: pl.DataFrame,
+    names: Collection[str] | None = None,
 ) -> pl.DataFrame:
-    """Rows of `table` in the batches of `ranks`, typed, in their batches' rank and file order.
+    """Rows of `table` in the batches of `ranks`, typed, in their batches' rank and file order
+    (of its columns `names` only, in contract order, when given).
 
     DuckDB keeps the order rows were inserted in when a query only scans and filters, and
     batches are written in file order: the rows come in order unless uploads of several centers
@@ -431,6 +571,7 @@ def _stored_rows(
         if c == key
         else f'd."{c}"'
         for c in contract.column_names
+        if names is None or c in names
     ]
     ids = ranks.get_column("batch_id").to_list()
     uploads = ranks.filter("upload").get_column("batch_id").to_list()
@@ -447,7 +588,7 @@ def _stored_rows(
         frame = frame.with_columns(position).sort("__order", maintain_order=True)
     del position
     frame = frame.drop("__batch", "__row", "__order", strict=False).cast(
-        {c.name: polars_type(c.kind) for c in contract.columns}
+        {c.name: polars_type(c.kind) for c in contract.columns if c.name in frame.columns}
     )
     if frame.width >= COMPACT_FROM_COLUMNS:
         frame.shrink_to_fit(in_place=True)

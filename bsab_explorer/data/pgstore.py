@@ -30,7 +30,7 @@ import polars as pl
 import psycopg
 
 from bsab_explorer.data.fingerprints import memo_key
-from bsab_explorer.data.loading import LoadResult, Progress, Which, read_stored
+from bsab_explorer.data.loading import LoadResult, Progress, Selection, Which, read_stored
 from bsab_explorer.data.store import (
     SUPERSEDED,
     BundledFiles,
@@ -294,7 +294,11 @@ class PgStore(Store):
             cursor.close()
 
     def load_dataset(
-        self, which: Which = "bundled", *, progress: Progress | None = None
+        self,
+        which: Which = "bundled",
+        *,
+        progress: Progress | None = None,
+        selection: Selection | None = None,
     ) -> LoadResult:
         """The bundled batches, the pooled uploads, or both, as one dataset.
 
@@ -317,6 +321,7 @@ class PgStore(Store):
                     self.path,
                     None if row is None else row[0],
                     progress=progress,
+                    selection=selection,
                 )
             finally:
                 cursor.close()

@@ -38,6 +38,7 @@ from bsab_explorer.data.loading import (
     TABLE_ORDER,
     LoadResult,
     Progress,
+    Selection,
     Which,
     find_table_files,
     load_folder,
@@ -434,10 +435,15 @@ class Store(ABC):
 
     @abstractmethod
     def load_dataset(
-        self, which: Which = "bundled", *, progress: Progress | None = None
+        self,
+        which: Which = "bundled",
+        *,
+        progress: Progress | None = None,
+        selection: Selection | None = None,
     ) -> LoadResult:
         """The bundled batches, the pooled uploads, or both, as one dataset (`progress`, when
-        given, is told how far the load is)."""
+        given, is told how far the load is; `selection` narrows it to some tables and columns:
+        `read_stored`)."""
 
 
 class FileStore(Store):
@@ -598,16 +604,26 @@ class FileStore(Store):
     # --- loading ------------------------------------------------------------------------------
 
     def load_dataset(
-        self, which: Which = "bundled", *, progress: Progress | None = None
+        self,
+        which: Which = "bundled",
+        *,
+        progress: Progress | None = None,
+        selection: Selection | None = None,
     ) -> LoadResult:
         """The bundled batches, the pooled uploads, or both, as one dataset.
 
         The fingerprint comes from the store's memo when it fits; otherwise it is computed and
-        kept in the file for the next load (`fingerprints`).
+        kept in the file for the next load (`fingerprints`). A `selection` reads some tables and
+        columns only. The file is checked where the load reads it (`storefile.reading`).
         """
-        with self.reading() as connection:
+        with storefile.reading(self.path, verify=False) as connection:
             stored = read_stored(
-                connection, which, self.path, read_meta(connection, which), progress=progress
+                connection,
+                which,
+                self.path,
+                read_meta(connection, which),
+                progress=progress,
+                selection=selection,
             )
         if stored.memo is not None:
             remember(self.path, memo_key(which), stored.memo.encode())

@@ -215,15 +215,23 @@ def fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -
 
 
 @contextmanager
-def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to an existing store file, checked first, closed afterwards."""
+def reading(path: Path, *, verify: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to an existing store file, checked first, closed afterwards.
+
+    Without `verify`, for a load (which reads the data it gives in full, or a command's part
+    of it), the file is not read whole first: DuckDB checks the checksum of every block it
+    reads, so a damaged block the load reads still raises `StoreDamaged` before anything of it
+    is used, and one it does not read (the access log, an index) changes nothing it gives. A
+    write is always preceded by the whole check (`writing`).
+    """
     import duckdb
 
     state = _state(path)
     with state.access.shared():
         connection = _connect(path, read_only=True)
         try:
-            _verify(path, state, connection)
+            if verify:
+                _verify(path, state, connection)
             yield connection
         except duckdb.Error as error:
             _raise_if_damage(path, error)

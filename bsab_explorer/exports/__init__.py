@@ -32,6 +32,7 @@ from bsab_explorer.exports.catalogue import (
     build,
     catalogue,
     make_export,
+    needed_data,
     request_provenance,
     write_export,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "file_frame",
     "load_rendering",
     "make_export",
+    "needed_data",
     "neutralise_frame",
     "neutralise_text",
     "provenance_lines",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
+from bsab_explorer.analyses.survival import required_columns
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.exports.columns import file_frame
 from bsab_explorer.exports.options import (
@@ -34,16 +35,20 @@ from bsab_explorer.exports.options import (
     Built,
     ExportUnavailable,
     Source,
+    _endpoint,
 )
 from bsab_explorer.exports.provenance import Clock, Provenance, utc_now
 from bsab_explorer.exports.request import ExportRequest
 from bsab_explorer.exports.tables import table_to_csv, table_to_zip
 from bsab_explorer.filters import CohortFilter, select_cases, select_cohort
 from bsab_explorer.schema import (
+    ADVERSE_EVENTS,
     CASE_SERIES,
     CASES,
     COHORT,
+    EVENTS,
     PATIENTS,
+    RESPONSES,
     column_label,
 )
 
@@ -64,6 +69,12 @@ class Entry:
     #: Request fields and further options this entry reads: by, endpoint, ci, case, denominator...
     options: frozenset[str] = field(default_factory=frozenset)
     description: str = ""
+    #: The tables its builder reads (None: every table): a command loads only these from a
+    #: store (`needed_data`). A test builds every entry that declares them from them alone.
+    needs: frozenset[str] | None = None
+    #: Whether, of the patients, its builder reads only the survival summary's columns (the
+    #: request's endpoint and --by) and the filter's: a command then loads only those columns.
+    summary_columns: bool = False
 
     @property
     def build(self) -> Builder:
@@ -125,6 +136,12 @@ _COX_OPTIONS = _SURVIVAL_OPTIONS | {"covariates", "strata", "reference", "ties"}
 _INCIDENCE_OPTIONS = frozenset({"by", "times", "conf-level"})
 _FOREST_OPTIONS = frozenset({"endpoint", "by", "subgroups", "reference", "ties", "conf-level"})
 _FOREST_RESPONSE_OPTIONS = frozenset({"timepoint", "subgroups", "conf-level"})
+#: What the tables read (`Entry.needs`): the patient-level tables the patients alone, never
+#: the responses; the response tables the patients and their responses; and so on.
+_PATIENTS = frozenset({PATIENTS.name})
+_RESPONSES = frozenset({PATIENTS.name, RESPONSES.name})
+_ADVERSE_EVENTS = frozenset({PATIENTS.name, ADVERSE_EVENTS.name})
+_CASE_SERIES = frozenset({CASES.name, EVENTS.name})
 
 FIGURES: dict[str, Entry] = {
     e.name: e
@@ -216,47 +233,56 @@ TABLES: dict[str, Entry] = {
     e.name: e
     for e in (
         Entry("table1", "Table 1: patient characteristics", COHORT,
-              "cohort_builders:_table1", frozenset({"by", "p-values"})),
+              "cohort_builders:_table1", frozenset({"by", "p-values"}), needs=_PATIENTS),
         Entry("response", "Response by timepoint", COHORT,
-              "cohort_builders:_response", frozenset({"by", "denominator"})),
+              "cohort_builders:_response", frozenset({"by", "denominator"}), needs=_RESPONSES),
         Entry("conversion", "Response conversion", COHORT,
-              "cohort_builders:_conversion_table", frozenset({"from", "to"})),
+              "cohort_builders:_conversion_table", frozenset({"from", "to"}), needs=_RESPONSES),
         Entry("survival-medians", "Median survival", COHORT,
-              "summary_builders:_medians", _SURVIVAL_OPTIONS),
+              "summary_builders:_medians", _SURVIVAL_OPTIONS,
+              needs=_PATIENTS, summary_columns=True),
         Entry("survival-landmarks", "Survival at landmarks", COHORT,
-              "survival_builders:_landmarks", _SURVIVAL_OPTIONS | {"times"}),
+              "survival_builders:_landmarks", _SURVIVAL_OPTIONS | {"times"}, needs=_PATIENTS),
         Entry("survival-curve", "Kaplan–Meier estimates", COHORT,
-              "summary_builders:_curve_table", _SURVIVAL_OPTIONS),
+              "summary_builders:_curve_table", _SURVIVAL_OPTIONS,
+              needs=_PATIENTS, summary_columns=True),
         Entry("logrank", "Log-rank test", COHORT,
-              "survival_builders:_logrank", _SURVIVAL_OPTIONS | {"weights", "strata"}),
+              "survival_builders:_logrank", _SURVIVAL_OPTIONS | {"weights", "strata"},
+              needs=_PATIENTS),
         Entry("cox", "Cox hazard ratios", COHORT,
-              "survival_builders:_cox", _COX_OPTIONS),
+              "survival_builders:_cox", _COX_OPTIONS, needs=_PATIENTS),
         Entry("follow-up", "Median follow-up (reverse Kaplan–Meier)", COHORT,
-              "survival_builders:_follow_up", frozenset({"endpoint", "ci", "conf-level"})),
+              "survival_builders:_follow_up", frozenset({"endpoint", "ci", "conf-level"}),
+              needs=_PATIENTS),
         Entry("number-at-risk", "Number at risk, cumulative events and censored", COHORT,
-              "survival_builders:_number_at_risk", frozenset({"endpoint", "by", "times"})),
+              "survival_builders:_number_at_risk", frozenset({"endpoint", "by", "times"}),
+              needs=_PATIENTS),
         Entry("rmst", "Restricted mean survival time", COHORT,
-              "survival_builders:_rmst", frozenset({"endpoint", "by", "tau", "conf-level"})),
+              "survival_builders:_rmst", frozenset({"endpoint", "by", "tau", "conf-level"}),
+              needs=_PATIENTS),
         Entry("proportional-hazards", "Test of proportional hazards", COHORT,
-              "survival_builders:_proportional_hazards", _COX_OPTIONS),
+              "survival_builders:_proportional_hazards", _COX_OPTIONS, needs=_PATIENTS),
         Entry("cumulative-incidence", "Cumulative incidence of progression", COHORT,
-              "survival_builders:_incidence", _INCIDENCE_OPTIONS),
+              "survival_builders:_incidence", _INCIDENCE_OPTIONS, needs=_PATIENTS),
         Entry("forest", "Subgroup hazard ratios", COHORT,
-              "survival_builders:_forest", _FOREST_OPTIONS),
+              "survival_builders:_forest", _FOREST_OPTIONS, needs=_PATIENTS),
         Entry("forest-response", "Subgroup response rates", COHORT,
-              "survival_builders:_forest_response", _FOREST_RESPONSE_OPTIONS),
+              "survival_builders:_forest_response", _FOREST_RESPONSE_OPTIONS,
+              needs=_RESPONSES),
         Entry("crs-recurrence", "Recurrent CRS by case", CASE_SERIES,
-              "case_builders:_recurrence"),
+              "case_builders:_recurrence", needs=_CASE_SERIES),
         Entry("case-table", "Case series: Table 1", CASE_SERIES,
-              "case_builders:_case_table"),
+              "case_builders:_case_table", needs=_CASE_SERIES),
         Entry("duration-of-response", "Duration of response", COHORT,
-              "endpoint_builders:_duration", frozenset({"by", "ci"})),
+              "endpoint_builders:_duration", frozenset({"by", "ci"}), needs=_RESPONSES),
         Entry("time-to-response", "Time to first and best response", COHORT,
-              "endpoint_builders:_time_to_response", frozenset({"by"})),
+              "endpoint_builders:_time_to_response", frozenset({"by"}), needs=_RESPONSES),
         Entry("mrd", "MRD negativity", COHORT,
-              "endpoint_builders:_mrd", frozenset({"by"})),
+              "endpoint_builders:_mrd", frozenset({"by"}), needs=_RESPONSES),
         Entry("adverse-events", "Adverse events by highest grade", COHORT,
-              "endpoint_builders:_adverse_events", frozenset({"by"})),
+              "endpoint_builders:_adverse_events", frozenset({"by"}), needs=_ADVERSE_EVENTS),
+        # The CRS course reads the cohort's adverse events or the case series (--source, whose
+        # default depends on what the data hold): everything is loaded.
         Entry("crs-course", "CRS course", COHORT,
               "endpoint_builders:_crs_course", frozenset({"source"})),
         Entry("crs-course-patients", "CRS course by patient", COHORT,
@@ -277,6 +303,28 @@ def _entry(request: ExportRequest) -> Entry:
         names = ", ".join(sorted(entries))
         raise ExportUnavailable(f"There is no {request.command} '{request.name}' (use: {names}).")
     return entry
+
+
+def needed_data(request: ExportRequest) -> dict[str, frozenset[str] | None] | None:
+    """What of a dataset a request's table and its provenance read: table -> its columns (None:
+    every column); None when the entry declares nothing (everything is read).
+
+    The columns: the survival summary's (`Entry.summary_columns`), the filter's and the key;
+    the filter's columns are those the provenance counts patients with (`request_provenance`).
+    """
+    entry = _entry(request)
+    if entry.needs is None:
+        return None
+    needed: dict[str, frozenset[str] | None] = dict.fromkeys(entry.needs)
+    if entry.summary_columns:
+        try:
+            endpoint = _endpoint(request)
+        except ExportUnavailable:
+            return None  # the builder refuses it, from the whole dataset as before
+        filtered = (c.column for c in request.cohort_filter.clauses)
+        summary = required_columns(endpoint, request.by)
+        needed[PATIENTS.name] = frozenset({PATIENTS.key, *summary, *filtered})
+    return needed
 
 
 def _ci_method(entry: Entry, request: ExportRequest) -> str | None:
@@ -393,6 +441,7 @@ __all__ = [
     "build",
     "catalogue",
     "make_export",
+    "needed_data",
     "request_provenance",
     "write_export",
 ]

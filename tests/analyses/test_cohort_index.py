@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench import registry
 from bsab_explorer.analyses import conversion
@@ -24,8 +26,11 @@ from bsab_explorer.analyses.prepared import (
 )
 from bsab_explorer.analyses.response import (
     IndexedCohort,
+    best_responses,
     index_cohort,
     response_by_timepoint,
+    response_rank,
+    timepoint_key,
 )
 from bsab_explorer.dataset import Dataset
 from bsab_explorer.filters import (
@@ -34,6 +39,7 @@ from bsab_explorer.filters import (
     response_owners,
     select_cohort,
 )
+from bsab_explorer.schema import RESPONSE_CODES
 from tests.fixtures.cohorts import constructed_patients, constructed_responses
 
 FILTERS = (
@@ -265,3 +271,82 @@ def test_indexing_with_the_responses_owners_equals_joining_by_id(
     _same(index_cohort(patients, responses, owners), index_cohort(patients, responses))
     # Owners that do not fit the responses (another frame's) are not used.
     _same(index_cohort(patients, responses, owners[1:]), index_cohort(patients, responses))
+
+
+def _owners_by_join(dataset: Dataset) -> list[int]:
+    """Each response's patient row, joining by id (what `response_owners` must equal)."""
+    rows = dataset.table("patients").select("patient_id").with_row_index("row")
+    joined = (
+        dataset.table("responses")
+        .select("patient_id")
+        .join(rows, on="patient_id", how="left", maintain_order="left")
+    )
+    return joined.get_column("row").cast(pl.Int64).fill_null(-1).to_list()
+
+
+@given(
+    ids=st.lists(st.text("ab1", min_size=1, max_size=3), unique=True, max_size=12),
+    picks=st.lists(st.one_of(st.none(), st.integers(0, 15)), max_size=40),
+    order=st.sampled_from(["sorted", "reversed", "as drawn"]),
+)
+def test_the_responses_owners_are_their_patients_rows_in_any_order(
+    ids: list[str], picks: list[int | None], order: str
+) -> None:
+    # Sorted ids take the binary search by runs; any other order the join: both give the same.
+    if order != "as drawn":
+        ids = sorted(ids, reverse=order == "reversed")
+    strays = ["zz", "", "a0"]
+    wanted = [
+        None if p is None else (ids[p] if p < len(ids) else strays[p % len(strays)]) for p in picks
+    ]
+    dataset = Dataset(
+        "drawn",
+        {
+            "patients": pl.DataFrame({"patient_id": ids}, schema={"patient_id": pl.String}),
+            "responses": pl.DataFrame({"patient_id": wanted}, schema={"patient_id": pl.String}),
+        },
+    )
+    owners = response_owners(dataset)
+    assert owners.dtype == np.int64
+    assert owners.tolist() == _owners_by_join(dataset)
+
+
+def test_the_registrys_owners_take_the_search_and_equal_the_join(generated: Dataset) -> None:
+    assert generated.table("patients").get_column("patient_id").is_sorted()
+    assert response_owners(generated).tolist() == _owners_by_join(generated)
+
+
+def test_a_derived_best_response_is_the_best_assessment_on_a_cycle(generated: Dataset) -> None:
+    # Without a recorded best response, each patient's best is the least rank of its cycles
+    # (post-debulking excluded), whatever order its assessments come in.
+    patients = generated.table("patients").drop("best_response")
+    responses = generated.table("responses").sample(fraction=1.0, shuffle=True, seed=3)
+    ranked = responses.with_columns(
+        response_rank().alias("rank"), timepoint_key().alias("tp")
+    ).filter((pl.col("tp") > 0) & pl.col("rank").is_not_null())
+    expected = (
+        ranked.group_by("patient_id")
+        .agg(pl.col("rank").min())
+        .join(
+            pl.DataFrame({"rank": range(len(RESPONSE_CODES)), "response": list(RESPONSE_CODES)}),
+            on="rank",
+        )
+        .select("patient_id", "response")
+        .sort("patient_id")
+    )
+    assert expected.height > 100
+    assert best_responses(patients, responses).to_dicts() == expected.to_dicts()
+
+
+@given(st.lists(st.one_of(st.integers(0, 40), st.sampled_from([10_000, -1, 1 << 20, 1 << 40]))))
+def test_timepoint_columns_are_the_sorted_distinct_keys_and_each_rows_position(
+    drawn: list[int],
+) -> None:
+    from bsab_explorer.analyses.response import _timepoint_columns
+
+    tp = np.array(drawn, dtype=np.int64)
+    keys, column = _timepoint_columns(tp)
+    expected = np.unique(tp)
+    assert keys.dtype == expected.dtype
+    assert keys.tolist() == expected.tolist()
+    assert column.tolist() == np.searchsorted(expected, tp).tolist()

@@ -639,6 +639,12 @@ def test_the_command_line_names_the_damage_and_exits_1(
         out = capsys.readouterr().out
         assert f"The store {path.resolve()} is damaged: {what}" in out
         assert "Restore it from your backup" in out
+    # A table reads only its part of the file (`storefile.reading` without `verify`): DuckDB's
+    # check of every block it reads names the damage all the same.
+    assert main(["table", "survival-medians", "--data", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert f"The store {path.resolve()} is damaged: {what}" in captured.err
+    assert captured.out == ""
     assert _file_state(path) == before
 
 
