@@ -209,13 +209,14 @@ def _check_text_values(data: bytes, texts: list[str]) -> Refusal | None:
         for name, array in zip(batch.schema.names, batch.columns, strict=True):
             if pa.types.is_dictionary(array.type) and len(array.dictionary) == 0:
                 continue  # every value null: nothing to decode (and nothing to index)
+            # Null cells decode to nothing: max and sum skip nulls (None when all are null).
             if pa.types.is_dictionary(array.type):
-                lengths = pc.binary_length(array.dictionary).fill_null(0)
+                lengths = pc.binary_length(array.dictionary)
                 longest = pc.max(lengths).as_py() or 0
-                # Null cells decode to nothing (an all-null column has an empty dictionary).
+                # (An all-null column has an empty dictionary: skipped above.)
                 counted = pc.sum(pc.take(lengths, array.indices.drop_null())).as_py() or 0
             else:
-                lengths = pc.binary_length(array).fill_null(0)
+                lengths = pc.binary_length(array)
                 longest = pc.max(lengths).as_py() or 0
                 counted = pc.sum(lengths).as_py() or 0
             if longest > MAX_CELL_CHARS:

@@ -97,3 +97,26 @@ def test_prefix_shared_text_has_no_metadata_bound(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(limits, "_check_text_values", counting_pass)
     assert limits.check_parquet(buffer.getvalue()) is None
     assert counted == [["patient_id"]]
+
+
+@pytest.mark.parametrize("dictionary", [True, False], ids=["dictionary", "plain"])
+def test_the_counting_pass_counts_null_cells_as_nothing(
+    monkeypatch: pytest.MonkeyPatch, dictionary: bool
+) -> None:
+    # 3 values of 10 bytes and 2 null cells a row group, in 4 row groups; and a column of nulls.
+    table = pa.table(
+        {
+            "patient_id": pa.array(["A123456789", None, "B123456789", None, "C123456789"] * 4),
+            "death_cause": pa.array([None] * 20, type=pa.string()),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, use_dictionary=dictionary, row_group_size=5)
+    data, texts = buffer.getvalue(), ["patient_id", "death_cause"]
+    monkeypatch.setattr(limits, "MAX_DECODED_BYTES", 120)
+    assert limits._check_text_values(data, texts) is None
+    monkeypatch.setattr(limits, "MAX_DECODED_BYTES", 119)
+    refusal = limits._check_text_values(data, texts)
+    assert refusal is not None
+    assert refusal.rule == Rule.DECODING_LIMIT
+    assert refusal.message.startswith("The file would decode to at least")
