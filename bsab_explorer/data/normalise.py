@@ -27,9 +27,14 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from bsab_explorer.data.identifiers import check_column_names, check_values, is_free_text
+from bsab_explorer.data.identifiers import (
+    check_column_names,
+    check_values,
+    is_free_text,
+    plain_pseudonyms,
+)
 from bsab_explorer.data.ingest import RawTable, cell_text
-from bsab_explorer.data.limits import check_text_cells, text_limit
+from bsab_explorer.data.limits import PSEUDONYM_COLUMNS, check_text_cells, text_limit
 from bsab_explorer.data.validation import (
     ROW,
     TIME_COLUMNS,
@@ -217,12 +222,17 @@ def _parsers(
     typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
     distinct: dict[str, pl.Series],
     decimal_comma: bool,
+    plain: dict[str, pl.Series],
 ) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """(value, unusable) of every present column: typed columns as read, text ones parsed."""
     parsers: dict[str, tuple[pl.Expr, pl.Expr]] = {}
     for column in present:
         if column.name in typed_columns:
             parsers[column.name] = typed_columns[column.name]
+            continue
+        if column.name in plain and plain[column.name].all():
+            # Every cell is a plain pseudonym: nothing to trim, no missing token.
+            parsers[column.name] = pl.col(column.name), pl.lit(False)
             continue
         value = _parse_expr(column, decimal_comma)
         # Text is taken as it is: a cell of a text column is never unusable, only missing.
@@ -235,9 +245,33 @@ def _parsers(
     return parsers
 
 
-def _guard(raw: RawTable, view: pl.DataFrame, distinct: dict[str, pl.Series]) -> list[Problem]:
+def _plain_ids(
+    frame: pl.DataFrame, present: list[Column], distinct: dict[str, pl.Series]
+) -> dict[str, pl.Series]:
+    """Which cells of each pseudonym column (read as text, cell by cell) are plain pseudonyms,
+    which no guard flags and which read as themselves (`plain_pseudonyms`)."""
+    names = [
+        c.name
+        for c in present
+        if c.name in PSEUDONYM_COLUMNS
+        and c.name not in distinct
+        and frame.schema[c.name] == pl.String
+    ]
+    if not names:
+        return {}
+    masks = frame.select(plain_pseudonyms(name).alias(name) for name in names)
+    return {name: masks.get_column(name) for name in names}
+
+
+def _guard(
+    raw: RawTable,
+    view: pl.DataFrame,
+    distinct: dict[str, pl.Series],
+    plain: dict[str, pl.Series],
+) -> list[Problem]:
     """The text guards of every column (cell lengths, then identifiers in cells no longer than
-    their column allows), run once per distinct value of a column whose values repeat."""
+    their column allows), run once per distinct value of a column whose values repeat, and only
+    on the cells of a pseudonym column that are not plain pseudonyms."""
     long_cells: list[Problem] = []
     identifying: list[Problem] = []
     for column in TABLES[raw.table].columns:
@@ -245,6 +279,8 @@ def _guard(raw: RawTable, view: pl.DataFrame, distinct: dict[str, pl.Series]) ->
         if name not in view.columns:
             continue
         cells = view.select(ROW, name)
+        if name in plain:
+            cells = cells.filter(~plain[name])
         values = distinct.get(name)
         if values is None:
             long = check_text_cells(raw.table, raw.file, cells)
@@ -534,7 +570,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         )
     if changed:
         distinct = _distincts(frame, present, typed_columns)
-    guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct)
+    plain = _plain_ids(frame, present, distinct)
+    guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct, plain)
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
@@ -543,7 +580,7 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
-    parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma)
+    parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma, plain)
     typed = frame.with_columns(
         expr.alias(f"__{part}_{name}")
         for name, pair in parsers.items()
