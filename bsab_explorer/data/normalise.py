@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -166,6 +167,10 @@ def _typed_parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr] 
 #: ids is never hashed whole only to find that it does not.
 _REPEATS = 8
 _LOOKUP_FROM_ROWS = 10_000
+#: A repeating column of this many distinct values at most (yes/no, a code or two, empty cells)
+#: is confirmed and looked up by comparing each cell with each value: a few byte comparisons a
+#: cell instead of hashing it, twice (once to find the values, once to look each cell up).
+_COMPARED_VALUES = 4
 
 
 def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
@@ -177,10 +182,37 @@ def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
     head = column.head(_LOOKUP_FROM_ROWS)
     if head.n_unique() * _REPEATS > head.len():
         return None
+    few = head.unique().drop_nulls()
+    if 0 < few.len() <= _COMPARED_VALUES and frame.select(_is_one_of(name, few).all()).item():
+        return few  # every cell holds one of the first rows' values (or none)
     distinct = column.unique().drop_nulls()
     if distinct.len() * _REPEATS > frame.height:
         return None
     return distinct
+
+
+def _is_one_of(name: str, values: Iterable[object]) -> pl.Expr:
+    """Cells of `name` equal to one of `values` (null for a null cell)."""
+    return pl.any_horizontal(pl.col(name) == value for value in values)
+
+
+def _looked_up(name: str, distinct: pl.Series, results: pl.Series, default: object) -> pl.Expr:
+    """Each cell of `name` as the result of its value among `distinct` (`default` for a cell
+    holding none of them): compared value by value when they are few, else through a table."""
+    dtype = results.dtype
+    if distinct.len() > _COMPARED_VALUES:
+        return pl.col(name).replace_strict(distinct, results, default=default, return_dtype=dtype)
+    by_result: dict[object, list[object]] = {}
+    for value, result in zip(distinct, results, strict=True):
+        if result != default:
+            by_result.setdefault(result, []).append(value)
+    if not by_result:
+        return pl.lit(default, dtype)
+    found = [(_is_one_of(name, values), pl.lit(r, dtype)) for r, values in by_result.items()]
+    chain = pl.when(found[0][0]).then(found[0][1])
+    for condition, result in found[1:]:
+        chain = chain.when(condition).then(result)
+    return chain.otherwise(pl.lit(default, dtype))
 
 
 def _distincts(
@@ -206,15 +238,10 @@ def _once_per_value(
         # Every value already reads as itself (codes in the contract's spelling): no lookup.
         lookup_value = pl.col(name)
     else:
-        lookup_value = pl.col(name).replace_strict(
-            distinct, values, default=None, return_dtype=parsed.schema["value"]
-        )
+        lookup_value = _looked_up(name, distinct, values, None)
     if not parsed.get_column("bad").any():
         return lookup_value, pl.lit(False)  # the usual case: no lookup for nothing
-    lookup_bad = pl.col(name).replace_strict(
-        distinct, parsed.get_column("bad"), default=False, return_dtype=pl.Boolean
-    )
-    return lookup_value, lookup_bad
+    return lookup_value, _looked_up(name, distinct, parsed.get_column("bad"), False)
 
 
 def _parsers(

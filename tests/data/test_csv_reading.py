@@ -473,3 +473,53 @@ def test_plain_pseudonyms_give_what_every_cell_through_the_guard_gives(
 def test_generated_ids_give_what_every_cell_through_the_guard_gives(ids: list[str | None]) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _same_result(_patients(ids), monkeypatch)
+
+
+def _responses_of_few_values(rows: int) -> ingest.RawTable:
+    """Responses whose columns hold four values or fewer, good, bad, missing and null, and one
+    column whose fifth value appears only after the rows that decide how it is handled."""
+    cycle: dict[str, list[str | None]] = {
+        "patient_id": [f"P{i:03d}" for i in range(40)],
+        "timepoint": ["C1", "c01", "C3"],
+        "response": ["CR", "cr", " PR", "XX"],
+        "pet_ct": ["true", "false", "", None],
+        "day": [""],
+        "mrd_negative": ["yes", "maybe"],
+        "mrd_sensitivity": ["1e-5", "NA", "-1"],
+    }
+    columns = {name: [v[i % len(v)] for i in range(rows)] for name, v in cycle.items()}
+    columns["mrd_method"] = [
+        ("NGS", "ngf")[i % 2] if i < normalise._LOOKUP_FROM_ROWS else ("NGF", "bogus", "X")[i % 3]
+        for i in range(rows)
+    ]
+    columns[ROW] = list(range(2, rows + 2))
+    frame = pl.DataFrame(columns, schema={**dict.fromkeys(columns, pl.String), ROW: pl.Int64})
+    return ingest.RawTable("responses", "responses.csv", frame)
+
+
+def test_columns_of_few_values_compared_cell_by_cell_give_what_every_cell_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Columns of four values or fewer are confirmed and looked up by comparison: the same
+    problems, notices and values as the cell-by-cell rules, nulls and a late fifth value too."""
+    raw = _responses_of_few_values(12_000)
+    frame = raw.frame.drop(ROW)
+    distinct = {c: normalise._distinct(frame, c) for c in frame.columns}
+    compared = {c for c, v in distinct.items() if v is not None and v.len() <= 4}
+    assert compared == set(frame.columns) - {"patient_id", "mrd_method"}
+    mrd_method = distinct["mrd_method"]
+    assert mrd_method is not None
+    assert sorted(mrd_method) == ["NGF", "NGS", "X", "bogus", "ngf"]
+    once = normalise.normalise_table(raw)
+    monkeypatch.setattr(normalise, "_LOOKUP_FROM_ROWS", 10**9)
+    every = normalise.normalise_table(raw)
+    assert once.problems == every.problems
+    assert once.notices == every.notices
+    assert once.parsed is not None
+    assert every.parsed is not None
+    assert once.parsed.frame.equals(every.parsed.frame)
+    assert {(p.column, p.rule) for p in once.problems} == {
+        ("response", Rule.UNKNOWN_CODE),
+        ("mrd_negative", Rule.NOT_BOOLEAN),
+        ("mrd_method", Rule.UNKNOWN_CODE),
+    }
