@@ -411,8 +411,8 @@ def _lines_fit(fields: pl.DataFrame, data: bytes, width: int, breaks: int | None
         return False
     if ends[-1] != len(data) - (1 if closed else 0):
         return False
-    breaks = ends if closed else ends.head(-1)
-    return bool((np.frombuffer(data, dtype=np.uint8)[breaks.to_numpy()] == ord("\n")).all())
+    at = ends if closed else ends.head(-1)
+    return bool((np.frombuffer(data, dtype=np.uint8)[at.to_numpy()] == ord("\n")).all())
 
 
 def _content_end(data: bytes, delimiter: str) -> int:

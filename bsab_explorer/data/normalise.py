@@ -196,7 +196,7 @@ def _is_one_of(name: str, values: Iterable[object]) -> pl.Expr:
     return pl.any_horizontal(pl.col(name) == value for value in values)
 
 
-def _looked_up(name: str, distinct: pl.Series, results: pl.Series, default: object) -> pl.Expr:
+def _looked_up(name: str, distinct: pl.Series, results: pl.Series, default: bool | None) -> pl.Expr:
     """Each cell of `name` as the result of its value among `distinct` (`default` for a cell
     holding none of them): compared value by value when they are few, else through a table."""
     dtype = results.dtype
@@ -206,13 +206,12 @@ def _looked_up(name: str, distinct: pl.Series, results: pl.Series, default: obje
     for value, result in zip(distinct, results, strict=True):
         if result != default:
             by_result.setdefault(result, []).append(value)
-    if not by_result:
-        return pl.lit(default, dtype)
-    found = [(_is_one_of(name, values), pl.lit(r, dtype)) for r, values in by_result.items()]
-    chain = pl.when(found[0][0]).then(found[0][1])
-    for condition, result in found[1:]:
-        chain = chain.when(condition).then(result)
-    return chain.otherwise(pl.lit(default, dtype))
+    looked_up = pl.lit(default, dtype)
+    for result, values in reversed(by_result.items()):
+        looked_up = (
+            pl.when(_is_one_of(name, values)).then(pl.lit(result, dtype)).otherwise(looked_up)
+        )
+    return looked_up
 
 
 def _distincts(
@@ -249,7 +248,7 @@ def _parsers(
     typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
     distinct: dict[str, pl.Series],
     decimal_comma: bool,
-    plain: dict[str, pl.Series],
+    plain: dict[str, pl.Series | None],
 ) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """(value, unusable) of every present column: typed columns as read, text ones parsed."""
     parsers: dict[str, tuple[pl.Expr, pl.Expr]] = {}
@@ -257,7 +256,7 @@ def _parsers(
         if column.name in typed_columns:
             parsers[column.name] = typed_columns[column.name]
             continue
-        if column.name in plain and plain[column.name].all():
+        if column.name in plain and plain[column.name] is None:
             # Every cell is a plain pseudonym: nothing to trim, no missing token.
             parsers[column.name] = pl.col(column.name), pl.lit(False)
             continue
@@ -274,27 +273,32 @@ def _parsers(
 
 def _plain_ids(
     frame: pl.DataFrame, present: list[Column], distinct: dict[str, pl.Series]
-) -> dict[str, pl.Series]:
+) -> dict[str, pl.Series | None]:
     """Which cells of each pseudonym column (read as text, cell by cell) are plain pseudonyms,
-    which no guard flags and which read as themselves (`plain_pseudonyms`)."""
-    names = [
-        c.name
-        for c in present
-        if c.name in PSEUDONYM_COLUMNS
-        and c.name not in distinct
-        and frame.schema[c.name] == pl.String
-    ]
-    if not names:
-        return {}
-    masks = frame.select(plain_pseudonyms(name).alias(name) for name in names)
-    return {name: masks.get_column(name) for name in names}
+    which no guard flags and which read as themselves (`plain_pseudonyms`): None when all are.
+
+    A child table repeats its parent's id on consecutive rows (a patient's assessments): the
+    first cell of each run is looked at, and every cell only when one of those is not plain.
+    """
+    plain: dict[str, pl.Series | None] = {}
+    for column in present:
+        name = column.name
+        if name not in PSEUDONYM_COLUMNS or name in distinct or frame.schema[name] != pl.String:
+            continue
+        cells = pl.col(name)
+        runs = frame.select(cells.filter((cells != cells.shift(1)).fill_null(True)))
+        if runs.select(plain_pseudonyms(name).all()).item():
+            plain[name] = None
+        else:
+            plain[name] = frame.select(plain_pseudonyms(name)).to_series()
+    return plain
 
 
 def _guard(
     raw: RawTable,
     view: pl.DataFrame,
     distinct: dict[str, pl.Series],
-    plain: dict[str, pl.Series],
+    plain: dict[str, pl.Series | None],
 ) -> list[Problem]:
     """The text guards of every column (cell lengths, then identifiers in cells no longer than
     their column allows), run once per distinct value of a column whose values repeat, and only
@@ -307,7 +311,10 @@ def _guard(
             continue
         cells = view.select(ROW, name)
         if name in plain:
-            cells = cells.filter(~plain[name])
+            mask = plain[name]
+            if mask is None:
+                continue  # every cell a plain pseudonym
+            cells = cells.filter(~mask)
         values = distinct.get(name)
         if values is None:
             long = check_text_cells(raw.table, raw.file, cells)
@@ -451,11 +458,12 @@ def _code_typos(
 
 
 def _normalise_unicode(
-    frame: pl.DataFrame, distinct: dict[str, pl.Series]
+    frame: pl.DataFrame, distinct: dict[str, pl.Series], plain: dict[str, pl.Series | None]
 ) -> tuple[pl.DataFrame, int]:
     """Text in Unicode's compatibility form (NFKC: fullwidth digits, ligatures become plain),
     so look-alike spellings of one id are one id; and how many cells changed. A column whose
-    values repeat is looked at through its `distinct` values."""
+    values repeat is looked at through its `distinct` values; a column of plain pseudonyms
+    (ASCII) not at all."""
     columns = [c for c in frame.columns if c != ROW and frame.schema[c] == pl.String]
     if not columns or frame.height == 0:
         return frame, 0
@@ -463,7 +471,11 @@ def _normalise_unicode(
     # several times cheaper than a regular expression per cell.
     wide = any(
         (values.str.len_bytes() != values.str.len_chars()).any()
-        for values in (distinct[c] if c in distinct else frame.get_column(c) for c in columns)
+        for values in (
+            distinct[c] if c in distinct else frame.get_column(c)
+            for c in columns
+            if not (c in plain and plain[c] is None)
+        )
     )
     if not wide:
         return frame, 0  # the common case
@@ -582,7 +594,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     if as_text:
         frame = frame.with_columns(as_text)
     distinct = _distincts(frame, present, typed_columns)
-    frame, changed = _normalise_unicode(frame, distinct)
+    plain = _plain_ids(frame, present, distinct)
+    frame, changed = _normalise_unicode(frame, distinct, plain)
     if changed:
         notices.append(
             f"{raw.file}: {changed} cell(s) written with look-alike characters (such as fullwidth "
@@ -597,7 +610,7 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         )
     if changed:
         distinct = _distincts(frame, present, typed_columns)
-    plain = _plain_ids(frame, present, distinct)
+        plain = _plain_ids(frame, present, distinct)
     guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct, plain)
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
