@@ -418,16 +418,20 @@ def check_values(table: str, file: str, frame: pl.DataFrame) -> list[Problem]:
         candidates = frame.select(ROW, column.name).filter(
             pl.col(column.name).is_not_null() & ~_plain(column)
         )
-        # One combined search finds the few suspicious cells; only those are classified.
-        anything = "|".join(f"(?:{pattern.regex})" for pattern in patterns)
-        suspicious = pl.col(column.name).str.strip_chars().str.contains(anything)
-        if excel:
-            suspicious = suspicious | _excel_serial(column.name)
-        candidates = candidates.filter(suspicious)
-        # The first matching pattern wins, so each cell gets one problem.
-        hits = candidates.with_columns(
-            _first_match(column.name, patterns, excel).alias("__pattern")
-        ).filter(pl.col("__pattern").is_not_null())
+        hits = candidates.with_columns(pl.lit(None, pl.Int32).alias("__pattern"))
+        if candidates.height:
+            # (Skipped when every cell is plain: compiling the patterns costs milliseconds a
+            # column, which the distinct values of a registry's many columns add up.)
+            # One combined search finds the few suspicious cells; only those are classified.
+            anything = "|".join(f"(?:{pattern.regex})" for pattern in patterns)
+            suspicious = pl.col(column.name).str.strip_chars().str.contains(anything)
+            if excel:
+                suspicious = suspicious | _excel_serial(column.name)
+            candidates = candidates.filter(suspicious)
+            # The first matching pattern wins, so each cell gets one problem.
+            hits = candidates.with_columns(
+                _first_match(column.name, patterns, excel).alias("__pattern")
+            ).filter(pl.col("__pattern").is_not_null())
         if excel:
             serials = frame.select(ROW, column.name).filter(
                 pl.col(column.name).is_not_null() & _plain(column) & _excel_serial(column.name)
