@@ -666,14 +666,20 @@ def unknown_ids(ids: pl.Series, known: pl.Series) -> pl.Series:
     """The distinct non-null values of `ids` that are not in `known` (usually none).
 
     A child table lists its parent's id on consecutive rows (a patient's assessments), so only
-    the first of each run is looked up, and by an anti-join: at 2.5 M responses of a million
-    patients, half the time of looking up every row.
+    the first of each run is looked up. Sorted ids (as registries export them) are looked up by
+    binary search, others by an anti-join: at 2.5 M responses of a million patients, a third to
+    a half of the time of looking up every row in a hash table.
     """
     ids = ids.drop_nulls()
+    known = known.drop_nulls()
     if known.dtype != ids.dtype:
         known = known.cast(ids.dtype)
-    runs = ids.filter((ids != ids.shift(1)).fill_null(True)).to_frame("id")
-    return runs.join(known.to_frame("id"), on="id", how="anti").get_column("id").unique()
+    runs = ids.filter((ids != ids.shift(1)).fill_null(True))
+    if known.len() and runs.is_sorted() and known.is_sorted():
+        nearest = known.gather(known.search_sorted(runs).clip(0, known.len() - 1))
+        return runs.filter(nearest != runs).unique()
+    joined = runs.to_frame("id").join(known.to_frame("id"), on="id", how="anti")
+    return joined.get_column("id").unique()
 
 
 #: Rules that flag a value as possibly identifying a person.
