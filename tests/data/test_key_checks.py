@@ -46,6 +46,10 @@ def test_all_distinct_says_whether_a_key_repeats(rows: list[tuple[str | None, st
     assert all_distinct(frame, ["patient_id", "timepoint"]) == (len(set(rows)) == len(rows))
     ids = [p for p, _ in rows]
     assert all_distinct(frame, ["patient_id"]) == (len(set(ids)) == len(ids))
+    # Sorted ids without nulls are told apart by their neighbours.
+    present = frame.drop_nulls("patient_id").sort("patient_id")
+    named = [p for p in ids if p is not None]
+    assert all_distinct(present, ["patient_id"]) == (len(set(named)) == len(named))
 
 
 def test_a_sorted_registry_and_an_unsorted_one_name_the_same_unknown_ids() -> None:
