@@ -21,6 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from bsab_explorer.data import limits
@@ -215,7 +216,8 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 
 
 def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
-    if refusal := limits.check_text(data) or limits.check_encoding(data):
+    breaks = data.count(b"\n")  # counted once: the limits and the reader both need it
+    if refusal := limits.check_text(data, breaks=breaks) or limits.check_encoding(data):
         return _fail(table, file_name, refusal.rule, refusal.message, row=refusal.row)
     utf8, encoding, nul_row = _decode(data)
     if utf8 is None:
@@ -250,7 +252,7 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
             utf8 = utf8.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         first = utf8.find(b"\n")
         delimiter = _sniff_delimiter(utf8[: len(utf8) if first < 0 else first].decode(), suffix)
-        parsed = _split_plain(utf8, delimiter)
+        parsed = _split_plain(utf8, delimiter, breaks if utf8 is data else None)
     return split_result(parsed, table, file_name, delimiter, notices)
 
 
@@ -355,38 +357,62 @@ def _split_quoted(text: str, delimiter: str, file_name: str, table: str) -> _Spl
     return header, _body_frame(width, rows, kept), ragged
 
 
-def _split_plain(data: bytes, delimiter: str) -> _Split:
+def _split_plain(data: bytes, delimiter: str, breaks: int | None = None) -> _Split:
     """Records of a CSV without any quote (UTF-8, lines ending in \\n): one line a record, split
-    by Polars' CSV reader, so a million lines never become a million Python strings."""
+    by Polars' CSV reader, so a million lines never become a million Python strings. `breaks`:
+    the line breaks in `data`, when the caller has counted them."""
     end = _content_end(data, delimiter)
     if not end:
         return None, pl.DataFrame(), []
     if data[end:] not in (b"", b"\n"):
+        if breaks is not None:
+            breaks -= data.count(b"\n", end)
         data = data[:end]  # trailing blank lines are not rows
     header_end = data.find(b"\n")
     header = data[: len(data) if header_end < 0 else header_end].decode().split(delimiter)
-    lines = _read_lines(data)
     try:
         fields = _read_fields(data, delimiter, len(header), ragged=False)
-    except pl.exceptions.ComputeError:
-        return _split_lines(lines, data, delimiter, header)  # more values than the header
-    if fields.height != lines.len():
-        # Both readers split lines alike; a file where they differ is not read at all.
-        raise ValueError("the lines of the file could not be counted")
-    # A line's separators are its bytes less its values' bytes: width - 1 on every line, or the
-    # file has ragged or empty lines and is looked at line by line. (Polars refuses most lines
-    # with more values than the header, but not all: a last line ending in one separator too
-    # many is read without its empty last value.)
-    values = fields.select(
-        pl.sum_horizontal(pl.col(str(i)).str.len_bytes() for i in range(len(header)))
-    ).to_series()
-    if ((lines.str.len_bytes() - values) != len(header) - 1).any():
+    except pl.exceptions.ComputeError:  # more values than the header
+        return _split_lines(_read_lines(data), data, delimiter, header)
+    # Every line must be its values and width - 1 separators, or the file has ragged or empty
+    # lines and is looked at line by line. (Polars refuses most lines with more values than the
+    # header, but not all: a last line ending in one separator too many is read without its
+    # empty last value; and a line with too few values reads as if they were empty.)
+    if not _lines_fit(fields, data, len(header), breaks):
+        lines = _read_lines(data)
+        if fields.height != lines.len():
+            # Both readers split lines alike; a file where they differ is not read at all.
+            raise ValueError("the lines of the file could not be counted")
         return _split_lines(lines, data, delimiter, header)
     body = fields.slice(1)
     # A blank row has a blank first value: the rest is looked at only when one does.
     if body.select((pl.col("0").str.strip_chars() == "").any()).item():
         body = body.filter(~_blank_row(len(header)))
     return header, body, []
+
+
+def _lines_fit(fields: pl.DataFrame, data: bytes, width: int, breaks: int | None) -> bool:
+    """Whether every line of `data` is exactly its `width` values (as read in `fields`, one row a
+    line) and width - 1 separators, byte for byte.
+
+    Each line's end is computed from its values' lengths; when each such end is a line break of
+    the file and the file has no other, every line has width - 1 bytes besides its values: its
+    separators. One pass over the values' lengths and one gather of bytes, where reading every
+    line again as text to measure it cost a second read of the file.
+    """
+    lengths = fields.select(
+        pl.sum_horizontal(pl.col(str(i)).str.len_bytes() for i in range(width)).cast(pl.Int64)
+    ).to_series()
+    ends = (lengths + width).cum_sum() - 1
+    closed = data.endswith(b"\n")
+    if breaks is None:
+        breaks = data.count(b"\n")
+    if breaks != fields.height - (0 if closed else 1):
+        return False
+    if ends[-1] != len(data) - (1 if closed else 0):
+        return False
+    at = ends if closed else ends.head(-1)
+    return bool((np.frombuffer(data, dtype=np.uint8)[at.to_numpy()] == ord("\n")).all())
 
 
 def _content_end(data: bytes, delimiter: str) -> int:

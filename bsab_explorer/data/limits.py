@@ -375,9 +375,13 @@ def _cell_values(handle: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-def check_text(data: bytes) -> Refusal | None:
-    """Why a text file must not be decoded, with the line at fault (None when it fits)."""
-    breaks = data.count(b"\n")
+def check_text(data: bytes, *, breaks: int | None = None) -> Refusal | None:
+    """Why a text file must not be decoded, with the line at fault (None when it fits).
+
+    `breaks` is the number of line breaks in `data` when the caller has counted them.
+    """
+    if breaks is None:
+        breaks = data.count(b"\n")
     if breaks > MAX_ROWS + 1:
         return Refusal(
             Rule.FILE_TOO_LARGE,

@@ -23,13 +23,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import polars as pl
 
-from bsab_explorer.data.identifiers import check_column_names, check_values, is_free_text
+from bsab_explorer.data.identifiers import (
+    check_column_names,
+    check_values,
+    is_free_text,
+    plain_pseudonyms,
+)
 from bsab_explorer.data.ingest import RawTable, cell_text
-from bsab_explorer.data.limits import check_text_cells, text_limit
+from bsab_explorer.data.limits import PSEUDONYM_COLUMNS, check_text_cells, text_limit
 from bsab_explorer.data.validation import (
     ROW,
     TIME_COLUMNS,
@@ -161,6 +167,10 @@ def _typed_parse(column: Column, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr] 
 #: ids is never hashed whole only to find that it does not.
 _REPEATS = 8
 _LOOKUP_FROM_ROWS = 10_000
+#: A repeating column of this many distinct values at most (yes/no, a code or two, empty cells)
+#: is confirmed and looked up by comparing each cell with each value: a few byte comparisons a
+#: cell instead of hashing it, twice (once to find the values, once to look each cell up).
+_COMPARED_VALUES = 4
 
 
 def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
@@ -172,10 +182,36 @@ def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
     head = column.head(_LOOKUP_FROM_ROWS)
     if head.n_unique() * _REPEATS > head.len():
         return None
+    few = head.unique().drop_nulls()
+    if 0 < few.len() <= _COMPARED_VALUES and frame.select(_is_one_of(name, few).all()).item():
+        return few  # every cell holds one of the first rows' values (or none)
     distinct = column.unique().drop_nulls()
     if distinct.len() * _REPEATS > frame.height:
         return None
     return distinct
+
+
+def _is_one_of(name: str, values: Iterable[object]) -> pl.Expr:
+    """Cells of `name` equal to one of `values` (null for a null cell)."""
+    return pl.any_horizontal(pl.col(name) == value for value in values)
+
+
+def _looked_up(name: str, distinct: pl.Series, results: pl.Series, default: bool | None) -> pl.Expr:
+    """Each cell of `name` as the result of its value among `distinct` (`default` for a cell
+    holding none of them): compared value by value when they are few, else through a table."""
+    dtype = results.dtype
+    if distinct.len() > _COMPARED_VALUES:
+        return pl.col(name).replace_strict(distinct, results, default=default, return_dtype=dtype)
+    by_result: dict[object, list[object]] = {}
+    for value, result in zip(distinct, results, strict=True):
+        if result != default:
+            by_result.setdefault(result, []).append(value)
+    looked_up = pl.lit(default, dtype)
+    for result, values in reversed(by_result.items()):
+        looked_up = (
+            pl.when(_is_one_of(name, values)).then(pl.lit(result, dtype)).otherwise(looked_up)
+        )
+    return looked_up
 
 
 def _distincts(
@@ -201,15 +237,10 @@ def _once_per_value(
         # Every value already reads as itself (codes in the contract's spelling): no lookup.
         lookup_value = pl.col(name)
     else:
-        lookup_value = pl.col(name).replace_strict(
-            distinct, values, default=None, return_dtype=parsed.schema["value"]
-        )
+        lookup_value = _looked_up(name, distinct, values, None)
     if not parsed.get_column("bad").any():
         return lookup_value, pl.lit(False)  # the usual case: no lookup for nothing
-    lookup_bad = pl.col(name).replace_strict(
-        distinct, parsed.get_column("bad"), default=False, return_dtype=pl.Boolean
-    )
-    return lookup_value, lookup_bad
+    return lookup_value, _looked_up(name, distinct, parsed.get_column("bad"), False)
 
 
 def _parsers(
@@ -217,12 +248,17 @@ def _parsers(
     typed_columns: dict[str, tuple[pl.Expr, pl.Expr]],
     distinct: dict[str, pl.Series],
     decimal_comma: bool,
+    plain: dict[str, pl.Series | None],
 ) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """(value, unusable) of every present column: typed columns as read, text ones parsed."""
     parsers: dict[str, tuple[pl.Expr, pl.Expr]] = {}
     for column in present:
         if column.name in typed_columns:
             parsers[column.name] = typed_columns[column.name]
+            continue
+        if column.name in plain and plain[column.name] is None:
+            # Every cell is a plain pseudonym: nothing to trim, no missing token.
+            parsers[column.name] = pl.col(column.name), pl.lit(False)
             continue
         value = _parse_expr(column, decimal_comma)
         # Text is taken as it is: a cell of a text column is never unusable, only missing.
@@ -235,9 +271,38 @@ def _parsers(
     return parsers
 
 
-def _guard(raw: RawTable, view: pl.DataFrame, distinct: dict[str, pl.Series]) -> list[Problem]:
+def _plain_ids(
+    frame: pl.DataFrame, present: list[Column], distinct: dict[str, pl.Series]
+) -> dict[str, pl.Series | None]:
+    """Which cells of each pseudonym column (read as text, cell by cell) are plain pseudonyms,
+    which no guard flags and which read as themselves (`plain_pseudonyms`): None when all are.
+
+    A child table repeats its parent's id on consecutive rows (a patient's assessments): the
+    first cell of each run is looked at, and every cell only when one of those is not plain.
+    """
+    plain: dict[str, pl.Series | None] = {}
+    for column in present:
+        name = column.name
+        if name not in PSEUDONYM_COLUMNS or name in distinct or frame.schema[name] != pl.String:
+            continue
+        cells = pl.col(name)
+        runs = frame.select(cells.filter((cells != cells.shift(1)).fill_null(True)))
+        if runs.select(plain_pseudonyms(name).all()).item():
+            plain[name] = None
+        else:
+            plain[name] = frame.select(plain_pseudonyms(name)).to_series()
+    return plain
+
+
+def _guard(
+    raw: RawTable,
+    view: pl.DataFrame,
+    distinct: dict[str, pl.Series],
+    plain: dict[str, pl.Series | None],
+) -> list[Problem]:
     """The text guards of every column (cell lengths, then identifiers in cells no longer than
-    their column allows), run once per distinct value of a column whose values repeat."""
+    their column allows), run once per distinct value of a column whose values repeat, and only
+    on the cells of a pseudonym column that are not plain pseudonyms."""
     long_cells: list[Problem] = []
     identifying: list[Problem] = []
     for column in TABLES[raw.table].columns:
@@ -245,6 +310,11 @@ def _guard(raw: RawTable, view: pl.DataFrame, distinct: dict[str, pl.Series]) ->
         if name not in view.columns:
             continue
         cells = view.select(ROW, name)
+        if name in plain:
+            mask = plain[name]
+            if mask is None:
+                continue  # every cell a plain pseudonym
+            cells = cells.filter(~mask)
         values = distinct.get(name)
         if values is None:
             long = check_text_cells(raw.table, raw.file, cells)
@@ -388,11 +458,12 @@ def _code_typos(
 
 
 def _normalise_unicode(
-    frame: pl.DataFrame, distinct: dict[str, pl.Series]
+    frame: pl.DataFrame, distinct: dict[str, pl.Series], plain: dict[str, pl.Series | None]
 ) -> tuple[pl.DataFrame, int]:
     """Text in Unicode's compatibility form (NFKC: fullwidth digits, ligatures become plain),
     so look-alike spellings of one id are one id; and how many cells changed. A column whose
-    values repeat is looked at through its `distinct` values."""
+    values repeat is looked at through its `distinct` values; a column of plain pseudonyms
+    (ASCII) not at all."""
     columns = [c for c in frame.columns if c != ROW and frame.schema[c] == pl.String]
     if not columns or frame.height == 0:
         return frame, 0
@@ -400,7 +471,11 @@ def _normalise_unicode(
     # several times cheaper than a regular expression per cell.
     wide = any(
         (values.str.len_bytes() != values.str.len_chars()).any()
-        for values in (distinct[c] if c in distinct else frame.get_column(c) for c in columns)
+        for values in (
+            distinct[c] if c in distinct else frame.get_column(c)
+            for c in columns
+            if not (c in plain and plain[c] is None)
+        )
     )
     if not wide:
         return frame, 0  # the common case
@@ -519,7 +594,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     if as_text:
         frame = frame.with_columns(as_text)
     distinct = _distincts(frame, present, typed_columns)
-    frame, changed = _normalise_unicode(frame, distinct)
+    plain = _plain_ids(frame, present, distinct)
+    frame, changed = _normalise_unicode(frame, distinct, plain)
     if changed:
         notices.append(
             f"{raw.file}: {changed} cell(s) written with look-alike characters (such as fullwidth "
@@ -534,7 +610,8 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
         )
     if changed:
         distinct = _distincts(frame, present, typed_columns)
-    guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct)
+        plain = _plain_ids(frame, present, distinct)
+    guarded = _guard(raw, _guard_view(frame, set(typed_columns)), distinct, plain)
     problems += guarded
     # A cell the guard rejected gets that one problem, not a second one quoting its value.
     flagged = {(p.row, p.column) for p in guarded}
@@ -543,7 +620,7 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
-    parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma)
+    parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma, plain)
     typed = frame.with_columns(
         expr.alias(f"__{part}_{name}")
         for name, pair in parsers.items()

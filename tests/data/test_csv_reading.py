@@ -388,3 +388,138 @@ def test_the_text_rules_once_per_value_find_what_they_find_cell_by_cell(
     } <= rules
     rash = [p.row for p in once.problems if p.rule == Rule.TEXT_TOO_LONG and p.column == "term"]
     assert rash[:2] == [2 + 65, 2 + 65 + 67]
+
+
+# --- plain pseudonyms skip the guard's patterns ------------------------------------------------
+
+#: Ids that look plain and are not, or are plain and look suspicious: every rule a pseudonym
+#: column has, and the edges of `plain_pseudonyms` (length, '_', digits only, letters only).
+_TRICKY_IDS = [
+    "P0000001", "p1", "_1", "1_", "A1" * 16, "A1" * 16 + "x", "a" * 32 + "1", "12jan2020",
+    "2020_01_05", "2020-01-05", "12-jan-2020", "05/03/2021", "123-45-6789", "1234567", "12345",
+    "12345-6789", "+33123456789", "-12a", "=A1", "@x1", "P-001", "P 001", " P001", "P001 ",
+    "P001\t", "jean", "DUPONT", "Jean-Luc", "jean_luc", "na", "NA", "n/a", "unknown", ".", "",
+    "P0\u200b01", "\uff30001", "P\u00e9001", "a@b.org1", "www.x1", "10.0.0.1", "<b>1", "x" * 40,
+]  # fmt: skip
+
+
+def _patients(ids: list[str | None]) -> ingest.RawTable:
+    frame = pl.DataFrame(
+        {"patient_id": ids, ROW: list(range(2, len(ids) + 2))},
+        schema={"patient_id": pl.String, ROW: pl.Int64},
+    )
+    return ingest.RawTable("patients", "patients.csv", frame)
+
+
+def _every_cell_guarded(raw: ingest.RawTable, monkeypatch: pytest.MonkeyPatch) -> object:
+    with monkeypatch.context() as patched:
+        patched.setattr(normalise, "plain_pseudonyms", lambda column: pl.lit(False))
+        return normalise.normalise_table(raw)
+
+
+def _same_result(raw: ingest.RawTable, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = normalise.normalise_table(raw)
+    every = _every_cell_guarded(raw, monkeypatch)
+    assert isinstance(every, normalise.NormaliseResult)
+    assert plain.problems == every.problems
+    assert plain.notices == every.notices
+    assert plain.parsed is not None
+    assert every.parsed is not None
+    assert plain.parsed.frame.equals(every.parsed.frame)
+
+
+def test_plain_pseudonyms_give_what_every_cell_through_the_guard_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ids of every rule and edge, repeated: the same problems, notices and values."""
+    ids: list[str | None] = [*_TRICKY_IDS, None] * 3
+    raw = _patients(ids)
+    _same_result(raw, monkeypatch)
+    # Only the ids below are plain: the rest all meet a rule, or are trimmed or missing.
+    plain = pl.DataFrame({"patient_id": _TRICKY_IDS}).select(
+        normalise.plain_pseudonyms("patient_id")
+    )
+    assert [i for i, p in zip(_TRICKY_IDS, plain.to_series(), strict=True) if p] == [
+        "P0000001", "p1", "_1", "1_", "A1" * 16, "12jan2020", "2020_01_05",
+    ]  # fmt: skip
+    problems = normalise.normalise_table(raw).problems
+    assert {p.rule for p in problems} >= {
+        Rule.BAD_PSEUDONYM,
+        Rule.CALENDAR_DATE,
+        Rule.TEXT_TOO_LONG,
+        Rule.FORMULA,
+        Rule.INVISIBLE_CHARACTER,
+        Rule.SSN,
+        Rule.PHONE,
+        Rule.MRN_LIKE,
+        Rule.ZIP_CODE,
+        Rule.EMAIL,
+        Rule.HTML,
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from(_TRICKY_IDS),
+            st.text(alphabet="aZx09_-./ :@+<>\t\u200b\u00e9", max_size=36),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_generated_ids_give_what_every_cell_through_the_guard_gives(ids: list[str | None]) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _same_result(_patients(ids), monkeypatch)
+
+
+def _responses_of_few_values(rows: int) -> ingest.RawTable:
+    """Responses whose columns hold four values or fewer, good, bad, missing and null, and one
+    column whose fifth value appears only after the rows that decide how it is handled."""
+    cycle: dict[str, list[str | None]] = {
+        "patient_id": [f"P{i:03d}" for i in range(40)],
+        "timepoint": ["C1", "c01", "C3"],
+        "response": ["CR", "cr", " PR", "XX"],
+        "pet_ct": ["true", "false", "", None],
+        "day": [""],
+        "mrd_negative": ["yes", "maybe"],
+        "mrd_sensitivity": ["1e-5", "NA", "-1"],
+    }
+    columns = {name: [v[i % len(v)] for i in range(rows)] for name, v in cycle.items()}
+    columns["mrd_method"] = [
+        ("NGS", "ngf")[i % 2] if i < normalise._LOOKUP_FROM_ROWS else ("NGF", "bogus", "X")[i % 3]
+        for i in range(rows)
+    ]
+    columns[ROW] = list(range(2, rows + 2))
+    frame = pl.DataFrame(columns, schema={**dict.fromkeys(columns, pl.String), ROW: pl.Int64})
+    return ingest.RawTable("responses", "responses.csv", frame)
+
+
+def test_columns_of_few_values_compared_cell_by_cell_give_what_every_cell_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Columns of four values or fewer are confirmed and looked up by comparison: the same
+    problems, notices and values as the cell-by-cell rules, nulls and a late fifth value too."""
+    raw = _responses_of_few_values(12_000)
+    frame = raw.frame.drop(ROW)
+    distinct = {c: normalise._distinct(frame, c) for c in frame.columns}
+    compared = {c for c, v in distinct.items() if v is not None and v.len() <= 4}
+    assert compared == set(frame.columns) - {"patient_id", "mrd_method"}
+    mrd_method = distinct["mrd_method"]
+    assert mrd_method is not None
+    assert sorted(mrd_method) == ["NGF", "NGS", "X", "bogus", "ngf"]
+    once = normalise.normalise_table(raw)
+    monkeypatch.setattr(normalise, "_LOOKUP_FROM_ROWS", 10**9)
+    every = normalise.normalise_table(raw)
+    assert once.problems == every.problems
+    assert once.notices == every.notices
+    assert once.parsed is not None
+    assert every.parsed is not None
+    assert once.parsed.frame.equals(every.parsed.frame)
+    assert {(p.column, p.rule) for p in once.problems} == {
+        ("response", Rule.UNKNOWN_CODE),
+        ("mrd_negative", Rule.NOT_BOOLEAN),
+        ("mrd_method", Rule.UNKNOWN_CODE),
+    }
