@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from bench.browser import server, wait_healthy
 from tests.browser.conftest import ROOT, _warm_up
-from tests.browser.waits import rerun, wait_idle
+from tests.browser.waits import wait_idle
 from tests.data.convert.export import export_xlsx
 
 SHOTS = Path("/tmp/shots")
@@ -77,10 +77,12 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/upload")
     page.get_by_text("Stored batches").wait_for()
     # Each click waits for the run before it to end (a click during a run can be lost), and
-    # the next step for the run the click starts.
-    with rerun(page):
-        page.get_by_text("Our own export (map it to the contract)").click()
+    # the next step for what the run the click starts draws, then for that run's end.
+    wait_idle(page)
+    page.get_by_text("Our own export (map it to the contract)").click()
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your export")
+    uploader.wait_for()
+    wait_idle(page)
     uploader.locator('input[type="file"]').set_input_files(str(workbook))
     question = page.get_by_text("How does the file write its dates?")
     question.wait_for()
@@ -90,16 +92,16 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
     page.screenshot(path=SHOTS / "convwire-1-proposal.png")
 
     question.scroll_into_view_if_needed()
-    with rerun(page):
-        page.get_by_text("day first: dd/mm/yyyy").click()
+    page.get_by_text("day first: dd/mm/yyyy").click()
     page.get_by_text("4. Result").wait_for()
     page.get_by_text("No problems found.").wait_for()
     wait_idle(page)
     page.get_by_text("4. Result").scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "convwire-2-result.png")
 
-    # The mapping's button also reruns the page: the next step waits for that run's end.
-    with rerun(page), page.expect_download() as download:
+    # The mapping's button also reruns the page; the center's box is typed in whatever that
+    # run's state, and the Store button it brings is waited for, then the end of its run.
+    with page.expect_download() as download:
         page.get_by_role("button", name="Download this mapping (TOML)").click()
     mapping = tmp_path / "mapping.toml"
     download.value.save_as(mapping)
@@ -131,12 +133,13 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
     # Every file the page offered, the store and the server's log hold no calendar date.
     page.goto(f"{app_url}/upload")
     page.get_by_text("Stored batches").wait_for()
-    with rerun(page):
-        page.get_by_text("Nothing yet: a template").click()
+    wait_idle(page)
+    page.get_by_text("Nothing yet: a template").click()
     for name in ("Template (CSV)", "Template with a sheet of codes (XLSX)"):
         button = page.get_by_role("button", name=name)
         button.wait_for()
-        with rerun(page), page.expect_download() as download:
+        wait_idle(page)
+        with page.expect_download() as download:
             button.click()
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)

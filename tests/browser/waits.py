@@ -3,42 +3,20 @@
 A Streamlit page is drawn by a script run on the server, and every widget change starts another
 run. While a run is going the page is in between: elements of the last run stand (stale) beside
 those of the new one, a widget may be drawn twice for a moment, and a click can be lost when the
-widgets are drawn again. A test reads or clicks only once the run it caused is over, and reads
-with Playwright's `expect`, which retries until the page agrees, rather than a value read once.
+widgets are drawn again. A test waits for what the run its action started draws, then for the
+run's end (`wait_idle` alone, right after a click, can return before the server has even begun
+that run), and only then reads or clicks; it reads with Playwright's `expect`, which retries
+until the page agrees, rather than a value read once.
 On a slow machine (CI) every step takes longer, so waits are on conditions, never on time.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 #: The run has ended: Streamlit marks the app `notRunning` (`initial` before the first run).
 _IDLE = (
     "() => document.querySelector('[data-testid=stApp]')"
     "?.getAttribute('data-test-script-state') === 'notRunning'"
 )
-#: Count the runs that start from now on (the app leaves `notRunning`), and only those.
-_WATCH = """
-() => {
-  const app = document.querySelector('[data-testid=stApp]');
-  window.__runWatch?.disconnect();
-  window.__runsStarted = 0;
-  // A run is seen in the state it sets, or in the state a change leaves (one callback may
-  // carry both changes of a short run).
-  window.__runWatch = new MutationObserver(records => {
-    for (const record of records) {
-      if (record.oldValue !== 'notRunning') window.__runsStarted += 1;
-    }
-    if (app.getAttribute('data-test-script-state') !== 'notRunning') window.__runsStarted += 1;
-  });
-  window.__runWatch.observe(app, {
-    attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state'],
-  });
-}
-"""
-#: A run started since `_WATCH`, and has ended.
-_RAN = "() => window.__runsStarted > 0 && (" + _IDLE + ")()"
 #: The drawn charts have kept their boxes for `frames` animation frames in a row (a chart is
 #: drawn, then drawn again at its container's width; a box read in between is neither).
 _STILL = """
@@ -60,19 +38,6 @@ _STILL = """
 def wait_idle(page) -> None:  # type: ignore[no-untyped-def]
     """Until the page's script run has ended (Streamlit marks the app `notRunning`)."""
     page.wait_for_function(_IDLE)
-
-
-@contextmanager
-def rerun(page) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The block's action starts a script run (a widget, a button): leave once that run ended.
-
-    `wait_idle` alone right after a click can return before the server has even begun the run
-    the click asked for; here the run is seen to start, then to end.
-    """
-    wait_idle(page)
-    page.evaluate(_WATCH)
-    yield
-    page.wait_for_function(_RAN)
 
 
 def wait_still(page, selector: str, frames: int = 5) -> None:  # type: ignore[no-untyped-def]
