@@ -17,6 +17,11 @@ _IDLE = (
     "() => document.querySelector('[data-testid=stApp]')"
     "?.getAttribute('data-test-script-state') === 'notRunning'"
 )
+#: Every chart on the page has its drawing (Vega draws each chart on its own, after the run).
+_CHARTS_DRAWN = """
+() => [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]
+  .every(chart => chart.querySelector('canvas, svg.marks'))
+"""
 #: The drawn charts have kept their boxes for `frames` animation frames in a row (a chart is
 #: drawn, then drawn again at its container's width; a box read in between is neither).
 _STILL = """
@@ -41,7 +46,9 @@ def wait_idle(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def wait_still(page, selector: str, frames: int = 5) -> None:  # type: ignore[no-untyped-def]
-    """Until the run has ended and what `selector` finds keeps its place and size (frames)."""
+    """Until the run has ended, every chart is drawn, and what `selector` finds keeps still."""
     wait_idle(page)
+    # A chart not drawn yet has no box to find: the first one found could be the second chart.
+    page.wait_for_function(_CHARTS_DRAWN)
     page.evaluate("() => { window.__stillBoxes = undefined; window.__stillFrames = 0; }")
     page.wait_for_function(_STILL, arg=[selector, frames], polling="raf")
