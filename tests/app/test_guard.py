@@ -15,7 +15,7 @@ def _failing_page() -> None:
 
 
 def test_page_errors_are_contained() -> None:
-    app = AppTest.from_function(_failing_page, default_timeout=30).run()
+    app = AppTest.from_function(_failing_page, default_timeout=60).run()
     assert not app.exception
     assert len(app.error) == 1
     message = app.error[0].value

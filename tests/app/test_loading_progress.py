@@ -68,7 +68,7 @@ def _bar_left_on_the_page() -> None:
 
 
 def test_the_bar_shows_the_fraction_and_escaped_words() -> None:
-    app = AppTest.from_function(_bar_left_on_the_page).run()
+    app = AppTest.from_function(_bar_left_on_the_page, default_timeout=60).run()
     (bar,) = app.get("progress")
     assert bar.proto.value == 50
     # Words may name a file: the bar renders them as exactly these characters, never as a link.
@@ -88,6 +88,6 @@ def _bar_in_a_block() -> None:
 
 
 def test_the_bar_is_removed_when_its_block_ends() -> None:
-    app = AppTest.from_function(_bar_in_a_block).run()
+    app = AppTest.from_function(_bar_in_a_block, default_timeout=60).run()
     assert app.get("progress") == []
     assert app.markdown[0].value == "after"

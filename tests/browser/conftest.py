@@ -7,10 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.browser import launch_browser, server, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
+#: How long a page step may take (ms): a page's run on a CI machine two to three times slower
+#: than a laptop, with other jobs beside it. Steps wait on conditions; this only bounds them.
+STEP_MS = 60_000
+
+# `expect` retries until its own timeout (5 s by default), not the page's: the same bound.
+expect.set_options(timeout=STEP_MS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,6 +80,6 @@ def page(browser: object) -> Iterator[object]:
     """A fresh browser page, large enough for the sidebar and a chart."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000})  # type: ignore[attr-defined]
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(STEP_MS)
     yield page
     context.close()

@@ -5,8 +5,9 @@ data banner, without scrolling."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.waits import wait_idle
+from tests.browser.waits import wait_idle, wait_still
 
 SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
 #: Chart pages and the view each opens (the survival curves split, with their table).
@@ -22,7 +23,7 @@ def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
     page.locator("h1").first.wait_for()
     wait_idle(page)
     page.locator(DRAWN).first.wait_for()
-    page.wait_for_timeout(300)  # a chart redraws once at the container's width
+    wait_still(page, DRAWN)  # a chart redraws once at the container's width
 
 
 def _drawn_boxes(page) -> list[dict[str, float]]:  # type: ignore[no-untyped-def]
@@ -61,8 +62,8 @@ def test_presentation_shows_the_main_figure_whole_above_the_fold(
     page, _, height = screen
     _open(page, f"{app_url}/{path}" + ("&" if "?" in path else "?") + "present=true")
     banner = page.get_by_text("Reconstructed from published aggregates, not real patients")
-    assert banner.first.is_visible()
-    assert page.get_by_test_id("stSidebar").is_hidden()
+    expect(banner.first).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()
     main = _drawn_boxes(page)[0]
     assert main["y"] >= 0, (path, main)
     assert main["y"] + main["height"] <= height, (path, main)

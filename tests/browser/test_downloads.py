@@ -10,11 +10,14 @@ import pandas as pd
 import polars as pl
 
 from bsab_explorer.exports import read_table_csv, read_table_zip
+from tests.browser.waits import wait_idle
 
 
 def test_km_png_and_medians_csv(page, app_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/survival?by=emd&filter=bsab%3Dteclistamab")
     page.get_by_text("Medians and landmarks").wait_for()
+    # A button clicked while the page is still drawn can be drawn again under the click.
+    wait_idle(page)
     with page.expect_download() as png_info:
         page.get_by_role("button", name="PNG", exact=True).click()
     png = png_info.value
@@ -54,7 +57,7 @@ def test_report_downloads_from_the_sidebar(page, app_url: str, tmp_path: Path) -
     button = page.get_by_test_id("stSidebar").get_by_role("button", name="Report (HTML)")
     button.wait_for()
     # Let the script run end: the page is inert while Streamlit is still drawing it.
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    wait_idle(page)
     with page.expect_download(timeout=180_000) as info:
         button.click()
     report = info.value

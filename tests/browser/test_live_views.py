@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from bsab_explorer.analyses.recurrence import analyse_recurrence
 from bsab_explorer.analyses.response import response_by_timepoint
 from bsab_explorer.analyses.survival import summarise_survival
 from bsab_explorer.charts.response import response_chart_data
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.filters import Cohort, CohortFilter, select_cohort
+from tests.browser.waits import wait_idle
 
 
 def _cohort(text: str) -> Cohort:
@@ -20,6 +23,8 @@ def _cohort(text: str) -> Cohort:
 
 
 def _click_emd_yes(page) -> None:  # type: ignore[no-untyped-def]
+    # Once the page's run is over: a click during a run can be lost when the radio is redrawn.
+    wait_idle(page)
     group = page.get_by_test_id("stSidebar").get_by_role(
         "radiogroup", name="Extramedullary disease (EMD)"
     )
@@ -41,6 +46,7 @@ def test_filter_change_moves_the_median(page, app_url: str) -> None:  # type: ig
     assert everyone != with_emd
     page.goto(f"{app_url}/survival?endpoint=pfs")
     page.get_by_test_id("stTable").first.wait_for()
+    wait_idle(page)
     assert _median_cell(page) == everyone
     _click_emd_yes(page)
     n = _cohort("emd=true").n
@@ -50,6 +56,8 @@ def test_filter_change_moves_the_median(page, app_url: str) -> None:  # type: ig
         ".some(td => td.innerText === text)",
         arg=[with_emd],
     )
+    # The table of the last run is read, once the run is over and no earlier table is left.
+    wait_idle(page)
     assert _median_cell(page) == with_emd
 
 
@@ -68,13 +76,15 @@ def test_filter_change_changes_the_bars(page, app_url: str) -> None:  # type: ig
         "([n]) => document.querySelectorAll('svg.marks g.mark-rect.role-mark path').length >= n",
         arg=[before],
     )
-    assert bars.count() == before
+    wait_idle(page)
+    expect(bars).to_have_count(before)
     _click_emd_yes(page)
     page.wait_for_function(
         "([n]) => document.querySelectorAll('svg.marks g.mark-rect.role-mark path').length === n",
         arg=[after],
     )
-    assert bars.count() == after
+    wait_idle(page)
+    expect(bars).to_have_count(after)
 
 
 def test_case_opened_by_url_shows_its_episodes(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +95,6 @@ def test_case_opened_by_url_shows_its_episodes(page, app_url: str) -> None:  # t
     page.goto(f"{app_url}/timeline?case=RC2")
     expected = f"CRS episodes: {row['n_episodes']} ({row['n_recurrent']} recurrent)"
     page.get_by_text(expected).wait_for()
-    assert page.get_by_text(f"Pattern: {row['pattern']}").count() == 1
-    page.locator("svg.marks").first.wait_for()
-    assert page.locator("svg.marks").count() == 1
+    wait_idle(page)
+    expect(page.get_by_text(f"Pattern: {row['pattern']}")).to_have_count(1)
+    expect(page.locator("svg.marks")).to_have_count(1)

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from bench.browser import server, wait_healthy
+from tests.browser.waits import wait_idle
 from tests.hostile_text import CASES, CODE, EMPHASIS, EVENTS, IMAGE, LINK, STRONG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +86,8 @@ def test_a_stored_cell_shows_as_text(page, hostile_url: str) -> None:  # type: i
     page.goto(f"{hostile_url}/timeline?data=Pooled&case={quote('C77:X1')}")
     page.get_by_text(re.compile(r"^Case C77:X1$")).wait_for()
     page.get_by_text(re.compile(r"^Premedication")).first.wait_for()
+    # Read once the run is over: every cell drawn, and no element of it still to come.
+    wait_idle(page)
     shown = _visible_text(page)
     for payload in (LINK, IMAGE, EMPHASIS, STRONG, CODE, "[p]: //evil.test/login"):
         assert payload in shown, payload
@@ -118,6 +121,7 @@ def test_the_filter_in_the_link_shows_as_text(
     else:
         # Said twice: under the sidebar's box and in the main area.
         page.get_by_text(re.compile(r"^Filter not applied")).first.wait_for()
+    wait_idle(page)
     shown = _visible_text(page).lower()  # the filter writes codes in lower case
     for payload in (
         "[session expired: sign in again](http://evil.test/login)",
@@ -143,13 +147,17 @@ def test_an_uploaded_file_name_shows_as_text(page, hostile_url: str, tmp_path: P
     path.write_text(CASES.replace("X1", "X9"), encoding="utf-8")
     page.goto(f"{hostile_url}/upload")
     page.get_by_text("Stored batches").wait_for()
+    wait_idle(page)
     page.locator('input[type="file"]').set_input_files(str(path))
     box = page.get_by_role("textbox", name="Center pseudonym")
     box.fill("C77")
     box.press("Enter")
     page.get_by_text("No problems found.").wait_for()
+    # The button is clicked once drawn for good: a click during the run can be lost.
+    wait_idle(page)
     page.get_by_role("button", name="Store 1 rows as a new batch").click()
     page.get_by_text(re.compile(r"^Stored as batch \d+: 1 rows of cases for center C77")).wait_for()
+    wait_idle(page)
     assert name in _visible_text(page)
     assert _made(page) == []
     assert outside == []

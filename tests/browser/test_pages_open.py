@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from bsab_explorer.ui.pages import all_screens
 from tests.browser.waits import wait_idle
@@ -20,11 +21,11 @@ def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("screen", DEEP_LINKED, ids=[s.url_path for s in DEEP_LINKED])
 def test_page_opens_by_url(page, app_url: str, screen) -> None:  # type: ignore[no-untyped-def]
     _open(page, f"{app_url}/{screen.url_path}")
-    assert page.get_by_test_id("stDialog").count() == 0
-    assert page.get_by_test_id("stException").count() == 0
-    assert page.get_by_test_id("stSidebar").get_by_text("Cohort filter").count() == 1
+    expect(page.get_by_test_id("stDialog")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Cohort filter")).to_have_count(1)
     active = page.get_by_test_id("stSidebarNavLink").filter(has_text=screen.title)
-    assert active.count() == 1
+    expect(active).to_have_count(1)
 
 
 def test_no_page_asks_anything_of_another_host(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -46,5 +47,13 @@ def test_no_page_asks_anything_of_another_host(page, app_url: str) -> None:  # t
     box.press("Enter")
     page.get_by_test_id("stMain").get_by_text("emd=true").first.wait_for()  # the rerun's header
     wait_idle(page)
-    page.wait_for_timeout(500)
+    # Two frames drawn after the run (styles applied, so every font the page uses asked for),
+    # then those fonts loaded or failed: a request for them has been made by then.
+    page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+        ".then(() => document.fonts.ready).then(() => document.fonts.status)"
+    )
+    # The page's icon, set again by the rerun, is one the app serves.
+    icons = page.eval_on_selector_all("link[rel~=icon]", "links => links.map(l => l.href)")
+    assert all(icon.startswith((app_url, "data:")) for icon in icons), icons
     assert elsewhere == []

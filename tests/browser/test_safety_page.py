@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.browser import server, wait_healthy
 from tests.browser.waits import wait_idle
@@ -63,16 +64,17 @@ def test_safety_page_shows_the_uploaded_safety_data(small_page, endpoint_url: st
     main = page.get_by_test_id("stMain")
     tables = main.get_by_test_id("stTable")
     tables.nth(1).wait_for()
-    assert tables.count() == 2
+    expect(tables).to_have_count(2)
     events = tables.nth(0)
-    assert events.get_by_text("All patients (n = 19): any grade").count() == 1
+    expect(events.get_by_text("All patients (n = 19): any grade")).to_have_count(1)
     assert events.get_by_role("row").filter(has_text="CRS").first.inner_text().split() == [
         "CRS", "4", "(21", "%)", "1", "(5.3", "%)",
     ]  # fmt: skip
     course = tables.nth(1)
-    assert course.get_by_text("Step-up dose 1").count() == 1
-    assert main.get_by_text("More than one CRS episode: 2/4 (50 %; 95 % CI 7–93 %)").count() == 1
-    assert page.get_by_test_id("stException").count() == 0
+    expect(course.get_by_text("Step-up dose 1")).to_have_count(1)
+    recurrent = main.get_by_text("More than one CRS episode: 2/4 (50 %; 95 % CI 7–93 %)")
+    expect(recurrent).to_have_count(1)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
     # The table fits the page: nothing to scroll sideways at 1280 px.
     overflow = events.evaluate("e => e.scrollWidth - e.clientWidth")
     assert overflow <= 0
@@ -92,8 +94,8 @@ def test_safety_page_on_the_bundled_data_says_what_is_missing(
     main = page.get_by_test_id("stMain")
     main.get_by_test_id("stTable").first.wait_for()
     main.get_by_test_id("stAlert").first.wait_for()
-    assert main.get_by_text("28 (64 %)").count() == 1
-    assert main.get_by_text("The CRS course needs the adverse_events table").count() == 1
+    expect(main.get_by_text("28 (64 %)")).to_have_count(1)
+    expect(main.get_by_text("The CRS course needs the adverse_events table")).to_have_count(1)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "endwire-safety-bundled.png"), full_page=True)
     main.get_by_text("The CRS course needs the adverse_events table").scroll_into_view_if_needed()
@@ -113,7 +115,7 @@ def test_response_page_draws_the_duration_of_response(small_page, endpoint_url: 
         "No", "8", "6", "5.4", "(3.3–NR)",
     ]  # fmt: skip
     charts = main.locator("[data-testid=stVegaLiteChart]")
-    assert charts.count() == 2
+    expect(charts).to_have_count(2)
     charts.nth(1).scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "endwire-response-dor.png"))

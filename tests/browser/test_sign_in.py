@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.browser import free_port, server, wait_healthy
 from bsab_explorer.data.store import open_store
+from tests.browser.waits import wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWER = "viewer@example.org"
@@ -98,6 +100,8 @@ uploaders = ["{UPLOADER}"]
 def _sign_in(page, url: str, who: str) -> None:  # type: ignore[no-untyped-def]
     """Sign in through the provider's own form, as `who`."""
     page.goto(url)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=180_000)
+    wait_idle(page)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_placeholder("sub").fill(who)
     page.get_by_role("button", name="Authorize").click()
@@ -110,40 +114,47 @@ def test_signed_out_sees_the_sign_in_page_and_no_data(page, signed_app) -> None:
     page.get_by_text("Sign in to see the studies' data.").wait_for(timeout=180_000)
     # The button is the page's last element: drawn just after the text.
     page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
-    assert page.get_by_role("button", name="Sign in").count() == 1
-    assert page.get_by_text(re.compile(r"\d+ of \d+ patients")).count() == 0
-    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    wait_idle(page)
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(1)
+    expect(page.get_by_text(re.compile(r"\d+ of \d+ patients"))).to_have_count(0)
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_have_count(0)
 
 
 def test_a_stranger_is_refused(page, signed_app) -> None:  # type: ignore[no-untyped-def]
     url, _ = signed_app
     page.goto(url)
+    page.get_by_role("button", name="Sign in").wait_for(timeout=180_000)
+    wait_idle(page)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_placeholder("sub").fill(STRANGER)
     page.get_by_role("button", name="Authorize").click()
     page.get_by_text("This account is not allowed to see the data.").wait_for(timeout=180_000)
-    assert page.get_by_text(f"Signed in as {STRANGER}").count() == 1
-    assert page.get_by_text(re.compile(r"\d+ of \d+ patients")).count() == 0
+    wait_idle(page)
+    expect(page.get_by_text(f"Signed in as {STRANGER}")).to_have_count(1)
+    expect(page.get_by_text(re.compile(r"\d+ of \d+ patients"))).to_have_count(0)
 
 
 def test_a_viewer_sees_the_pages_but_cannot_upload(page, signed_app) -> None:  # type: ignore[no-untyped-def]
     url, store = signed_app
     _sign_in(page, url, VIEWER)
     page.get_by_text(re.compile(r"^\d+ of \d+ patients")).first.wait_for(timeout=180_000)
-    assert page.get_by_text(f"Signed in: {VIEWER} (viewer)").count() == 1
+    wait_idle(page)
+    expect(page.get_by_text(f"Signed in: {VIEWER} (viewer)")).to_have_count(1)
     nav = page.locator('[data-testid="stSidebarNav"]')
-    assert nav.get_by_role("link", name="Survival").count() == 1
-    assert nav.get_by_role("link", name="Upload").count() == 0
+    expect(nav.get_by_role("link", name="Survival")).to_have_count(1)
+    expect(nav.get_by_role("link", name="Upload")).to_have_count(0)
     # The Upload page's own link leads to no upload form: the page is not registered for them.
     page.goto(f"{url}/upload")
     page.get_by_text(f"Signed in: {VIEWER} (viewer)").wait_for()
     page.get_by_text(re.compile(r"^\d+ of \d+ patients")).first.wait_for()
-    assert page.locator('input[type="file"]').count() == 0
-    assert page.get_by_text("Stored batches").count() == 0
+    # Counted once the run is over: a form still to be drawn would be missed before.
+    wait_idle(page)
+    expect(page.locator('input[type="file"]')).to_have_count(0)
+    expect(page.get_by_text("Stored batches")).to_have_count(0)
     # A viewer downloads, and the download is logged with the dataset's fingerprint.
     page.goto(f"{url}/survival")
     page.get_by_text("Medians and landmarks").wait_for(timeout=180_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+    wait_idle(page)
     with page.expect_download() as csv_info:
         page.get_by_role("button", name="Medians", exact=True).click()
     name = csv_info.value.suggested_filename
@@ -160,6 +171,7 @@ def test_an_uploader_uploads_and_is_logged_then_signs_out(page, signed_app, tmp_
     _sign_in(page, url, UPLOADER)
     page.goto(f"{url}/upload")
     page.get_by_text("Stored batches").wait_for(timeout=180_000)
+    wait_idle(page)
     path = tmp_path / "patients.csv"
     path.write_text(GOOD, encoding="utf-8")
     page.locator('input[type="file"]').set_input_files(str(path))
@@ -167,9 +179,13 @@ def test_an_uploader_uploads_and_is_logged_then_signs_out(page, signed_app, tmp_
     box.fill("C31")
     box.press("Enter")
     page.get_by_text("No problems found.").wait_for()
+    # The button is clicked once drawn for good: a click during the run can be lost.
+    wait_idle(page)
     page.get_by_role("button", name="Store 2 rows as a new batch").click()
     stored = page.get_by_text(re.compile(r"^Stored as batch (\d+): 2 rows of patients"))
     stored.wait_for()
+    # Read once the run is over: during it the message may stand twice (the old and the new).
+    wait_idle(page)
     batch_id = re.search(r"batch (\d+)", stored.inner_text()).group(1)  # type: ignore[union-attr]
     entries = [(e.user, e.action, e.target) for e in open_store(store).access_log()]
     assert (UPLOADER, "upload", f"batch {batch_id} (patients, center C31)") in entries
@@ -180,4 +196,5 @@ def test_an_uploader_uploads_and_is_logged_then_signs_out(page, signed_app, tmp_
     page.get_by_text("Sign in to see the studies' data.").wait_for()
     page.goto(f"{url}/upload")
     page.get_by_text("Sign in to see the studies' data.").wait_for()
-    assert page.locator('input[type="file"]').count() == 0
+    wait_idle(page)
+    expect(page.locator('input[type="file"]')).to_have_count(0)

@@ -6,9 +6,12 @@ import io
 from pathlib import Path
 
 import pandas as pd
+from playwright.sync_api import expect
 
 from bsab_explorer.exports import read_table_zip
 from tests.analyses.r_reference import reference
+from tests.browser.conftest import STEP_MS
+from tests.browser.waits import wait_idle
 
 SHOTS = Path("/tmp/shots")
 
@@ -18,16 +21,17 @@ def test_subgroups_page_draws_and_downloads_the_forest(  # type: ignore[no-untyp
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
     page = context.new_page()
+    page.set_default_timeout(STEP_MS)
     try:
         page.goto(f"{app_url}/subgroups?by=emd&subgroups=sex&subgroups=iss_stage")
         page.get_by_text("Cumulative incidence of progression").first.wait_for(timeout=120_000)
-        page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
+        wait_idle(page)
         # Two forests and the cumulative incidence's two panels (one under the other).
         page.wait_for_function("() => document.querySelectorAll('svg.marks').length === 4")
         # The forest's symbols: an invisible point keeps each of its 8 rows (overall, 2 headings,
         # 5 levels) on the axis, and a square marks each of the 6 hazard ratios.
         symbols = page.locator("svg.marks").first.locator("g.mark-symbol.role-mark path")
-        assert symbols.count() == 8 + 6
+        expect(symbols).to_have_count(8 + 6)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "survwire-subgroups.png"), full_page=True)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from bsab_explorer.analyses.table1 import build_table1
 from bsab_explorer.data.loading import load_dataset
-from tests.browser.waits import wait_idle
+from tests.browser.waits import wait_idle, wait_still
 
 SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
 SHOTS = Path("/tmp/shots")
@@ -28,7 +29,8 @@ def _open(page, url: str, *, ready: str = DRAWN) -> None:  # type: ignore[no-unt
     page.locator("h1").first.wait_for()
     page.locator(ready).first.wait_for()
     wait_idle(page)
-    page.wait_for_timeout(400)  # a chart redraws once at the container's width
+    # A chart redraws once at the container's width: boxes are read once they keep still.
+    wait_still(page, f"{ready}, {DRAWN}")
 
 
 def _shot(page, name: str, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
@@ -76,11 +78,11 @@ def test_table1_shows_every_row_in_presentation_mode(screen, app_url: str) -> No
     assert dataset is not None
     expected = build_table1(dataset.table("patients"), by="emd")
     table = page.get_by_test_id("stTable")
-    assert table.count() == 1
-    assert page.get_by_test_id("stDataFrame").count() == 0
+    expect(table).to_have_count(1)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
     # Every row drawn, none behind a scroll box: the table is as tall as its rows.
-    assert table.locator("tbody tr").count() == expected.frame.height
-    assert table.get_by_text("EMD: yes (N = 22)").count() == 1
+    expect(table.locator("tbody tr")).to_have_count(expected.frame.height)
+    expect(table.get_by_text("EMD: yes (N = 22)")).to_have_count(1)
     box = table.bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= width
@@ -98,19 +100,22 @@ def test_a_filter_that_does_not_parse_is_said_in_the_main_area(  # type: ignore[
     if present:
         _shot(page, "survival-bad-filter-present", width, height)
     said = page.get_by_test_id("stMain").get_by_text("Filter not applied")
-    assert said.first.is_visible()
+    expect(said.first).to_be_visible()
     box = said.first.bounding_box()
     assert box is not None
     assert box["y"] + box["height"] <= height
-    assert page.get_by_test_id("stSidebar").is_hidden() == present
+    if present:
+        expect(page.get_by_test_id("stSidebar")).to_be_hidden()
+    else:
+        expect(page.get_by_test_id("stSidebar")).to_be_visible()
 
 
 @pytest.mark.parametrize("path", ["audit", "upload"])
 def test_no_cohort_filter_where_it_does_not_apply(page, app_url: str, path: str) -> None:  # type: ignore[no-untyped-def]
     _open(page, f"{app_url}/{path}?filter=emd%3Dtrue", ready="[data-testid=stSidebar] h2")
     sidebar = page.get_by_test_id("stSidebar")
-    assert sidebar.get_by_text("Dataset").first.is_visible()
-    sidebar.get_by_text("Cohort filter").first.wait_for(state="hidden", timeout=5_000)
+    expect(sidebar.get_by_text("Dataset").first).to_be_visible()
+    expect(sidebar.get_by_text("Cohort filter").first).to_be_hidden()
     # The filter stays in the link, for the next page it applies to.
     assert "filter=emd%3Dtrue" in page.url or "filter=emd=true" in page.url
 
@@ -122,6 +127,6 @@ def test_case_overview_reads_as_the_paper_summary(page, app_url: str) -> None:  
     _open(page, f"{app_url}/cases?present=true", ready="[data-testid=stTable]")
     _shot(page, "cases-present", 1366, 768)
     main = page.get_by_test_id("stMain")
-    assert main.get_by_text("Timeline events").count() == 0
-    assert main.get_by_text("Dose reduced").first.is_visible()
-    assert main.get_by_text("dose_reduced").count() == 0
+    expect(main.get_by_text("Timeline events")).to_have_count(0)
+    expect(main.get_by_text("Dose reduced").first).to_be_visible()
+    expect(main.get_by_text("dose_reduced")).to_have_count(0)

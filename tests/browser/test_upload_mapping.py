@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.browser import server, wait_healthy
 from tests.browser.conftest import ROOT, _warm_up
+from tests.browser.waits import wait_idle
 from tests.data.convert.export import export_xlsx
 
 SHOTS = Path("/tmp/shots")
@@ -25,6 +27,7 @@ def _pooled_patients(page, app_url: str) -> int:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/?data=Pooled")
     shown = page.get_by_text(re.compile(r"^\d+ of \d+ patients|^No data could be loaded"))
     shown.first.wait_for()
+    wait_idle(page)
     match = COUNT.match(shown.first.inner_text())
     return int(match[2]) if match else 0
 
@@ -73,12 +76,18 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
 
     page.goto(f"{app_url}/upload")
     page.get_by_text("Stored batches").wait_for()
+    # Each click waits for the run before it to end (a click during a run can be lost), and
+    # the next step for what the run the click starts draws, then for that run's end.
+    wait_idle(page)
     page.get_by_text("Our own export (map it to the contract)").click()
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your export")
+    uploader.wait_for()
+    wait_idle(page)
     uploader.locator('input[type="file"]').set_input_files(str(workbook))
     question = page.get_by_text("How does the file write its dates?")
     question.wait_for()
-    assert page.get_by_text("4. Result").count() == 0
+    wait_idle(page)
+    expect(page.get_by_text("4. Result")).to_have_count(0)
     page.get_by_text("1. Your columns").scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "convwire-1-proposal.png")
 
@@ -86,9 +95,12 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
     page.get_by_text("day first: dd/mm/yyyy").click()
     page.get_by_text("4. Result").wait_for()
     page.get_by_text("No problems found.").wait_for()
+    wait_idle(page)
     page.get_by_text("4. Result").scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "convwire-2-result.png")
 
+    # The mapping's button also reruns the page; the center's box is typed in whatever that
+    # run's state, and the Store button it brings is waited for, then the end of its run.
     with page.expect_download() as download:
         page.get_by_role("button", name="Download this mapping (TOML)").click()
     mapping = tmp_path / "mapping.toml"
@@ -103,11 +115,14 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
     center.fill("C41")
     center.press("Enter")
     store = page.get_by_role("button", name="Store 3 rows of patients as a new batch")
+    store.wait_for()
+    wait_idle(page)
     store.click()
     stored = page.get_by_text(
         re.compile(r"^Stored as batch \d+: 3 rows of patients for center C41")
     )
     stored.wait_for()
+    wait_idle(page)
     stored.scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "convwire-3-stored.png")
 
@@ -117,10 +132,15 @@ def test_map_a_workbook_with_dates_and_store_it(  # type: ignore[no-untyped-def]
 
     # Every file the page offered, the store and the server's log hold no calendar date.
     page.goto(f"{app_url}/upload")
+    page.get_by_text("Stored batches").wait_for()
+    wait_idle(page)
     page.get_by_text("Nothing yet: a template").click()
     for name in ("Template (CSV)", "Template with a sheet of codes (XLSX)"):
+        button = page.get_by_role("button", name=name)
+        button.wait_for()
+        wait_idle(page)
         with page.expect_download() as download:
-            page.get_by_role("button", name=name).click()
+            button.click()
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
         _no_date(saved)

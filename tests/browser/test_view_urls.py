@@ -63,9 +63,10 @@ def test_an_old_link_is_rewritten_to_the_flags(page, app_url: str) -> None:  # t
 def test_audit_filters_live_in_the_link(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{app_url}/audit?study=recurrent_crs&status=reproduced")
     page.get_by_test_id("stDataFrame").first.wait_for()
+    wait_idle(page)
     status = page.get_by_test_id("stMultiSelect")
-    assert status.get_by_text("reproduced", exact=True).count() == 1
-    assert status.get_by_text("differs", exact=True).count() == 0
+    expect(status.get_by_text("reproduced", exact=True)).to_have_count(1)
+    expect(status.get_by_text("differs", exact=True)).to_have_count(0)
     query = _query(page)
     assert query["study"] == ["recurrent_crs"]
     assert query["status"] == ["reproduced"]
