@@ -64,6 +64,11 @@ def test_presentation_shows_the_main_figure_whole_above_the_fold(
     banner = page.get_by_text("Reconstructed from published aggregates, not real patients")
     expect(banner.first).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_be_hidden()
-    main = _drawn_boxes(page)[0]
+    # The page's first chart is its main figure: waited for until it is seen (a chart being
+    # drawn again has no box for a moment), never replaced by the next chart found.
+    figure = page.locator(DRAWN).first
+    expect(figure).to_be_visible()
+    main = figure.bounding_box()
+    assert main is not None, path
     assert main["y"] >= 0, (path, main)
     assert main["y"] + main["height"] <= height, (path, main)
