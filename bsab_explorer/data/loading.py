@@ -12,6 +12,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -233,31 +234,63 @@ def load_files(
     file_label: Callable[[Path], str] | None = None,
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Load the given table files (table name -> path) as one dataset."""
-    reads: dict[str, ReadResult] = {}
+    """Load the given table files (table name -> path) as one dataset.
+
+    Each file is read and checked on its own (`_read_and_parse`) in one of two threads, so that
+    a folder's files (a registry's patients and responses) are read at once: most of that work
+    is in Polars, which releases the interpreter. The results, the report and the progress told
+    (from this thread, in table order) are those of reading the files one after the other.
+    """
     present = [table for table in TABLE_ORDER if table in files]
-    for number, table in enumerate(present):
-        if progress is not None:
-            progress(
-                READING_SHARE * number / len(present),
-                f"Reading the files: {table} ({number + 1} of {len(present)})",
-            )
-        read = read_table_file(files[table], table)
-        if file_label is not None:
-            label = file_label(files[table])
-            read = ReadResult(
-                replace(read.raw, file=label) if read.raw is not None else None,
-                tuple(replace(p, file=label) for p in read.problems),
-                read.notices,
-            )
-        reads[table] = read
-    return assemble(
-        reads,
+    with ThreadPoolExecutor(max_workers=_FILE_THREADS) as pool:
+        reads = {
+            table: pool.submit(_read_labelled, files[table], table, file_label) for table in present
+        }
+        checks = {table: pool.submit(_parse_read, reads[table], cap_ages) for table in present}
+        for number, table in enumerate(present):
+            if progress is not None:
+                progress(
+                    READING_SHARE * number / len(present),
+                    f"Reading the files: {table} ({number + 1} of {len(present)})",
+                )
+            reads[table].result()
+        parsed: dict[str, ParsedTable] = {}
+        problems: list[Problem] = []
+        notices: list[str] = []
+        for number, table in enumerate(present):
+            if progress is not None:
+                fraction = READING_SHARE + (CHECKING_END - READING_SHARE) * number / len(present)
+                progress(fraction, _checking_step(table, number, len(present)))
+            table_parsed, table_problems, table_notices = checks[table].result()
+            problems += table_problems
+            notices += table_notices
+            if table_parsed is not None:
+                parsed[table] = table_parsed
+    return _assemble_parsed(
+        parsed,
+        problems,
+        notices,
         name=name,
         source=source,
         reconstructed=reconstructed,
-        cap_ages=cap_ages,
         progress=progress,
+    )
+
+
+#: Files read and checked at once by `load_files` (this machine's two cores).
+_FILE_THREADS = 2
+
+
+def _read_labelled(path: Path, table: str, file_label: Callable[[Path], str] | None) -> ReadResult:
+    """`read_table_file`, its problems and its table named by `file_label` (when given)."""
+    read = read_table_file(path, table)
+    if file_label is None:
+        return read
+    label = file_label(path)
+    return ReadResult(
+        replace(read.raw, file=label) if read.raw is not None else None,
+        tuple(replace(p, file=label) for p in read.problems),
+        read.notices,
     )
 
 
@@ -607,23 +640,39 @@ def parse_reads(
     notices: list[str] = []
     for number, (table, read) in enumerate(reads.items()):
         if progress is not None:
-            progress(
-                number / len(reads), f"Checking the tables: {table} ({number + 1} of {len(reads)})"
-            )
-        problems += read.problems
-        notices += read.notices
-        if read.raw is None:
-            continue
-        result = normalise_table(read.raw, cap_ages=cap_ages)
-        problems += result.problems
-        notices += result.notices
-        if result.parsed is None:
-            continue
-        problems += check_table(result.parsed)
-        notices += patient_warnings(result.parsed)
-        notices += _all_null_notices(result.parsed)
-        parsed[table] = result.parsed
+            progress(number / len(reads), _checking_step(table, number, len(reads)))
+        table_parsed, table_problems, table_notices = _parse_read(read, cap_ages)
+        problems += table_problems
+        notices += table_notices
+        if table_parsed is not None:
+            parsed[table] = table_parsed
     return parsed, problems, notices
+
+
+def _checking_step(table: str, number: int, count: int) -> str:
+    return f"Checking the tables: {table} ({number + 1} of {count})"
+
+
+def _parse_read(
+    read: ReadResult | Future[ReadResult], cap_ages: bool
+) -> tuple[ParsedTable | None, list[Problem], list[str]]:
+    """One read table normalised and checked on its own: the table (None when nothing of it
+    is usable), its problems and its notices, the read's first."""
+    if isinstance(read, Future):
+        read = read.result()
+    problems = list(read.problems)
+    notices = list(read.notices)
+    if read.raw is None:
+        return None, problems, notices
+    result = normalise_table(read.raw, cap_ages=cap_ages)
+    problems += result.problems
+    notices += result.notices
+    if result.parsed is None:
+        return None, problems, notices
+    problems += check_table(result.parsed)
+    notices += patient_warnings(result.parsed)
+    notices += _all_null_notices(result.parsed)
+    return result.parsed, problems, notices
 
 
 def _all_null_notices(parsed: ParsedTable) -> list[str]:
@@ -656,6 +705,28 @@ def assemble(
     if progress is not None:
         checking = _within(progress, READING_SHARE, CHECKING_END)
     parsed, problems, notices = parse_reads(reads, cap_ages=cap_ages, progress=checking)
+    return _assemble_parsed(
+        parsed,
+        problems,
+        notices,
+        name=name,
+        source=source,
+        reconstructed=reconstructed,
+        progress=progress,
+    )
+
+
+def _assemble_parsed(
+    parsed: dict[str, ParsedTable],
+    problems: list[Problem],
+    notices: list[str],
+    *,
+    name: str,
+    source: str,
+    reconstructed: bool,
+    progress: Progress | None,
+) -> LoadResult:
+    """Checked tables, each on its own, checked against each other, cleaned, as one dataset."""
     if progress is not None:
         progress(CHECKING_END, "Checking the tables: references between them")
     for child, (parent, key) in _relations():

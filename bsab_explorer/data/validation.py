@@ -671,18 +671,16 @@ def unknown_ids(ids: pl.Series, known: pl.Series) -> pl.Series:
     """The distinct non-null values of `ids` that are not in `known` (usually none).
 
     A child table lists its parent's id on consecutive rows (a patient's assessments), so only
-    the first of each run is looked up. Sorted ids (as registries export them) are looked up by
-    binary search, others by an anti-join: at 2.5 M responses of a million patients, a third to
-    a half of the time of looking up every row in a hash table.
+    the first of each run is looked up, by an anti-join: at 2.5 M responses of a million
+    patients, a third to a half of the time of looking up every row in a hash table. (A binary
+    search of sorted ids took as much CPU on one core: 0.105 s against the join's 0.04 s of
+    wall time on two, docs/performance.md.)
     """
     ids = ids.drop_nulls()
     known = known.drop_nulls()
     if known.dtype != ids.dtype:
         known = known.cast(ids.dtype)
     runs = ids.filter((ids != ids.shift(1)).fill_null(True))
-    if known.len() and runs.is_sorted() and known.is_sorted():
-        nearest = known.gather(known.search_sorted(runs).clip(0, known.len() - 1))
-        return runs.filter(nearest != runs).unique()
     joined = runs.to_frame("id").join(known.to_frame("id"), on="id", how="anti")
     return joined.get_column("id").unique()
 

@@ -52,3 +52,49 @@ def test_a_store_load_tells_each_table_read_and_the_fingerprint(tmp_path: Path) 
         "Data loaded",
     ]
     assert [f for f, _ in told] == [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 1.0]
+
+
+def test_files_read_at_once_load_as_they_do_one_after_the_other(tmp_path: Path) -> None:
+    """`load_files` reads and checks a folder's files in two threads: the dataset, the report
+    (its problems in reading order, its notices) and the rows left out are those of the files
+    read and checked one after the other (`assemble` over `read_table_file`)."""
+    from bsab_explorer.data.ingest import read_table_file
+    from bsab_explorer.data.loading import (
+        BUNDLED_DATA_DIR,
+        TABLE_ORDER,
+        assemble,
+        find_table_files,
+    )
+
+    for study in ("debulking", "recurrent_crs"):
+        (tmp_path / study).mkdir()
+        for source in (BUNDLED_DATA_DIR / study).glob("*.csv"):
+            text = source.read_text(encoding="utf-8")
+            if source.name == "patients.csv":
+                # A bad age, a repeated id: problems in the parent table.
+                text = text.replace("\nD002,C02,69,", "\nD002,C02,sixty,", 1)
+                text += text.splitlines()[3] + "\n"
+            if source.name == "responses.csv":
+                # A response of a patient not in the patients table.
+                text += "D999" + text.splitlines()[1][len(text.splitlines()[1].split(",")[0]) :]
+                text += "\n"
+            (tmp_path / study / source.name).write_text(text, encoding="utf-8")
+    files, _ = find_table_files(tmp_path)
+    assert set(files) == {"patients", "responses", "cases", "events"}
+    at_once = load_dataset(tmp_path)
+    reads = {t: read_table_file(files[t], t) for t in TABLE_ORDER if t in files}
+    one_by_one = assemble(reads, name=tmp_path.name, source=str(tmp_path))
+    assert at_once.dataset is not None
+    assert one_by_one.dataset is not None
+    assert at_once.dataset.fingerprint == one_by_one.dataset.fingerprint
+
+    # The same problems and notices in the same order (files named relative to the folder).
+    def _named(problems):  # type: ignore[no-untyped-def]
+        return [(Path(p.file).name, p.row, p.column, p.rule, p.message) for p in problems]
+
+    assert _named(at_once.report.problems) == _named(one_by_one.report.problems)
+    assert len(at_once.report.notices) == len(one_by_one.report.notices)
+    # The problems planted in both tables are found: the bad age, the repeated id, the orphan.
+    found = {(Path(p.file).name, p.column) for p in at_once.report.problems}
+    assert {("patients.csv", "age_years"), ("patients.csv", "patient_id")} <= found
+    assert ("responses.csv", "patient_id") in found
