@@ -115,7 +115,9 @@ def test_response_page_draws_the_duration_of_response(small_page, endpoint_url: 
         "No", "8", "6", "5.4", "(3.3–NR)",
     ]  # fmt: skip
     charts = main.locator("[data-testid=stVegaLiteChart]")
-    expect(charts).to_have_count(2)
-    charts.nth(1).scroll_into_view_if_needed()
+    # The response figure split by EMD (its title and legend, then one view per group: yes,
+    # no, not recorded), then the duration of response.
+    expect(charts).to_have_count(1 + 3 + 1)
+    charts.nth(4).scroll_into_view_if_needed()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "endwire-response-dor.png"))
