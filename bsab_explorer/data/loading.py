@@ -266,15 +266,8 @@ def load_files(
             notices += table_notices
             if table_parsed is not None:
                 parsed[table] = table_parsed
-    return _assemble_parsed(
-        parsed,
-        problems,
-        notices,
-        name=name,
-        source=source,
-        reconstructed=reconstructed,
-        progress=progress,
-    )
+    named = _Named(name, source, reconstructed)
+    return _assemble_parsed((parsed, problems, notices), named, progress)
 
 
 #: Files read and checked at once by `load_files` (this machine's two cores).
@@ -704,29 +697,26 @@ def assemble(
     checking = None
     if progress is not None:
         checking = _within(progress, READING_SHARE, CHECKING_END)
-    parsed, problems, notices = parse_reads(reads, cap_ages=cap_ages, progress=checking)
-    return _assemble_parsed(
-        parsed,
-        problems,
-        notices,
-        name=name,
-        source=source,
-        reconstructed=reconstructed,
-        progress=progress,
-    )
+    checked = parse_reads(reads, cap_ages=cap_ages, progress=checking)
+    return _assemble_parsed(checked, _Named(name, source, reconstructed), progress)
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a loaded dataset is called, where it comes from, and whether it is reconstructed."""
+
+    name: str
+    source: str
+    reconstructed: bool
 
 
 def _assemble_parsed(
-    parsed: dict[str, ParsedTable],
-    problems: list[Problem],
-    notices: list[str],
-    *,
-    name: str,
-    source: str,
-    reconstructed: bool,
+    checked: tuple[dict[str, ParsedTable], list[Problem], list[str]],
+    named: _Named,
     progress: Progress | None,
 ) -> LoadResult:
     """Checked tables, each on its own, checked against each other, cleaned, as one dataset."""
+    parsed, problems, notices = checked
     if progress is not None:
         progress(CHECKING_END, "Checking the tables: references between them")
     for child, (parent, key) in _relations():
@@ -743,7 +733,12 @@ def _assemble_parsed(
     if tables:
         if progress is not None:
             progress(FINGERPRINT_START, FINGERPRINT_STEP)
-        dataset = Dataset(name=name, tables=tables, source=source, reconstructed=reconstructed)
+        dataset = Dataset(
+            name=named.name,
+            tables=tables,
+            source=named.source,
+            reconstructed=named.reconstructed,
+        )
     report = ValidationReport(tuple(in_reading_order(problems)), tuple(notices))
     if progress is not None:
         progress(1.0, LOADED_STEP)
