@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -123,7 +123,7 @@ def _fitted_layers(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (`LABEL_EMS`)."""
     fitted = []
     for layer in layers:
-        layer = json.loads(json.dumps(layer))
+        layer = copy.deepcopy(layer)
         for channel in layer.get("encoding", {}).values():
             if isinstance(channel, dict) and "legend" in channel:
                 channel["legend"] = None
@@ -134,9 +134,10 @@ def _fitted_layers(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
             axis, mark = x.get("axis"), layer.get("mark")
             if isinstance(axis, dict) and isinstance(axis.get("labelFontSize"), int | float):
                 axis["labelFontSize"] = _fitted_size(axis["labelFontSize"], len(bands))
-            lines = isinstance(mark, dict) and mark.get("type") == "text" and "lineBreak" in mark
-            if lines and isinstance(mark.get("fontSize"), int | float):
-                mark["fontSize"] = _fitted_size(mark["fontSize"], len(bands))
+            if isinstance(mark, dict) and mark.get("type") == "text" and "lineBreak" in mark:
+                size = mark.get("fontSize")
+                if isinstance(size, int | float):
+                    mark["fontSize"] = _fitted_size(size, len(bands))
         fitted.append(layer)
     return fitted
 

@@ -1,8 +1,8 @@
 """Repeated keys and unknown parent ids, found without hashing every row, against plain sets.
 
 `all_distinct` proves keys distinct by counting their hashes; `unknown_ids` looks up the first
-id of each run, by binary search when both sides are sorted. Both are compared here with the
-obvious Python computation on generated ids, sorted and not, with nulls and repeats.
+id of each run by an anti-join. Both are compared here with the obvious Python computation on
+generated ids, sorted and not, with nulls and repeats.
 """
 
 from __future__ import annotations
