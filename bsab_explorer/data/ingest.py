@@ -216,7 +216,7 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 
 
 def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
-    breaks = data.count(b"\n")  # counted once: the limits and the reader both need it
+    breaks = limits.line_breaks(data)  # counted once: the limits and the reader both need it
     if refusal := limits.check_text(data, breaks=breaks) or limits.check_encoding(data):
         return _fail(table, file_name, refusal.rule, refusal.message, row=refusal.row)
     utf8, encoding, nul_row = _decode(data)
@@ -406,7 +406,7 @@ def _lines_fit(fields: pl.DataFrame, data: bytes, width: int, breaks: int | None
     ends = (lengths + width).cum_sum() - 1
     closed = data.endswith(b"\n")
     if breaks is None:
-        breaks = data.count(b"\n")
+        breaks = limits.line_breaks(data)
     if breaks != fields.height - (0 if closed else 1):
         return False
     if ends[-1] != len(data) - (1 if closed else 0):

@@ -11,6 +11,7 @@ nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -236,42 +237,83 @@ def load_files(
 ) -> LoadResult:
     """Load the given table files (table name -> path) as one dataset.
 
-    Each file is read and checked on its own (`_read_and_parse`) in one of two threads, so that
-    a folder's files (a registry's patients and responses) are read at once: most of that work
-    is in Polars, which releases the interpreter. The results, the report and the progress told
-    (from this thread, in table order) are those of reading the files one after the other.
+    The work runs in two threads, so that a folder's files (a registry's patients and
+    responses) are read at once: most of it is in Polars, which releases the interpreter. Each
+    file is read and parsed on its own (`_read_and_normalise`); as soon as a table is parsed,
+    its own rules (`_check_parsed`) and the look-up of its parent ids (`check_references`) are
+    two more tasks, which run side by side. The results, the report and the progress told (from
+    this thread, in table order) are those of reading the files one after the other.
     """
     present = [table for table in TABLE_ORDER if table in files]
+    read = {table: threading.Event() for table in present}
     with ThreadPoolExecutor(max_workers=_FILE_THREADS) as pool:
-        reads = {
-            table: pool.submit(_read_labelled, files[table], table, file_label) for table in present
+        normalised = {
+            table: pool.submit(
+                _read_and_normalise, files[table], table, file_label, cap_ages, read[table]
+            )
+            for table in present
         }
-        checks = {table: pool.submit(_parse_read, reads[table], cap_ages) for table in present}
         for number, table in enumerate(present):
             if progress is not None:
                 progress(
                     READING_SHARE * number / len(present),
                     f"Reading the files: {table} ({number + 1} of {len(present)})",
                 )
-            reads[table].result()
+            read[table].wait()
         parsed: dict[str, ParsedTable] = {}
-        problems: list[Problem] = []
-        notices: list[str] = []
+        found: dict[str, tuple[list[Problem], list[str]]] = {}
+        checks: dict[str, Future[tuple[list[Problem], list[str]]]] = {}
+        linked: dict[str, Future[list[Problem]]] = {}
         for number, table in enumerate(present):
             if progress is not None:
                 fraction = READING_SHARE + (CHECKING_END - READING_SHARE) * number / len(present)
                 progress(fraction, _checking_step(table, number, len(present)))
-            table_parsed, table_problems, table_notices = checks[table].result()
+            table_parsed, table_problems, table_notices = normalised[table].result()
+            found[table] = table_problems, table_notices
+            if table_parsed is None:
+                continue
+            parsed[table] = table_parsed
+            checks[table] = pool.submit(_check_parsed, table_parsed)
+            parent = TABLES[table].parent
+            if parent is not None and parent[0] in parsed:
+                parent_ids = parsed[parent[0]].frame.get_column(parent[1])
+                linked[table] = pool.submit(check_references, table_parsed, parent_ids)
+        problems: list[Problem] = []
+        notices: list[str] = []
+        for table in present:
+            table_problems, table_notices = found[table]
+            if table in checks:
+                checked_problems, checked_notices = checks[table].result()
+                table_problems += checked_problems
+                table_notices += checked_notices
             problems += table_problems
             notices += table_notices
-            if table_parsed is not None:
-                parsed[table] = table_parsed
+        references = {table: future.result() for table, future in linked.items()}
     named = _Named(name, source, reconstructed)
-    return _assemble_parsed((parsed, problems, notices), named, progress)
+    return _assemble_parsed((parsed, problems, notices), named, progress, references)
 
 
-#: Files read and checked at once by `load_files` (this machine's two cores).
+#: Threads `load_files` reads and checks in (this machine's two cores).
 _FILE_THREADS = 2
+
+
+def _read_and_normalise(
+    path: Path,
+    table: str,
+    file_label: Callable[[Path], str] | None,
+    cap_ages: bool,
+    read: threading.Event,
+) -> tuple[ParsedTable | None, list[Problem], list[str]]:
+    """One file read (`read` is set once it is, whatever happened) and parsed on its own.
+
+    Only the parsed table outlives the call: the text the file was read as, the largest thing
+    a load holds, is freed as soon as it is parsed.
+    """
+    try:
+        result = _read_labelled(path, table, file_label)
+    finally:
+        read.set()
+    return _normalise_read(result, cap_ages)
 
 
 def _read_labelled(path: Path, table: str, file_label: Callable[[Path], str] | None) -> ReadResult:
@@ -647,25 +689,35 @@ def _checking_step(table: str, number: int, count: int) -> str:
 
 
 def _parse_read(
-    read: ReadResult | Future[ReadResult], cap_ages: bool
+    read: ReadResult, cap_ages: bool
 ) -> tuple[ParsedTable | None, list[Problem], list[str]]:
     """One read table normalised and checked on its own: the table (None when nothing of it
     is usable), its problems and its notices, the read's first."""
-    if isinstance(read, Future):
-        read = read.result()
+    parsed, problems, notices = _normalise_read(read, cap_ages)
+    if parsed is not None:
+        checked_problems, checked_notices = _check_parsed(parsed)
+        problems += checked_problems
+        notices += checked_notices
+    return parsed, problems, notices
+
+
+def _normalise_read(
+    read: ReadResult, cap_ages: bool
+) -> tuple[ParsedTable | None, list[Problem], list[str]]:
+    """One read table parsed into contract types: the table (None when nothing of it is
+    usable), the read's problems and notices, then the parse's."""
     problems = list(read.problems)
     notices = list(read.notices)
     if read.raw is None:
         return None, problems, notices
     result = normalise_table(read.raw, cap_ages=cap_ages)
-    problems += result.problems
-    notices += result.notices
-    if result.parsed is None:
-        return None, problems, notices
-    problems += check_table(result.parsed)
-    notices += patient_warnings(result.parsed)
-    notices += _all_null_notices(result.parsed)
-    return result.parsed, problems, notices
+    return result.parsed, problems + list(result.problems), notices + list(result.notices)
+
+
+def _check_parsed(parsed: ParsedTable) -> tuple[list[Problem], list[str]]:
+    """The problems and notices of a parsed table's own rules (no other table needed)."""
+    notices = patient_warnings(parsed) + _all_null_notices(parsed)
+    return check_table(parsed), notices
 
 
 def _all_null_notices(parsed: ParsedTable) -> list[str]:
@@ -714,14 +766,20 @@ def _assemble_parsed(
     checked: tuple[dict[str, ParsedTable], list[Problem], list[str]],
     named: _Named,
     progress: Progress | None,
+    references: Mapping[str, list[Problem]] | None = None,
 ) -> LoadResult:
-    """Checked tables, each on its own, checked against each other, cleaned, as one dataset."""
+    """Checked tables, each on its own, checked against each other, cleaned, as one dataset.
+
+    `references`: the problems of `check_references` of child tables already looked up.
+    """
     parsed, problems, notices = checked
     if progress is not None:
         progress(CHECKING_END, "Checking the tables: references between them")
     for child, (parent, key) in _relations():
         if child in parsed:
-            if parent in parsed:
+            if references is not None and child in references:
+                problems += references[child]
+            elif parent in parsed:
                 problems += check_references(parsed[child], parsed[parent].frame.get_column(key))
             else:
                 notices.append(

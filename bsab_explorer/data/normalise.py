@@ -173,24 +173,6 @@ _LOOKUP_FROM_ROWS = 10_000
 _COMPARED_VALUES = 4
 
 
-def _distinct(frame: pl.DataFrame, name: str) -> pl.Series | None:
-    """The distinct non-null values of text column `name` when they repeat enough to be worth
-    handling once each (None: handle the column row by row)."""
-    if frame.height < _LOOKUP_FROM_ROWS or frame.schema[name] != pl.String:
-        return None
-    column = frame.get_column(name)
-    head = column.head(_LOOKUP_FROM_ROWS)
-    if head.n_unique() * _REPEATS > head.len():
-        return None
-    few = head.unique().drop_nulls()
-    if 0 < few.len() <= _COMPARED_VALUES and frame.select(_is_one_of(name, few).all()).item():
-        return few  # every cell holds one of the first rows' values (or none)
-    distinct = column.unique().drop_nulls()
-    if distinct.len() * _REPEATS > frame.height:
-        return None
-    return distinct
-
-
 def _is_one_of(name: str, values: Iterable[object]) -> pl.Expr:
     """Cells of `name` equal to one of `values` (null for a null cell)."""
     return pl.any_horizontal(pl.col(name) == value for value in values)
@@ -217,12 +199,39 @@ def _looked_up(name: str, distinct: pl.Series, results: pl.Series, default: bool
 def _distincts(
     frame: pl.DataFrame, present: list[Column], typed: dict[str, tuple[pl.Expr, pl.Expr]]
 ) -> dict[str, pl.Series]:
-    """The distinct values of every text column whose values repeat (see `_distinct`)."""
-    return {
-        c.name: values
-        for c in present
-        if c.name not in typed and (values := _distinct(frame, c.name)) is not None
-    }
+    """The distinct non-null values of every text column whose values repeat enough to be worth
+    handling once each (a column left out is handled row by row).
+
+    Whether a column repeats is first guessed from its first rows, so a column of ids is never
+    hashed whole only to find that it does not. A column whose first rows hold a few values is
+    then confirmed by comparing every cell with them; any other by its distinct values. Each of
+    those two passes looks at every such column in one query, which Polars spreads over the
+    cores.
+    """
+    if frame.height < _LOOKUP_FROM_ROWS:
+        return {}
+    heads: dict[str, pl.Series] = {}
+    for column in present:
+        name = column.name
+        if name in typed or frame.schema[name] != pl.String:
+            continue
+        head = frame.get_column(name).head(_LOOKUP_FROM_ROWS)
+        if head.n_unique() * _REPEATS <= head.len():
+            heads[name] = head.unique().drop_nulls()
+    few = {name: v for name, v in heads.items() if 0 < v.len() <= _COMPARED_VALUES}
+    found: dict[str, pl.Series] = {}
+    if few:
+        # Every cell holds one of the first rows' values (or none).
+        confirmed = frame.select(_is_one_of(name, v).all().alias(name) for name, v in few.items())
+        found = {name: v for (name, v), ok in zip(few.items(), confirmed.row(0), strict=True) if ok}
+    rest = [name for name in heads if name not in found]
+    if rest:
+        values = frame.select(pl.col(name).unique().drop_nulls().implode() for name in rest)
+        for name in rest:
+            distinct = values.get_column(name).explode().drop_nulls()  # [] explodes to [null]
+            if distinct.len() * _REPEATS <= frame.height:
+                found[name] = distinct
+    return {name: found[name] for name in heads if name in found}
 
 
 def _once_per_value(
