@@ -296,6 +296,25 @@ def test_the_long_line_search_finds_the_line_the_split_finds(data: bytes, limit:
     assert limits.long_line(data, limit) == reference_long_line(data, limit)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"\n", b"a", b"\r\n", b"\n\n", b"\xc3\xa9"]), max_size=80).map(
+        b"".join
+    ),
+    block=st.integers(1, 9),
+)
+def test_line_breaks_are_counted_as_bytes_count_counts_them(data: bytes, block: int) -> None:
+    """Counted a block at a time, whatever the block's size against the lines' (and the file's
+    own size: empty, shorter than a block, not a whole number of blocks)."""
+    limits_block = limits._COUNT_BLOCK
+    try:
+        limits._COUNT_BLOCK = block
+        assert limits.line_breaks(data) == data.count(b"\n")
+    finally:
+        limits._COUNT_BLOCK = limits_block
+    assert limits.line_breaks(data) == data.count(b"\n")
+
+
 @pytest.mark.parametrize(
     "lines",
     [
