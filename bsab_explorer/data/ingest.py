@@ -378,22 +378,28 @@ def _split_plain(data: bytes, delimiter: str, breaks: int | None = None) -> _Spl
     # lines and is looked at line by line. (Polars refuses most lines with more values than the
     # header, but not all: a last line ending in one separator too many is read without its
     # empty last value; and a line with too few values reads as if they were empty.)
-    if not _lines_fit(fields, data, len(header), breaks):
+    ends = _line_ends(fields, data, len(header), breaks)
+    if ends is None:
         lines = _read_lines(data)
         if fields.height != lines.len():
             # Both readers split lines alike; a file where they differ is not read at all.
             raise ValueError("the lines of the file could not be counted")
         return _split_lines(lines, data, delimiter, header)
     body = fields.slice(1)
-    # A blank row has a blank first value: the rest is looked at only when one does.
-    if body.select((pl.col("0").str.strip_chars() == "").any()).item():
+    # A blank row has a blank first value: the rest is looked at only when one may.
+    if _blank_first_value_possible(data, ends, delimiter) and (
+        body.select((pl.col("0").str.strip_chars() == "").any()).item()
+    ):
         body = body.filter(~_blank_row(len(header)))
     return header, body, []
 
 
-def _lines_fit(fields: pl.DataFrame, data: bytes, width: int, breaks: int | None) -> bool:
-    """Whether every line of `data` is exactly its `width` values (as read in `fields`, one row a
-    line) and width - 1 separators, byte for byte.
+def _line_ends(
+    fields: pl.DataFrame, data: bytes, width: int, breaks: int | None
+) -> np.ndarray | None:
+    """Where each line of `data` ends (its line break, or the end of the text for a last line
+    without one) when every line is exactly its `width` values (as read in `fields`, one row a
+    line) and width - 1 separators, byte for byte; None when a line is not.
 
     Each line's end is computed from its values' lengths; when each such end is a line break of
     the file and the file has no other, every line has width - 1 bytes besides its values: its
@@ -403,16 +409,37 @@ def _lines_fit(fields: pl.DataFrame, data: bytes, width: int, breaks: int | None
     lengths = fields.select(
         pl.sum_horizontal(pl.col(str(i)).str.len_bytes() for i in range(width)).cast(pl.Int64)
     ).to_series()
-    ends = (lengths + width).cum_sum() - 1
+    ends = ((lengths + width).cum_sum() - 1).to_numpy()
     closed = data.endswith(b"\n")
     if breaks is None:
         breaks = limits.line_breaks(data)
     if breaks != fields.height - (0 if closed else 1):
-        return False
+        return None
     if ends[-1] != len(data) - (1 if closed else 0):
+        return None
+    at = ends if closed else ends[:-1]
+    if not (np.frombuffer(data, dtype=np.uint8)[at] == ord("\n")).all():
+        return None
+    return ends
+
+
+#: The first bytes a blank value can begin with besides a separator: the white space Polars'
+#: `strip_chars` removes is ASCII (tab to carriage return, space) or begins with a byte of
+#: 0x80 or more (no-break and other Unicode spaces).
+_BLANK_STARTS = np.array([c in b"\t\n\x0b\x0c\r " or c >= 0x80 for c in range(256)])
+
+
+def _blank_first_value_possible(data: bytes, ends: np.ndarray, delimiter: str) -> bool:
+    """Whether a line after the header (ending at `ends[1:]`) may have a blank first value: one
+    whose first byte is a separator or can begin white space. Looks at a byte a line, where
+    trimming every first value made a copy of the column."""
+    starts = ends[:-1] + 1
+    if starts.size == 0:
         return False
-    at = ends if closed else ends.head(-1)
-    return bool((np.frombuffer(data, dtype=np.uint8)[at.to_numpy()] == ord("\n")).all())
+    if starts[-1] >= len(data):
+        return True
+    first = np.frombuffer(data, dtype=np.uint8)[starts]
+    return bool(_BLANK_STARTS[first].any() or (first == ord(delimiter)).any())
 
 
 def _content_end(data: bytes, delimiter: str) -> int:

@@ -263,6 +263,11 @@ def test_the_reader_reads_generated_files_as_the_line_by_line_reader(
         # the file holds as many separators as a regular one.
         "patient_id,pfs_days\nP1\nP2,3,",
         "\t\t\t\t\n\t\t\t\n\t\t\t\t0\t",
+        # Blank rows whose first value begins with each kind of white space, or is empty.
+        "patient_id,pfs_days\nP1,2\n\t,\x0b\n\u2003,\u00a0\n\x0c ,\nP2,3\n,\n",
+        "patient_id\tpfs_days\nP1\t2\n\t\n \t \nP2\t3\n",
+        # First values that begin with white space or a separator but are not blank.
+        "patient_id,pfs_days\n P1,2\n\u00a0P2,3\n,4\n",
     ],
 )
 def test_the_reader_reads_edge_cases_as_the_line_by_line_reader(text: str) -> None:
