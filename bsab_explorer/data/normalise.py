@@ -629,20 +629,24 @@ def normalise_table(raw: RawTable, *, cap_ages: bool = False) -> NormaliseResult
     )
 
     # Every column is parsed in one (parallel) pass; unparsable cells are flagged alongside.
+    # Only the results are kept, not the text beside them: a frame whose columns are cut into
+    # different chunks (the text as read, a lookup's result) is copied whole into one chunk by
+    # the next query on it, and the text is the largest part of it.
     parsers = _parsers(present, typed_columns, distinct, raw.decimal_comma, plain)
-    typed = frame.with_columns(
-        expr.alias(f"__{part}_{name}")
-        for name, pair in parsers.items()
-        for part, expr in zip(("typed", "bad"), pair, strict=True)
+    typed = frame.select(
+        ROW,
+        *(
+            expr.alias(f"__{part}_{name}")
+            for name, pair in parsers.items()
+            for part, expr in zip(("typed", "bad"), pair, strict=True)
+        ),
     )
     # One pass says which columns hold an unusable cell; only those are filtered.
     any_bad = typed.select(pl.col(f"__bad_{c.name}").any() for c in present).row(0)
     for column, has_bad in zip(present, any_bad, strict=True):
         if not has_bad:
             continue
-        bad = typed.select(ROW, column.name, f"__bad_{column.name}").filter(
-            pl.col(f"__bad_{column.name}")
-        )
+        bad = frame.select(ROW, column.name).filter(typed.get_column(f"__bad_{column.name}"))
         texts = cell_text(bad.get_column(column.name))
         problems.extend(
             _parse_problem(raw, column, r, v)
