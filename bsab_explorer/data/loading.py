@@ -240,16 +240,17 @@ def load_files(
     The work runs in two threads, so that a folder's files (a registry's patients and
     responses) are read at once: most of it is in Polars, which releases the interpreter. Each
     file is read and parsed on its own (`_read_and_normalise`); as soon as a table is parsed,
-    its own rules (`_check_parsed`) and the look-up of its parent ids (`check_references`) are
-    two more tasks, which run side by side. The results, the report and the progress told (from
-    this thread, in table order) are those of reading the files one after the other.
+    its own rules and the look-up of its parent ids are two more tasks (`_Checks`), which run
+    side by side. The results, the report and the progress told (from this thread, in table
+    order) are those of reading the files one after the other.
     """
     present = [table for table in TABLE_ORDER if table in files]
     read = {table: threading.Event() for table in present}
     with ThreadPoolExecutor(max_workers=_FILE_THREADS) as pool:
+        checks = _Checks(pool)
         normalised = {
             table: pool.submit(
-                _read_and_normalise, files[table], table, file_label, cap_ages, read[table]
+                _read_and_normalise, files[table], table, file_label, cap_ages, read[table], checks
             )
             for table in present
         }
@@ -260,41 +261,53 @@ def load_files(
                     f"Reading the files: {table} ({number + 1} of {len(present)})",
                 )
             read[table].wait()
-        parsed: dict[str, ParsedTable] = {}
-        found: dict[str, tuple[list[Problem], list[str]]] = {}
-        checks: dict[str, Future[tuple[list[Problem], list[str]]]] = {}
-        linked: dict[str, Future[list[Problem]]] = {}
+        problems: list[Problem] = []
+        notices: list[str] = []
         for number, table in enumerate(present):
             if progress is not None:
                 fraction = READING_SHARE + (CHECKING_END - READING_SHARE) * number / len(present)
                 progress(fraction, _checking_step(table, number, len(present)))
-            table_parsed, table_problems, table_notices = normalised[table].result()
-            found[table] = table_problems, table_notices
-            if table_parsed is None:
-                continue
-            parsed[table] = table_parsed
-            checks[table] = pool.submit(_check_parsed, table_parsed)
-            parent = TABLES[table].parent
-            if parent is not None and parent[0] in parsed:
-                parent_ids = parsed[parent[0]].frame.get_column(parent[1])
-                linked[table] = pool.submit(check_references, table_parsed, parent_ids)
-        problems: list[Problem] = []
-        notices: list[str] = []
-        for table in present:
-            table_problems, table_notices = found[table]
-            if table in checks:
-                checked_problems, checked_notices = checks[table].result()
-                table_problems += checked_problems
-                table_notices += checked_notices
+            _, table_problems, table_notices = normalised[table].result()
             problems += table_problems
             notices += table_notices
-        references = {table: future.result() for table, future in linked.items()}
+            if table in checks.own:
+                checked_problems, checked_notices = checks.own[table].result()
+                problems += checked_problems
+                notices += checked_notices
+        references = {table: future.result() for table, future in checks.references.items()}
     named = _Named(name, source, reconstructed)
-    return _assemble_parsed((parsed, problems, notices), named, progress, references)
+    return _assemble_parsed((checks.parsed, problems, notices), named, progress, references)
 
 
 #: Threads `load_files` reads and checks in (this machine's two cores).
 _FILE_THREADS = 2
+
+
+class _Checks:
+    """The checks of a folder's parsed tables, each started in `pool` as soon as what it needs
+    is parsed: a table's own rules when it is, the look-up of a child's parent ids when both
+    are (whichever of the two is parsed last starts it)."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self.parsed: dict[str, ParsedTable] = {}
+        #: Each table's own rules: its problems and notices (`_check_parsed`).
+        self.own: dict[str, Future[tuple[list[Problem], list[str]]]] = {}
+        #: Each child table's look-up of its parent ids (`check_references`).
+        self.references: dict[str, Future[list[Problem]]] = {}
+
+    def start(self, table: str, parsed: ParsedTable) -> None:
+        """Start what `table`, now parsed, lets start."""
+        with self._lock:
+            self.parsed[table] = parsed
+            self.own[table] = self._pool.submit(_check_parsed, parsed)
+            for child, (parent, key) in _relations():
+                if table in (child, parent) and {child, parent} <= self.parsed.keys():
+                    parent_ids = self.parsed[parent].frame.get_column(key)
+                    self.references[child] = self._pool.submit(
+                        check_references, self.parsed[child], parent_ids
+                    )
 
 
 def _read_and_normalise(
@@ -303,8 +316,10 @@ def _read_and_normalise(
     file_label: Callable[[Path], str] | None,
     cap_ages: bool,
     read: threading.Event,
+    checks: _Checks,
 ) -> tuple[ParsedTable | None, list[Problem], list[str]]:
-    """One file read (`read` is set once it is, whatever happened) and parsed on its own.
+    """One file read (`read` is set once it is, whatever happened) and parsed on its own; its
+    checks started (`checks`) before it returns.
 
     Only the parsed table outlives the call: the text the file was read as, the largest thing
     a load holds, is freed as soon as it is parsed.
@@ -313,7 +328,10 @@ def _read_and_normalise(
         result = _read_labelled(path, table, file_label)
     finally:
         read.set()
-    return _normalise_read(result, cap_ages)
+    parsed, problems, notices = _normalise_read(result, cap_ages)
+    if parsed is not None:
+        checks.start(table, parsed)
+    return parsed, problems, notices
 
 
 def _read_labelled(path: Path, table: str, file_label: Callable[[Path], str] | None) -> ReadResult:

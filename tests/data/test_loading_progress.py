@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+
+import pytest
 
 from bsab_explorer.data.loading import load_dataset
 from bsab_explorer.data.store import open_store
@@ -54,10 +57,15 @@ def test_a_store_load_tells_each_table_read_and_the_fingerprint(tmp_path: Path) 
     assert [f for f, _ in told] == [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 1.0]
 
 
-def test_files_read_at_once_load_as_they_do_one_after_the_other(tmp_path: Path) -> None:
+@pytest.mark.parametrize("late", [None, "patients", "responses", "cases"])
+def test_files_read_at_once_load_as_they_do_one_after_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: str | None
+) -> None:
     """`load_files` reads and checks a folder's files in two threads: the dataset, the report
     (its problems in reading order, its notices) and the rows left out are those of the files
-    read and checked one after the other (`assemble` over `read_table_file`)."""
+    read and checked one after the other (`assemble` over `read_table_file`). So they are when
+    one file is read last (`late`): a parent after its child, a child after its parent."""
+    from bsab_explorer.data import loading
     from bsab_explorer.data.ingest import read_table_file
     from bsab_explorer.data.loading import (
         BUNDLED_DATA_DIR,
@@ -81,7 +89,28 @@ def test_files_read_at_once_load_as_they_do_one_after_the_other(tmp_path: Path) 
             (tmp_path / study / source.name).write_text(text, encoding="utf-8")
     files, _ = find_table_files(tmp_path)
     assert set(files) == {"patients", "responses", "cases", "events"}
+    if late is not None:
+        # The late file is read once every other file is parsed (by the other thread).
+        others_parsed = threading.Event()
+        started: list[str] = []
+        reader, start = loading._read_labelled, loading._Checks.start
+
+        def read_late(path: Path, table: str, label):  # type: ignore[no-untyped-def]
+            if table == late:
+                assert others_parsed.wait(timeout=60)
+            return reader(path, table, label)
+
+        def start_counted(checks, table, parsed):  # type: ignore[no-untyped-def]
+            start(checks, table, parsed)
+            started.append(table)
+            if len(started) == len(files) - 1:
+                others_parsed.set()
+
+        monkeypatch.setattr(loading, "_read_labelled", read_late)
+        monkeypatch.setattr(loading._Checks, "start", start_counted)
     at_once = load_dataset(tmp_path)
+    if late is not None:
+        assert started[-1] == late
     reads = {t: read_table_file(files[t], t) for t in TABLE_ORDER if t in files}
     one_by_one = assemble(reads, name=tmp_path.name, source=str(tmp_path))
     assert at_once.dataset is not None
