@@ -19,7 +19,7 @@ unit = url_choice(
     "Time axis",
     ["days", "months"],
     key="unit",
-    format_func=lambda u: "Days since first dose" if u == "days" else "Months",
+    format_func=lambda u: "Days" if u == "days" else "Months",
     kind="segmented",
     where=right,
 )

@@ -133,7 +133,8 @@ def unescaped_calls(source: str, path: str = "<snippet>") -> list[str]:
 
 
 def _tables_unescaped(source: str) -> list[int]:
-    """Lines where `st.table` gets a frame that is not `escape_frame(...)` (cells are markdown)."""
+    """Lines where `st.table` gets a frame that is not `escape_frame(...)` or `escape_table(...)`
+    (cells are markdown)."""
     return [
         node.lineno
         for node in ast.walk(ast.parse(source))
@@ -144,7 +145,7 @@ def _tables_unescaped(source: str) -> list[int]:
         and not (
             node.args
             and isinstance(node.args[0], ast.Call)
-            and _name(node.args[0].func) == "escape_frame"
+            and _name(node.args[0].func) in ("escape_frame", "escape_table")
         )
     ]
 
@@ -194,3 +195,4 @@ def test_the_check_tells_escaped_from_unescaped(snippet: str, flagged: bool) -> 
 def test_the_check_finds_an_unescaped_table() -> None:
     assert _tables_unescaped("st.table(median_table(summary))") == [1]
     assert _tables_unescaped("st.table(escape_frame(median_table(summary)))") == []
+    assert _tables_unescaped("st.table(escape_table(median_table(summary)))") == []

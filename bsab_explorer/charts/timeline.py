@@ -68,6 +68,10 @@ INDEPENDENT_LEGENDS = alt.Resolve(
     scale=alt.ScaleResolveMap(color="independent", shape="independent")
 )
 LANE_STEP = 44
+#: Space between a rule and its label, and the width of one bold character of the label at
+#: its largest (presentation mode's text size), in pixels: what the label needs beside its rule.
+RULE_LABEL_GAP = 6
+RULE_LABEL_CHAR_PX = 13
 #: A tall thin bar, the legend symbol of a dose tick.
 TICK_SYMBOL = "M-0.2,-1L0.2,-1L0.2,1L-0.2,1Z"
 CHART_WIDTH = 960
@@ -98,7 +102,9 @@ def _short_rule_label(code: str, detail: str | None) -> str:
         return (detail or "schedule change").replace("->", "→")
     if code == "treatment_hold":
         return "hold"
-    return "discontinued"
+    # Short, as "hold": a label that must be written left of a late rule stays clear of its
+    # neighbours' (the tooltip and the case table say "discontinuation").
+    return "stop"
 
 
 def _x(unit: Unit) -> tuple[pl.Expr, pl.Expr, str]:
@@ -234,29 +240,38 @@ def timeline_layers(
         .mark_rect(color="#bdbdbd", opacity=0.28)
         .encode(x=x, x2=alt.X2("x2:Q"), tooltip=tooltip)
     )
+    # Discontinuation in its own colour, its rule and its label alike.
+    rule_color = alt.ColorValue(
+        **alt.condition(
+            alt.datum.event == "discontinuation",
+            alt.value(_LANES["discontinuation"][2]),
+            alt.value("#333333"),
+        )
+    )
     rules = (
         base("rule")
         .mark_rule(strokeWidth=2.5, strokeDash=[6, 4])
-        .encode(
-            x=x,
-            color=alt.ColorValue(
-                **alt.condition(
-                    alt.datum.event == "discontinuation",
-                    alt.value(_LANES["discontinuation"][2]),
-                    alt.value("#333333"),
-                )
-            ),
-            tooltip=tooltip,
-        )
+        .encode(x=x, color=rule_color, tooltip=tooltip)
+    )
+    # A label that would run past the plot's right edge (and under the legend) is written to
+    # the left of its rule instead, whatever the zoom.
+    overflows = (
+        f"scale('x', datum.x) + {RULE_LABEL_GAP} + {RULE_LABEL_CHAR_PX} * length(datum.rule_label)"
+        " > width"
     )
     rule_text = (
         base("rule")
-        .mark_text(align="left", dx=6, fontWeight="bold")
+        .mark_text(
+            align=alt.ExprRef(expr=f"{overflows} ? 'right' : 'left'"),
+            dx=alt.ExprRef(expr=f"{overflows} ? -{RULE_LABEL_GAP} : {RULE_LABEL_GAP}"),
+            fontWeight="bold",
+        )
         .encode(
             x=x,
             y=y,
             yOffset=alt.YOffset("stagger:Q", scale=None),
             text=alt.Text("rule_label:N"),
+            color=rule_color,
         )
         .encode(tooltip=tooltip)
     )

@@ -16,8 +16,11 @@ import polars as pl
 import streamlit as st
 
 from bsab_explorer.ui.layout import presentation_mode
-from bsab_explorer.ui.text import escape_frame
+from bsab_explorer.ui.text import escape_markdown, escape_table
 
+#: Most rows of a static table: a projector shows a few dozen legibly, and a registry's million
+#: rows in one page of HTML would stall the browser of everyone watching.
+STATIC_ROWS = 100
 #: Row height at which the data grid wraps long cells (it does above 4 rem, 64 px): three lines.
 WRAP_ROW_HEIGHT = 72
 
@@ -35,15 +38,24 @@ def show_table(
     box (`whole`) or in a box `height` pixels high; a static table that fits the page's width
     (`static`, for a few rows of long text), and in presentation mode, large."""
     if static or presentation_mode():
+        shown = frame.head(STATIC_ROWS)
         # st.table renders markdown in every cell: the frame is escaped first. Escaping drops
         # leading spaces (they would open a code block): an invisible character before an
         # indent keeps it.
-        indented = frame.with_columns(
+        indented = shown.with_columns(
             pl.col(name).str.replace(r"^(\x{2003}+)", "\u200b$1")
-            for name, dtype in frame.schema.items()
+            for name, dtype in shown.schema.items()
             if dtype == pl.String
         )
-        st.table(escape_frame(indented), hide_index=True)
+        st.table(escape_table(indented), hide_index=True)
+        if frame.height > STATIC_ROWS:
+            elsewhere = " Leave presentation mode to list them all." if not static else ""
+            st.caption(
+                escape_markdown(
+                    f"The first {STATIC_ROWS} of {frame.height:,} rows are shown.{elsewhere} "
+                    "The table's CSV download has every row."
+                )
+            )
         return
     st.dataframe(
         frame,

@@ -11,8 +11,14 @@ through `escape_markdown` (tests/test_text_boundary.py checks the pages and `ui/
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+    from pandas.io.formats.style import Styler
 
 #: Characters that open a construct anywhere in a line: emphasis and strikethrough, code spans,
 #: links and images (`[`; a `(` or `!` alone opens nothing), HTML tags and autolinks, entities,
@@ -67,3 +73,31 @@ def escape_frame(frame: pl.DataFrame) -> pl.DataFrame:
         if dtype == pl.String
     )
     return escaped.rename({name: escape_markdown(name) for name in frame.columns})
+
+
+#: Most decimals a static table shows (as a data grid does, without trailing zeros).
+STATIC_DECIMALS = 4
+
+
+def decimal_text(value: object) -> str:
+    """A decimal number as a static table shows it: at most `STATIC_DECIMALS` decimals, without
+    trailing zeros (8.6 and 186, not 8.6000 and 186.0000); a missing value as nothing.
+
+    >>> [decimal_text(v) for v in (8.6, 186.0, 0.123456, -0.00001, float("nan"))]
+    ['8.6', '186', '0.1235', '0', '']
+    """
+    if not isinstance(value, float):
+        return "" if value is None else str(value)
+    if value != value:  # NaN: a missing value
+        return ""
+    text = f"{value:.{STATIC_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def escape_table(frame: pl.DataFrame) -> Styler:
+    """`escape_frame(frame)` styled for `st.table`: decimal columns written by `decimal_text`
+    (st.table would show every decimal number with four places, 8.6 as 8.6000). The table's
+    values stay numbers; only how they are written changes."""
+    escaped = escape_frame(frame)
+    decimals: list[Hashable] = [name for name, dtype in escaped.schema.items() if dtype.is_float()]
+    return escaped.to_pandas().style.format(decimal_text, subset=decimals)

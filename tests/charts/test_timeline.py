@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -169,6 +170,54 @@ def test_months_unit_divides_days(events: pl.DataFrame) -> None:
     stop = next(r for r in _rows(spec, "rule") if r["event"] == "discontinuation")
     assert stop["x"] == pytest.approx(609 / DAYS_PER_MONTH)
     assert _layer(spec, "dose")["encoding"]["x"]["title"] == "Months since first dose"
+
+
+def _rule_labels_in_svg(events: pl.DataFrame, case_id: str, width: int) -> dict[str, str]:
+    """Each rule label of the case's timeline drawn `width` pixels wide (SVG, by vl-convert's
+    Vega), with how it is anchored: start (right of its rule) or end (left of it)."""
+    chart = timeline_chart(events, case_id)
+    chart.width = width
+    svg = vl_convert.vegalite_to_svg(chart.to_json())
+    anchors: dict[str, str] = {}
+    for match in re.finditer(r"<text ([^>]*)>([^<]*)</text>", svg):
+        attributes, text = match.groups()
+        if text in {"hold", "stop"} or "→" in text:
+            anchor = re.search(r'text-anchor="(\w+)"', attributes)
+            anchors[text] = anchor.group(1) if anchor else "start"
+    return anchors
+
+
+def test_a_late_rule_is_labelled_left_of_it_when_its_label_would_leave_the_plot(
+    events: pl.DataFrame,
+) -> None:
+    late = pl.DataFrame(
+        {
+            "case_id": ["RC1"],
+            "event": ["schedule_change"],
+            "day": [699.0],
+            "detail": ["biweekly -> monthly"],
+        }
+    )
+    with_late = pl.concat([events, late], how="diagonal_relaxed")
+    anchors = _rule_labels_in_svg(with_late, "RC1", 500)
+    # The late change's label would run past the plot's right edge: it ends at its rule.
+    assert anchors["biweekly → monthly"] == "end"
+    # The first change, far from the edge, starts at its rule as every label did.
+    assert anchors["weekly → biweekly"] == "start"
+    # Discontinuation is "stop", short enough to stand right of its rule at day 609.
+    assert anchors["stop"] == "start"
+
+
+def test_discontinuation_is_labelled_in_the_colour_of_its_rule(events: pl.DataFrame) -> None:
+    spec = _spec(timeline_chart(events, "RC1"))
+    labels = next(
+        layer
+        for layer in spec["layer"]
+        if layer["mark"]["type"] == "text" and "rule_label" in json.dumps(layer["encoding"])
+    )
+    rule = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rule")
+    assert labels["encoding"]["color"] == rule["encoding"]["color"]
+    assert "discontinuation" in json.dumps(rule["encoding"]["color"])
 
 
 def test_timeline_renders_to_png(events: pl.DataFrame) -> None:

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from markdown_it import MarkdownIt
 
-from bsab_explorer.ui.text import escape_frame, escape_markdown
+from bsab_explorer.ui.text import escape_frame, escape_markdown, escape_table
 
 RENDERER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 #: Elements markdown makes; none may come out of escaped text (a paragraph is fine).
@@ -128,3 +128,16 @@ def test_escape_frame_escapes_text_cells_and_names_only() -> None:
         {"Group \\*x\\*": "\\[a\\](http\\:\u200b//evil.test)", "n": 1},
         {"Group \\*x\\*": None, "n": 2},
     ]
+
+
+def test_escape_table_escapes_as_escape_frame_and_writes_decimals_short() -> None:
+    frame = pl.DataFrame(
+        {"Group *x*": ["[a](http://evil.test)", None], "n": [1, 2], "HR": [8.6, None]}
+    )
+    styled = escape_table(frame)
+    # The same escaped cells and names; the numbers unchanged.
+    assert pl.from_pandas(styled.data).equals(escape_frame(frame))
+    assert styled.data["HR"].iloc[0] == 8.6
+    written = styled.to_html()
+    assert ">8.6<" in written
+    assert "8.6000" not in written
