@@ -13,6 +13,8 @@ beside wall seconds, and the ratios of both are taken from the same round of run
   copy of the store: the fingerprint computed and kept).
 - load_csv / read_csv: `load_dataset` of the registry as CSV files (the patients' survival
   columns, every response), against `polars.read_csv` of the same files alone.
+- load_csv_quoted / read_csv_quoted: the same for the patients' file with every field quoted
+  (as R's `write.csv` quotes text; the responses quoted would pass the 100 MiB upload limit).
 - ingest / duckdb_insert: `Store.ingest_file` of the patients table (1 M rows, one center),
   against DuckDB inserting the same frame into the same table alone.
 - cli_parquet / cli_store / cli_baseline: `bsab-explorer table survival-medians --by emd` as a
@@ -181,6 +183,37 @@ def _task_read_csv(where: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started}
 
 
+def quoted_patients(where: Path) -> Path:
+    """The CSV folder's patients written with every field quoted, as R's `write.csv` quotes its
+    text and many exports quote everything (made once, from the unquoted file)."""
+    target = where / "csv-quoted" / "patients.csv"
+    if not target.exists():
+        target.parent.mkdir(exist_ok=True)
+        frame = pl.read_csv(where / "csv" / "patients.csv", infer_schema=False)
+        frame.write_csv(target, quote_style="always")
+    return target
+
+
+def _task_load_csv_quoted(where: Path) -> dict[str, Any]:
+    from bsab_explorer.data.loading import load_dataset
+
+    folder = quoted_patients(where).parent
+    cpu = _cpu_self()
+    started = time.perf_counter()
+    result = load_dataset(folder)
+    seconds = time.perf_counter() - started
+    cpu = _cpu_self() - cpu
+    assert result.dataset is not None, result.report.to_text()
+    return {"seconds": seconds, "load_cpu_s": cpu, "problems": len(result.report.problems)}
+
+
+def _task_read_csv_quoted(where: Path) -> dict[str, Any]:
+    path = quoted_patients(where)
+    started = time.perf_counter()
+    pl.read_csv(path)
+    return {"seconds": time.perf_counter() - started}
+
+
 def _fresh_store(where: Path, name: str) -> Path:
     target = where / name
     target.unlink(missing_ok=True)
@@ -229,6 +262,8 @@ TASKS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "load_store_first": _task_load_store_first,
     "load_csv": _task_load_csv,
     "read_csv": _task_read_csv,
+    "load_csv_quoted": _task_load_csv_quoted,
+    "read_csv_quoted": _task_read_csv_quoted,
     "ingest": _task_ingest,
     "duckdb_insert": _task_duckdb_insert,
 }
@@ -325,9 +360,11 @@ def compile_package() -> None:
 def run_loading(size: int, repeats: int) -> dict[str, Any]:
     """Every loading task and process at `size`, alternating, `repeats` rounds: medians, ratios."""
     where = prepare(size)
+    quoted_patients(where)
     compile_package()
     pairs = (
         ("load_csv", "read_csv"),
+        ("load_csv_quoted", "read_csv_quoted"),
         ("ingest", "duckdb_insert"),
         ("load_store", None),
         ("load_store_first", None),
@@ -371,6 +408,7 @@ def run_loading(size: int, repeats: int) -> dict[str, Any]:
         f"{a}/{b}": {"wall": ratio(a, b, "wall_s"), "cpu": ratio(a, b, "cpu_s")}
         for a, b in (
             ("load_csv", "read_csv"),
+            ("load_csv_quoted", "read_csv_quoted"),
             ("ingest", "duckdb_insert"),
             ("cli_baseline", "cli_parquet"),
             ("cli_baseline", "cli_store"),

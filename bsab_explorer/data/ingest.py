@@ -243,17 +243,81 @@ def _read_csv(data: bytes, file_name: str, table: str) -> ReadResult:
         notices.append(f"{file_name}: read as {encoding} text.")
     suffix = Path(file_name).suffix.lower()
     parsed: _Split | ReadResult
+    line_ends = [i for i in (utf8.find(b"\n"), utf8.find(b"\r")) if i >= 0]
+    header = utf8[: min(line_ends, default=len(utf8))]
+    delimiter = _sniff_delimiter(header.decode(), suffix)
+    plain: bytes | None = utf8
     if b'"' in utf8:
+        # Quotes around whole plain fields ("P001","CR", as R's write.csv and many exports
+        # write every text) change no field: without them the file is plain text. Any other
+        # quoting is read by the csv module.
+        plain = _without_field_quotes(utf8, delimiter)
+    if plain is None:
         text = utf8.decode("utf-8")
         delimiter = _sniff_delimiter(text, suffix)
         parsed = _split_quoted(text, delimiter, file_name, table)
-    else:
-        if b"\r" in utf8:
-            utf8 = utf8.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        first = utf8.find(b"\n")
-        delimiter = _sniff_delimiter(utf8[: len(utf8) if first < 0 else first].decode(), suffix)
-        parsed = _split_plain(utf8, delimiter, breaks if utf8 is data else None)
+        return split_result(parsed, table, file_name, delimiter, notices)
+    if b"\r" in plain:
+        plain = plain.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    parsed = _split_plain(plain, delimiter, breaks if plain is data else None)
     return split_result(parsed, table, file_name, delimiter, notices)
+
+
+#: Bytes looked at a time by `_without_field_quotes` (whole lines): small enough that NumPy's
+#: scratch arrays come from memory the allocator keeps, not from fresh mappings (a million
+#: patients quoted, 48 MB: 0.09 s in blocks of 64 KiB, 0.3 s in blocks of 128 KiB or more).
+_QUOTE_BLOCK = 1 << 16
+_QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
+#: Characters Python's `str.strip` (the csv module's path) trims and Polars' does not.
+_TRIMMED_APART = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+
+
+def _without_field_quotes(utf8: bytes, delimiter: str) -> bytes | None:
+    """`utf8` without its quotes when every quote opens or closes a whole field that holds no
+    quote, separator or line break (`"P001","CR"`): then each field reads the same without
+    them. None when a quote does anything else (an escaped quote, a quoted separator or line
+    break, a quote inside a value), and when the text holds a character the csv module's path
+    and the plain reader trim differently (\\x1c to \\x1f): the csv module reads those files.
+
+    Looked at a block of whole lines at a time (NumPy: the quotes, paired in order, and the
+    separators and line breaks between them), where the csv module takes a Python call a
+    field: about ten times longer.
+    """
+    if any(character in utf8 for character in _TRIMMED_APART):
+        return None
+    view = np.frombuffer(utf8, dtype=np.uint8)
+    separator = ord(delimiter)
+    start = 0
+    while start < view.size:
+        end = utf8.find(b"\n", start + _QUOTE_BLOCK)
+        end = view.size if end < 0 else end + 1
+        if not _quotes_enclose_fields(view, start, end, separator):
+            return None
+        start = end
+    return utf8.translate(None, b'"')  # deleting through a table: 2.5 times bytes.replace
+
+
+def _quotes_enclose_fields(view: np.ndarray, start: int, end: int, separator: int) -> bool:
+    """Whether the quotes of `view[start:end]` (whole lines) pair up, in order, each pair
+    around a whole field: the first after a separator or a line's start, the second before a
+    separator or a line's end, no separator or line break between them."""
+    block = view[start:end]
+    quotes = np.flatnonzero(block == _QUOTE)
+    if quotes.size % 2:
+        return False
+    if not quotes.size:
+        return True
+    opening, closing = quotes[0::2] + start, quotes[1::2] + start
+    before = view[np.maximum(opening - 1, 0)]
+    if not ((before == separator) | (before == _LF) | (opening == 0)).all():
+        return False
+    beyond = closing + 1
+    after = view[np.minimum(beyond, view.size - 1)]
+    if not ((after == separator) | (after == _LF) | (after == _CR) | (beyond == view.size)).all():
+        return False
+    # As many separators and line breaks up to each quote as up to its pair: none between.
+    breaks = np.cumsum((block == separator) | (block == _LF) | (block == _CR), dtype=np.int32)
+    return bool((breaks[quotes[0::2]] == breaks[quotes[1::2]]).all())
 
 
 def split_result(

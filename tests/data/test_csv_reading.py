@@ -246,6 +246,90 @@ def test_the_reader_reads_generated_files_as_the_line_by_line_reader(
     _same(ingest._read_csv(data, name, "patients"), reference_read_csv(data, name, "patients"))
 
 
+#: Cells of quoted files: plain ones, and now and then one that defeats whole-field quoting
+#: (a separator, a line break, an escaped quote, a quote inside, white space before the quote,
+#: a character the two readers trim differently).
+_QUOTED_CELL = st.one_of(
+    st.text(alphabet=st.sampled_from(["a", "P", "1", ".", " ", "é", "\u00a0"]), max_size=4).map(
+        lambda cell: f'"{cell}"'
+    ),
+    _CELL.filter(lambda cell: '"' not in cell),
+    st.sampled_from(
+        ['"a,b"', '"a;b"', '"a\tb"', '"a\nb"', '"a""b"', 'a"b', ' "a"', '"a" ', '"\x1c"']
+    ),
+)
+
+
+@st.composite
+def quoted_csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A CSV file whose cells are quoted (mostly whole plain fields, as R's write.csv writes
+    them), with ragged, empty and blank rows now and then."""
+    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    width = draw(st.integers(1, 4))
+    lines = [
+        delimiter.join(
+            f'"{name}"' for name in draw(st.lists(_CELL, min_size=width, max_size=width))
+        )
+    ]
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["row", "row", "row", "row", "ragged", "empty", "blank"]))
+        if kind == "row":
+            cells = draw(st.lists(_QUOTED_CELL, min_size=width, max_size=width))
+        elif kind == "ragged":
+            cells = draw(st.lists(_QUOTED_CELL, min_size=1, max_size=width + 2))
+        elif kind == "empty":
+            cells = [""]
+        else:
+            cells = ['""'] * draw(st.integers(1, width + 1))
+        lines.append(delimiter.join(cells))
+    ending = draw(_ENDING)
+    text = ending.join(lines) + draw(st.sampled_from(["", ending]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16"]))
+    suffix = draw(st.sampled_from([".csv", ".tsv", ".txt"]))
+    return text.encode(encoding), f"patients{suffix}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(file=quoted_csv_files())
+def test_quoted_files_read_as_the_csv_module_reads_them(file: tuple[bytes, str]) -> None:
+    """Quotes around whole plain fields are dropped and the file read as plain text; any other
+    quoting goes to the csv module: the same rows, problems and notices either way."""
+    data, name = file
+    _same(ingest._read_csv(data, name, "patients"), reference_read_csv(data, name, "patients"))
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ('"patient_id","pfs_days"\n"P1","3"\n"P2",4\n', "patient_id,pfs_days\nP1,3\nP2,4\n"),
+        ('"a","b"\r\n"","x"\r\n', "a,b\r\n,x\r\n"),
+        ('"a";"b"\n"1,5";"x"\n', "a;b\n1,5;x\n"),
+        ('"a","b"\n"1,5","x"\n', None),  # a quoted separator
+        ('"a","b"\n"x\ny","z"\n', None),  # a quoted line break
+        ('"a","b"\n"say ""hi""","z"\n', None),  # an escaped quote
+        ('"a","b"\nx"y,z\n', None),  # a quote inside a value
+        ('"a","b"\n "x",z\n', None),  # white space before the quote
+        ('"a","b"\n"x" ,z\n', None),  # white space after it
+        ('"a","b"\n"x",z"\n', None),  # a closing quote that opened nothing
+        ('"a","b"\n"\x1c",z\n', None),  # trimmed by Python, not by Polars
+        ('"a","b"\r"x",z\r', None),  # lines ending in a bare carriage return
+    ],
+)
+def test_only_quotes_around_whole_plain_fields_are_dropped(text: str, plain: str | None) -> None:
+    delimiter = ";" if ";" in text.split("\n")[0] else ","
+    dropped = ingest._without_field_quotes(text.encode(), delimiter)
+    assert dropped == (None if plain is None else plain.encode())
+
+
+def test_whole_field_quotes_are_found_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looked at a few lines at a time, a quoted line break across two blocks is still found."""
+    monkeypatch.setattr(ingest, "_QUOTE_BLOCK", 8)
+    lines = ['"id","n"'] + [f'"P{i}","{i}"' for i in range(50)]
+    assert ingest._without_field_quotes("\n".join(lines).encode(), ",") is not None
+    lines[30] = '"P30","3\n0"'
+    assert ingest._without_field_quotes("\n".join(lines).encode(), ",") is None
+
+
 @pytest.mark.parametrize(
     "text",
     [
