@@ -196,23 +196,33 @@ _CELL = st.text(
 _ENDING = st.sampled_from(["\n", "\r\n", "\r"])
 
 
+def _draw_rows(
+    draw: st.DrawFn, cell: st.SearchStrategy[str], width: int, blank: st.SearchStrategy[str]
+) -> list[list[str]]:
+    """Up to eight rows of `cell`s: most `width` long, now and then ragged (1 to width + 2
+    cells), empty (one empty cell) or blank (1 to width + 1 `blank` cells)."""
+    rows = []
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["row", "row", "row", "ragged", "empty", "blank"]))
+        if kind == "row":
+            rows.append(draw(st.lists(cell, min_size=width, max_size=width)))
+        elif kind == "ragged":
+            rows.append(draw(st.lists(cell, min_size=1, max_size=width + 2)))
+        elif kind == "empty":
+            rows.append([""])
+        else:
+            rows.append([draw(blank)] * draw(st.integers(1, width + 1)))
+    return rows
+
+
 @st.composite
 def csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
     """A CSV file (bytes, file name): a header and rows that may be ragged, blank or empty."""
     delimiter = draw(st.sampled_from([",", ";", "\t"]))
     width = draw(st.integers(1, 4))
     lines = [delimiter.join(draw(st.lists(_CELL, min_size=width, max_size=width)))]
-    for _ in range(draw(st.integers(0, 8))):
-        kind = draw(st.sampled_from(["row", "row", "row", "ragged", "empty", "blank"]))
-        if kind == "row":
-            cells = draw(st.lists(_CELL, min_size=width, max_size=width))
-        elif kind == "ragged":
-            cells = draw(st.lists(_CELL, min_size=1, max_size=width + 2))
-        elif kind == "empty":
-            cells = [""]
-        else:
-            cells = [" " * draw(st.integers(0, 2))] * draw(st.integers(1, width + 1))
-        lines.append(delimiter.join(cells))
+    blank = st.integers(0, 2).map(lambda n: " " * n)
+    lines += [delimiter.join(cells) for cells in _draw_rows(draw, _CELL, width, blank)]
     ending = draw(_ENDING)
     text = ending.join(lines) + draw(st.sampled_from(["", ending, ending * 2]))
     if draw(st.booleans()) and draw(st.booleans()):
@@ -271,17 +281,8 @@ def quoted_csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
             f'"{name}"' for name in draw(st.lists(_CELL, min_size=width, max_size=width))
         )
     ]
-    for _ in range(draw(st.integers(0, 8))):
-        kind = draw(st.sampled_from(["row", "row", "row", "row", "ragged", "empty", "blank"]))
-        if kind == "row":
-            cells = draw(st.lists(_QUOTED_CELL, min_size=width, max_size=width))
-        elif kind == "ragged":
-            cells = draw(st.lists(_QUOTED_CELL, min_size=1, max_size=width + 2))
-        elif kind == "empty":
-            cells = [""]
-        else:
-            cells = ['""'] * draw(st.integers(1, width + 1))
-        lines.append(delimiter.join(cells))
+    rows = _draw_rows(draw, _QUOTED_CELL, width, st.just('""'))
+    lines += [delimiter.join(cells) for cells in rows]
     ending = draw(_ENDING)
     text = ending.join(lines) + draw(st.sampled_from(["", ending]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16"]))
