@@ -275,8 +275,10 @@ def load_files(
                 problems += checked_problems
                 notices += checked_notices
         references = {table: future.result() for table, future in checks.references.items()}
+    # In table order, whichever was parsed first.
+    parsed = {table: checks.parsed[table] for table in present if table in checks.parsed}
     named = _Named(name, source, reconstructed)
-    return _assemble_parsed((checks.parsed, problems, notices), named, progress, references)
+    return _assemble_parsed((parsed, problems, notices), named, progress, references)
 
 
 #: Threads `load_files` reads and checks in (this machine's two cores).

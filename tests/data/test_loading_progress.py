@@ -116,6 +116,7 @@ def test_files_read_at_once_load_as_they_do_one_after_the_other(
     assert at_once.dataset is not None
     assert one_by_one.dataset is not None
     assert at_once.dataset.fingerprint == one_by_one.dataset.fingerprint
+    assert list(at_once.dataset.tables) == list(one_by_one.dataset.tables)
 
     # The same problems and notices in the same order (files named relative to the folder).
     def _named(problems):  # type: ignore[no-untyped-def]
