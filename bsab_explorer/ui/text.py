@@ -77,27 +77,50 @@ def escape_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 #: Most decimals a static table shows (as a data grid does, without trailing zeros).
 STATIC_DECIMALS = 4
+#: A missing value in a static table, as the report writes it (`report.template.format_cell`).
+MISSING_TEXT = "—"
 
 
 def decimal_text(value: object) -> str:
     """A decimal number as a static table shows it: at most `STATIC_DECIMALS` decimals, without
-    trailing zeros (8.6 and 186, not 8.6000 and 186.0000); a missing value as nothing.
+    trailing zeros (8.6 and 186, not 8.6000 and 186.0000); a missing value as `MISSING_TEXT`.
 
-    >>> [decimal_text(v) for v in (8.6, 186.0, 0.123456, -0.00001, float("nan"))]
-    ['8.6', '186', '0.1235', '0', '']
+    >>> [decimal_text(v) for v in (8.6, 186.0, 0.123456, -0.00001, float("nan"), None)]
+    ['8.6', '186', '0.1235', '0', '—', '—']
     """
+    if value is None or (isinstance(value, float) and value != value):  # NaN: missing
+        return MISSING_TEXT
     if not isinstance(value, float):
-        return "" if value is None else str(value)
-    if value != value:  # NaN: a missing value
-        return ""
+        return str(value)
     text = f"{value:.{STATIC_DECIMALS}f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
+def yes_no_text(value: object) -> str:
+    """A yes/no value as a static table shows it, as the report writes it: "yes", "no", or
+    `MISSING_TEXT` ("True" and "None" read as words of their own on a projector: "None" in a
+    column of cytogenetic risk reads as "no abnormality").
+
+    >>> [yes_no_text(v) for v in (True, False, None)]
+    ['yes', 'no', '—']
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return MISSING_TEXT
+    return "yes" if value else "no"
+
+
 def escape_table(frame: pl.DataFrame) -> Styler:
     """`escape_frame(frame)` styled for `st.table`: decimal columns written by `decimal_text`
-    (st.table would show every decimal number with four places, 8.6 as 8.6000). The table's
-    values stay numbers; only how they are written changes."""
+    (st.table would show every decimal number with four places, 8.6 as 8.6000), yes/no columns
+    by `yes_no_text`, and a missing value anywhere as `MISSING_TEXT`. The table's values stay
+    what they are; only how they are written changes."""
     escaped = escape_frame(frame)
-    decimals: list[Hashable] = [name for name, dtype in escaped.schema.items() if dtype.is_float()]
-    return escaped.to_pandas().style.format(decimal_text, subset=decimals)
+    schema = escaped.schema
+    decimals: list[Hashable] = [name for name, dtype in schema.items() if dtype.is_float()]
+    booleans: list[Hashable] = [name for name, dtype in schema.items() if dtype == pl.Boolean]
+    return (
+        escaped.to_pandas()
+        .style.format(na_rep=MISSING_TEXT)
+        .format(decimal_text, subset=decimals, na_rep=MISSING_TEXT)
+        .format(yes_no_text, subset=booleans, na_rep=MISSING_TEXT)
+    )
