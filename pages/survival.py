@@ -16,6 +16,7 @@ from bsab_explorer.schema import DAYS_PER_MONTH, column_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_tables
+from bsab_explorer.ui.layout import presentation_mode
 from bsab_explorer.ui.params import (
     FALSE,
     TRUE,
@@ -28,6 +29,8 @@ from bsab_explorer.ui.params import (
 from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
+#: The Cox model's columns on a projector (a screen's grid, and the CSV, have all of them).
+COX_PRESENTED = ("term", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "n", "events")
 #: Covariates the page's Cox model offers (the CLI takes any column: --covariates).
 COVARIATES = ("age_years", "iss_stage", "hrca")
 
@@ -162,10 +165,19 @@ if by is None and not covariates:
 else:
     cox = cache.result(view, cox_request)
     ph = cache.result(view, ph_request)
-    model = st.columns([3, 2])
+    present = presentation_mode()
+    # Side by side on a screen; on a projector one under the other, each as wide as the page,
+    # the model's table by its estimates alone (its two dozen columns repeat the model's fit on
+    # every row and would not fit; its warnings are said below it).
+    model = (st.container(), st.container()) if present else st.columns([3, 2])
     model[0].markdown("**Cox model** (hazard ratios, Efron ties, Wald CI)")
     with model[0]:
-        show_table(readable_columns(cox.data))
+        estimates = cox.data
+        if present:
+            estimates = estimates.select(c for c in COX_PRESENTED if c in estimates.columns)
+        show_table(readable_columns(estimates))
+        if present:
+            st.caption("The table's CSV (below) has every column: the model's fit and tests.")
     model[1].markdown("**Proportional hazards** (R's cox.zph, KM transform)")
     with model[1]:
         show_table(readable_columns(ph.data))

@@ -11,13 +11,13 @@ through `escape_markdown` (tests/test_text_boundary.py checks the pages and `ui/
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
-
     from pandas.io.formats.style import Styler
 
 #: Characters that open a construct anywhere in a line: emphasis and strikethrough, code spans,
@@ -81,19 +81,35 @@ STATIC_DECIMALS = 4
 MISSING_TEXT = "—"
 
 
-def decimal_text(value: object) -> str:
-    """A decimal number as a static table shows it: at most `STATIC_DECIMALS` decimals, without
-    trailing zeros (8.6 and 186, not 8.6000 and 186.0000); a missing value as `MISSING_TEXT`.
+def decimal_text(value: object, decimals: int = STATIC_DECIMALS) -> str:
+    """A decimal number as a static table shows it, with `decimals` places (8.6; 186.0 with
+    one; 0.1235 with four); a missing value as `MISSING_TEXT`.
 
-    >>> [decimal_text(v) for v in (8.6, 186.0, 0.123456, -0.00001, float("nan"), None)]
-    ['8.6', '186', '0.1235', '0', '—', '—']
+    >>> [decimal_text(v, 1) for v in (8.6, 186.0, -0.01, float("nan"), None)]
+    ['8.6', '186.0', '0.0', '—', '—']
     """
     if value is None or (isinstance(value, float) and value != value):  # NaN: missing
         return MISSING_TEXT
     if not isinstance(value, float):
         return str(value)
-    text = f"{value:.{STATIC_DECIMALS}f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def column_decimals(values: Iterable[object]) -> int:
+    """The places a column of decimal numbers needs: as many as its most precise value has,
+    up to `STATIC_DECIMALS`, so that a column reads alike (8.6 and 10.3, not 8.6000 and
+    10.3000; 4.3790 beside 4.7831, not 4.379).
+
+    >>> [column_decimals(c) for c in ([8.6, 10.3, 186.0], [4.379, 4.78312], [2.0, None])]
+    [1, 4, 0]
+    """
+    needed = 0
+    for value in values:
+        if isinstance(value, float) and value == value:
+            fraction = f"{value:.{STATIC_DECIMALS}f}".split(".")[1].rstrip("0")
+            needed = max(needed, len(fraction))
+    return needed
 
 
 def yes_no_text(value: object) -> str:
@@ -111,16 +127,17 @@ def yes_no_text(value: object) -> str:
 
 def escape_table(frame: pl.DataFrame) -> Styler:
     """`escape_frame(frame)` styled for `st.table`: decimal columns written by `decimal_text`
-    (st.table would show every decimal number with four places, 8.6 as 8.6000), yes/no columns
-    by `yes_no_text`, and a missing value anywhere as `MISSING_TEXT`. The table's values stay
-    what they are; only how they are written changes."""
+    with the places each needs (`column_decimals`; st.table would write every decimal number
+    with four, 8.6 as 8.6000), yes/no columns by `yes_no_text`, and a missing value anywhere as
+    `MISSING_TEXT`. The table's values stay what they are; only how they are written changes."""
     escaped = escape_frame(frame)
     schema = escaped.schema
-    decimals: list[Hashable] = [name for name, dtype in schema.items() if dtype.is_float()]
-    booleans: list[Hashable] = [name for name, dtype in schema.items() if dtype == pl.Boolean]
+    written: dict[Any, str | Callable[[object], str] | None] = {
+        name: partial(decimal_text, decimals=column_decimals(escaped[name]))
+        for name, dtype in schema.items()
+        if dtype.is_float()
+    }
+    written |= {name: yes_no_text for name, dtype in schema.items() if dtype == pl.Boolean}
     return (
-        escaped.to_pandas()
-        .style.format(na_rep=MISSING_TEXT)
-        .format(decimal_text, subset=decimals, na_rep=MISSING_TEXT)
-        .format(yes_no_text, subset=booleans, na_rep=MISSING_TEXT)
+        escaped.to_pandas().style.format(na_rep=MISSING_TEXT).format(written, na_rep=MISSING_TEXT)
     )

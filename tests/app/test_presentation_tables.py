@@ -60,8 +60,15 @@ def test_survival_page_draws_its_statistics_as_static_tables(
     at_risk = next(t for t in tables if "cum censored" in t)
     no_group = [n for g, n in zip(at_risk["group"], at_risk["n risk"], strict=True) if g == "No"]
     assert no_group[:3] == [22, 22, 15]
-    cox = next(t for t in tables if "events per variable" in t)
+    # The Cox model by its estimates alone: its two dozen columns would not fit a projector.
+    cox = next(t for t in tables if "hazard ratio" in t and "term" in t)
     assert cox["term"] == [escape_markdown(t) for t in ("emd: Yes vs No", "age_years")]
+    assert list(cox) == ["term", "hazard ratio", "ci lower", "ci upper", "p value", "n", "events"]
+    assert all(
+        low < hr < high
+        for low, hr, high in zip(cox["ci lower"], cox["hazard ratio"], cox["ci upper"], strict=True)
+    )
+    assert any("CSV" in c.value and "every column" in c.value for c in app.caption)
 
 
 def test_response_and_conversion_pages_draw_static_tables_on_a_projector(

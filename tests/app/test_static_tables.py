@@ -1,7 +1,7 @@
 """Static tables (`show_table(static=True)` and every table in presentation mode): decimal
-numbers written without trailing zeros, yes/no values as yes and no, missing values as a dash,
-while the values stay what they are; and no more rows than a projector can show, the rest said
-in words."""
+numbers written with the places their column needs, yes/no values as yes and no, missing
+values as a dash, while the values stay what they are; and no more rows than a projector can
+show, the rest said in words."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _display_values(app: AppTest) -> list[list[str]]:
     return [[str(v) for v in row.values()] for row in table.to_pylist()]
 
 
-def test_a_static_table_writes_decimals_short_yes_no_and_a_dash_for_missing() -> None:
+def test_a_static_table_writes_decimals_alike_yes_no_and_a_dash_for_missing() -> None:
     app = AppTest.from_function(_listing, default_timeout=60).run()
     assert not app.exception
     shown = app.table[0].value
@@ -47,12 +47,13 @@ def test_a_static_table_writes_decimals_short_yes_no_and_a_dash_for_missing() ->
     assert list(shown["PFS (months)"][:2]) == [186.0, 8.6]
     assert list(shown["HR"][:1]) == [0.123456]
     written = _display_values(app)
-    assert written[0][1:] == ["186", "0.1235", "yes", "C01", "1.5"]
+    # Each decimal column with the places its most precise value needs (up to four).
+    assert written[0][1:] == ["186.0", "0.1235", "yes", "C01", "1.5"]
     # A missing value reads as the report writes it, never "None" or "nan".
     assert written[1][1:] == ["8.6", "0.1235", "no", "—", "—"]
     assert written[2][3] == "—"
     assert list(shown["HRCA"][:3]) == [True, False, None]
-    assert not any("8.6000" in c or "186.0" in c for row in written for c in row)
+    assert not any("8.60" in c or "186.00" in c for row in written for c in row)
 
 
 def test_a_static_table_shows_at_most_a_projector_of_rows_and_says_how_many_more() -> None:

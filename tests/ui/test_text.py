@@ -132,7 +132,12 @@ def test_escape_frame_escapes_text_cells_and_names_only() -> None:
 
 def test_escape_table_escapes_as_escape_frame_and_writes_decimals_short() -> None:
     frame = pl.DataFrame(
-        {"Group *x*": ["[a](http://evil.test)", None], "n": [1, 2], "HR": [8.6, None]}
+        {
+            "Group *x*": ["[a](http://evil.test)", None],
+            "n": [1, 2],
+            "HR": [8.6, None],
+            "p": [0.5, 0.1234],
+        }
     )
     styled = escape_table(frame)
     # The same escaped cells and names; the numbers unchanged.
@@ -141,3 +146,7 @@ def test_escape_table_escapes_as_escape_frame_and_writes_decimals_short() -> Non
     written = styled.to_html()
     assert ">8.6<" in written
     assert "8.6000" not in written
+    # A column's values with the same places: 0.5000 beside 0.1234.
+    assert ">0.5000<" in written
+    assert ">0.1234<" in written
+    assert ">—<" in written
