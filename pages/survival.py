@@ -117,7 +117,9 @@ for note in summary.notes:
 st.caption(escape_markdown(method_note(summary)))
 
 st.subheader("More survival statistics")
-statistics = st.columns(2)
+present = presentation_mode()
+# Side by side on a screen; on a projector one under the other, each as wide as the page.
+statistics = (st.container(), st.container()) if present else st.columns(2)
 tau = url_choice(
     "RMST horizon",
     ["365", "182", "730"],
@@ -165,10 +167,9 @@ if by is None and not covariates:
 else:
     cox = cache.result(view, cox_request)
     ph = cache.result(view, ph_request)
-    present = presentation_mode()
-    # Side by side on a screen; on a projector one under the other, each as wide as the page,
-    # the model's table by its estimates alone (its two dozen columns repeat the model's fit on
-    # every row and would not fit; its warnings are said below it).
+    # As the statistics above; on a projector, the model's table by its estimates alone (its
+    # two dozen columns repeat the model's fit on every row and would not fit; its warnings are
+    # said below it).
     model = (st.container(), st.container()) if present else st.columns([3, 2])
     model[0].markdown("**Cox model** (hazard ratios, Efron ties, Wald CI)")
     with model[0]:

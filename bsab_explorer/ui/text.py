@@ -112,6 +112,18 @@ def column_decimals(values: Iterable[object]) -> int:
     return needed
 
 
+def whole_text(value: object) -> str:
+    """A whole number as a static table shows it (22, even when pandas holds it as 22.0 beside
+    a missing value), a missing value as `MISSING_TEXT`.
+
+    >>> [whole_text(v) for v in (22, 22.0, float("nan"), None)]
+    ['22', '22', '—', '—']
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return MISSING_TEXT
+    return str(int(value)) if isinstance(value, int | float) else str(value)
+
+
 def yes_no_text(value: object) -> str:
     """A yes/no value as a static table shows it, as the report writes it: "yes", "no", or
     `MISSING_TEXT` ("True" and "None" read as words of their own on a projector: "None" in a
@@ -138,6 +150,8 @@ def escape_table(frame: pl.DataFrame) -> Styler:
         if dtype.is_float()
     }
     written |= {name: yes_no_text for name, dtype in schema.items() if dtype == pl.Boolean}
+    # Whole numbers with a missing value become decimals in pandas: written whole again.
+    written |= {name: whole_text for name, dtype in schema.items() if dtype.is_integer()}
     return (
         escaped.to_pandas().style.format(na_rep=MISSING_TEXT).format(written, na_rep=MISSING_TEXT)
     )

@@ -26,6 +26,7 @@ def _listing() -> None:
                 "HRCA": [(True, False, None)[i % 3] for i in range(rows)],
                 "Center": [None if i % 2 else "C01" for i in range(rows)],
                 "OS (months)": [None if i % 2 else 1.5 for i in range(rows)],
+                "Events": [None if i % 2 else 22 for i in range(rows)],
             }
         ),
         static=True,
@@ -48,9 +49,9 @@ def test_a_static_table_writes_decimals_alike_yes_no_and_a_dash_for_missing() ->
     assert list(shown["HR"][:1]) == [0.123456]
     written = _display_values(app)
     # Each decimal column with the places its most precise value needs (up to four).
-    assert written[0][1:] == ["186.0", "0.1235", "yes", "C01", "1.5"]
+    assert written[0][1:] == ["186.0", "0.1235", "yes", "C01", "1.5", "22"]
     # A missing value reads as the report writes it, never "None" or "nan".
-    assert written[1][1:] == ["8.6", "0.1235", "no", "—", "—"]
+    assert written[1][1:] == ["8.6", "0.1235", "no", "—", "—", "—"]
     assert written[2][3] == "—"
     assert list(shown["HRCA"][:3]) == [True, False, None]
     assert not any("8.60" in c or "186.00" in c for row in written for c in row)
