@@ -162,25 +162,35 @@ def _task_load_store_first(where: Path) -> dict[str, Any]:
     return {"seconds": seconds, "load_cpu_s": _cpu_self() - cpu}
 
 
-def _task_load_csv(where: Path) -> dict[str, Any]:
+def _load_folder(folder: Path) -> dict[str, Any]:
+    """`load_dataset` of a folder of CSV files."""
     from bsab_explorer.data.loading import load_dataset
 
     # Timed from here, as read_csv is (its polars is imported with this module): wall and CPU
     # alike count the load, not the import of the package.
     cpu = _cpu_self()
     started = time.perf_counter()
-    result = load_dataset(where / "csv")
+    result = load_dataset(folder)
     seconds = time.perf_counter() - started
     cpu = _cpu_self() - cpu
     assert result.dataset is not None, result.report.to_text()
     return {"seconds": seconds, "load_cpu_s": cpu, "problems": len(result.report.problems)}
 
 
-def _task_read_csv(where: Path) -> dict[str, Any]:
+def _read_files(paths: list[Path]) -> dict[str, Any]:
+    """`polars.read_csv` of each file alone."""
     started = time.perf_counter()
-    for name in ("patients", "responses"):
-        pl.read_csv(where / "csv" / f"{name}.csv")
+    for path in paths:
+        pl.read_csv(path)
     return {"seconds": time.perf_counter() - started}
+
+
+def _task_load_csv(where: Path) -> dict[str, Any]:
+    return _load_folder(where / "csv")
+
+
+def _task_read_csv(where: Path) -> dict[str, Any]:
+    return _read_files([where / "csv" / f"{name}.csv" for name in ("patients", "responses")])
 
 
 def quoted_patients(where: Path) -> Path:
@@ -195,23 +205,11 @@ def quoted_patients(where: Path) -> Path:
 
 
 def _task_load_csv_quoted(where: Path) -> dict[str, Any]:
-    from bsab_explorer.data.loading import load_dataset
-
-    folder = quoted_patients(where).parent
-    cpu = _cpu_self()
-    started = time.perf_counter()
-    result = load_dataset(folder)
-    seconds = time.perf_counter() - started
-    cpu = _cpu_self() - cpu
-    assert result.dataset is not None, result.report.to_text()
-    return {"seconds": seconds, "load_cpu_s": cpu, "problems": len(result.report.problems)}
+    return _load_folder(quoted_patients(where).parent)
 
 
 def _task_read_csv_quoted(where: Path) -> dict[str, Any]:
-    path = quoted_patients(where)
-    started = time.perf_counter()
-    pl.read_csv(path)
-    return {"seconds": time.perf_counter() - started}
+    return _read_files([quoted_patients(where)])
 
 
 def _fresh_store(where: Path, name: str) -> Path:

@@ -6,6 +6,7 @@ from bsab_explorer.analyses.availability import unrecorded
 from bsab_explorer.analyses.survival import CIMethod, required_columns
 from bsab_explorer.analyses.survival_tables import (
     comparison_lines,
+    cox_estimates,
     follow_up_text,
     median_table,
     method_note,
@@ -16,7 +17,7 @@ from bsab_explorer.schema import DAYS_PER_MONTH, column_label
 from bsab_explorer.ui import cache, shell
 from bsab_explorer.ui.charts import show_chart
 from bsab_explorer.ui.downloads import offer_chart, offer_tables
-from bsab_explorer.ui.layout import presentation_mode
+from bsab_explorer.ui.layout import presentation_mode, side_by_side
 from bsab_explorer.ui.params import (
     FALSE,
     TRUE,
@@ -29,8 +30,6 @@ from bsab_explorer.ui.params import (
 from bsab_explorer.ui.tables import show_table
 from bsab_explorer.ui.text import escape_markdown
 
-#: The Cox model's columns on a projector (a screen's grid, and the CSV, have all of them).
-COX_PRESENTED = ("term", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "n", "events")
 #: Covariates the page's Cox model offers (the CLI takes any column: --covariates).
 COVARIATES = ("age_years", "iss_stage", "hrca")
 
@@ -117,9 +116,7 @@ for note in summary.notes:
 st.caption(escape_markdown(method_note(summary)))
 
 st.subheader("More survival statistics")
-present = presentation_mode()
-# Side by side on a screen; on a projector one under the other, each as wide as the page.
-statistics = (st.container(), st.container()) if present else st.columns(2)
+statistics = side_by_side(2)
 tau = url_choice(
     "RMST horizon",
     ["365", "182", "730"],
@@ -167,18 +164,15 @@ if by is None and not covariates:
 else:
     cox = cache.result(view, cox_request)
     ph = cache.result(view, ph_request)
-    # As the statistics above; on a projector, the model's table by its estimates alone (its
-    # two dozen columns repeat the model's fit on every row and would not fit; its warnings are
-    # said below it).
-    model = (st.container(), st.container()) if present else st.columns([3, 2])
+    model = side_by_side([3, 2])
     model[0].markdown("**Cox model** (hazard ratios, Efron ties, Wald CI)")
     with model[0]:
-        estimates = cox.data
-        if present:
-            estimates = estimates.select(c for c in COX_PRESENTED if c in estimates.columns)
-        show_table(readable_columns(estimates))
-        if present:
+        if presentation_mode():
+            # Its two dozen columns would not fit a projector; its warnings are said below.
+            show_table(readable_columns(cox_estimates(cox.data)))
             st.caption("The table's CSV (below) has every column: the model's fit and tests.")
+        else:
+            show_table(readable_columns(cox.data))
     model[1].markdown("**Proportional hazards** (R's cox.zph, KM transform)")
     with model[1]:
         show_table(readable_columns(ph.data))

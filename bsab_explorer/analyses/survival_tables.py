@@ -100,6 +100,16 @@ def follow_up_text(follow_up: FollowUp) -> str:
     return f"{follow_up.median_months:.1f} months ({level} CI {lower}–{upper})"
 
 
+#: The Cox model's estimates: its table's columns a projector shows (the others repeat the
+#: model's fit and tests on every row; a screen's grid and the table's file keep them).
+COX_ESTIMATES = ("term", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "n", "events")
+
+
+def cox_estimates(frame: pl.DataFrame) -> pl.DataFrame:
+    """The Cox model's table by its estimates alone (`COX_ESTIMATES`, those it has)."""
+    return frame.select(c for c in COX_ESTIMATES if c in frame.columns)
+
+
 def readable_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """A statistic's table with its column names as words (``hazard_ratio`` -> "hazard ratio")
     for the page; files keep the names."""

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from bsab_explorer.data.store import StoreDamaged, StoreUnavailable
 from bsab_explorer.dataset import Dataset
@@ -64,6 +65,15 @@ button p, [data-baseweb="select"] div {{ font-size: 1.35rem !important; }}
 def presentation_mode() -> bool:
     """Whether the projector layout is on (bound to `?present=true` in the URL)."""
     return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def side_by_side(widths: int | list[int]) -> list[DeltaGenerator]:
+    """Places side by side on a screen (`st.columns(widths)`); on a projector the same places
+    one under the other, each as wide as the page, where wide tables side by side were cut off
+    at 1280 pixels."""
+    if presentation_mode():
+        return [st.container() for _ in range(widths if isinstance(widths, int) else len(widths))]
+    return list(st.columns(widths))
 
 
 def apply_page_style() -> None:
