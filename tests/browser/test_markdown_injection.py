@@ -95,6 +95,20 @@ def test_a_stored_cell_shows_as_text(page, hostile_url: str) -> None:  # type: i
     assert outside == []
 
 
+def test_a_stored_cell_shows_as_text_in_a_static_table(page, hostile_url: str) -> None:  # type: ignore[no-untyped-def]
+    """On a projector every table is a static table: st.table renders markdown in its cells and
+    writes them from a styler (`ui.text.escape_table`); the payloads still show as text."""
+    outside = _record_requests(page)
+    page.goto(f"{hostile_url}/cases?data=Pooled&present=true")
+    page.get_by_test_id("stTable").nth(1).wait_for()
+    wait_idle(page)
+    shown = _visible_text(page)
+    for payload in (LINK, IMAGE, EMPHASIS, STRONG, CODE, "[p]: //evil.test/login"):
+        assert payload in shown, payload
+    assert _made(page) == []
+    assert outside == []
+
+
 @pytest.mark.parametrize(
     ("clause", "where"),
     [
